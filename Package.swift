@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Lineup",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lineup", targets: ["CLI"]),
+        .library(name: "Vision", targets: ["Vision"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // OpenCV 4 from the system, found through pkg-config.
+        .systemLibrary(
+            name: "COpenCV4",
+            pkgConfig: "opencv4",
+            providers: [.apt(["libopencv-dev"])]
+        ),
+        // The thin C++ shim: decoding, resizing, warping and running ONNX nets.
+        .target(
+            name: "CVision",
+            dependencies: ["COpenCV4"],
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"),
+                .linkedLibrary("opencv_imgcodecs"),
+                .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_core"),
+            ]
+        ),
+        .target(name: "Vision", dependencies: ["CVision"], resources: [.process("Resources")]),
+        .target(
+            name: "Evaluation",
+            dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "Vision", "Evaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VisionTests", dependencies: ["Vision"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

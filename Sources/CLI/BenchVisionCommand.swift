@@ -1,0 +1,196 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Vision
+
+struct BenchVisionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vision",
+        abstract: "Single-thread time per photo (decode, detect, align, embed) against an onnxruntime reference.",
+        discussion: """
+            Both pipelines do the same work on the same photos with the same two ONNX models: \
+            decode, detect all faces, align and embed the most prominent one (with its mirror \
+            image when flip augmentation is on). The reference runs onnxruntime with one thread \
+            and the detector at its shipped 640×640 input (scripts/bench-reference.sh installs it).
+            """
+    )
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: "Folder of photos, searched recursively (default: the shared LFW development photos).")
+    var images: String?
+
+    @Option(help: "How many photos, taken evenly across the folder.")
+    var count = 200
+
+    @Flag(help: "Skip the onnxruntime reference.")
+    var noReference = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Timings: Codable {
+        var decode: Double
+        var detect: Double
+        var align: Double
+        var embed: Double
+        var total: Double
+    }
+
+    struct Report: Encodable {
+        var images: Int
+        var faces: Int
+        var lineup: Timings
+        var lineupEngine: String
+        var reference: Timings?
+        var referenceEngine: String?
+        var ratio: Double?
+        var templateAgreement: Double?
+    }
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+    }
+
+    func run() throws {
+        guard let folder = images ?? ProjectPaths.sharedLFWImages else {
+            throw ValidationError("no --images folder given and the shared LFW photos were not found")
+        }
+        let paths = try sample(folder)
+        let pipeline = try pipelineOptions.pipeline()
+        OpenCV.threads = 1
+        for path in paths.prefix(3) { _ = try? measure(path, pipeline: pipeline) }
+
+        var sums = [Double](repeating: 0, count: 4)
+        var faces = 0
+        var templates: [String: FaceTemplate] = [:]
+        let progress = ProgressBar(total: paths.count, label: "lineup")
+        for (index, path) in paths.enumerated() {
+            let result = try measure(path, pipeline: pipeline)
+            for stage in 0..<2 { sums[stage] += result.seconds[stage] }
+            if let template = result.template {
+                sums[2] += result.seconds[2]
+                sums[3] += result.seconds[3]
+                faces += 1
+                templates[path] = template
+            }
+            progress.update(index + 1)
+        }
+        let lineup = timings(decode: sums[0] / Double(paths.count), detect: sums[1] / Double(paths.count),
+                             align: sums[2] / Double(max(1, faces)), embed: sums[3] / Double(max(1, faces)))
+        var report = Report(images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, OpenCV \(OpenCV.version) dnn")
+        if !noReference {
+            let reference = try runReference(paths, models: try pipelineOptions.modelDirectory())
+            report.reference = reference.timings
+            report.referenceEngine = reference.engine
+            report.ratio = lineup.total / reference.timings.total
+            let agreements = templates.compactMap { path, template in
+                reference.templates[path].map { Double(dot(template.vector, FaceTemplate(modelID: template.modelID, vector: $0).vector)) }
+            }
+            report.templateAgreement = agreements.isEmpty ? nil : agreements.reduce(0, +) / Double(agreements.count)
+        }
+        if json {
+            try printJSON(report)
+        } else {
+            printTable(report)
+        }
+    }
+
+    private func timings(decode: Double, detect: Double, align: Double, embed: Double) -> Timings {
+        Timings(decode: decode * 1000, detect: detect * 1000, align: align * 1000, embed: embed * 1000,
+                total: (decode + detect + align + embed) * 1000)
+    }
+
+    /// Seconds for decode, detect, align and embed, and the template when a face was found.
+    private func measure(_ path: String, pipeline: FacePipeline) throws -> (seconds: [Double], template: FaceTemplate?) {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let image = try pipeline.loadImage(path)
+        let t1 = clock.now
+        let faces = try pipeline.detectProbe(in: image)
+        let t2 = clock.now
+        guard let index = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height),
+              let embedder = pipeline.embedder as? SFaceEmbedder else {
+            return ([seconds(t1 - t0), seconds(t2 - t1), 0, 0], nil)
+        }
+        let aligned = try embedder.alignedFace(faces[index], in: image)
+        let t3 = clock.now
+        let template = try embedder.embed(alignedFace: aligned)
+        let t4 = clock.now
+        return ([seconds(t1 - t0), seconds(t2 - t1), seconds(t3 - t2), seconds(t4 - t3)], template)
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    private func sample(_ folder: String) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw ValidationError("cannot read the folder \(folder)")
+        }
+        let all = walker.compactMap { $0 as? String }
+            .filter { IdentityFolder.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
+            .sorted().map { folder + "/" + $0 }
+        guard !all.isEmpty else { throw ValidationError("no photos in \(folder)") }
+        let step = max(1, all.count / count)
+        return Array(stride(from: 0, to: all.count, by: step).map { all[$0] }.prefix(count))
+    }
+
+    private struct ReferenceOutput: Decodable {
+        var engine: String
+        var ms: [String: Double]
+        var templates: [String: [Float]]
+    }
+
+    private func runReference(_ paths: [String], models: ModelDirectory) throws
+        -> (timings: Timings, engine: String, templates: [String: [Float]]) {
+        guard let root = ProjectPaths.root else { throw ValidationError("scripts/bench-reference.sh not found; run from the checkout") }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let list = scratch.appendingPathComponent("photos.txt"), output = scratch.appendingPathComponent("reference.json")
+        try paths.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        // The reference gets the shipped 640×640 detector, not Lineup's dynamic-size edit.
+        let shippedDetector = root + "/.lineup/downloads/face_detection_yunet_2023mar.onnx"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: root + "/scripts/bench-reference.sh")
+        process.arguments = ["--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
+                             "--output", output.path]
+        if !json { printError("running the onnxruntime reference on \(paths.count) photos…") }
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("the reference pipeline failed (exit \(process.terminationStatus))")
+        }
+        let decoded = try JSONDecoder().decode(ReferenceOutput.self, from: Data(contentsOf: output))
+        let ms = decoded.ms
+        let timings = Timings(decode: ms["decode"] ?? 0, detect: ms["detect"] ?? 0, align: ms["align"] ?? 0,
+                              embed: ms["embed"] ?? 0, total: ms["total"] ?? 0)
+        return (timings, decoded.engine, decoded.templates)
+    }
+
+    private func printTable(_ r: Report) {
+        print("\(r.images) photos, \(r.faces) faces embedded, 1 thread")
+        print("stage            Lineup ms   reference ms   ratio")
+        let rows: [(String, KeyPath<Timings, Double>)] = [
+            ("decode", \.decode), ("detect", \.detect), ("align (per face)", \.align),
+            ("embed (per face)", \.embed), ("end to end", \.total),
+        ]
+        for (name, key) in rows {
+            let mine = r.lineup[keyPath: key]
+            let theirs = r.reference?[keyPath: key]
+            let ratio = theirs.map { $0 > 0 ? format(mine / $0) + "×" : "-" } ?? "-"
+            print(name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                  + format(mine).leftPad(9) + (theirs.map { format($0) } ?? "-").leftPad(15) + ratio.leftPad(8))
+        }
+        print("Lineup:    \(r.lineupEngine)")
+        if let engine = r.referenceEngine { print("reference: \(engine)") }
+        if let agreement = r.templateAgreement {
+            print("template agreement (mean cosine, Lineup vs reference): \(format(agreement, 4))")
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

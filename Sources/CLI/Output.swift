@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+/// Writes one JSON document to standard output.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let data = try encoder.encode(value)
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
+
+/// A one-line progress bar on standard error, shown only when it is a terminal.
+final class ProgressBar: Sendable {
+    private let total: Int
+    private let label: String
+    private let enabled: Bool
+    private let start = Date()
+    private let lastDraw = Mutex<Date>(.distantPast)
+
+    init(total: Int, label: String) {
+        self.total = total
+        self.label = label
+        enabled = isatty(STDERR_FILENO) == 1 && total > 0
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = Date()
+        let draw = lastDraw.withLock { last -> Bool in
+            guard done == total || now.timeIntervalSince(last) > 0.1 else { return false }
+            last = now
+            return true
+        }
+        guard draw else { return }
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let remaining = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30, filled = width * done / total
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        let line = "\r\(label) [\(bar)] \(done)/\(total) \(format(rate, 1))/s ETA \(Int(remaining) / 60):\(String(format: "%02d", Int(remaining) % 60)) "
+        FileHandle.standardError.write(Data(line.utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Vision
+
+/// Options every command that looks at photos shares.
+struct PipelineOptions: ParsableArguments {
+    @Option(help: "Folder with the model files (default: LINEUP_MODELS, or .lineup/models found from here upwards).")
+    var models: String?
+
+    @Flag(inversion: .prefixedNo, help: "Add the template of the mirrored face (more accurate, twice the embedding work).")
+    var flip = true
+
+    @Option(help: "Largest image to decode, in pixels (defence against decompression bombs).")
+    var maxPixels = ImageLimits.default.maxPixels
+
+    @Option(help: "Minimum detector confidence for a face, 0...1.")
+    var detectorThreshold = YuNetDetector.Configuration().scoreThreshold
+
+    @Option(help: "Photos longer than this on their long side are scaled down for detection.")
+    var detectSize = YuNetDetector.Configuration().maxInputSide
+
+    func validate() throws {
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        guard (0...1).contains(detectorThreshold) else { throw ValidationError("--detector-threshold must be between 0 and 1") }
+        guard detectSize >= 32 else { throw ValidationError("--detect-size must be at least 32") }
+    }
+
+    var limits: ImageLimits { ImageLimits(maxPixels: maxPixels) }
+
+    var detectorConfiguration: YuNetDetector.Configuration {
+        YuNetDetector.Configuration(scoreThreshold: detectorThreshold, maxInputSide: detectSize)
+    }
+
+    func modelDirectory() throws -> ModelDirectory { try ModelDirectory.locate(explicit: models) }
+
+    func pipeline() throws -> FacePipeline {
+        try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: limits)
+    }
+
+    /// Names everything that changes a template, for caches.
+    var cacheKey: String {
+        "\(flip ? "sface-2021dec+flip" : "sface-2021dec")-yunet-t\(detectorThreshold)-s\(detectSize)"
+    }
+}
+
+/// Options of commands that process many photos.
+struct BatchOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: one per core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Folder for cached templates (default: XDG_CACHE_HOME/lineup or ~/.cache/lineup).")
+    var cache: String?
+
+    @Flag(help: "Do not read or write the template cache.")
+    var noCache = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func extractor(_ pipelineOptions: PipelineOptions) throws -> TemplateExtractor {
+        let first = try pipelineOptions.pipeline()
+        let templateCache = noCache ? nil : TemplateCache(
+            directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: pipelineOptions.cacheKey,
+            modelID: first.modelID, dimension: first.embedder.dimension)
+        var made = false
+        return try TemplateExtractor(workers: threads, cache: templateCache) {
+            if !made { made = true; return first }
+            return try pipelineOptions.pipeline()
+        }
+    }
+}
+
+/// The calibration for a model: a file given by the user, or the one Lineup ships.
+func loadCalibration(path: String?, modelID: String) throws -> ScoreCalibration {
+    if let path {
+        let calibration = try ScoreCalibration.load(from: path)
+        guard calibration.modelID == modelID else {
+            throw ValidationError("the calibration in \(path) is for \(calibration.modelID), not \(modelID)")
+        }
+        return calibration
+    }
+    guard let bundled = ScoreCalibration.bundled(for: modelID) else {
+        throw ValidationError("Lineup ships no calibration for \(modelID); make one with 'lineup calibrate' and pass --calibration")
+    }
+    return bundled
+}

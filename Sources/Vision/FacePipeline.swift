@@ -1,0 +1,62 @@
+/// Photo in, faces and templates out: decode → detect → align → embed.
+///
+/// One pipeline serves one thread at a time per network (calls are serialised);
+/// parallel work makes one pipeline per worker.
+public final class FacePipeline: Sendable {
+    public let detector: any FaceDetector
+    public let embedder: any FaceEmbedder
+    public let limits: ImageLimits
+
+    public init(detector: any FaceDetector, embedder: any FaceEmbedder, limits: ImageLimits = .default) {
+        self.detector = detector
+        self.embedder = embedder
+        self.limits = limits
+    }
+
+    /// The default pipeline: YuNet and SFace from `models`.
+    public convenience init(models: ModelDirectory, flipAugmentation: Bool = true,
+                            detector configuration: YuNetDetector.Configuration = .init(),
+                            limits: ImageLimits = .default) throws(VisionError) {
+        self.init(detector: try YuNetDetector(modelPath: models.detectorPath, configuration: configuration),
+                  embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation),
+                  limits: limits)
+    }
+
+    public var modelID: String { embedder.modelID }
+
+    public func loadImage(_ path: String) throws(ImageError) -> Image {
+        try Image(contentsOf: path, limits: limits)
+    }
+
+    /// Below this a candidate is not used even for a probe.
+    public static let probeFloor = 0.6
+
+    /// The faces in a photo, at the detector's threshold: what a gallery takes in.
+    public func detect(in image: Image) throws(VisionError) -> [DetectedFace] {
+        try detector.detect(in: image)
+    }
+
+    /// The faces of a photo known to show a person (a search probe, a comparison, an
+    /// evaluation photo): the faces at the detector's threshold or, when there are
+    /// none, the candidates down to `probeFloor`, which carry the uncertain-detection
+    /// warning. Recall matters more here than refusing a face-like object: the user
+    /// vouches that a face is there, and a reviewer sees the warning.
+    public func detectProbe(in image: Image) throws(VisionError) -> [DetectedFace] {
+        let faces = try detector.detect(in: image)
+        guard faces.isEmpty, Self.probeFloor < detector.scoreThreshold else { return faces }
+        return try detector.detect(in: image, minimumScore: Self.probeFloor)
+    }
+
+    /// The template of face `index` (or of the most prominent face) with the face itself.
+    public func embed(in image: Image, faces: [DetectedFace], index: Int? = nil) throws(VisionError) -> (face: DetectedFace, template: FaceTemplate) {
+        guard !faces.isEmpty else { throw .noFace }
+        let chosen: Int
+        if let index {
+            guard faces.indices.contains(index) else { throw .faceIndexOutOfRange(index: index, count: faces.count) }
+            chosen = index
+        } else {
+            chosen = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height)!
+        }
+        return (faces[chosen], try embedder.embed(faces[chosen], in: image))
+    }
+}

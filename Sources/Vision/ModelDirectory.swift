@@ -1,0 +1,45 @@
+import Foundation
+
+/// Where Lineup finds its model files.
+///
+/// The setup script writes them to `.lineup/models` in the project folder. Lineup
+/// looks, in order, at an explicit path, the `LINEUP_MODELS` environment variable,
+/// then `.lineup/models` in the current folder or any folder above it, then beside
+/// the executable and above it.
+public struct ModelDirectory: Sendable, Equatable {
+    public let path: String
+
+    public static let detectorFile = "yunet_2023mar_dynamic.onnx"
+    public static let embedderFile = "sface_2021dec_fp32.onnx"
+    static let setupHint = "Run scripts/setup.sh to download and convert the models, or point LINEUP_MODELS at them."
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public var detectorPath: String { path + "/" + Self.detectorFile }
+    public var embedderPath: String { path + "/" + Self.embedderFile }
+
+    /// Finds the model folder; throws with a setup hint when there is none.
+    public static func locate(explicit: String? = nil) throws(VisionError) -> ModelDirectory {
+        if let explicit { return ModelDirectory(path: explicit) }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["LINEUP_MODELS"], !fromEnvironment.isEmpty {
+            return ModelDirectory(path: fromEnvironment)
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()]
+        for start in starts {
+            var folder = start.standardizedFileURL
+            while true {
+                let candidate = folder.appendingPathComponent(".lineup/models")
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(detectorFile).path) {
+                    return ModelDirectory(path: candidate.path)
+                }
+                let parent = folder.deletingLastPathComponent()
+                if parent.path == folder.path { break }
+                folder = parent
+            }
+        }
+        throw .modelNotFound(path: ".lineup/models/" + detectorFile, hint: setupHint)
+    }
+}

@@ -1,0 +1,98 @@
+"""Turn the shipped ONNX files into the exact models Lineup loads.
+
+Both edits are pure graph surgery with numpy, so the output bytes depend only on
+the input file and the pinned `onnx` version; the setup script checks them by
+sha256.
+
+* SFace (`face_recognition_sface_2021dec_int8bq.onnx`): the file keeps the fp32
+  weights' names as graph inputs that nothing feeds, and stores the real weights
+  block-quantised (DequantizeLinear with `block_size`, opset 21), which OpenCV 4.6
+  cannot load. We dequantise every block into an fp32 initializer, fold the
+  Reshape that follows it, drop the dead inputs and the inference-time no-op
+  Dropout, and declare opset 11.
+* YuNet (`face_detection_yunet_2023mar.onnx`): shipped with a fixed 1x3x640x640
+  input. Its graph only uses stride-relative reshapes (-1) and scale-based
+  resizes, so declaring the height and width symbolic lets the detector run at
+  the size of the photo (a multiple of 32) instead of always at 640x640.
+
+Usage: convert_models.py sface IN OUT | yunet IN OUT
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+def dequantize_blocks(q, scales, zero_points, axis, block_size):
+    q = q.astype(np.float32)
+    reps = np.repeat(np.arange(scales.shape[axis]), block_size)[: q.shape[axis]]
+    s = np.take(scales.astype(np.float32), reps, axis=axis)
+    z = np.take(zero_points.astype(np.float32), reps, axis=axis)
+    return ((q - z) * s).astype(np.float32)
+
+
+def convert_sface(src, dst):
+    model = onnx.load(src)
+    graph = model.graph
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    folded = {}
+    keep = []
+    for node in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "DequantizeLinear":
+            q, s, z = (inits[name] for name in node.input)
+            folded[node.output[0]] = dequantize_blocks(
+                q, s, z, attrs.get("axis", 1), attrs["block_size"])
+        elif node.op_type == "Reshape" and node.input[0] in folded:
+            shape = inits[node.input[1]]
+            folded[node.output[0]] = folded.pop(node.input[0]).reshape(shape)
+        else:
+            keep.append(node)
+
+    # Dropout is the identity at inference: rewire its consumers to its input.
+    rename = {}
+    nodes = []
+    for node in keep:
+        if node.op_type == "Dropout":
+            rename[node.output[0]] = node.input[0]
+            continue
+        nodes.append(node)
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            node.input[i] = rename.get(name, name)
+    nodes = [n for n in nodes if not (n.op_type == "Constant" and
+                                      all(o not in {x for m in nodes for x in m.input} for o in n.output))]
+
+    used = {name for node in nodes for name in node.input}
+    initializers = [numpy_helper.from_array(arr, name) for name, arr in folded.items() if name in used]
+    initializers += [numpy_helper.from_array(arr, name) for name, arr in inits.items()
+                     if name in used and name not in folded]
+    data = [i for i in graph.input if i.name == "data"]
+    new_graph = helper.make_graph(nodes, graph.name, data, list(graph.output), initializers)
+    out = helper.make_model(new_graph, opset_imports=[helper.make_opsetid("", 11)],
+                            producer_name="lineup-convert")
+    out.ir_version = 6
+    onnx.checker.check_model(out)
+    onnx.save(out, dst)
+
+
+def convert_yunet(src, dst):
+    model = onnx.load(src)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].Clear()
+    dims[2].dim_param = "height"
+    dims[3].Clear()
+    dims[3].dim_param = "width"
+    for output in model.graph.output:
+        output.type.tensor_type.shape.dim[1].Clear()
+        output.type.tensor_type.shape.dim[1].dim_param = "anchors"
+    del model.graph.value_info[:]
+    onnx.checker.check_model(model)
+    onnx.save(model, dst)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] not in ("sface", "yunet"):
+        sys.exit("usage: convert_models.py sface|yunet IN OUT")
+    {"sface": convert_sface, "yunet": convert_yunet}[sys.argv[1]](sys.argv[2], sys.argv[3])
