@@ -44,6 +44,8 @@ let package = Package(
         ),
         .testTarget(name: "VisionTests", dependencies: ["Vision"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
+        // Runs the built `lineup` executable.
+        .testTarget(name: "CLITests", dependencies: ["CLI"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -9,7 +9,13 @@ sha256.
   block-quantised (DequantizeLinear with `block_size`, opset 21), which OpenCV 4.6
   cannot load. We dequantise every block into an fp32 initializer, fold the
   Reshape that follows it, drop the dead inputs and the inference-time no-op
-  Dropout, and declare opset 11.
+  Dropout, make the batch size symbolic, and declare opset 11.
+  OpenCV 4.6 runs a 3x3 depthwise convolution with its fast kernel only when the
+  input is at least 18 pixels wide; SFace's deepest ones run at 14x14 and 7x7 and
+  fall back to a generic path 20x slower. Each of them gets its input padded with
+  zero columns on the right up to width 18 and its (fused) Conv-BatchNorm-PRelu
+  output sliced back to the original width. The result is exactly the same: the
+  original columns only ever saw those columns as the convolution's zero padding.
 * YuNet (`face_detection_yunet_2023mar.onnx`): shipped with a fixed 1x3x640x640
   input. Its graph only uses stride-relative reshapes (-1) and scale-based
   resizes, so declaring the height and width symbolic lets the detector run at
@@ -69,12 +75,68 @@ def convert_sface(src, dst):
     initializers += [numpy_helper.from_array(arr, name) for name, arr in inits.items()
                      if name in used and name not in folded]
     data = [i for i in graph.input if i.name == "data"]
-    new_graph = helper.make_graph(nodes, graph.name, data, list(graph.output), initializers)
+    outputs = list(graph.output)
+    for value in data + outputs:  # a batch of any size (Lineup runs a face and its mirror together)
+        value.type.tensor_type.shape.dim[0].Clear()
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    new_graph = helper.make_graph(nodes, graph.name, data, outputs, initializers)
     out = helper.make_model(new_graph, opset_imports=[helper.make_opsetid("", 11)],
                             producer_name="lineup-convert")
     out.ir_version = 6
+    widen_narrow_depthwise(out)
     onnx.checker.check_model(out)
     onnx.save(out, dst)
+
+
+FAST_DEPTHWISE_WIDTH = 18
+
+
+def widen_narrow_depthwise(model):
+    graph = model.graph
+    shapes = onnx.shape_inference.infer_shapes(model).graph
+    dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(shapes.value_info) + list(shapes.input)}
+    consumers = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    weights = {t.name: t.dims for t in graph.initializer}
+    added = []
+    for node in list(graph.node):
+        if node.op_type != "Conv":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        shape = dims.get(node.input[0])
+        kernel = weights[node.input[1]]
+        if not shape or attrs.get("group", 1) != shape[1] or list(kernel[2:]) != [3, 3]:
+            continue
+        width = shape[3]
+        if width >= FAST_DEPTHWISE_WIDTH:
+            continue
+        # Follow the per-channel ops that OpenCV fuses into the convolution.
+        tail = node
+        while len(consumers.get(tail.output[0], [])) == 1 and \
+                consumers[tail.output[0]][0].op_type in ("BatchNormalization", "PRelu"):
+            tail = consumers[tail.output[0]][0]
+        out_width = dims[node.output[0]][3]
+        prefix = node.name + "_widened"
+        pads = numpy_helper.from_array(
+            np.array([0, 0, 0, 0, 0, 0, 0, FAST_DEPTHWISE_WIDTH - width], np.int64), prefix + "_pads")
+        starts = numpy_helper.from_array(np.array([0], np.int64), prefix + "_starts")
+        ends = numpy_helper.from_array(np.array([out_width], np.int64), prefix + "_ends")
+        axes = numpy_helper.from_array(np.array([3], np.int64), prefix + "_axes")
+        graph.initializer.extend([pads, starts, ends, axes])
+        padded, wide = prefix + "_input", prefix + "_output"
+        added.append((node, helper.make_node("Pad", [node.input[0], pads.name], [padded], name=prefix + "_pad")))
+        node.input[0] = padded
+        original = tail.output[0]
+        tail.output[0] = wide
+        added.append((tail, helper.make_node("Slice", [wide, starts.name, ends.name, axes.name], [original],
+                                             name=prefix + "_slice")))
+    for anchor, new in added:
+        nodes = list(graph.node)
+        index = nodes.index(anchor)
+        graph.node.insert(index if new.op_type == "Pad" else index + 1, new)
 
 
 def convert_yunet(src, dst):

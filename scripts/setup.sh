@@ -106,7 +106,7 @@ convert() { # kind source destination sha256
 convert yunet "$downloads/face_detection_yunet_2023mar.onnx" "$models/yunet_2023mar_dynamic.onnx" \
     ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0
 convert sface "$downloads/face_recognition_sface_2021dec_int8bq.onnx" "$models/sface_2021dec_fp32.onnx" \
-    969cb5a81c1c3329910826eaf61b573f4d94829e13e90592bfdb812cf5394f08
+    6b490662a21858a4d5f8b45af38a53227a1613186d29a573943967cbd7ad6301
 
 # --- 4. Sample photos -----------------------------------------------------------
 fetch face_recognition==1.3.0 face_recognition-1.3.0.tar.gz \

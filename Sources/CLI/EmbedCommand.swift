@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Vision
 
 struct EmbedCommand: ParsableCommand {
@@ -11,6 +12,9 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(help: "Which face, numbered as 'lineup detect' lists them (default: the most prominent).")
     var face: Int?
+
+    @Option(help: "Also write the aligned 112×112 face the template was computed from (PNG or JPEG by extension).")
+    var alignedOut: String?
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -31,6 +35,11 @@ struct EmbedCommand: ParsableCommand {
         let photo = try pipeline.loadImage(image)
         let faces = try pipeline.detectProbe(in: photo)
         let (chosen, template) = try pipeline.embed(in: photo, faces: faces, index: face)
+        if let alignedOut {
+            let aligned = try pipeline.embedder.alignedFace(chosen, in: photo)
+            let bytes = alignedOut.lowercased().hasSuffix(".png") ? try aligned.encoded(as: .png) : try aligned.jpegData()
+            try Data(bytes).write(to: URL(fileURLWithPath: alignedOut))
+        }
         let report = Report(path: image, model: template.modelID, facesInImage: faces.count, face: chosen, template: template.vector)
         if json {
             try printJSON(report)

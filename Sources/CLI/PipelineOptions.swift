@@ -38,9 +38,19 @@ struct PipelineOptions: ParsableArguments {
         try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: limits)
     }
 
-    /// Names everything that changes a template, for caches.
-    var cacheKey: String {
-        "\(flip ? "sface-2021dec+flip" : "sface-2021dec")-yunet-t\(detectorThreshold)-s\(detectSize)"
+    /// Names everything that changes a template, for caches: the settings, and the
+    /// model files' sizes and modification times (so a re-converted model is not
+    /// answered from templates of the old one).
+    func cacheKey() throws -> String {
+        let models = try modelDirectory()
+        let stamps = try [models.detectorPath, models.embedderPath].map { path -> String in
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            let size = attributes[.size] as? Int ?? 0
+            let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+            return "\(size).\(modified)"
+        }
+        return "\(flip ? "sface-2021dec+flip" : "sface-2021dec")-yunet-t\(detectorThreshold)-s\(detectSize)-"
+            + stamps.joined(separator: "-")
     }
 }
 
@@ -62,7 +72,7 @@ struct BatchOptions: ParsableArguments {
     func extractor(_ pipelineOptions: PipelineOptions) throws -> TemplateExtractor {
         let first = try pipelineOptions.pipeline()
         let templateCache = noCache ? nil : TemplateCache(
-            directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: pipelineOptions.cacheKey,
+            directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: try pipelineOptions.cacheKey(),
             modelID: first.modelID, dimension: first.embedder.dimension)
         var made = false
         return try TemplateExtractor(workers: threads, cache: templateCache) {

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// Runs the built `lineup` executable as a user would and checks what it prints.
+@Suite(.serialized) struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = root.appendingPathComponent(".lineup/samples").path
+    static let shared = ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
+        ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path
+    static let hasLFW = FileManager.default.fileExists(atPath: shared + "/lfw-dev/protocols/pairsDevTest.txt")
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    static func lineup(_ arguments: String...) throws -> Run {
+        let binary = root.appendingPathComponent(".build/debug/lineup").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func compareGivesScoreBandAndVerdict() throws {
+        let same = try Self.lineup("compare", "--json", Self.samples + "/obama.jpg", Self.samples + "/obama2.jpg")
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.json["same_person"] as? Bool == true)
+        #expect(same.json["band"] as? String == "strong")
+        let different = try Self.lineup("compare", "--json", Self.samples + "/obama.jpg", Self.samples + "/biden.jpg")
+        #expect(different.json["same_person"] as? Bool == false)
+        #expect(different.json["band"] as? String == "below-threshold")
+    }
+
+    @Test func embedPrintsATemplate() throws {
+        let run = try Self.lineup("embed", "--json", Self.samples + "/biden.jpg")
+        #expect(run.status == 0)
+        #expect((run.json["template"] as? [Double])?.count == 128)
+        #expect(run.json["model"] as? String == "sface-2021dec+flip")
+        let wrongFace = try Self.lineup("embed", "--face", "2", Self.samples + "/biden.jpg")
+        #expect(wrongFace.status != 0)
+        #expect(wrongFace.stderr.contains("face 2 requested, but the image has 1 face"))
+    }
+
+    @Test func badInputIsReportedPerPhotoAndFailsTheRun() throws {
+        let run = try Self.lineup("detect", "--json", Self.samples + "/obama.jpg", Self.samples + "/missing.jpg")
+        #expect(run.status == 1)
+        let images = run.json["images"] as? [[String: Any]] ?? []
+        #expect(images.count == 2)
+        #expect((images[0]["faces"] as? [Any])?.count == 1)
+        #expect((images[1]["error"] as? String)?.hasPrefix("no such file") == true)
+        let flags = try Self.lineup("detect", "--detector-threshold", "2", Self.samples + "/obama.jpg")
+        #expect(flags.status == 64)
+        #expect(flags.stderr.contains("--detector-threshold must be between 0 and 1"))
+    }
+
+    @Test func calibrateCountsEveryPair() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (person, photos) in [("obama", ["obama.jpg", "obama2.jpg", "obama3.jpg"]), ("biden", ["biden.jpg"])] {
+            try FileManager.default.createDirectory(atPath: folder + "/photos/" + person, withIntermediateDirectories: true)
+            for photo in photos {
+                try FileManager.default.copyItem(atPath: Self.samples + "/" + photo, toPath: folder + "/photos/\(person)/" + photo)
+            }
+        }
+        let output = folder + "/calibration.json"
+        let run = try Self.lineup("calibrate", "--json", "--no-cache", "--images", folder + "/photos", "--output", output)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect((run.json["genuine"] as? [String: Any])?["count"] as? Int == 3)
+        #expect((run.json["impostor"] as? [String: Any])?["count"] as? Int == 3)
+        #expect(FileManager.default.fileExists(atPath: output))
+    }
+
+    /// The LFW protocol end to end on a slice of the development pairs, with the
+    /// threshold from a slice of the training pairs.
+    @Test(.enabled(if: hasLFW, "shared LFW photos not found beside the checkout"))
+    func evalLFWReportsTheProtocolFigures() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func slice(_ name: String, _ count: Int) throws -> String {
+            let lines = try String(contentsOfFile: Self.shared + "/lfw-dev/protocols/" + name, encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            let half = Int(lines[0])!
+            let path = folder + "/" + name
+            try (["\(count)"] + lines[1...count] + lines[(half + 1)...(half + count)]).joined(separator: "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let run = try Self.lineup("eval", "lfw", "--json", "--cache", folder + "/cache",
+                                  "--train", try slice("pairsDevTrain.txt", 15), "--pairs", try slice("pairsDevTest.txt", 10),
+                                  "--images", Self.shared + "/lfw-dev/images")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.json["pairs"] as? Int == 20)
+        #expect((run.json["accuracy"] as? Double ?? 0) >= 0.9)
+        #expect(run.json["threshold"] as? Double != nil)
+        #expect((run.json["no_face"] as? [Any])?.isEmpty == true)
+        #expect(run.json["tar_at_far1e3"] != nil)
+        let noFolds = try Self.lineup("eval", "lfw", "--pairs", try slice("pairsDevTest.txt", 5), "--images", Self.shared + "/lfw-dev/images")
+        #expect(noFolds.status != 0)
+        #expect(noFolds.stderr.contains("has no folds"))
+    }
+}
