@@ -109,8 +109,8 @@ struct BenchVisionCommand: ParsableCommand {
         let t1 = clock.now
         let faces = try pipeline.detectProbe(in: image)
         let t2 = clock.now
-        guard let index = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height),
-              let embedder = pipeline.embedder as? SFaceEmbedder else {
+        let embedder = pipeline.embedder
+        guard let index = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height) else {
             return ([seconds(t1 - t0), seconds(t2 - t1), 0, 0], nil)
         }
         let aligned = try embedder.alignedFace(faces[index], in: image)

@@ -6,8 +6,15 @@ public protocol FaceEmbedder: Sendable {
     var dimension: Int { get }
     /// The face cut out and aligned the way the model was trained to see it.
     func alignedFace(_ face: DetectedFace, in image: Image) throws(VisionError) -> Image
-    /// The template of `face` in `image`.
-    func embed(_ face: DetectedFace, in image: Image) throws(VisionError) -> FaceTemplate
+    /// The template of a face already cut out by `alignedFace(_:in:)`.
+    func embed(alignedFace: Image) throws(VisionError) -> FaceTemplate
+}
+
+extension FaceEmbedder {
+    /// The template of `face` in `image`: align, then embed.
+    public func embed(_ face: DetectedFace, in image: Image) throws(VisionError) -> FaceTemplate {
+        try embed(alignedFace: alignedFace(face, in: image))
+    }
 }
 
 /// The five-point similarity alignment used by ArcFace-family models, SFace included.

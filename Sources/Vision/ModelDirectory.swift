@@ -26,20 +26,27 @@ public struct ModelDirectory: Sendable, Equatable {
         if let fromEnvironment = ProcessInfo.processInfo.environment["LINEUP_MODELS"], !fromEnvironment.isEmpty {
             return ModelDirectory(path: fromEnvironment)
         }
+        if let folder = searchUpwards(for: ".lineup/models/" + detectorFile) {
+            return ModelDirectory(path: folder + "/.lineup/models")
+        }
+        throw .modelNotFound(path: ".lineup/models/" + detectorFile, hint: setupHint)
+    }
+
+    /// The first folder, from the current folder or the executable's upwards, that
+    /// holds `relativePath`: how Lineup finds its checkout without being told.
+    public static func searchUpwards(for relativePath: String) -> String? {
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()]
-        for start in starts {
+        for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()] {
             var folder = start.standardizedFileURL
             while true {
-                let candidate = folder.appendingPathComponent(".lineup/models")
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(detectorFile).path) {
-                    return ModelDirectory(path: candidate.path)
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent(relativePath).path) {
+                    return folder.path
                 }
                 let parent = folder.deletingLastPathComponent()
                 if parent.path == folder.path { break }
                 folder = parent
             }
         }
-        throw .modelNotFound(path: ".lineup/models/" + detectorFile, hint: setupHint)
+        return nil
     }
 }

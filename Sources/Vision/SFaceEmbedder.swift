@@ -4,8 +4,8 @@
 /// The network takes a 112×112 RGB face (it normalises pixel values itself). With
 /// flip augmentation, the template is the normalised sum of the templates of the
 /// face and its mirror image, computed in one batch of two: on LFW this lifts
-/// verification accuracy (see the README for the measurement) at the price of the
-/// second half of the batch.
+/// verification accuracy (99.00 % → 99.20 % end to end on the LFW development test
+/// pairs) at the price of the second half of the batch.
 public final class SFaceEmbedder: FaceEmbedder {
     public let flipAugmentation: Bool
     public var modelID: String { flipAugmentation ? "sface-2021dec+flip" : "sface-2021dec" }
@@ -21,11 +21,6 @@ public final class SFaceEmbedder: FaceEmbedder {
         try FaceAlignment.aligned112(face.landmarks, in: image)
     }
 
-    public func embed(_ face: DetectedFace, in image: Image) throws(VisionError) -> FaceTemplate {
-        try embed(alignedFace: alignedFace(face, in: image))
-    }
-
-    /// The template of a face already aligned to the 112×112 reference template.
     public func embed(alignedFace aligned: Image) throws(VisionError) -> FaceTemplate {
         let plane = 3 * 112 * 112
         let batch = flipAugmentation ? 2 : 1
