@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -27,10 +28,20 @@ let package = Package(
                 .linkedLibrary("opencv_dnn"),
                 .linkedLibrary("opencv_imgcodecs"),
                 .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_videoio"),
                 .linkedLibrary("opencv_core"),
             ]
         ),
         .target(name: "Vision", dependencies: ["CVision"], resources: [.process("Resources")]),
+        .target(
+            name: "Index",
+            dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "Store", dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Gallery",
+            dependencies: ["Vision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "Evaluation",
             dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
@@ -38,12 +49,14 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation",
+                "Vision", "Evaluation", "Index", "Store", "Gallery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VisionTests", dependencies: ["Vision"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "Vision"]),
+        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
         // Runs the built `lineup` executable.
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
     ],

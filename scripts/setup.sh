@@ -33,7 +33,7 @@ check_sha() { # file expected
 has_sha() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 # --- 1. Debian packages -------------------------------------------------------
-apt_packages=(libopencv-dev pkg-config)
+apt_packages=(libopencv-dev libsqlite3-dev pkg-config)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -32,6 +32,25 @@ final class ProgressBar: Sendable {
         enabled = isatty(STDERR_FILENO) == 1 && total > 0
     }
 
+    /// Progress of an ingest: files, faces, faces per second and time left.
+    func show(done: Int, total: Int, faces: Int, detail: String) {
+        guard isatty(STDERR_FILENO) == 1, total > 0 else { return }
+        let now = Date()
+        let draw = lastDraw.withLock { last -> Bool in
+            guard done == total || now.timeIntervalSince(last) > 0.1 else { return false }
+            last = now
+            return true
+        }
+        guard draw else { return }
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let remaining = rate > 0 ? Int(Double(total - done) / rate) : 0
+        let faceRate = elapsed > 0 ? Double(faces) / elapsed : 0
+        let line = "\r\(label) \(done)/\(total) files, \(faces) faces, \(format(faceRate, 1)) faces/s, \(detail), ETA \(remaining / 60):\(String(format: "%02d", remaining % 60)) "
+        FileHandle.standardError.write(Data(line.utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     func update(_ done: Int) {
         guard enabled else { return }
         let now = Date()

@@ -5,6 +5,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <cstring>
 #include <string>
@@ -12,6 +13,14 @@
 
 struct lcv_image {
     cv::Mat mat;
+};
+
+struct lcv_video {
+    cv::VideoCapture capture;
+};
+
+struct lcv_video_writer {
+    cv::VideoWriter writer;
 };
 
 struct lcv_net {
@@ -207,5 +216,57 @@ int lcv_net_forward(lcv_net *net, const float *input, const int *shape, int rank
         return 0;
     });
 }
+
+lcv_video *lcv_video_open(const char *path, lcv_error *error) {
+    return guarded<lcv_video *>(error, nullptr, [&]() -> lcv_video * {
+        auto *video = new lcv_video;
+        if (!video->capture.open(path, cv::CAP_ANY)) {
+            delete video;
+            fail(error, "OpenCV could not open the video (unsupported container or codec, or not a video)");
+            return nullptr;
+        }
+        return video;
+    });
+}
+
+void lcv_video_free(lcv_video *video) { delete video; }
+
+double lcv_video_fps(const lcv_video *video) { return video->capture.get(cv::CAP_PROP_FPS); }
+
+lcv_image *lcv_video_next(lcv_video *video, int skip, lcv_error *error) {
+    if (error) error->message[0] = '\0';
+    return guarded<lcv_image *>(error, nullptr, [&]() -> lcv_image * {
+        for (int i = 0; i < skip; ++i) {
+            if (!video->capture.grab()) return nullptr;
+        }
+        cv::Mat frame;
+        if (!video->capture.read(frame) || frame.empty()) return nullptr;
+        if (frame.type() != CV_8UC3) cv::cvtColor(frame, frame, frame.channels() == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_BGRA2BGR);
+        return wrap(std::move(frame));
+    });
+}
+
+lcv_video_writer *lcv_video_writer_open(const char *path, const char *fourcc, double fps, int width, int height,
+                                        lcv_error *error) {
+    return guarded<lcv_video_writer *>(error, nullptr, [&]() -> lcv_video_writer * {
+        auto *writer = new lcv_video_writer;
+        int code = cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
+        if (!writer->writer.open(path, code, fps, cv::Size(width, height))) {
+            delete writer;
+            fail(error, "OpenCV could not open the video for writing");
+            return nullptr;
+        }
+        return writer;
+    });
+}
+
+int lcv_video_writer_write(lcv_video_writer *writer, const lcv_image *frame, lcv_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        writer->writer.write(frame->mat);
+        return 0;
+    });
+}
+
+void lcv_video_writer_free(lcv_video_writer *writer) { delete writer; }
 
 }  // extern "C"

@@ -16,7 +16,9 @@ import Testing
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
     }
 
-    static func lineup(_ arguments: String...) throws -> Run {
+    static func lineup(_ arguments: String...) throws -> Run { try lineup(arguments) }
+
+    static func lineup(_ arguments: [String]) throws -> Run {
         let binary = root.appendingPathComponent(".build/debug/lineup").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -114,5 +116,55 @@ import Testing
         let noFolds = try Self.lineup("eval", "lfw", "--pairs", try slice("pairsDevTest.txt", 5), "--images", Self.shared + "/lfw-dev/images")
         #expect(noFolds.status != 0)
         #expect(noFolds.stderr.contains("has no folds"))
+    }
+}
+
+/// A real `kill -9` of an ingest, then a re-run: the gallery ends exactly as a clean
+/// run leaves it, and the database is sound.
+@Suite(.serialized, .enabled(if: CLITests.hasLFW, "shared LFW photos not found beside the checkout"))
+struct CrashRecoveryTests {
+    @Test func killedIngestResumesToTheCountsOfACleanRun() throws {
+        let folder = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let root = CLITests.shared + "/lfw-dev/images"
+        let subset = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("A") }.sorted().map { root + "/" + $0 }
+        func register(_ store: String) throws {
+            let run = try CLITests.lineup("source", "add", "lfw", "--store", store, "--root", root, "--basis", "public-task",
+                                          "--condition", "substantial-public-interest", "--jurisdiction", "US", "--retention-days", "30")
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        func status(_ store: String) throws -> [String: Any] { try CLITests.lineup("status", "--json", "--store", store).json }
+
+        let crashed = folder + "/crashed", clean = folder + "/clean"
+        try register(crashed)
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CLITests.root.appendingPathComponent(".build/debug/lineup").path)
+        child.arguments = ["ingest", "--store", crashed, "lfw"] + subset
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        // Kill it once some files are committed, well before it can finish.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try status(crashed)["files"] as? Int ?? 0) < 20 { Thread.sleep(forTimeInterval: 0.2) }
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        let interrupted = try status(crashed)
+        let committed = interrupted["files"] as? Int ?? 0
+        #expect(committed >= 20 && committed < 406, "killed after \(committed) of 406 files")
+        #expect(interrupted["integrity"] as? String == "ok")
+        #expect(interrupted["indexed_faces"] as? Int == interrupted["faces"] as? Int, "no orphan index entries, no lost faces")
+
+        let resumed = try CLITests.lineup(["ingest", "--json", "--store", crashed, "lfw"] + subset)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.json["files_skipped"] as? Int == committed)
+
+        try register(clean)
+        #expect(try CLITests.lineup(["ingest", "--store", clean, "lfw"] + subset).status == 0)
+        let after = try status(crashed), reference = try status(clean)
+        for key in ["files", "images", "faces", "indexed_faces"] {
+            #expect(after[key] as? Int == reference[key] as? Int, "\(key)")
+        }
+        #expect(reference["files"] as? Int == 406)
+        #expect(after["integrity"] as? String == "ok")
     }
 }

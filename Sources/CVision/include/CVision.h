@@ -71,6 +71,26 @@ int lcv_net_forward(lcv_net *net, const float *input, const int *shape, int rank
                     const char *const *names, int name_count,
                     const float **outputs, size_t *counts, lcv_error *error);
 
+// MARK: Video
+
+typedef struct lcv_video lcv_video;
+typedef struct lcv_video_writer lcv_video_writer;
+
+/// Opens a video file through OpenCV's videoio (FFmpeg on Debian).
+lcv_video *lcv_video_open(const char *path, lcv_error *error);
+void lcv_video_free(lcv_video *video);
+/// Frames per second as the container states it (0 when unknown).
+double lcv_video_fps(const lcv_video *video);
+/// Skips `skip` frames without decoding them, then decodes the next one. Returns NULL
+/// at the end of the video (with an empty error message) or on failure.
+lcv_image *lcv_video_next(lcv_video *video, int skip, lcv_error *error);
+
+/// Writes a video (`fourcc` such as "MJPG"), for tests and tools.
+lcv_video_writer *lcv_video_writer_open(const char *path, const char *fourcc, double fps, int width, int height,
+                                        lcv_error *error);
+int lcv_video_writer_write(lcv_video_writer *writer, const lcv_image *frame, lcv_error *error);
+void lcv_video_writer_free(lcv_video_writer *writer);
+
 #ifdef __cplusplus
 }
 #endif

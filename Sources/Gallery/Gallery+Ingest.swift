@@ -1,0 +1,208 @@
+import Crypto
+import Dispatch
+import Foundation
+import Store
+import Synchronization
+import Vision
+
+extension Gallery {
+    public static let photoExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+    public static let videoExtensions: Set<String> = ["mp4", "m4v", "mkv", "avi", "webm", "mov"]
+
+    public struct IngestOptions: Sendable {
+        /// Seconds between the video frames that are looked at.
+        public var videoInterval: Double
+
+        public init(videoInterval: Double = 1.0) {
+            self.videoInterval = videoInterval
+        }
+    }
+
+    public struct IngestProgress: Sendable {
+        public var filesDone: Int
+        public var filesTotal: Int
+        public var faces: Int
+        public var skipped: Int
+        public var errors: Int
+    }
+
+    public struct IngestSummary: Sendable, Codable {
+        public var runID: Int64
+        public var source: String
+        public var filesSeen: Int
+        public var filesIngested: Int
+        public var filesSkipped: Int
+        public var faces: Int
+        public var errors: [FileError]
+        public var seconds: Double
+        public var facesPerSecond: Double
+        public var filesPerSecond: Double
+
+        public struct FileError: Sendable, Codable {
+            public var path: String
+            public var message: String
+        }
+    }
+
+    /// The photo and video files under `paths` (files or folders, walked recursively,
+    /// hidden entries skipped), sorted. Every path must lie inside the source root.
+    public static func mediaFiles(in paths: [String], root: String) throws -> [String] {
+        let rootURL = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: rootURL.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError.invalid("the source root \(root) is not a folder")
+        }
+        var files: [String] = []
+        for path in paths.isEmpty ? [rootURL.path] : paths {
+            let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+            guard url.path == rootURL.path || url.path.hasPrefix(rootURL.path + "/") else {
+                throw StoreError.outsideSourceRoot(path: path, root: root)
+            }
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                throw StoreError.invalid("no such file or folder: \(path)")
+            }
+            if !isDirectory.boolValue {
+                files.append(url.path)
+                continue
+            }
+            let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
+                                                        options: [.skipsHiddenFiles])
+            while let item = walker?.nextObject() as? URL {
+                let ext = item.pathExtension.lowercased()
+                if photoExtensions.contains(ext) || videoExtensions.contains(ext) { files.append(item.path) }
+            }
+        }
+        return Array(Set(files)).sorted()
+    }
+
+    /// Takes the files under `paths` into `source`, one worker per pipeline. Files
+    /// already stored (same content) are skipped; a file that cannot be read is
+    /// recorded as an error of the run and the run goes on. Each file is committed
+    /// with all its faces in one transaction, and the index snapshot is saved at the end.
+    public func ingest(source: Source, paths: [String], pipelines: [FacePipeline], options: IngestOptions = .init(),
+                       progress: (@Sendable (IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+        guard let sourceID = source.id, let root = source.root else {
+            throw StoreError.invalid("source '\(source.name)' has no root folder to ingest from")
+        }
+        precondition(pipelines.allSatisfy { $0.modelID == modelID }, "pipelines must make \(modelID) templates")
+        let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
+        let files = try Self.mediaFiles(in: paths, root: root)
+        let start = Date()
+        var run = try store.startRun(sourceID: sourceID)
+        let runID = run.id!
+        let next = Atomic<Int>(0), done = Atomic<Int>(0), faces = Atomic<Int>(0)
+        let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
+        let errors = Mutex<[IngestSummary.FileError]>([])
+        let previousThreads = OpenCV.threads
+        OpenCV.threads = 1
+        defer { OpenCV.threads = previousThreads }
+
+        DispatchQueue.concurrentPerform(iterations: pipelines.count) { worker in
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < files.count else { break }
+                let path = files[index]
+                let relative = String(path.dropFirst(rootPath.count + 1))
+                do {
+                    switch try ingestFile(path: path, relative: relative, sourceID: sourceID, runID: runID,
+                                          pipeline: pipelines[worker], options: options) {
+                    case .none:
+                        skipped.add(1, ordering: .relaxed)
+                    case .some(let count):
+                        ingested.add(1, ordering: .relaxed)
+                        faces.add(count, ordering: .relaxed)
+                    }
+                } catch {
+                    let message = String(describing: error)
+                    errors.withLock { $0.append(.init(path: relative, message: message)) }
+                    try? store.recordError(runID: runID, path: relative, message: message)
+                }
+                let finished = done.add(1, ordering: .relaxed).newValue
+                progress?(IngestProgress(filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
+                                         skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
+            }
+        }
+        try saveIndex()
+        let fileErrors = errors.withLock { $0 }.sorted { $0.path < $1.path }
+        run.finishedAt = Date()
+        run.filesSeen = files.count
+        run.filesIngested = ingested.load(ordering: .relaxed)
+        run.filesSkipped = skipped.load(ordering: .relaxed)
+        run.faces = faces.load(ordering: .relaxed)
+        run.errors = fileErrors.count
+        try store.update(run)
+        let seconds = run.finishedAt!.timeIntervalSince(start)
+        return IngestSummary(runID: runID, source: source.name, filesSeen: files.count, filesIngested: run.filesIngested,
+                             filesSkipped: run.filesSkipped, faces: run.faces, errors: fileErrors, seconds: seconds,
+                             facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
+                             filesPerSecond: Double(files.count) / max(seconds, 1e-9))
+    }
+
+    /// Stores one file; returns its face count, or nil when its content was stored before.
+    private func ingestFile(path: String, relative: String, sourceID: Int64, runID: Int64, pipeline: FacePipeline,
+                            options: IngestOptions) throws -> Int? {
+        let isVideo = Self.videoExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+        let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
+        let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
+        if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
+        let now = Date()
+        let pictures = try bytes.map { try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, at: now) }
+            ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
+        let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
+                              faceCount: 0, ingestedAt: now, runID: runID)
+        guard let stored = try store.record(file: file, pictures: pictures) else { return nil }
+        for face in stored {
+            face.template.withUnsafeBytes { index.add(id: face.id!, vector: $0.bindMemory(to: Float.self)) }
+        }
+        return stored.count
+    }
+
+    private func photoPictures(_ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
+                               at now: Date) throws -> [GalleryStore.PictureToStore] {
+        let image = try Image(data: bytes, limits: pipeline.limits)
+        let faces = try pipeline.detect(in: image).map { face in
+            Self.galleryFace(face, template: try pipeline.embedder.embed(face, in: image))
+        }
+        let picture = GalleryImage(sourceID: sourceID, fileID: 0, originURI: relative, capturedAt: ExifDate.captureDate(in: bytes),
+                                   ingestedAt: now, width: image.width, height: image.height)
+        return [.init(image: picture, faces: faces)]
+    }
+
+    private func videoPictures(_ path: String, relative: String, sourceID: Int64, pipeline: FacePipeline,
+                               options: IngestOptions, at now: Date) throws -> [GalleryStore.PictureToStore] {
+        let video = try VideoReader(path: path)
+        var tracker = FaceTracker()
+        try video.sample(every: options.videoInterval) { frame, seconds in
+            let sightings = try pipeline.detect(in: frame).map { face in
+                FaceTracker.Sighting(face: face, template: try pipeline.embedder.embed(face, in: frame), frame: frame, seconds: seconds)
+            }
+            tracker.add(sightings)
+            return true
+        }
+        return tracker.finish().map { track in
+            let best = track.best
+            var face = Self.galleryFace(best.face, template: best.template)
+            face.trackFirstSeconds = track.firstSeconds
+            face.trackLastSeconds = track.lastSeconds
+            let picture = GalleryImage(sourceID: sourceID, fileID: 0, originURI: relative, ingestedAt: now,
+                                       width: best.frame.width, height: best.frame.height, frameSeconds: best.seconds)
+            return .init(image: picture, faces: [face])
+        }
+    }
+
+    static func galleryFace(_ face: DetectedFace, template: FaceTemplate) -> GalleryFace {
+        GalleryFace(imageID: 0, box: face.box, landmarks: face.landmarks, detectorScore: face.score, quality: face.quality,
+                    modelID: template.modelID, template: GalleryFace.encode(template))
+    }
+
+    /// SHA-256 of a file read in 1 MiB pieces (videos can be larger than memory allows).
+    static func hashFile(_ path: String) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ImageError.unreadable(path: path, reason: "cannot open the file")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return Data(hasher.finalize())
+    }
+}

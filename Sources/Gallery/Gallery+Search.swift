@@ -1,0 +1,92 @@
+import Foundation
+import Store
+import Vision
+
+extension Gallery {
+    /// One face of the gallery offered for human review, with where it came from.
+    public struct Candidate: Sendable, Codable {
+        public var rank: Int
+        public var faceID: Int64
+        public var score: Float
+        /// Words for the score, accounting for the size of the gallery searched.
+        public var band: ConfidenceBand?
+        public var box: Box
+        public var qualityWarnings: [QualityWarning]
+        public var originURI: String
+        public var pageURL: String?
+        public var capturedAt: Date?
+        public var ingestedAt: Date
+        /// For a face from a video: the frame's time and the span the person was seen.
+        public var frameSeconds: Double?
+        public var trackFirstSeconds: Double?
+        public var trackLastSeconds: Double?
+        public var source: String
+        public var sourceRoot: String?
+        public var legalBasis: Source.LegalBasis
+        public var specialCategoryCondition: Source.SpecialCategoryCondition
+        public var jurisdiction: String
+    }
+
+    public struct SearchResult: Sendable, Codable {
+        public var modelID: String
+        /// How many faces were compared: the N of the bands.
+        public var galleryFaces: Int
+        public var probeFace: DetectedFace
+        public var facesInProbe: Int
+        public var warnings: [String]
+        public var candidates: [Candidate]
+        public var searchMilliseconds: Double
+    }
+
+    /// Searches the gallery with face `faceIndex` of the photo (default: the most
+    /// prominent), returning at most `top` candidates scoring at least `minScore`.
+    public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
+                       minScore: Float? = nil, calibration: ScoreCalibration? = nil) throws -> SearchResult {
+        precondition(pipeline.modelID == modelID, "probe and gallery templates must come from the same model")
+        let faces = try pipeline.detectProbe(in: image)
+        let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceIndex)
+        var warnings = face.quality.warnings.map(\.explanation)
+        if faces.count > 1 {
+            warnings.append("the photo has \(faces.count) faces; searched \(faceIndex.map { "face \($0)" } ?? "the most prominent")")
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let hits = index.search(template.vector, k: top).filter { minScore == nil || $0.score >= minScore! }
+        let elapsed = clock.now - started
+        let provenance = try store.provenance(faceIDs: hits.map(\.id))
+        let comparisons = index.count
+        let candidates = hits.enumerated().compactMap { rank, hit -> Candidate? in
+            guard let p = provenance[hit.id] else { return nil }
+            return Candidate(
+                rank: rank + 1, faceID: hit.id, score: hit.score,
+                band: calibration?.band(forScore: hit.score, comparisons: comparisons),
+                box: p.face.box, qualityWarnings: p.face.quality.warnings, originURI: p.image.originURI,
+                pageURL: p.image.pageURL, capturedAt: p.image.capturedAt, ingestedAt: p.image.ingestedAt,
+                frameSeconds: p.image.frameSeconds, trackFirstSeconds: p.face.trackFirstSeconds,
+                trackLastSeconds: p.face.trackLastSeconds, source: p.source.name, sourceRoot: p.source.root,
+                legalBasis: p.source.legalBasis, specialCategoryCondition: p.source.specialCategoryCondition,
+                jurisdiction: p.source.jurisdiction)
+        }
+        return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: face, facesInProbe: faces.count,
+                            warnings: warnings, candidates: candidates,
+                            searchMilliseconds: Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1000)
+    }
+
+    /// The candidate's face cut from its original picture (with a margin), for review.
+    /// Nil when the original is no longer where the source says it is.
+    public func reviewCrop(of candidate: Candidate, limits: ImageLimits = .default) throws -> Image? {
+        guard let root = candidate.sourceRoot else { return nil }
+        let path = root + "/" + candidate.originURI
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var picture: Image?
+        if let seconds = candidate.frameSeconds {
+            try VideoReader(path: path).sample(every: 1 / 50) { frame, time in
+                if time + 1e-6 >= seconds { picture = frame }
+                return picture == nil
+            }
+        } else {
+            picture = try Image(contentsOf: path, limits: limits)
+        }
+        return try picture?.cropped(to: candidate.box.expanded(by: 0.25))
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import Vision
+
+/// One file taken in from a source: the unit of idempotent, all-or-nothing ingest.
+/// A photo or a video is recorded together with every image and face it gave, in
+/// one transaction, so a crash never leaves half a file behind and a re-run skips
+/// exactly what is stored.
+public struct SourceFile: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var sourceID: Int64
+    /// SHA-256 of the file's bytes: the same content is taken in once per source.
+    public var sha256: Data
+    public var path: String
+    public var kind: Kind
+    public var faceCount: Int
+    public var ingestedAt: Date
+    public var runID: Int64?
+
+    public static let databaseTableName = "sourceFile"
+
+    public enum Kind: String, Codable, Sendable, DatabaseValueConvertible {
+        case photo, video
+    }
+
+    public init(sourceID: Int64, sha256: Data, path: String, kind: Kind, faceCount: Int, ingestedAt: Date, runID: Int64?) {
+        self.sourceID = sourceID
+        self.sha256 = sha256
+        self.path = path
+        self.kind = kind
+        self.faceCount = faceCount
+        self.ingestedAt = ingestedAt
+        self.runID = runID
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A picture faces were found in: a photo, or one frame of a video.
+public struct GalleryImage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var sourceID: Int64
+    public var fileID: Int64
+    /// The file's path relative to the source root, or its URL.
+    public var originURI: String
+    /// The page the picture was published on, when known.
+    public var pageURL: String?
+    /// When the picture was taken (EXIF DateTimeOriginal), when known.
+    public var capturedAt: Date?
+    public var ingestedAt: Date
+    public var width: Int
+    public var height: Int
+    /// For a video frame: its time in the video, in seconds.
+    public var frameSeconds: Double?
+
+    public static let databaseTableName = "image"
+
+    public init(sourceID: Int64, fileID: Int64, originURI: String, pageURL: String? = nil, capturedAt: Date? = nil,
+                ingestedAt: Date, width: Int, height: Int, frameSeconds: Double? = nil) {
+        self.sourceID = sourceID
+        self.fileID = fileID
+        self.originURI = originURI
+        self.pageURL = pageURL
+        self.capturedAt = capturedAt
+        self.ingestedAt = ingestedAt
+        self.width = width
+        self.height = height
+        self.frameSeconds = frameSeconds
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A face and its template. For a video, one face per track: the best-quality
+/// sighting, with the span of the track.
+public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var imageID: Int64
+    public var box: Box
+    public var landmarks: FaceLandmarks
+    public var detectorScore: Double
+    public var quality: FaceQuality
+    public var modelID: String
+    /// The template's floats, little-endian.
+    public var template: Data
+    public var trackFirstSeconds: Double?
+    public var trackLastSeconds: Double?
+
+    public static let databaseTableName = "face"
+
+    public init(imageID: Int64, box: Box, landmarks: FaceLandmarks, detectorScore: Double, quality: FaceQuality,
+                modelID: String, template: Data, trackFirstSeconds: Double? = nil, trackLastSeconds: Double? = nil) {
+        self.imageID = imageID
+        self.box = box
+        self.landmarks = landmarks
+        self.detectorScore = detectorScore
+        self.quality = quality
+        self.modelID = modelID
+        self.template = template
+        self.trackFirstSeconds = trackFirstSeconds
+        self.trackLastSeconds = trackLastSeconds
+    }
+    public static let databaseJSONEncoder: @Sendable (String) -> JSONEncoder = { _ in
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var faceTemplate: FaceTemplate {
+        FaceTemplate(modelID: modelID, normalizedVector: template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+    }
+
+    public static func encode(_ template: FaceTemplate) -> Data {
+        template.vector.withUnsafeBytes { Data($0) }
+    }
+}
+
+/// One `lineup ingest` run: what it saw, took in, skipped and could not read.
+public struct IngestRun: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var sourceID: Int64
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var filesSeen: Int = 0
+    public var filesIngested: Int = 0
+    public var filesSkipped: Int = 0
+    public var faces: Int = 0
+    public var errors: Int = 0
+
+    public static let databaseTableName = "ingestRun"
+
+    public init(sourceID: Int64, startedAt: Date = Date()) {
+        self.sourceID = sourceID
+        self.startedAt = startedAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A file an ingest run could not take in, and why.
+public struct IngestError: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var runID: Int64
+    public var path: String
+    public var message: String
+
+    public static let databaseTableName = "ingestError"
+
+    public init(runID: Int64, path: String, message: String) {
+        self.runID = runID
+        self.path = path
+        self.message = message
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    case unknownSource(String)
+    case duplicateSource(String)
+    case outsideSourceRoot(path: String, root: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let message): message
+        case .unknownSource(let name): "no source named '\(name)': register it first with 'lineup source add' (no source, no ingest)"
+        case .duplicateSource(let name): "a source named '\(name)' already exists"
+        case .outsideSourceRoot(let path, let root): "\(path) is not inside the source's root folder \(root)"
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+
+/// A collection of photos or videos the operator lawfully holds, with the legal
+/// facts that make holding faces from it lawful. No source, no ingest: every image
+/// and face in Lineup belongs to exactly one source, and erasure, retention and
+/// jurisdiction rules work through it.
+public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var name: String
+    public var kind: Kind
+    /// The folder the source's files live under; origin paths are relative to it.
+    public var root: String?
+    public var legalBasis: LegalBasis
+    /// The GDPR Art. 9(2) condition that lifts the ban on processing biometric data.
+    public var specialCategoryCondition: SpecialCategoryCondition
+    /// ISO 3166-1 alpha-2 or ISO 3166-2 code of where the data was collected: `FR`, `US-IL`.
+    public var jurisdiction: String
+    public var retentionDays: Int
+    /// Licence, contract or consent record that covers the material.
+    public var licenceReference: String?
+    public var createdAt: Date
+    public var createdBy: String
+
+    public static let databaseTableName = "source"
+
+    public enum Kind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case folder, upload, video
+        case urlList = "url-list"
+    }
+
+    /// GDPR Art. 6(1) lawful bases.
+    public enum LegalBasis: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case consent, contract
+        case legalObligation = "legal-obligation"
+        case vitalInterest = "vital-interest"
+        case publicTask = "public-task"
+        case legitimateInterest = "legitimate-interest"
+    }
+
+    /// GDPR Art. 9(2) conditions, (a) to (j).
+    public enum SpecialCategoryCondition: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case explicitConsent = "explicit-consent"
+        case employment
+        case vitalInterest = "vital-interest"
+        case notForProfit = "not-for-profit"
+        case madePublic = "made-public"
+        case legalClaims = "legal-claims"
+        case substantialPublicInterest = "substantial-public-interest"
+        case healthCare = "health-care"
+        case publicHealth = "public-health"
+        case archivingOrResearch = "archiving-or-research"
+    }
+
+    public init(name: String, kind: Kind, root: String?, legalBasis: LegalBasis,
+                specialCategoryCondition: SpecialCategoryCondition, jurisdiction: String, retentionDays: Int,
+                licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String) {
+        self.name = name
+        self.kind = kind
+        self.root = root
+        self.legalBasis = legalBasis
+        self.specialCategoryCondition = specialCategoryCondition
+        self.jurisdiction = jurisdiction
+        self.retentionDays = retentionDays
+        self.licenceReference = licenceReference
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+
+    /// Checks what the database's constraints cannot say in words.
+    public func validate() throws(StoreError) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("a source needs a name") }
+        guard Self.isJurisdictionCode(jurisdiction) else {
+            throw .invalid("jurisdiction '\(jurisdiction)' is not an ISO 3166-1 alpha-2 or ISO 3166-2 code such as FR or US-IL")
+        }
+        guard retentionDays > 0 else { throw .invalid("the retention period must be at least one day") }
+    }
+
+    static func isJurisdictionCode(_ code: String) -> Bool {
+        let parts = code.split(separator: "-", omittingEmptySubsequences: false)
+        guard let country = parts.first, country.count == 2, country.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            return false
+        }
+        if parts.count == 1 { return true }
+        return parts.count == 2 && (1...3).contains(parts[1].count)
+            && parts[1].allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+    }
+}

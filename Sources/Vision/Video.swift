@@ -1,0 +1,60 @@
+import CVision
+
+/// Frames of a video file, sampled at an interval.
+public final class VideoReader {
+    private let handle: OpaquePointer
+    public let path: String
+    /// Frames per second as the container states it; 25 is assumed when it says nothing.
+    public let framesPerSecond: Double
+
+    public init(path: String) throws(VisionError) {
+        var error = lcv_error()
+        guard let handle = lcv_video_open(path, &error) else { throw .opencv(error.text) }
+        self.handle = handle
+        self.path = path
+        let fps = lcv_video_fps(handle)
+        framesPerSecond = fps.isFinite && fps > 0 ? fps : 25
+    }
+
+    deinit { lcv_video_free(handle) }
+
+    /// Calls `body` with every frame `interval` seconds apart (the first frame included)
+    /// and its time in seconds. Stops at the end of the video or when `body` returns false.
+    public func sample(every interval: Double, _ body: (Image, Double) throws -> Bool) throws {
+        let step = max(1, Int((interval * framesPerSecond).rounded()))
+        var index = 0
+        var skip = 0
+        while true {
+            var error = lcv_error()
+            guard let frame = lcv_video_next(handle, Int32(skip), &error) else {
+                let message = error.text
+                if message.isEmpty { return }
+                throw VisionError.opencv(message)
+            }
+            index += skip
+            guard try body(Image(handle: frame), Double(index) / framesPerSecond) else { return }
+            index += 1
+            skip = step - 1
+        }
+    }
+}
+
+/// Writes a Motion-JPEG AVI: every OpenCV build can write and read it back.
+public final class VideoWriter {
+    private let handle: OpaquePointer
+
+    public init(path: String, framesPerSecond: Double, width: Int, height: Int) throws(VisionError) {
+        var error = lcv_error()
+        guard let handle = lcv_video_writer_open(path, "MJPG", framesPerSecond, Int32(width), Int32(height), &error) else {
+            throw .opencv(error.text)
+        }
+        self.handle = handle
+    }
+
+    deinit { lcv_video_writer_free(handle) }
+
+    public func write(_ frame: Image) throws(VisionError) {
+        var error = lcv_error()
+        guard lcv_video_writer_write(handle, frame.handle, &error) == 0 else { throw .opencv(error.text) }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+@testable import Gallery
+import Index
+import Store
+import Vision
+
+/// Real photos only: the sample portraits (three of Barack Obama, one of Joe Biden)
+/// copied into a fresh source folder per test, and the shared LFW photos when present.
+enum GalleryFixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = root.appendingPathComponent(".lineup/samples").path
+    static let models = ModelDirectory(path: root.appendingPathComponent(".lineup/models").path)
+    static let lfw = (ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
+        ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path) + "/lfw-dev/images"
+    static let hasLFW = FileManager.default.fileExists(atPath: lfw)
+    static let pipeline = try! FacePipeline(models: models)
+
+    /// A scratch folder with `photos/` holding copies of the sample portraits.
+    static func workspace() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-gallery-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/photos/nested", withIntermediateDirectories: true)
+        for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
+            try FileManager.default.copyItem(atPath: samples + "/" + name, toPath: folder + "/photos/" + name)
+        }
+        try FileManager.default.copyItem(atPath: samples + "/obama3.jpg", toPath: folder + "/photos/nested/obama3.jpg")
+        return folder
+    }
+
+    static func gallery(_ folder: String) throws -> Gallery {
+        try Gallery(directory: folder + "/store", modelID: pipeline.modelID, dimension: 128)
+    }
+
+    @discardableResult
+    static func register(_ gallery: Gallery, root: String, name: String = "portraits") throws -> Source {
+        try gallery.store.addSource(Source(name: name, kind: .folder, root: root, legalBasis: .publicTask,
+                                           specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
+                                           retentionDays: 30, createdBy: "test"))
+    }
+}
+
+@Suite struct GalleryTests {
+    @Test func ingestedPhotosAreFoundByThePersonsOtherPhotos() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        let summary = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        #expect(summary.filesSeen == 4 && summary.filesIngested == 4 && summary.faces == 4 && summary.errors.isEmpty)
+
+        for (name, person) in [("obama.jpg", "obama"), ("obama2.jpg", "obama"), ("nested/obama3.jpg", "obama"), ("biden.jpg", "biden")] {
+            let probe = try Image(contentsOf: folder + "/photos/" + name)
+            let result = try gallery.search(image: probe, pipeline: GalleryFixtures.pipeline, top: 4,
+                                            calibration: ScoreCalibration.bundled(for: gallery.modelID))
+            #expect(result.candidates.first?.originURI == name, "the photo itself comes first")
+            let others = result.candidates.filter { $0.originURI != name }
+            if person == "obama" {
+                #expect(others.first.map { $0.originURI.contains("obama") } == true, "\(name): another Obama photo next")
+                #expect(others.first?.band == .strong)
+            }
+            let candidate = try #require(result.candidates.first)
+            #expect(candidate.source == "portraits" && candidate.jurisdiction == "GB" && candidate.legalBasis == .publicTask)
+            #expect(candidate.capturedAt != nil, "the sample photos carry EXIF capture dates")
+            #expect(try gallery.reviewCrop(of: candidate) != nil)
+        }
+    }
+
+    @Test func reingestIsIdempotent() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        let counts = try gallery.store.counts()
+        let again = try gallery.ingest(source: source, paths: [folder + "/photos/nested"], pipelines: [GalleryFixtures.pipeline])
+        #expect(again.filesSeen == 1 && again.filesSkipped == 1 && again.faces == 0)
+        #expect(try gallery.store.counts() == counts)
+        #expect(gallery.index.count == counts.faces)
+    }
+
+    @Test func badFilesAreRecordedAndTheRunGoesOn() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Data("not a photo".utf8).write(to: URL(fileURLWithPath: folder + "/photos/notes.jpg"))
+        let whole = try Data(contentsOf: URL(fileURLWithPath: folder + "/photos/obama.jpg"))
+        try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: folder + "/photos/cut.jpg"))
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        let summary = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        #expect(summary.filesIngested == 4 && summary.faces == 4)
+        #expect(summary.errors.map(\.path) == ["cut.jpg", "notes.jpg"])
+        #expect(summary.errors[0].message == "the JPEG data is truncated")
+        #expect(try gallery.store.errors(runID: summary.runID).count == 2)
+    }
+
+    @Test func refusalsChangeNothing() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        #expect(throws: StoreError.unknownSource("nobody")) { try gallery.store.source(named: "nobody") }
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        #expect(throws: StoreError.outsideSourceRoot(path: folder, root: folder + "/photos")) {
+            try gallery.ingest(source: source, paths: [folder], pipelines: [GalleryFixtures.pipeline])
+        }
+        #expect(throws: StoreError.duplicateSource("portraits")) { try GalleryFixtures.register(gallery, root: folder) }
+        #expect(throws: StoreError.self) {
+            try gallery.store.addSource(Source(name: "x", kind: .folder, root: folder, legalBasis: .consent,
+                                               specialCategoryCondition: .explicitConsent, jurisdiction: "France",
+                                               retentionDays: 1, createdBy: "test"))
+        }
+        #expect(try gallery.store.counts() == (0, 0, 0))
+        #expect(try gallery.store.sources().count == 1)
+    }
+
+    /// The index is rebuilt from the database when its snapshot is missing, stale or damaged.
+    @Test func indexRecoversFromTheDatabase() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        let query = try GalleryFixtures.pipeline.embed(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
+                                                      faces: GalleryFixtures.pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))).template
+        let expected = gallery.index.search(query.vector, k: 4)
+
+        let reopened = try GalleryFixtures.gallery(folder)
+        #expect(reopened.indexOrigin == "snapshot")
+        #expect(reopened.index.search(query.vector, k: 4) == expected)
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: gallery.snapshotPath))
+        bytes[bytes.count / 2] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: gallery.snapshotPath))
+        let repaired = try GalleryFixtures.gallery(folder)
+        #expect(repaired.indexOrigin.contains("damaged"))
+        #expect(repaired.index.search(query.vector, k: 4) == expected)
+
+        try FileManager.default.removeItem(atPath: gallery.snapshotPath)
+        #expect(try GalleryFixtures.gallery(folder).index.count == 4)
+    }
+
+    /// A clip made here from the real portraits: four seconds of Obama, then four of
+    /// Biden. Ingest finds one track per person with the right span.
+    @Test func videoGivesOneTrackPerPerson() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let obama = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg").resized(width: 480, height: 600)
+        let biden = try Image(contentsOf: GalleryFixtures.samples + "/biden.jpg").resized(width: 480, height: 600)
+        let writer = try VideoWriter(path: folder + "/photos/clip.avi", framesPerSecond: 5, width: 480, height: 600)
+        for frame in 0..<40 { try writer.write(frame < 20 ? obama : biden) }
+        _ = consume writer
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        let summary = try gallery.ingest(source: source, paths: [folder + "/photos/clip.avi"], pipelines: [GalleryFixtures.pipeline],
+                                         options: .init(videoInterval: 0.4))
+        #expect(summary.errors.isEmpty && summary.faces == 2, "\(summary.errors)")
+        let ids = gallery.index.search(try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2).map(\.id)
+        let provenance = try gallery.store.provenance(faceIDs: ids)
+        let first = try #require(provenance[ids[0]]), second = try #require(provenance[ids[1]])
+        #expect(first.face.trackFirstSeconds == 0 && abs(first.face.trackLastSeconds! - 3.6) < 0.01, "Obama: 0 to 3.6 s")
+        #expect(abs(second.face.trackFirstSeconds! - 4.0) < 0.01 && abs(second.face.trackLastSeconds! - 7.6) < 0.01, "Biden: 4 to 7.6 s")
+        #expect(first.image.originURI == "clip.avi" && first.image.frameSeconds! <= 3.6)
+        #expect(try gallery.reviewCrop(of: gallery.search(image: obama, pipeline: GalleryFixtures.pipeline, top: 1).candidates[0]) != nil)
+    }
+}
