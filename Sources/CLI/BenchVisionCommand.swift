@@ -111,17 +111,13 @@ struct BenchVisionCommand: ParsableCommand {
         let t2 = clock.now
         let embedder = pipeline.embedder
         guard let index = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height) else {
-            return ([seconds(t1 - t0), seconds(t2 - t1), 0, 0], nil)
+            return ([(t1 - t0).seconds, (t2 - t1).seconds, 0, 0], nil)
         }
         let aligned = try embedder.alignedFace(faces[index], in: image)
         let t3 = clock.now
         let template = try embedder.embed(alignedFace: aligned)
         let t4 = clock.now
-        return ([seconds(t1 - t0), seconds(t2 - t1), seconds(t3 - t2), seconds(t4 - t3)], template)
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        return ([(t1 - t0).seconds, (t2 - t1).seconds, (t3 - t2).seconds, (t4 - t3).seconds], template)
     }
 
     private func sample(_ folder: String) throws -> [String] {

@@ -7,7 +7,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure accuracy on standard protocols.",
-        subcommands: [EvalLFWCommand.self]
+        subcommands: [EvalLFWCommand.self, EvalIdentificationCommand.self]
     )
 }
 

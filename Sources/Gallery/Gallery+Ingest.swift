@@ -12,10 +12,21 @@ extension Gallery {
     public struct IngestOptions: Sendable {
         /// Seconds between the video frames that are looked at.
         public var videoInterval: Double
+        /// Which faces of a photo to store.
+        public var faces: FaceSelection
 
-        public init(videoInterval: Double = 1.0) {
+        public init(videoInterval: Double = 1.0, faces: FaceSelection = .all) {
             self.videoInterval = videoInterval
+            self.faces = faces
         }
+    }
+
+    public enum FaceSelection: String, Sendable, CaseIterable {
+        /// Every face found: what a gallery of real material needs.
+        case all
+        /// Only the photo's subject (its most prominent face), as in a labelled
+        /// evaluation set where the label names the subject and no one else.
+        case subject
     }
 
     public struct IngestProgress: Sendable {
@@ -55,7 +66,7 @@ extension Gallery {
         var files: [String] = []
         for path in paths.isEmpty ? [rootURL.path] : paths {
             let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
-            guard url.path == rootURL.path || url.path.hasPrefix(rootURL.path + "/") else {
+            guard url.path == rootURL.path || url.path.hasPrefix(folderPrefix(rootURL.path)) else {
                 throw StoreError.outsideSourceRoot(path: path, root: root)
             }
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -102,7 +113,7 @@ extension Gallery {
                 let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard index < files.count else { break }
                 let path = files[index]
-                let relative = String(path.dropFirst(rootPath.count + 1))
+                let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
                 do {
                     switch try ingestFile(path: path, relative: relative, sourceID: sourceID, runID: runID,
                                           pipeline: pipelines[worker], options: options) {
@@ -146,7 +157,9 @@ extension Gallery {
         let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
         if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
         let now = Date()
-        let pictures = try bytes.map { try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, at: now) }
+        let pictures = try bytes.map {
+            try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
+        }
             ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
         let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
                               faceCount: 0, ingestedAt: now, runID: runID)
@@ -158,9 +171,15 @@ extension Gallery {
     }
 
     private func photoPictures(_ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
-                               at now: Date) throws -> [GalleryStore.PictureToStore] {
+                               selection: FaceSelection, at now: Date) throws -> [GalleryStore.PictureToStore] {
         let image = try Image(data: bytes, limits: pipeline.limits)
-        let faces = try pipeline.detect(in: image).map { face in
+        var detected = try pipeline.detect(in: image)
+        if selection == .subject {
+            // The subject is known to be there: look as a probe would.
+            let candidates = try pipeline.detectProbe(in: image)
+            detected = candidates.mostProminentIndex(imageWidth: image.width, imageHeight: image.height).map { [candidates[$0]] } ?? []
+        }
+        let faces = try detected.map { face in
             Self.galleryFace(face, template: try pipeline.embedder.embed(face, in: image))
         }
         let picture = GalleryImage(sourceID: sourceID, fileID: 0, originURI: relative, capturedAt: ExifDate.captureDate(in: bytes),
@@ -189,6 +208,9 @@ extension Gallery {
             return .init(image: picture, faces: [face])
         }
     }
+
+    /// A folder's path with exactly one trailing slash ("/" stays "/").
+    static func folderPrefix(_ folder: String) -> String { folder.hasSuffix("/") ? folder : folder + "/" }
 
     static func galleryFace(_ face: DetectedFace, template: FaceTemplate) -> GalleryFace {
         GalleryFace(imageID: 0, box: face.box, landmarks: face.landmarks, detectorScore: face.score, quality: face.quality,

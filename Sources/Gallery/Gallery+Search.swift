@@ -40,8 +40,10 @@ extension Gallery {
 
     /// Searches the gallery with face `faceIndex` of the photo (default: the most
     /// prominent), returning at most `top` candidates scoring at least `minScore`.
+    /// `filter`, when given, keeps only the faces (by id) it returns true for.
     public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
-                       minScore: Float? = nil, calibration: ScoreCalibration? = nil) throws -> SearchResult {
+                       minScore: Float? = nil, calibration: ScoreCalibration? = nil,
+                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
         precondition(pipeline.modelID == modelID, "probe and gallery templates must come from the same model")
         let faces = try pipeline.detectProbe(in: image)
         let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceIndex)
@@ -51,7 +53,7 @@ extension Gallery {
         }
         let clock = ContinuousClock()
         let started = clock.now
-        let hits = index.search(template.vector, k: top).filter { minScore == nil || $0.score >= minScore! }
+        let hits = index.search(template.vector, k: top, filter: filter).filter { minScore == nil || $0.score >= minScore! }
         let elapsed = clock.now - started
         let provenance = try store.provenance(faceIDs: hits.map(\.id))
         let comparisons = index.count
@@ -69,7 +71,7 @@ extension Gallery {
         }
         return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: face, facesInProbe: faces.count,
                             warnings: warnings, candidates: candidates,
-                            searchMilliseconds: Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1000)
+                            searchMilliseconds: elapsed.seconds * 1000)
     }
 
     /// The candidate's face cut from its original picture (with a margin), for review.

@@ -240,6 +240,18 @@ extension GalleryStore {
         }
     }
 
+    /// The origin of the picture of every face of a model, by face id.
+    public func faceOrigins(modelID: String) throws -> [Int64: String] {
+        try database.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT face.id, image.originURI FROM face JOIN image ON image.id = face.imageID WHERE face.modelID = ?
+                """, arguments: [modelID])
+            var origins: [Int64: String] = [:]
+            while let row = try rows.next() { origins[row[0]] = row[1] }
+            return origins
+        }
+    }
+
     /// Counts of what the gallery holds, for status and tests.
     public func counts() throws -> (files: Int, images: Int, faces: Int) {
         try database.read { db in

@@ -89,6 +89,55 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func galleryCommandsRefuseBadInputSpecifically() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store"
+        let unknown = try Self.lineup("ingest", "--store", store, "nowhere")
+        #expect(unknown.status != 0 && unknown.stderr.contains("no source named 'nowhere'"))
+        let badBasis = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "because",
+                                       "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9")
+        #expect(badBasis.status == 64 && badBasis.stderr.contains("public-task"))
+        let badPlace = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "consent",
+                                       "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9")
+        #expect(badPlace.status != 0 && badPlace.stderr.contains("not an ISO 3166"))
+        let noRoot = try Self.lineup("source", "add", "s", "--store", store, "--root", folder + "/missing", "--basis", "consent",
+                                     "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        #expect(noRoot.status == 64 && noRoot.stderr.contains("is not a folder"))
+        let added = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "consent",
+                                    "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        #expect(added.status == 0, "\(added.stderr)")
+        let interval = try Self.lineup("ingest", "--store", store, "--video-interval", "0", "s")
+        #expect(interval.status == 64 && interval.stderr.contains("--video-interval must be positive"))
+        let top = try Self.lineup("search", "--store", store, "--top", "0", Self.samples + "/obama.jpg")
+        #expect(top.status == 64)
+        let listed = try Self.lineup("source", "list", "--json", "--store", store)
+        #expect((listed.json["sources"] as? [[String: Any]])?.first?["jurisdiction"] as? String == "FR")
+        let status = try Self.lineup("status", "--json", "--store", store)
+        #expect(status.json["faces"] as? Int == 0 && status.json["integrity"] as? String == "ok")
+    }
+
+    @Test func ingestAndSearchFromTheCommandLine() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store"
+        #expect(try Self.lineup("source", "add", "samples", "--store", store, "--root", Self.samples, "--basis", "public-task",
+                                "--condition", "substantial-public-interest", "--jurisdiction", "US-IL", "--retention-days", "30").status == 0)
+        let ingest = try Self.lineup("ingest", "--json", "--store", store, "samples")
+        #expect(ingest.json["faces"] as? Int == 4, "\(ingest.stderr)")
+        let search = try Self.lineup("search", "--json", "--store", store, "--crops", folder + "/crops", Self.samples + "/obama2.jpg")
+        let candidates = search.json["candidates"] as? [[String: Any]] ?? []
+        #expect(candidates.count == 4)
+        #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
+        #expect((candidates[1]["origin_uri"] as? String)?.hasPrefix("obama") == true)
+        #expect(candidates[1]["band"] as? String == "strong")
+        #expect(candidates.first?["jurisdiction"] as? String == "US-IL")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 4)
+        let text = try Self.lineup("search", "--store", store, Self.samples + "/biden.jpg")
+        #expect(text.stdout.contains("candidates for human review"))
+        #expect(!text.stdout.lowercased().contains("match found"))
+    }
+
     /// The LFW protocol end to end on a slice of the development pairs, with the
     /// threshold from a slice of the training pairs.
     @Test(.enabled(if: hasLFW, "shared LFW photos not found beside the checkout"))

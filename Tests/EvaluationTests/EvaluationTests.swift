@@ -100,3 +100,23 @@ import Vision
         #expect(reloaded.lookup(c) == nil, "failures are not cached")
     }
 }
+
+@Suite struct IdentificationMetricsTests {
+    typealias Outcome = IdentificationMetrics.MatedOutcome
+
+    @Test func hitRatesCountRanks() {
+        let mated = [Outcome(rank: 1, score: 0.9), Outcome(rank: 3, score: 0.5), Outcome(rank: nil, score: nil), Outcome(rank: 12, score: 0.3)]
+        #expect(IdentificationMetrics.hitRate(mated, rank: 1) == 0.25)
+        #expect(IdentificationMetrics.hitRate(mated, rank: 10) == 0.5)
+    }
+
+    @Test func fnirAtFPIR() {
+        let mated = [Outcome(rank: 1, score: 0.9), Outcome(rank: 1, score: 0.5), Outcome(rank: 2, score: 0.35), Outcome(rank: nil, score: nil)]
+        // 100 non-mated probes; the best of them scores 0.6, the second 0.4.
+        let nonMated: [Float?] = [0.6, 0.4] + Array(repeating: 0.1, count: 97) + [nil]
+        let strict = IdentificationMetrics.fnir(mated, nonMatedTopScores: nonMated, atFPIR: 0.001)
+        #expect(strict.threshold > 0.6 && strict.fnir == 0.75)
+        let loose = IdentificationMetrics.fnir(mated, nonMatedTopScores: nonMated, atFPIR: 0.01)
+        #expect(loose.threshold > 0.4 && loose.threshold < 0.5 && loose.fnir == 0.5)
+    }
+}

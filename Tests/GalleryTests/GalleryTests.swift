@@ -162,3 +162,40 @@ enum GalleryFixtures {
         #expect(try gallery.reviewCrop(of: gallery.search(image: obama, pipeline: GalleryFixtures.pipeline, top: 1).candidates[0]) != nil)
     }
 }
+
+@Suite struct FaceSelectionTests {
+    /// Two real portraits side by side on one canvas: Obama large, Biden small.
+    static func composite() throws -> Image {
+        let left = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg").resized(width: 500, height: 625)
+        let right = try Image(contentsOf: GalleryFixtures.samples + "/biden.jpg").resized(width: 260, height: 590)
+        let (l, r) = (left.bgrPixels, right.bgrPixels)
+        var canvas = [UInt8](repeating: 0, count: 760 * 625 * 3)
+        for row in 0..<625 {
+            canvas.replaceSubrange((row * 760 * 3)..<(row * 760 * 3 + 1500), with: l[(row * 1500)..<(row * 1500 + 1500)])
+            if row < 590 {
+                canvas.replaceSubrange((row * 760 * 3 + 1500)..<(row * 760 * 3 + 2280), with: r[(row * 780)..<(row * 780 + 780)])
+            }
+        }
+        return try Image(bgr: canvas, width: 760, height: 625)
+    }
+
+    @Test func subjectSelectionStoresOnlyTheMostProminentFace() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/pair", withIntermediateDirectories: true)
+        try Data(try Self.composite().jpegData(quality: 95)).write(to: URL(fileURLWithPath: folder + "/pair/two.jpg"))
+        let pipeline = GalleryFixtures.pipeline
+        let obama = try pipeline.embed(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
+                                       faces: pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))).template
+
+        let everyone = try Gallery(directory: folder + "/all", modelID: pipeline.modelID, dimension: 128)
+        let allSource = try GalleryFixtures.register(everyone, root: folder + "/pair")
+        #expect(try everyone.ingest(source: allSource, paths: [], pipelines: [pipeline]).faces == 2)
+
+        let subjects = try Gallery(directory: folder + "/subject", modelID: pipeline.modelID, dimension: 128)
+        let subjectSource = try GalleryFixtures.register(subjects, root: folder + "/pair")
+        #expect(try subjects.ingest(source: subjectSource, paths: [], pipelines: [pipeline], options: .init(faces: .subject)).faces == 1)
+        let hit = try #require(subjects.index.search(obama.vector, k: 1).first)
+        #expect(hit.score > 0.6, "the stored subject is Obama")
+    }
+}
