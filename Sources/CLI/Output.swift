@@ -34,39 +34,36 @@ final class ProgressBar: Sendable {
 
     /// Progress of an ingest: files, faces, faces per second and time left.
     func show(done: Int, total: Int, faces: Int, detail: String) {
-        guard isatty(STDERR_FILENO) == 1, total > 0 else { return }
-        let now = Date()
-        let draw = lastDraw.withLock { last -> Bool in
-            guard done == total || now.timeIntervalSince(last) > 0.1 else { return false }
-            last = now
-            return true
-        }
-        guard draw else { return }
-        let elapsed = now.timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let remaining = rate > 0 ? Int(Double(total - done) / rate) : 0
+        guard isatty(STDERR_FILENO) == 1, total > 0, let (elapsed, eta) = due(done: done, total: total) else { return }
         let faceRate = elapsed > 0 ? Double(faces) / elapsed : 0
-        let line = "\r\(label) \(done)/\(total) files, \(faces) faces, \(format(faceRate, 1)) faces/s, \(detail), ETA \(remaining / 60):\(String(format: "%02d", remaining % 60)) "
-        FileHandle.standardError.write(Data(line.utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        draw("\(label) \(done)/\(total) files, \(faces) faces, \(format(faceRate, 1)) faces/s, \(detail), ETA \(eta) ", last: done == total)
     }
 
     func update(_ done: Int) {
-        guard enabled else { return }
+        guard enabled, let (elapsed, eta) = due(done: done, total: total) else { return }
+        let width = 30, filled = width * done / total
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        draw("\(label) [\(bar)] \(done)/\(total) \(format(rate, 1))/s ETA \(eta) ", last: done == total)
+    }
+
+    /// Whether to redraw now (at most ten times a second, and always at the end), with
+    /// the seconds elapsed and the time left as m:ss.
+    private func due(done: Int, total: Int) -> (elapsed: Double, eta: String)? {
         let now = Date()
         let draw = lastDraw.withLock { last -> Bool in
             guard done == total || now.timeIntervalSince(last) > 0.1 else { return false }
             last = now
             return true
         }
-        guard draw else { return }
+        guard draw else { return nil }
         let elapsed = now.timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let remaining = rate > 0 ? Double(total - done) / rate : 0
-        let width = 30, filled = width * done / total
-        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        let line = "\r\(label) [\(bar)] \(done)/\(total) \(format(rate, 1))/s ETA \(Int(remaining) / 60):\(String(format: "%02d", Int(remaining) % 60)) "
-        FileHandle.standardError.write(Data(line.utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        let remaining = rate > 0 ? Int(Double(total - done) / rate) : 0
+        return (elapsed, "\(remaining / 60):\(String(format: "%02d", remaining % 60))")
+    }
+
+    private func draw(_ line: String, last: Bool) {
+        FileHandle.standardError.write(Data(("\r" + line + (last ? "\n" : "")).utf8))
     }
 }
