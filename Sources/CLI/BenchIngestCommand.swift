@@ -58,12 +58,9 @@ struct BenchIngestCommand: ParsableCommand {
             throw ValidationError("no --images folder given and the shared LFW photos were not found")
         }
         let root = URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath().path
-        let all = try Gallery.mediaFiles(in: [root], root: root).filter {
-            Gallery.photoExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased())
-        }
+        let all = MediaFiles.list(under: URL(fileURLWithPath: root)).filter(MediaFiles.isPhoto)
         guard !all.isEmpty else { throw ValidationError("no photos in \(folder)") }
-        let step = max(1, all.count / count)
-        let photos = Array(stride(from: 0, to: all.count, by: step).map { all[$0] }.prefix(count))
+        let photos = all.evenlySpaced(count: count)
 
         // 1. The bare vision cost, one thread, on up to 200 of the photos.
         let pipeline = try pipelineOptions.pipeline()

@@ -121,15 +121,9 @@ struct BenchVisionCommand: ParsableCommand {
     }
 
     private func sample(_ folder: String) throws -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: folder) else {
-            throw ValidationError("cannot read the folder \(folder)")
-        }
-        let all = walker.compactMap { $0 as? String }
-            .filter { IdentityFolder.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
-            .sorted().map { folder + "/" + $0 }
-        guard !all.isEmpty else { throw ValidationError("no photos in \(folder)") }
-        let step = max(1, all.count / count)
-        return Array(stride(from: 0, to: all.count, by: step).map { all[$0] }.prefix(count))
+        let photos = MediaFiles.list(under: URL(fileURLWithPath: folder)).filter(MediaFiles.isPhoto)
+        guard !photos.isEmpty else { throw ValidationError("no photos in \(folder)") }
+        return photos.evenlySpaced(count: count)
     }
 
     private struct ReferenceOutput: Decodable {

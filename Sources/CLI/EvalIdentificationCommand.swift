@@ -116,25 +116,21 @@ struct EvalIdentificationCommand: ParsableCommand {
 
         let searchStart = Date()
         let outcomes = Mutex([Int: (mated: IdentificationMetrics.MatedOutcome?, top: Float?, first: String?)]())
-        let next = Atomic<Int>(0), done = Atomic<Int>(0), noFace = Atomic<Int>(0)
+        let done = Atomic<Int>(0), noFace = Atomic<Int>(0)
         let searchBar = ProgressBar(total: probes.count, label: "search")
-        DispatchQueue.concurrentPerform(iterations: pipelines.count) { worker in
-            while true {
-                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < probes.count else { break }
-                let (path, isMated) = probes[index]
-                let own = String(URL(fileURLWithPath: path).standardizedFileURL.path.dropFirst())
-                let result = try? store.search(image: Image(contentsOf: path), pipeline: pipelines[worker], top: top,
-                                               filter: { origins[$0] != own })
-                if result == nil { noFace.add(1, ordering: .relaxed) }
-                let candidates = result?.candidates ?? []
-                let mate = candidates.first { person[$0.faceID] == Self.person(of: path) }
-                outcomes.withLock {
-                    $0[index] = (isMated ? .init(rank: mate?.rank, score: mate?.score) : nil, candidates.first?.score,
-                                 candidates.first.map { "/" + $0.originURI })
-                }
-                searchBar.update(done.add(1, ordering: .relaxed).newValue)
+        drainConcurrently(count: probes.count, workers: pipelines.count) { worker, index in
+            let (path, isMated) = probes[index]
+            let own = String(URL(fileURLWithPath: path).standardizedFileURL.path.dropFirst())
+            let result = try? store.search(image: Image(contentsOf: path), pipeline: pipelines[worker], top: top,
+                                           filter: { origins[$0] != own })
+            if result == nil { noFace.add(1, ordering: .relaxed) }
+            let candidates = result?.candidates ?? []
+            let mate = candidates.first { person[$0.faceID] == Self.person(of: path) }
+            outcomes.withLock {
+                $0[index] = (isMated ? .init(rank: mate?.rank, score: mate?.score) : nil, candidates.first?.score,
+                             candidates.first.map { "/" + $0.originURI })
             }
+            searchBar.update(done.add(1, ordering: .relaxed).newValue)
         }
         let all = outcomes.withLock { $0 }
         let matedOutcomes = (0..<probes.count).compactMap { all[$0]?.mated }

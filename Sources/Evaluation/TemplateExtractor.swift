@@ -24,20 +24,14 @@ public struct TemplateExtractor: Sendable {
     /// number done so far (from worker threads).
     public func extract(_ paths: [String], progress: (@Sendable (Int) -> Void)? = nil) -> [ExtractionOutcome] {
         let results = Mutex([ExtractionOutcome](repeating: .noFace, count: paths.count))
-        let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let previousThreads = OpenCV.threads
         OpenCV.threads = 1
         defer { OpenCV.threads = previousThreads }
-        DispatchQueue.concurrentPerform(iterations: pipelines.count) { worker in
-            let pipeline = pipelines[worker]
-            while true {
-                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < paths.count else { break }
-                let outcome = extractOne(paths[index], pipeline: pipeline)
-                results.withLock { $0[index] = outcome }
-                progress?(done.wrappingAdd(1, ordering: .relaxed).newValue)
-            }
+        drainConcurrently(count: paths.count, workers: pipelines.count) { worker, index in
+            let outcome = extractOne(paths[index], pipeline: pipelines[worker])
+            results.withLock { $0[index] = outcome }
+            progress?(done.wrappingAdd(1, ordering: .relaxed).newValue)
         }
         try? cache?.flush()
         return results.withLock { $0 }
@@ -65,8 +59,6 @@ public struct IdentityFolder: Sendable {
     /// Image paths with the index of their identity.
     public var images: [(path: String, identity: Int)]
 
-    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
-
     public init(root: String) throws {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -79,7 +71,7 @@ public struct IdentityFolder: Sendable {
             let folder = root + "/" + person
             guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
             let files = try manager.contentsOfDirectory(atPath: folder).sorted()
-                .filter { Self.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
+                .filter(MediaFiles.isPhoto)
             guard !files.isEmpty else { continue }
             identities.append(person)
             images += files.map { (folder + "/" + $0, identities.count - 1) }

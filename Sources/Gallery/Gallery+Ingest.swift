@@ -6,9 +6,6 @@ import Synchronization
 import Vision
 
 extension Gallery {
-    public static let photoExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
-    public static let videoExtensions: Set<String> = ["mp4", "m4v", "mkv", "avi", "webm", "mov"]
-
     public struct IngestOptions: Sendable {
         /// Seconds between the video frames that are looked at.
         public var videoInterval: Double
@@ -76,12 +73,7 @@ extension Gallery {
                 files.append(url.path)
                 continue
             }
-            let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
-                                                        options: [.skipsHiddenFiles])
-            while let item = walker?.nextObject() as? URL {
-                let ext = item.pathExtension.lowercased()
-                if photoExtensions.contains(ext) || videoExtensions.contains(ext) { files.append(item.path) }
-            }
+            files += MediaFiles.list(under: url)
         }
         return Array(Set(files)).sorted()
     }
@@ -101,37 +93,33 @@ extension Gallery {
         let start = Date()
         var run = try store.startRun(sourceID: sourceID)
         let runID = run.id!
-        let next = Atomic<Int>(0), done = Atomic<Int>(0), faces = Atomic<Int>(0)
+        let done = Atomic<Int>(0), faces = Atomic<Int>(0)
         let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
         let errors = Mutex<[IngestSummary.FileError]>([])
         let previousThreads = OpenCV.threads
         OpenCV.threads = 1
         defer { OpenCV.threads = previousThreads }
 
-        DispatchQueue.concurrentPerform(iterations: pipelines.count) { worker in
-            while true {
-                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < files.count else { break }
-                let path = files[index]
-                let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
-                do {
-                    switch try ingestFile(path: path, relative: relative, sourceID: sourceID, runID: runID,
-                                          pipeline: pipelines[worker], options: options) {
-                    case .none:
-                        skipped.add(1, ordering: .relaxed)
-                    case .some(let count):
-                        ingested.add(1, ordering: .relaxed)
-                        faces.add(count, ordering: .relaxed)
-                    }
-                } catch {
-                    let message = String(describing: error)
-                    errors.withLock { $0.append(.init(path: relative, message: message)) }
-                    try? store.recordError(runID: runID, path: relative, message: message)
+        drainConcurrently(count: files.count, workers: pipelines.count) { worker, index in
+            let path = files[index]
+            let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
+            do {
+                switch try ingestFile(path: path, relative: relative, sourceID: sourceID, runID: runID,
+                                      pipeline: pipelines[worker], options: options) {
+                case .none:
+                    skipped.add(1, ordering: .relaxed)
+                case .some(let count):
+                    ingested.add(1, ordering: .relaxed)
+                    faces.add(count, ordering: .relaxed)
                 }
-                let finished = done.add(1, ordering: .relaxed).newValue
-                progress?(IngestProgress(filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
-                                         skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
+            } catch {
+                let message = String(describing: error)
+                errors.withLock { $0.append(.init(path: relative, message: message)) }
+                try? store.recordError(runID: runID, path: relative, message: message)
             }
+            let finished = done.add(1, ordering: .relaxed).newValue
+            progress?(IngestProgress(filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
+                                     skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
         }
         try saveIndex()
         let fileErrors = errors.withLock { $0 }.sorted { $0.path < $1.path }
@@ -152,7 +140,7 @@ extension Gallery {
     /// Stores one file; returns its face count, or nil when its content was stored before.
     private func ingestFile(path: String, relative: String, sourceID: Int64, runID: Int64, pipeline: FacePipeline,
                             options: IngestOptions) throws -> Int? {
-        let isVideo = Self.videoExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+        let isVideo = MediaFiles.isVideo(path)
         let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
         let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
         if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
@@ -173,8 +161,11 @@ extension Gallery {
     private func photoPictures(_ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
                                selection: FaceSelection, at now: Date) throws -> [GalleryStore.PictureToStore] {
         let image = try Image(data: bytes, limits: pipeline.limits)
-        var detected = try pipeline.detect(in: image)
-        if selection == .subject {
+        let detected: [DetectedFace]
+        switch selection {
+        case .all:
+            detected = try pipeline.detect(in: image)
+        case .subject:
             // The subject is known to be there: look as a probe would.
             let candidates = try pipeline.detectProbe(in: image)
             detected = candidates.mostProminentIndex(imageWidth: image.width, imageHeight: image.height).map { [candidates[$0]] } ?? []
