@@ -39,13 +39,16 @@ public final class VideoReader {
     }
 }
 
-/// Writes a Motion-JPEG AVI: every OpenCV build can write and read it back.
+/// Writes a video through OpenCV's videoio. The default codec, Motion-JPEG (in an
+/// AVI), is one every OpenCV build can write and read back; others (`mp4v`, `X264`…)
+/// depend on the FFmpeg OpenCV was built with.
 public final class VideoWriter {
     private let handle: OpaquePointer
 
-    public init(path: String, framesPerSecond: Double, width: Int, height: Int) throws(VisionError) {
+    public init(path: String, framesPerSecond: Double, width: Int, height: Int, codec: String = "MJPG") throws(VisionError) {
+        precondition(codec.utf8.count == 4, "a codec is a four-character code")
         var error = lcv_error()
-        guard let handle = lcv_video_writer_open(path, "MJPG", framesPerSecond, Int32(width), Int32(height), &error) else {
+        guard let handle = lcv_video_writer_open(path, codec, framesPerSecond, Int32(width), Int32(height), &error) else {
             throw .opencv(error.text)
         }
         self.handle = handle

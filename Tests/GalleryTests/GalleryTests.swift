@@ -139,18 +139,19 @@ enum GalleryFixtures {
     }
 
     /// A clip made here from the real portraits: four seconds of Obama, then four of
-    /// Biden. Ingest finds one track per person with the right span.
-    @Test func videoGivesOneTrackPerPerson() throws {
+    /// Biden, in three containers. Ingest finds one track per person with the right span.
+    @Test(arguments: [("avi", "MJPG"), ("mp4", "mp4v"), ("mkv", "X264")])
+    func videoGivesOneTrackPerPerson(container: String, codec: String) throws {
         let folder = try GalleryFixtures.workspace()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let obama = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg").resized(width: 480, height: 600)
         let biden = try Image(contentsOf: GalleryFixtures.samples + "/biden.jpg").resized(width: 480, height: 600)
-        let writer = try VideoWriter(path: folder + "/photos/clip.avi", framesPerSecond: 5, width: 480, height: 600)
+        let writer = try VideoWriter(path: folder + "/photos/clip." + container, framesPerSecond: 5, width: 480, height: 600, codec: codec)
         for frame in 0..<40 { try writer.write(frame < 20 ? obama : biden) }
         _ = consume writer
         let gallery = try GalleryFixtures.gallery(folder)
         let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
-        let summary = try gallery.ingest(source: source, paths: [folder + "/photos/clip.avi"], pipelines: [GalleryFixtures.pipeline],
+        let summary = try gallery.ingest(source: source, paths: [folder + "/photos/clip." + container], pipelines: [GalleryFixtures.pipeline],
                                          options: .init(videoInterval: 0.4))
         #expect(summary.errors.isEmpty && summary.faces == 2, "\(summary.errors)")
         let ids = gallery.index.search(try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2).map(\.id)
@@ -158,7 +159,7 @@ enum GalleryFixtures {
         let first = try #require(provenance[ids[0]]), second = try #require(provenance[ids[1]])
         #expect(first.face.trackFirstSeconds == 0 && abs(first.face.trackLastSeconds! - 3.6) < 0.01, "Obama: 0 to 3.6 s")
         #expect(abs(second.face.trackFirstSeconds! - 4.0) < 0.01 && abs(second.face.trackLastSeconds! - 7.6) < 0.01, "Biden: 4 to 7.6 s")
-        #expect(first.image.originURI == "clip.avi" && first.image.frameSeconds! <= 3.6)
+        #expect(first.image.originURI == "clip." + container && first.image.frameSeconds! <= 3.6)
         #expect(try gallery.reviewCrop(of: gallery.search(image: obama, pipeline: GalleryFixtures.pipeline, top: 1).candidates[0]) != nil)
     }
 }
