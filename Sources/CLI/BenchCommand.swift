@@ -4,6 +4,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures side by side with a reference.",
-        subcommands: [BenchVisionCommand.self, BenchIngestCommand.self, BenchSnapshotCommand.self]
+        subcommands: [BenchVisionCommand.self, BenchIngestCommand.self, BenchSnapshotCommand.self, BenchIndexCommand.self]
     )
 }
