@@ -6,13 +6,10 @@ import Vision
 /// Index mechanics on seeded random unit vectors (the face pipeline has its own
 /// tests on photographs; here only the geometry of vectors matters).
 @Suite struct ExactIndexTests {
+    /// Seeded random unit vectors.
     static func vectors(_ count: Int, dimension: Int = 128, seed: UInt64 = 7) -> [[Float]] {
-        var generator = SplitMix(seed: seed)
-        return (0..<count).map { _ in
-            let v = (0..<dimension).map { _ in Float(generator.nextGaussian()) }
-            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return v.map { $0 / norm }
-        }
+        var generator = SyntheticTemplates(dimension: dimension, seed: seed)
+        return (0..<count).map { _ in generator.centre() }
     }
 
     static func bruteForce(_ query: [Float], _ data: [(Int64, [Float])], k: Int) -> [Int64] {
@@ -106,22 +103,5 @@ import Vision
         #expect(throws: IndexSnapshot.LoadError.self) { try IndexSnapshot.load(into: target, modelID: "m", from: path) }
         #expect(target.count == 0, "a refused snapshot loads nothing")
         #expect(throws: IndexSnapshot.LoadError.missing) { try IndexSnapshot.load(into: target, modelID: "m", from: path + ".none") }
-    }
-}
-
-/// A small seeded generator, so every run sees the same vectors.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextGaussian() -> Double {
-        let u = Double(next() >> 11) / Double(1 << 53), v = Double(next() >> 11) / Double(1 << 53)
-        return (-2 * log(max(u, 1e-300))).squareRoot() * cos(2 * .pi * v)
     }
 }
