@@ -13,10 +13,9 @@ struct GalleryOptions: ParsableArguments {
         store ?? ProcessInfo.processInfo.environment["LINEUP_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "lineup-store"
     }
 
-    /// Opens the gallery for the model the pipeline options select.
+    /// Opens the gallery for the model the pipeline options select (without loading it).
     func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
-        let embedder = try SFaceEmbedder(modelPath: pipelineOptions.modelDirectory().embedderPath, flipAugmentation: pipelineOptions.flip)
-        return try Gallery(directory: directory, modelID: embedder.modelID, dimension: embedder.dimension)
+        try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension)
     }
 
     /// The database alone, for commands that do not touch templates.

@@ -28,6 +28,9 @@ struct PipelineOptions: ParsableArguments {
 
     var limits: ImageLimits { ImageLimits(maxPixels: maxPixels) }
 
+    /// The id of the templates these options make.
+    var modelID: String { SFaceEmbedder.modelID(flipAugmentation: flip) }
+
     var detectorConfiguration: YuNetDetector.Configuration {
         YuNetDetector.Configuration(scoreThreshold: detectorThreshold, maxInputSide: detectSize)
     }
@@ -49,7 +52,7 @@ struct PipelineOptions: ParsableArguments {
             let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
             return "\(size).\(modified)"
         }
-        return "\(flip ? "sface-2021dec+flip" : "sface-2021dec")-yunet-t\(detectorThreshold)-s\(detectSize)-"
+        return "\(modelID)-yunet-t\(detectorThreshold)-s\(detectSize)-"
             + stamps.joined(separator: "-")
     }
 }

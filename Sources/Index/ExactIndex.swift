@@ -28,8 +28,6 @@ public final class ExactIndex: VectorIndex, @unchecked Sendable {
     /// The largest id stored (0 when empty): where loading from the store resumes.
     public var maxID: Int64 { lock.read { ids.max() ?? 0 } }
 
-    public func contains(_ id: Int64) -> Bool { lock.read { slots[id] != nil } }
-
     public func add(id: Int64, vector: UnsafeBufferPointer<Float>) {
         precondition(vector.count == dimension, "vector has \(vector.count) values, the index \(dimension)")
         lock.write {

@@ -124,9 +124,6 @@ extension GalleryStore {
         return source
     }
 
-    public func source(id: Int64) throws -> Source? {
-        try database.read { db in try Source.fetchOne(db, key: id) }
-    }
 }
 
 // MARK: - Ingest

@@ -8,8 +8,15 @@
 /// pairs) at the price of the second half of the batch.
 public final class SFaceEmbedder: FaceEmbedder {
     public let flipAugmentation: Bool
-    public var modelID: String { flipAugmentation ? "sface-2021dec+flip" : "sface-2021dec" }
-    public var dimension: Int { 128 }
+    public var modelID: String { Self.modelID(flipAugmentation: flipAugmentation) }
+    public var dimension: Int { Self.templateDimension }
+
+    /// The model id of the templates, known without loading the network.
+    public static func modelID(flipAugmentation: Bool) -> String {
+        flipAugmentation ? "sface-2021dec+flip" : "sface-2021dec"
+    }
+
+    public static let templateDimension = 128
     private let network: NeuralNetwork
 
     public init(modelPath: String, flipAugmentation: Bool = true) throws(VisionError) {
