@@ -88,7 +88,12 @@ struct BatchOptions: ParsableArguments {
 /// The calibration for a model: a file given by the user, or the one Lineup ships.
 func loadCalibration(path: String?, modelID: String) throws -> ScoreCalibration {
     if let path {
-        let calibration = try ScoreCalibration.load(from: path)
+        let calibration: ScoreCalibration
+        do { calibration = try ScoreCalibration.load(from: path) } catch let error as DecodingError {
+            throw ValidationError("\(path) is not a Lineup calibration file (\(error))")
+        } catch {
+            throw ValidationError("cannot read the calibration file \(path): \(error.localizedDescription)")
+        }
         guard calibration.modelID == modelID else {
             throw ValidationError("the calibration in \(path) is for \(calibration.modelID), not \(modelID)")
         }

@@ -45,7 +45,10 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let gallery = try galleryOptions.open(pipelineOptions)
         let pipeline = try pipelineOptions.pipeline()
-        let scoreCalibration = try? loadCalibration(path: calibration, modelID: pipeline.modelID)
+        // A calibration file given by the user must load; without one, a model Lineup
+        // ships no calibration for is searched without bands.
+        let scoreCalibration = try calibration.map { try loadCalibration(path: $0, modelID: pipeline.modelID) }
+            ?? ScoreCalibration.bundled(for: pipeline.modelID)
         let probe = try pipeline.loadImage(photo)
         let result = try gallery.search(image: probe, pipeline: pipeline, faceIndex: face, top: top, minScore: minScore,
                                         calibration: scoreCalibration)
