@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+#if arch(x86_64)
+let vectorKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let vectorKernelSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "Lineup",
     platforms: [.macOS(.v14)],
@@ -33,9 +39,14 @@ let package = Package(
             ]
         ),
         .target(name: "Vision", dependencies: ["CVision"], resources: [.process("Resources")]),
+        // One inline function: the prefetch hint Swift lacks.
+        .target(name: "CPrefetch"),
+        // The graph index's kernels are compiled for AVX2 and FMA on x86-64 (2013 and
+        // later processors); measured: see the README's index section.
         .target(
             name: "Index",
-            dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Vision", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: vectorKernelSettings
         ),
         .target(name: "Store", dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(

@@ -1,24 +1,34 @@
 import ArgumentParser
 import Foundation
 import Index
-import Vision
 
 struct BenchIndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
-        abstract: "Recall and single-thread queries per second of Lineup's indexes on face-like templates.",
+        abstract: "Lineup's graph index against exact search, hnswlib and faiss: recall@10 and single-thread queries per second.",
         discussion: """
-            Builds a reproducible gallery (fixed seed: N/5 identities × 5 samples) and 1,000 queries, \
-            half mated (a new sample of a gallery identity) and half non-mated (a new identity). \
-            Recall@10 is measured against exact search, for each M and each ef of the sweep.
+            Data: a reproducible face-like gallery (fixed seed: N/5 identities × 5 samples) and queries, \
+            half mated (a new sample of a gallery identity) and half non-mated (a new identity); or real \
+            templates with --templates (.npy or .fvecs; the last --queries rows are the queries). Recall@10 \
+            is measured against exact search for each M and each ef of the sweep; builds use --threads \
+            threads, searches one. With --peers, hnswlib and faiss-cpu (installed by \
+            scripts/bench-index-peers.sh into their own environment) run on the same files with the same \
+            parameters in the same run, and a summary gives each engine's QPS at recall ≥ 0.95 and ≥ 0.99.
             """
     )
 
-    @Option(help: "Gallery size.")
+    enum Kernel: String, ExpressibleByArgument, CaseIterable {
+        case int8, float
+    }
+
+    @Option(help: "Gallery size (synthetic data).")
     var n = 100_000
 
-    @Option(help: "Template dimension.")
+    @Option(help: "Template dimension (synthetic data).")
     var dimension = 128
+
+    @Option(help: "Real templates instead of synthetic ones: a .npy (float32, 2-D) or .fvecs file.")
+    var templates: String?
 
     @Option(parsing: .upToNextOption, help: "Values of M.")
     var m: [Int] = [16, 32]
@@ -27,78 +37,174 @@ struct BenchIndexCommand: ParsableCommand {
     var efConstruction = 200
 
     @Option(parsing: .upToNextOption, help: "Values of ef to sweep.")
-    var ef: [Int] = [16, 32, 64, 128, 256]
+    var ef: [Int] = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
 
     @Option(help: "Queries.")
     var queries = 1000
 
+    @Option(help: "Threads for building.")
+    var threads = 2
+
+    @Option(parsing: .upToNextOption, help: "Lineup traversal kernels to run: int8 (codes, re-scored with floats) and/or float.")
+    var kernel: [Kernel] = [.int8]
+
+    @Flag(help: "Also run hnswlib and faiss-cpu on the same data.")
+    var peers = false
+
     @Flag(help: "Print one JSON object per row.")
     var json = false
 
-    struct Row: Encodable {
+    struct Row: Codable {
         var engine: String
         var n: Int
         var dim: Int
         var M: Int?
         var ef: Int?
         var recall: Double
-        var recallMated: Double
-        var recallNonmated: Double
+        var recallMated: Double?
+        var recallNonmated: Double?
         var qps: Double
         var buildS: Double
         var memMb: Double
+
+        enum CodingKeys: String, CodingKey {
+            case engine, n, dim, M, ef, recall, recallMated = "recall_mated", recallNonmated = "recall_nonmated", qps
+            case buildS = "build_s", memMb = "mem_mb"
+        }
     }
 
     func validate() throws {
-        guard n >= 100, dimension >= 2, queries >= 2, !m.isEmpty, !ef.isEmpty else {
-            throw ValidationError("need --n ≥ 100, --dimension ≥ 2, --queries ≥ 2 and at least one M and ef")
+        guard n >= 100, dimension >= 2, queries >= 2, !m.isEmpty, !ef.isEmpty, threads >= 1 else {
+            throw ValidationError("need --n ≥ 100, --dimension ≥ 2, --queries ≥ 2, --threads ≥ 1 and at least one M and ef")
+        }
+        guard m.allSatisfy({ $0 >= 2 }), ef.allSatisfy({ $0 >= 10 }), efConstruction >= 1 else {
+            throw ValidationError("need M ≥ 2, ef ≥ 10 (recall@10) and efConstruction ≥ 1")
         }
     }
 
     func run() throws {
-        var generator = SyntheticTemplates(dimension: dimension, seed: 2026)
-        let (templates, centres) = generator.gallery(identities: max(1, n / 5), perIdentity: 5)
-        let probes = (0..<queries).map { i in i % 2 == 0 ? generator.sample(around: centres[(i * 7919) % centres.count])
-                                                         : generator.sample(around: generator.centre()) }
-        let clock = ContinuousClock()
-        let exact = ExactIndex(dimension: dimension, threads: 1)
-        let exactBuild = clock.measure { for (i, t) in templates.enumerated() { exact.add(id: Int64(i), vector: t) } }
-        var truth: [Set<Int64>] = []
-        let exactTime = clock.measure { truth = probes.map { Set(exact.search($0, k: 10).map(\.id)) } }
-        var rows = [Row(engine: "lineup-exact", n: templates.count, dim: dimension, M: nil, ef: nil, recall: 1, recallMated: 1,
-                        recallNonmated: 1, qps: Double(probes.count) / exactTime.seconds, buildS: exactBuild.seconds,
-                        memMb: Double(templates.count * dimension * 4) / 1e6)]
+        var data: BenchIndexData
+        do {
+            data = try templates.map { try BenchIndexData.load($0, queries: queries) }
+                ?? BenchIndexData.synthetic(n: n, dimension: dimension, queries: queries)
+        } catch let error as BenchDataError {
+            throw ValidationError(error.description)
+        }
+        data.computeTruth()
+        if !json {
+            print("\(data.gallery.count) × \(data.dimension) gallery, \(data.queries.count) queries; build \(threads) threads, search 1 thread")
+        }
+        var rows = [exactRow(data)]
         emit(rows[0])
         for links in m {
-            let graph = HNSWIndex(dimension: dimension, parameters: .init(m: links, efConstruction: efConstruction))
-            let build = clock.measure { for (i, t) in templates.enumerated() { graph.add(id: Int64(i), vector: t) } }
-            for searchEF in ef {
-                graph.efSearchOverride = searchEF
-                var hits: [[SearchHit]] = []
-                let time = clock.measure { hits = probes.map { graph.search($0, k: 10) } }
-                func recall(_ indices: [Int]) -> Double {
-                    let found = indices.reduce(0) { sum, query in sum + hits[query].count { truth[query].contains($0.id) } }
-                    return Double(found) / Double(indices.count * 10)
+            for kernel in kernel {
+                for row in lineupRows(data, m: links, kernel: kernel) {
+                    rows.append(row)
+                    emit(row)
                 }
-                let all = Array(probes.indices)
-                let row = Row(engine: "lineup-hnsw", n: templates.count, dim: dimension, M: links, ef: searchEF,
-                              recall: recall(all), recallMated: recall(all.filter { $0 % 2 == 0 }),
-                              recallNonmated: recall(all.filter { $0 % 2 == 1 }), qps: Double(probes.count) / time.seconds,
-                              buildS: build.seconds, memMb: Double(graph.memoryBytes) / 1e6)
+            }
+        }
+        if peers {
+            for row in try peerRows(data) {
                 rows.append(row)
                 emit(row)
             }
         }
+        if !json { printSummary(rows) }
+    }
+
+    private func exactRow(_ data: BenchIndexData) -> Row {
+        let clock = ContinuousClock()
+        let exact = ExactIndex(dimension: data.dimension, threads: 1)
+        let build = clock.measure { for (i, t) in data.gallery.enumerated() { exact.add(id: Int64(i), vector: t) } }
+        let sample = Array(data.queries.prefix(200))
+        let time = clock.measure { for query in sample { _ = exact.search(query, k: 10) } }
+        return Row(engine: "exact", n: data.gallery.count, dim: data.dimension, M: nil, ef: nil, recall: 1, recallMated: nil,
+                   recallNonmated: nil, qps: Double(sample.count) / time.seconds, buildS: build.seconds,
+                   memMb: Double(data.gallery.count * data.dimension * 4) / 1e6)
+    }
+
+    private func lineupRows(_ data: BenchIndexData, m links: Int, kernel: Kernel) -> [Row] {
+        let clock = ContinuousClock()
+        let before = residentBytes()
+        let graph = HNSWIndex(dimension: data.dimension,
+                              parameters: .init(m: links, efConstruction: efConstruction, quantized: kernel == .int8))
+        let build = clock.measure {
+            graph.add(ids: data.gallery.indices.map { Int64($0) }, vectors: data.gallery, threads: threads)
+        }
+        let memory = residentBytes().flatMap { after in before.map { after - $0 } } ?? graph.memoryBytes
+        return ef.map { searchEF in
+            graph.efSearchOverride = searchEF
+            var hits: [[SearchHit]] = []
+            let time = clock.measure { hits = data.queries.map { graph.search($0, k: 10) } }
+            let recalls = recall(found: hits.map { $0.map(\.id) }, data)
+            return Row(engine: kernel == .int8 ? "lineup" : "lineup-float", n: data.gallery.count, dim: data.dimension,
+                       M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
+                       qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6)
+        }
+    }
+
+    private func recall(found: [[Int64]], _ data: BenchIndexData) -> (all: Double, mated: Double?, nonmated: Double?) {
+        func recall(_ rows: [Int]) -> Double? {
+            guard !rows.isEmpty else { return nil }
+            let hits = rows.reduce(0) { sum, q in sum + found[q].prefix(10).count { data.truth[q].contains($0) } }
+            return Double(hits) / Double(rows.count * 10)
+        }
+        let all = Array(data.queries.indices)
+        return (recall(all) ?? 0, recall(all.filter { data.mated[$0] == true }), recall(all.filter { data.mated[$0] == false }))
+    }
+
+    private func peerRows(_ data: BenchIndexData) throws -> [Row] {
+        guard let root = ProjectPaths.root else { throw ValidationError("scripts/bench-index-peers.sh not found; run from the checkout") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-bench-index-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try data.write(to: folder)
+        let process = Process(), output = Pipe()
+        process.executableURL = URL(fileURLWithPath: root + "/scripts/bench-index-peers.sh")
+        var arguments: [String] = ["--dir", folder.path, "--ef-construction", String(efConstruction), "--threads", String(threads)]
+        arguments += ["--m"] + m.map { String($0) }
+        arguments += ["--ef"] + ef.map { String($0) }
+        process.arguments = arguments
+        process.standardOutput = output
+        if !json { printError("running hnswlib and faiss on the same data…") }
+        try process.run()
+        let text = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("the peer engines failed (exit \(process.terminationStatus))") }
+        return try text.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Row.self, from: Data($0)) }
     }
 
     private func emit(_ row: Row) {
         if json {
-            try? printJSONLine(row)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let line = try? encoder.encode(row) { FileHandle.standardOutput.write(line + Data("\n".utf8)) }
             return
         }
         let params = row.M.map { "M=\($0) ef=\(row.ef!)" } ?? "-"
-        print("\(row.engine.padding(toLength: 13, withPad: " ", startingAt: 0)) \(params.padding(toLength: 14, withPad: " ", startingAt: 0))"
-              + " recall@10 \(format(row.recall, 4)) (mated \(format(row.recallMated, 4)), non-mated \(format(row.recallNonmated, 4)))"
-              + "  \(format(row.qps, 0)) QPS  build \(format(row.buildS, 1)) s  \(format(row.memMb, 0)) MB")
+        let split = row.recallMated.map { "(mated \(format($0, 4)), non-mated \(format(row.recallNonmated ?? 0, 4)))" } ?? ""
+        print(row.engine.padding(toLength: 13, withPad: " ", startingAt: 0) + params.padding(toLength: 15, withPad: " ", startingAt: 0)
+              + "recall@10 \(format(row.recall, 4)) \(split)  \(format(row.qps, 0)) QPS  build \(format(row.buildS, 1)) s  "
+              + "\(format(row.memMb, 0)) MB")
+    }
+
+    /// Each engine's best QPS at recall ≥ 0.95 and ≥ 0.99 (overall, mated and non-mated alike).
+    private func printSummary(_ rows: [Row]) {
+        print("\nQPS at equal recall (1 search thread; build \(threads) threads)")
+        print("engine        M    QPS@0.95   QPS@0.99   build s   mem MB")
+        let graphs = Dictionary(grouping: rows.filter { $0.M != nil }) { "\($0.engine) \($0.M!)" }
+        for key in graphs.keys.sorted() {
+            let group = graphs[key]!
+            func best(_ target: Double) -> String {
+                let qualifying = group.filter { $0.recall >= target && ($0.recallMated ?? 1) >= target && ($0.recallNonmated ?? 1) >= target }
+                return qualifying.map(\.qps).max().map { format($0, 0) } ?? "-"
+            }
+            let name = group[0].engine.padding(toLength: 13, withPad: " ", startingAt: 0)
+            let links = String(group[0].M!).padding(toLength: 4, withPad: " ", startingAt: 0)
+            let figures: String = best(0.95).leftPad(9) + best(0.99).leftPad(11)
+            let costs: String = format(group[0].buildS, 1).leftPad(10) + format(group[0].memMb, 0).leftPad(9)
+            print(name + links + figures + costs)
+        }
     }
 }

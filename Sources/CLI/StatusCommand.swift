@@ -22,6 +22,7 @@ struct StatusCommand: ParsableCommand {
         var faces: Int
         var model: String
         var indexedFaces: Int
+        var indexKind: String
         var indexOrigin: String
         var integrity: String
     }
@@ -31,14 +32,15 @@ struct StatusCommand: ParsableCommand {
         let counts = try gallery.store.counts()
         let report = Report(store: gallery.directory, sources: try gallery.store.sources().count, files: counts.files,
                             images: counts.images, faces: counts.faces, model: gallery.modelID,
-                            indexedFaces: gallery.index.count, indexOrigin: gallery.indexOrigin,
+                            indexedFaces: gallery.index.count, indexKind: gallery.indexKind.rawValue,
+                            indexOrigin: gallery.indexOrigin,
                             integrity: try gallery.store.integrityCheck())
         if json {
             try printJSON(report)
             return
         }
         print("gallery \(report.store): \(report.sources) sources, \(report.files) files, \(report.images) images, \(report.faces) faces")
-        print("index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
+        print("\(report.indexKind) index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
         print("database integrity: \(report.integrity)")
     }
 }

@@ -1,16 +1,21 @@
+import CPrefetch
+import Dispatch
 import Foundation
 import Synchronization
-import Vision
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin, 2018) for inner
 /// product on unit vectors: approximate search in roughly logarithmic time.
 ///
-/// Layout: vectors, ids and the level-0 neighbour lists are flat arrays indexed by
-/// slot (level 0 holds every node and dominates memory: `2·M` links per node);
-/// upper levels, which hold few nodes, are kept per slot. Inserts take the write
-/// lock; searches share the read lock and run in parallel. A removed node's vector
-/// is zeroed at once, its neighbours are re-linked among themselves so the graph
-/// stays navigable, and its slot is reused by the next insert.
+/// The graph is walked with int8 codes (a quarter of the memory traffic of
+/// floats) and the candidates found are re-scored with the float vectors, so
+/// returned scores are exact. Memory lives in `NodeStorage`'s flat buffers.
+///
+/// Concurrency: searches and inserts share the structure lock, so they run in
+/// parallel with each other; an insert writes a node's link rows under that node's
+/// stripe lock, and searches read rows without locking (every value a reader can
+/// see is a valid slot whose data was written before it was linked). Growing the
+/// buffers and removing a node take the structure lock exclusively: a removal must
+/// be complete before any later search starts, and erasure is rare.
 public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public struct Parameters: Sendable, Equatable {
         /// Links per node on upper levels (twice as many on level 0).
@@ -21,408 +26,401 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         public var efSearch: Int
         /// Seed of the level generator, for reproducible builds.
         public var seed: UInt64
+        /// Walk the graph with int8 codes and re-score with floats (true), or walk with floats.
+        public var quantized: Bool
 
-        public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42) {
+        public init(m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64, seed: UInt64 = 42, quantized: Bool = true) {
             self.m = m
             self.efConstruction = efConstruction
             self.efSearch = efSearch
             self.seed = seed
+            self.quantized = quantized
         }
+    }
+
+    struct State {
+        var slots: [Int64: Int32] = [:]
+        var free: [Int32] = []
+        /// Slots handed out so far (the high-water mark).
+        var used = 0
+        var entryPoint: Int32 = -1
+        var maxLevel = -1
+        var random: UInt64
     }
 
     public let dimension: Int
     public let parameters: Parameters
-    /// Overrides `parameters.efSearch` (for sweeps); nil uses the parameter.
-    public var efSearchOverride: Int? {
-        get { lock.read { efOverride } }
-        set { lock.write { efOverride = newValue } }
-    }
-    private var efOverride: Int?
-    private let maxLinks0: Int
+    let maxLinks0: Int
+    let storage: NodeStorage
+    let quantizer: ScalarQuantizer
+    let structure = ReadWriteLock()
+    let nodeLocks = StripedLocks()
+    let state: Mutex<State>
     private let levelFactor: Double
-    private let lock = ReadWriteLock()
-
-    private var vectors: [Float] = []
-    private var ids: [Int64] = []
-    private var levels: [Int] = []
-    private var links0: [Int32] = []          // slot * maxLinks0 ..< (slot + 1) * maxLinks0
-    private var linkCounts0: [Int32] = []
-    private var upperLinks: [Int: [[Int32]]] = [:]   // slot → levels 1...level
-    private var slots: [Int64: Int32] = [:]
-    private var freeSlots: [Int32] = []
-    private var deleted: [Bool] = []
-    private var entryPoint: Int32 = -1
-    private var maxLevel = -1
-    private var random: UInt64
+    private let scratchPool = Mutex<[SearchScratch]>([])
+    private let efOverride = Atomic<Int>(0)
 
     public init(dimension: Int, parameters: Parameters = Parameters()) {
+        precondition(parameters.m >= 2 && parameters.efConstruction >= 1, "need M ≥ 2 and efConstruction ≥ 1")
         self.dimension = dimension
         self.parameters = parameters
         maxLinks0 = 2 * parameters.m
-        levelFactor = 1 / log(Double(max(2, parameters.m)))
-        random = parameters.seed
+        levelFactor = 1 / log(Double(parameters.m))
+        storage = NodeStorage(dimension: dimension, maxLinks0: maxLinks0, maxLinksUpper: parameters.m)
+        quantizer = ScalarQuantizer(dimension: dimension)
+        state = Mutex(State(random: parameters.seed))
     }
 
-    public var count: Int { lock.read { slots.count } }
+    public var count: Int { state.withLock { $0.slots.count } }
+
+    /// The largest id stored (0 when empty): where loading from the store resumes.
+    public var maxID: Int64 { state.withLock { $0.slots.keys.max() ?? 0 } }
+
+    /// Overrides `parameters.efSearch` (for sweeps); nil uses the parameter.
+    public var efSearchOverride: Int? {
+        get { let value = efOverride.load(ordering: .relaxed); return value > 0 ? value : nil }
+        set { efOverride.store(newValue ?? 0, ordering: .relaxed) }
+    }
+
+    /// Bytes held for vectors, codes and links: what the index costs in memory.
+    public var memoryBytes: Int { structure.read { storage.memoryBytes } + count * 24 }
 
     // MARK: Insert
 
     public func add(id: Int64, vector: UnsafeBufferPointer<Float>) {
         precondition(vector.count == dimension, "vector has \(vector.count) values, the index \(dimension)")
-        lock.write {
-            if let old = slots[id] { removeLocked(slot: old) }
-            let slot = allocateSlot(id: id, vector: vector)
-            link(slot)
-        }
-    }
-
-    private func allocateSlot(id: Int64, vector: UnsafeBufferPointer<Float>) -> Int32 {
-        let level = drawLevel()
-        let slot: Int32
-        if let reused = freeSlots.popLast() {
-            slot = reused
-            let base = Int(slot) * dimension
-            for i in 0..<dimension { vectors[base + i] = vector[i] }
-            ids[Int(slot)] = id
-            levels[Int(slot)] = level
-            linkCounts0[Int(slot)] = 0
-            deleted[Int(slot)] = false
-        } else {
-            slot = Int32(ids.count)
-            vectors.append(contentsOf: vector)
-            ids.append(id)
-            levels.append(level)
-            links0.append(contentsOf: repeatElement(-1, count: maxLinks0))
-            linkCounts0.append(0)
-            deleted.append(false)
-        }
-        upperLinks[Int(slot)] = level > 0 ? Array(repeating: [], count: level) : nil
-        slots[id] = slot
-        return slot
-    }
-
-    private func link(_ slot: Int32) {
-        let level = levels[Int(slot)]
-        guard entryPoint >= 0 else {
-            entryPoint = slot
-            maxLevel = level
-            return
-        }
-        let start = Int(slot) * dimension
-        let copy = Array(vectors[start..<start + dimension])
-        copy.withUnsafeBufferPointer { buffer in
-            let query = buffer.baseAddress!
-            var current = entryPoint
-            var currentScore = score(query, current)
-            if maxLevel > level {
-                for layer in stride(from: maxLevel, to: level, by: -1) {
-                    (current, currentScore) = greedy(query, from: current, score: currentScore, layer: layer)
-                }
+        while true {
+            if state.withLock({ $0.slots[id] != nil }) { remove(id: id) }
+            switch structure.read({ insertShared(id: id, vector: vector) }) {
+            case .inserted: return
+            case .idTaken: continue
+            case .full: reserve(capacity: max(1024, storage.capacity * 2))
             }
-            for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-                let candidates = searchLayer(query, entries: [(current, currentScore)], ef: parameters.efConstruction,
-                                             layer: layer, visited: &constructionVisited)
-                let chosen = selectNeighbours(candidates, limit: parameters.m)
-                setLinks(slot, layer: layer, to: chosen.map(\.slot))
+        }
+    }
+
+    /// Inserts many vectors with `threads` threads at once. With one thread the
+    /// graph is the same for the same seed and order; with more it depends on timing.
+    ///
+    /// Each thread takes its own contiguous share of the list: galleries arrive
+    /// grouped (a person's photos together), and two photos of one person inserted
+    /// at the same moment would not see each other. Measured on face-like data
+    /// (20,000 × 512, M = 16, ef 128): recall@10 0.747 with interleaved threads,
+    /// 0.755 to 0.763 with contiguous shares (one thread: 0.759).
+    public func add(ids: [Int64], vectors: [[Float]], threads: Int) {
+        precondition(ids.count == vectors.count)
+        reserve(capacity: count + ids.count)
+        let parts = max(1, min(threads, ids.count))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for i in ids.count * part / parts..<ids.count * (part + 1) / parts { add(id: ids[i], vector: vectors[i]) }
+        }
+    }
+
+    /// Makes room for `capacity` nodes without further growth.
+    public func reserve(capacity: Int) {
+        structure.write { storage.grow(to: capacity) }
+    }
+
+    private enum Insertion { case inserted, idTaken, full }
+
+    /// Runs under the shared structure lock.
+    private func insertShared(id: Int64, vector: UnsafeBufferPointer<Float>) -> Insertion {
+        let capacity = storage.capacity
+        let claimed = state.withLock { state -> (slot: Int32, level: Int)?? in
+            guard state.slots[id] == nil else { return .some(nil) }
+            let slot: Int32
+            if let reused = state.free.popLast() {
+                slot = reused
+            } else if state.used < capacity {
+                slot = Int32(state.used)
+                state.used += 1
+            } else {
+                return nil
+            }
+            state.slots[id] = slot
+            return (slot, drawLevel(&state.random))
+        }
+        guard let claimed else { return .full }
+        guard let (slot, level) = claimed else { return .idTaken }
+        storage.occupy(slot, id: id, level: level, vector: vector, quantizer: quantizer)
+        let start = state.withLock { state -> (Int32, Int)? in
+            guard state.entryPoint >= 0 else {
+                (state.entryPoint, state.maxLevel) = (slot, level)
+                return nil
+            }
+            return (state.entryPoint, state.maxLevel)
+        }
+        guard let (entry, top) = start else { return .inserted }
+        connect(slot, level: level, entry: entry, top: top)
+        state.withLock { state in
+            if level > state.maxLevel { (state.entryPoint, state.maxLevel) = (slot, level) }
+        }
+        return .inserted
+    }
+
+    /// Finds the new node's neighbours level by level and links both ways.
+    private func connect(_ slot: Int32, level: Int, entry: Int32, top: Int) {
+        withScratch { scratch in
+            let query = Query(vector: storage.vector(slot), code: storage.code(slot))
+            var current = Candidate(slot: entry, score: score(query, entry))
+            for layer in stride(from: top, to: level, by: -1) {
+                current = greedy(query, from: current, layer: layer, locked: true, scratch: &scratch)
+            }
+            for layer in stride(from: min(level, top), through: 0, by: -1) {
+                let found = searchLayer(query, from: current, ef: parameters.efConstruction, layer: layer, locked: true,
+                                        accept: nil, scratch: &scratch).filter { $0.slot != slot }
+                guard let best = found.first else { continue }
+                let chosen = selectNeighbours(found, limit: parameters.m)
+                setOwnLinks(slot, layer: layer, chosen)
                 for neighbour in chosen { addLink(from: neighbour.slot, to: slot, layer: layer) }
-                if let best = candidates.first { (current, currentScore) = (best.slot, best.score) }
+                current = best
             }
-        }
-        if level > maxLevel {
-            maxLevel = level
-            entryPoint = slot
         }
     }
 
-    private var constructionVisited = VisitedSet()
+    /// Writes a new node's links. Other inserts may already have linked to it on
+    /// this layer (they found it through a level above); those links are kept too,
+    /// pruned with the heuristic if together they exceed the row.
+    private func setOwnLinks(_ slot: Int32, layer: Int, _ chosen: [Candidate]) {
+        nodeLocks.withLock(slot) {
+            let row = storage.row(slot, layer: layer)!
+            let existing = (0..<Int(row[0])).map { row[1 + $0] }
+            guard !existing.isEmpty else { return write(chosen.map(\.slot), to: row) }
+            var pool = chosen
+            for link in existing where !chosen.contains(where: { $0.slot == link }) {
+                pool.append(Candidate(slot: link, score: pairScore(slot, link)))
+            }
+            pool.sort { $0.score > $1.score }
+            let capacity = layer == 0 ? maxLinks0 : parameters.m
+            write(pool.count > capacity ? selectNeighbours(pool, limit: capacity).map(\.slot) : pool.map(\.slot), to: row)
+        }
+    }
 
     /// Adds `target` to `slot`'s links, pruning with the heuristic when full.
     private func addLink(from slot: Int32, to target: Int32, layer: Int) {
-        var current = links(of: slot, layer: layer)
-        guard !current.contains(target) else { return }
-        current.append(target)
-        let capacity = layer == 0 ? maxLinks0 : parameters.m
-        if current.count > capacity {
-            let scored = current.map { Candidate(slot: $0, score: pairScore(slot, $0)) }.sorted { $0.score > $1.score }
-            current = selectNeighbours(scored, limit: capacity).map(\.slot)
+        nodeLocks.withLock(slot) {
+            guard let row = storage.row(slot, layer: layer) else { return }
+            let count = Int(row[0]), capacity = layer == 0 ? maxLinks0 : parameters.m
+            for i in 0..<count where row[1 + i] == target { return }
+            if count < capacity {
+                row[1 + count] = target
+                row[0] = Int32(count + 1)
+                return
+            }
+            var pool = (0..<count).map { Candidate(slot: row[1 + $0], score: pairScore(slot, row[1 + $0])) }
+            pool.append(Candidate(slot: target, score: pairScore(slot, target)))
+            pool.sort { $0.score > $1.score }
+            write(selectNeighbours(pool, limit: capacity).map(\.slot), to: row)
         }
-        setLinks(slot, layer: layer, to: current)
     }
 
     /// Malkov's heuristic: keep a candidate only if it is closer to the base than to
     /// every neighbour kept so far, which spreads links in all directions.
-    private func selectNeighbours(_ candidates: [Candidate], limit: Int) -> [Candidate] {
-        var kept: [Candidate] = []
+    /// With `fillUp`, the pruned candidates then fill the free places, best first:
+    /// repairs after a removal use it, so the nodes around an erased one keep their
+    /// degree instead of thinning with every removal.
+    func selectNeighbours(_ candidates: [Candidate], limit: Int, fillUp: Bool = false) -> [Candidate] {
+        guard candidates.count > limit else { return candidates }
+        var kept: [Candidate] = [], pruned: [Candidate] = []
+        kept.reserveCapacity(limit)
         for candidate in candidates where kept.count < limit {
-            if kept.allSatisfy({ pairScore(candidate.slot, $0.slot) < candidate.score }) { kept.append(candidate) }
-        }
-        if kept.count < limit {
-            for candidate in candidates where kept.count < limit && !kept.contains(where: { $0.slot == candidate.slot }) {
+            if kept.allSatisfy({ pairScore(candidate.slot, $0.slot) < candidate.score }) {
                 kept.append(candidate)
+            } else if fillUp {
+                pruned.append(candidate)
             }
         }
+        if fillUp { kept += pruned.prefix(limit - kept.count) }
         return kept
     }
 
-    // MARK: Remove
-
-    @discardableResult
-    public func remove(id: Int64) -> Bool {
-        lock.write {
-            guard let slot = slots[id] else { return false }
-            removeLocked(slot: slot)
-            return true
-        }
+    /// Writes a link row: the links first, the count last.
+    func write(_ links: [Int32], to row: UnsafeMutablePointer<Int32>) {
+        for (i, link) in links.enumerated() { row[1 + i] = link }
+        row[0] = Int32(links.count)
     }
 
-    /// Zeroes the vector, re-links the neighbours of the node among themselves on
-    /// every level, and frees the slot.
-    private func removeLocked(slot: Int32) {
-        let level = levels[Int(slot)]
-        for layer in 0...level {
-            let neighbours = links(of: slot, layer: layer)
-            for neighbour in neighbours {
-                var kept = links(of: neighbour, layer: layer).filter { $0 != slot }
-                let pool = Set(kept + neighbours.filter { $0 != neighbour && !kept.contains($0) })
-                let scored = pool.map { Candidate(slot: $0, score: pairScore(neighbour, $0)) }.sorted { $0.score > $1.score }
-                kept = selectNeighbours(scored, limit: layer == 0 ? maxLinks0 : parameters.m).map(\.slot)
-                setLinks(neighbour, layer: layer, to: kept)
-            }
-            setLinks(slot, layer: layer, to: [])
-        }
-        // Anything else still pointing here (links are not always symmetric) lets go.
-        for other in 0..<Int32(ids.count) where !deleted[Int(other)] && other != slot {
-            for layer in 0...min(level, levels[Int(other)]) where links(of: other, layer: layer).contains(slot) {
-                setLinks(other, layer: layer, to: links(of: other, layer: layer).filter { $0 != slot })
-            }
-        }
-        let base = Int(slot) * dimension
-        for i in 0..<dimension { vectors[base + i] = 0 }
-        deleted[Int(slot)] = true
-        slots.removeValue(forKey: ids[Int(slot)])
-        upperLinks[Int(slot)] = nil
-        freeSlots.append(slot)
-        if slot == entryPoint { chooseNewEntryPoint() }
-    }
-
-    private func chooseNewEntryPoint() {
-        entryPoint = -1
-        maxLevel = -1
-        for slot in 0..<ids.count where !deleted[slot] && levels[slot] > maxLevel {
-            maxLevel = levels[slot]
-            entryPoint = Int32(slot)
-        }
-    }
-
-    // MARK: Search
-
-    private let visitedPool = Mutex<[VisitedSet]>([])
-
-    public func search(_ query: [Float], k: Int, filter: (@Sendable (Int64) -> Bool)?) -> [SearchHit] {
-        precondition(query.count == dimension)
-        guard k > 0 else { return [] }
-        return lock.read {
-            guard entryPoint >= 0 else { return [] }
-            var visited = visitedPool.withLock { $0.popLast() } ?? VisitedSet()
-            defer { visitedPool.withLock { $0.append(visited) } }
-            return query.withUnsafeBufferPointer { q -> [SearchHit] in
-                let pointer = q.baseAddress!
-                var current = entryPoint
-                var currentScore = score(pointer, current)
-                for layer in stride(from: maxLevel, to: 0, by: -1) {
-                    (current, currentScore) = greedy(pointer, from: current, score: currentScore, layer: layer)
-                }
-                let accept: ((Int32) -> Bool)? = filter.map { filter in { filter(self.ids[Int($0)]) } }
-                let found = searchLayer(pointer, entries: [(current, currentScore)], ef: max(efOverride ?? parameters.efSearch, k),
-                                        layer: 0, visited: &visited, accept: accept)
-                return found.prefix(k).map { SearchHit(id: ids[Int($0.slot)], score: $0.score) }
-            }
-        }
-    }
-
-    /// Best-first search of one layer. Every node is explored (so the walk can pass
-    /// through nodes the filter rejects), but only accepted, live nodes enter the results.
-    private func searchLayer(_ query: UnsafePointer<Float>, entries: [(Int32, Float)], ef: Int, layer: Int,
-                             visited: inout VisitedSet, accept: ((Int32) -> Bool)? = nil) -> [Candidate] {
-        visited.reset(capacity: ids.count)
-        var frontier = MaxHeap()
-        var results = MinHeap()
-        for (slot, value) in entries {
-            visited.insert(slot)
-            frontier.push(Candidate(slot: slot, score: value))
-            if !deleted[Int(slot)], accept?(slot) ?? true { results.push(Candidate(slot: slot, score: value)) }
-        }
-        while let nearest = frontier.pop() {
-            if results.count >= ef, let worst = results.peek, nearest.score < worst.score { break }
-            forEachLink(of: nearest.slot, layer: layer) { neighbour in
-                guard !visited.contains(neighbour) else { return }
-                visited.insert(neighbour)
-                let value = score(query, neighbour)
-                if results.count < ef || value > (results.peek?.score ?? -.infinity) {
-                    frontier.push(Candidate(slot: neighbour, score: value))
-                    if !deleted[Int(neighbour)], accept?(neighbour) ?? true {
-                        results.push(Candidate(slot: neighbour, score: value))
-                        if results.count > ef { _ = results.pop() }
-                    }
-                }
-            }
-        }
-        return results.sortedDescending()
-    }
-
-    private func greedy(_ query: UnsafePointer<Float>, from start: Int32, score startScore: Float, layer: Int) -> (Int32, Float) {
-        var current = start, best = startScore, improved = true
-        while improved {
-            improved = false
-            forEachLink(of: current, layer: layer) { neighbour in
-                let value = score(query, neighbour)
-                if value > best {
-                    best = value
-                    current = neighbour
-                    improved = true
-                }
-            }
-        }
-        return (current, best)
-    }
-
-    /// Bytes held for vectors and links: what the index costs in memory.
-    public var memoryBytes: Int {
-        lock.read {
-            vectors.count * 4 + links0.count * 4 + linkCounts0.count * 4 + levels.count * 8 + ids.count * 8
-                + upperLinks.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count * 4 } }
-        }
-    }
-
-    /// A copy of the vector storage, slot by slot (for tests that look for erased bytes).
-    var storedVectors: [Float] { lock.read { vectors } }
-
-    // MARK: Storage helpers
-
-    private func drawLevel() -> Int {
+    private func drawLevel(_ random: inout UInt64) -> Int {
         random = random &* 6364136223846793005 &+ 1442695040888963407
         let uniform = (Double(random >> 11) + 0.5) / Double(1 << 53)
         return Int(-log(uniform) * levelFactor)
     }
 
-    private func pairScore(_ a: Int32, _ b: Int32) -> Float {
-        vectors.withUnsafeBufferPointer {
-            dot($0.baseAddress! + Int(a) * dimension, $0.baseAddress! + Int(b) * dimension, count: dimension)
-        }
-    }
+    // MARK: Search
 
-    private func score(_ query: UnsafePointer<Float>, _ slot: Int32) -> Float {
-        vectors.withUnsafeBufferPointer { dot(query, $0.baseAddress! + Int(slot) * dimension, count: dimension) }
-    }
-
-    /// Calls `body` with each link of `slot` on `layer`, without copying the list.
-    @inline(__always)
-    private func forEachLink(of slot: Int32, layer: Int, _ body: (Int32) -> Void) {
-        if layer == 0 {
-            let start = Int(slot) * maxLinks0, end = start + Int(linkCounts0[Int(slot)])
-            links0.withUnsafeBufferPointer { all in
-                for i in start..<end { body(all[i]) }
+    public func search(_ query: [Float], k: Int, filter: (@Sendable (Int64) -> Bool)?) -> [SearchHit] {
+        precondition(query.count == dimension, "query has \(query.count) values, the index \(dimension)")
+        guard k > 0 else { return [] }
+        return structure.read {
+            let (entry, top) = state.withLock { ($0.entryPoint, $0.maxLevel) }
+            guard entry >= 0 else { return [] }
+            let ef = max(efSearchOverride ?? parameters.efSearch, k)
+            if let filter, let hits = exactSearchIfSelective(query, k: k, ef: ef, filter: filter) { return hits }
+            return query.withUnsafeBufferPointer { vector in
+                withUnsafeTemporaryAllocation(of: Int8.self, capacity: storage.codeStride) { code in
+                    quantizer.encode(vector.baseAddress!, into: code.baseAddress!)
+                    let query = Query(vector: vector.baseAddress!, code: code.baseAddress!)
+                    return withScratch { scratch in
+                        var current = Candidate(slot: entry, score: score(query, entry))
+                        for layer in stride(from: top, to: 0, by: -1) {
+                            current = greedy(query, from: current, layer: layer, locked: false, scratch: &scratch)
+                        }
+                        let ids = storage.ids
+                        let accept: ((Int32) -> Bool)? = filter.map { filter in { filter(ids[Int($0)]) } }
+                        var found = searchLayer(query, from: current, ef: ef, layer: 0, locked: false, accept: accept, scratch: &scratch)
+                        if parameters.quantized {
+                            // The int8 order is close to the float one: re-scoring the
+                            // best few times k recovers the exact top k.
+                            found = Array(found.prefix(Self.rescored(k: k)))
+                            for i in found.indices {
+                                found[i].score = innerProduct(query.vector, storage.vector(found[i].slot), count: dimension)
+                            }
+                            found.sort { $0.score > $1.score }
+                        }
+                        return found.prefix(k).map { SearchHit(id: ids[Int($0.slot)], score: $0.score) }
+                    }
+                }
             }
-        } else if let upper = upperLinks[Int(slot)], layer <= upper.count {
-            for link in upper[layer - 1] { body(link) }
         }
     }
 
-    private func links(of slot: Int32, layer: Int) -> [Int32] {
-        if layer == 0 {
-            let start = Int(slot) * maxLinks0
-            return Array(links0[start..<start + Int(linkCounts0[Int(slot)])])
+    /// A filter that keeps a small share of the gallery starves the graph walk: it
+    /// must visit about `ef / share` nodes to collect `ef` accepted ones. Scoring
+    /// the accepted nodes directly costs `share × N`. The share is estimated on
+    /// 256 evenly spaced slots, and the cheaper way is taken.
+    private func exactSearchIfSelective(_ query: [Float], k: Int, ef: Int, filter: (Int64) -> Bool) -> [SearchHit]? {
+        let used = state.withLock { $0.used }
+        let step = max(1, used / 256)
+        var live = 0, accepted = 0
+        for slot in stride(from: 0, to: used, by: step) where storage.levels[slot] >= 0 {
+            live += 1
+            if filter(storage.ids[slot]) { accepted += 1 }
         }
-        guard let upper = upperLinks[Int(slot)], layer <= upper.count else { return [] }
-        return upper[layer - 1]
+        let share = max(0.5, Double(accepted)) / Double(max(1, live))
+        let graphCost = Double(Self.scoredPerCandidate * ef) / share
+        guard share * Double(used) <= graphCost else { return nil }
+        var best = TopK(k: k)
+        query.withUnsafeBufferPointer { vector in
+            for slot in 0..<used where storage.levels[slot] >= 0 && filter(storage.ids[slot]) {
+                best.offer(id: storage.ids[slot], score: innerProduct(vector.baseAddress!, storage.vector(Int32(slot)), count: dimension))
+            }
+        }
+        return best.hits
     }
 
-    private func setLinks(_ slot: Int32, layer: Int, to newLinks: [Int32]) {
-        if layer == 0 {
-            let start = Int(slot) * maxLinks0
-            for (i, link) in newLinks.prefix(maxLinks0).enumerated() { links0[start + i] = link }
-            linkCounts0[Int(slot)] = Int32(min(newLinks.count, maxLinks0))
-        } else if upperLinks[Int(slot)] != nil, layer <= upperLinks[Int(slot)]!.count {
-            upperLinks[Int(slot)]![layer - 1] = Array(newLinks.prefix(parameters.m))
-        }
-    }
-}
+    /// Nodes scored per unit of ef by an unfiltered walk on level 0 (counted on
+    /// face-like data, M = 16…32: 20 to 40).
+    static let scoredPerCandidate = 30
 
-struct Candidate {
-    var slot: Int32
-    var score: Float
-}
+    /// Candidates re-scored with floats for a top `k`.
+    static func rescored(k: Int) -> Int { max(4 * k, 40) }
 
-/// Visited marks by generation, so clearing between searches costs nothing.
-struct VisitedSet {
-    private var marks: [UInt32] = []
-    private var generation: UInt32 = 0
-
-    mutating func reset(capacity: Int) {
-        if marks.count < capacity { marks.append(contentsOf: repeatElement(0, count: capacity - marks.count)) }
-        generation &+= 1
-        if generation == 0 {
-            for i in marks.indices { marks[i] = 0 }
-            generation = 1
-        }
+    struct Query {
+        let vector: UnsafePointer<Float>
+        let code: UnsafePointer<Int8>
     }
 
-    func contains(_ slot: Int32) -> Bool { marks[Int(slot)] == generation }
-    mutating func insert(_ slot: Int32) { marks[Int(slot)] = generation }
-}
+    @inline(__always)
+    func score(_ query: Query, _ slot: Int32) -> Float {
+        parameters.quantized ? quantizer.score(query.code, storage.code(slot))
+                             : innerProduct(query.vector, storage.vector(slot), count: dimension)
+    }
 
-/// Binary heap with the best (highest) score on top.
-struct MaxHeap {
-    private var items: [Candidate] = []
-    var count: Int { items.count }
-    var top: Candidate? { items.first }
-
-    mutating func push(_ item: Candidate) {
-        items.append(item)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].score > items[parent].score else { break }
-            items.swapAt(child, parent)
-            child = parent
+    /// Asks for the cache lines `score` will read for `slot`.
+    @inline(__always)
+    private func prefetch(_ slot: Int32) {
+        if parameters.quantized {
+            let code = UnsafeRawPointer(storage.code(slot))
+            for line in stride(from: 0, to: storage.codeStride, by: 64) { lineup_prefetch(code + line) }
+        } else {
+            let vector = UnsafeRawPointer(storage.vector(slot))
+            for line in stride(from: 0, to: dimension * 4, by: 64) { lineup_prefetch(vector + line) }
         }
     }
 
-    mutating func pop() -> Candidate? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var best = parent
-            if left < items.count, items[left].score > items[best].score { best = left }
-            if right < items.count, items[right].score > items[best].score { best = right }
-            guard best != parent else { break }
-            items.swapAt(parent, best)
-            parent = best
+    @inline(__always)
+    func pairScore(_ a: Int32, _ b: Int32) -> Float {
+        parameters.quantized ? quantizer.score(storage.code(a), storage.code(b))
+                             : innerProduct(storage.vector(a), storage.vector(b), count: dimension)
+    }
+
+    /// Best-first search of one layer. Every node is explored (so the walk can pass
+    /// through nodes the filter rejects), but only accepted, live nodes enter the results.
+    private func searchLayer(_ query: Query, from start: Candidate, ef: Int, layer: Int, locked: Bool,
+                             accept: ((Int32) -> Bool)?, scratch: inout SearchScratch) -> [Candidate] {
+        scratch.visited.reset(capacity: storage.capacity)
+        scratch.frontier.removeAll()
+        scratch.results.removeAll()
+        _ = scratch.visited.insert(start.slot)
+        scratch.frontier.push(start)
+        let levels = storage.levels
+        if levels[Int(start.slot)] >= 0, accept?(start.slot) ?? true { scratch.results.push(start) }
+        var floor = scratch.results.count >= ef ? scratch.results.top!.score : -Float.infinity
+        let fresh = UnsafeMutablePointer<Int32>.allocate(capacity: maxLinks0)
+        defer { fresh.deallocate() }
+        while let nearest = scratch.frontier.pop() {
+            if nearest.score < floor { break }
+            // Unvisited neighbours first, their data prefetched, then scored.
+            var count = 0
+            forEachLink(of: nearest.slot, layer: layer, locked: locked) { neighbour in
+                guard scratch.visited.insert(neighbour) else { return }
+                fresh[count] = neighbour
+                count &+= 1
+                prefetch(neighbour)
+            }
+            for i in 0..<count {
+                let neighbour = fresh[i]
+                let value = score(query, neighbour)
+                guard value > floor else { continue }
+                scratch.frontier.push(Candidate(slot: neighbour, score: value))
+                guard levels[Int(neighbour)] >= 0, accept?(neighbour) ?? true else { continue }
+                scratch.results.push(Candidate(slot: neighbour, score: value))
+                if scratch.results.count > ef { _ = scratch.results.pop() }
+                if scratch.results.count >= ef { floor = scratch.results.top!.score }
+            }
         }
-        return top
-    }
-}
-
-/// Binary heap with the worst (lowest) score on top: the result set, trimmed from below.
-struct MinHeap {
-    private var inverted = MaxHeap()
-    var count: Int { inverted.count }
-    var peek: Candidate? { inverted.top.map { Candidate(slot: $0.slot, score: -$0.score) } }
-
-    mutating func push(_ item: Candidate) {
-        inverted.push(Candidate(slot: item.slot, score: -item.score))
+        return scratch.results.sortedBestFirst()
     }
 
-    mutating func pop() -> Candidate? {
-        inverted.pop().map { Candidate(slot: $0.slot, score: -$0.score) }
+    private func greedy(_ query: Query, from start: Candidate, layer: Int, locked: Bool,
+                        scratch: inout SearchScratch) -> Candidate {
+        var current = start, improved = true
+        while improved {
+            improved = false
+            forEachLink(of: current.slot, layer: layer, locked: locked) { neighbour in
+                let value = score(query, neighbour)
+                if value > current.score {
+                    current = Candidate(slot: neighbour, score: value)
+                    improved = true
+                }
+            }
+        }
+        return current
     }
 
-    func sortedDescending() -> [Candidate] {
-        var copy = inverted, out: [Candidate] = []
-        while let item = copy.pop() { out.append(Candidate(slot: item.slot, score: -item.score)) }
-        return out.reversed()
+    /// Calls `body` with each link of `slot` on `layer`. While building, the row is
+    /// copied under the node's lock first; searches read it as it is.
+    @inline(__always)
+    private func forEachLink(of slot: Int32, layer: Int, locked: Bool, _ body: (Int32) -> Void) {
+        guard let row = storage.row(slot, layer: layer) else { return }
+        if locked {
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: maxLinks0 + 1) { copy in
+                let count = nodeLocks.withLock(slot) { () -> Int in
+                    let count = Int(row[0])
+                    copy.baseAddress!.update(from: row + 1, count: count)
+                    return count
+                }
+                for i in 0..<count { body(copy[i]) }
+            }
+        } else {
+            let count = Int(row[0])
+            for i in 0..<count { body(row[1 + i]) }
+        }
+    }
+
+    private func withScratch<T>(_ body: (inout SearchScratch) -> T) -> T {
+        var scratch = scratchPool.withLock { $0.popLast() } ?? SearchScratch()
+        defer { scratchPool.withLock { $0.append(scratch) } }
+        return body(&scratch)
     }
 }

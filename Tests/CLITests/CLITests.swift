@@ -40,6 +40,52 @@ import Testing
         return path
     }
 
+    /// `bench index` reads templates from .npy and .fvecs files, and refuses other files clearly.
+    @Test func benchIndexReadsTemplateFiles() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var state: UInt64 = 7
+        let rows = 300, dimension = 32
+        let values: [Float] = (0..<rows * dimension).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(state >> 33) - (1 << 30)) / Float(1 << 30)
+        }
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(dimension)), }"
+        header += String(repeating: " ", count: 63 - (10 + header.count) % 64) + "\n"
+        var npy = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count % 256), UInt8(header.count / 256)])
+        npy.append(Data(header.utf8))
+        values.withUnsafeBytes { npy.append(contentsOf: $0) }
+        try npy.write(to: URL(fileURLWithPath: folder + "/templates.npy"))
+        var fvecs = Data()
+        for row in 0..<rows {
+            withUnsafeBytes(of: Int32(dimension).littleEndian) { fvecs.append(contentsOf: $0) }
+            values[row * dimension..<(row + 1) * dimension].withUnsafeBytes { fvecs.append(contentsOf: $0) }
+        }
+        try fvecs.write(to: URL(fileURLWithPath: folder + "/templates.fvecs"))
+
+        for file in ["templates.npy", "templates.fvecs"] {
+            let run = try Self.lineup("bench", "index", "--templates", folder + "/" + file, "--queries", "20",
+                                      "--m", "8", "--ef", "32", "128", "--json")
+            #expect(run.status == 0, "\(run.stderr)")
+            let lines = run.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+            #expect(lines.count == 3)
+            #expect(lines.allSatisfy { $0["n"] as? Int == 280 && $0["dim"] as? Int == 32 })
+            let graph = lines.filter { $0["engine"] as? String == "lineup" }
+            #expect(graph.map { $0["ef"] as? Int } == [32, 128])
+            #expect(graph.allSatisfy { ($0["recall"] as? Double ?? -1) > 0.5 && $0["M"] as? Int == 8 })
+        }
+        try Data("not templates".utf8).write(to: URL(fileURLWithPath: folder + "/bad.npy"))
+        let bad = try Self.lineup("bench", "index", "--templates", folder + "/bad.npy")
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("is not a .npy file"))
+        try fvecs.prefix(1000).write(to: URL(fileURLWithPath: folder + "/short.fvecs"))
+        let short = try Self.lineup("bench", "index", "--templates", folder + "/short.fvecs", "--queries", "5")
+        #expect(short.status != 0)
+        #expect(short.stderr.contains("is not an .fvecs file"))
+    }
+
     @Test func compareGivesScoreBandAndVerdict() throws {
         let same = try Self.lineup("compare", "--json", Self.samples + "/obama.jpg", Self.samples + "/obama2.jpg")
         #expect(same.status == 0, "\(same.stderr)")

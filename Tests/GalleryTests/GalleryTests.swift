@@ -27,8 +27,8 @@ enum GalleryFixtures {
         return folder
     }
 
-    static func gallery(_ folder: String) throws -> Gallery {
-        try Gallery(directory: folder + "/store", modelID: pipeline.modelID, dimension: 128)
+    static func gallery(_ folder: String, graphThreshold: Int? = nil) throws -> Gallery {
+        try Gallery(directory: folder + "/store", modelID: pipeline.modelID, dimension: 128, graphThreshold: graphThreshold)
     }
 
     @discardableResult
@@ -136,6 +136,40 @@ enum GalleryFixtures {
 
         try FileManager.default.removeItem(atPath: gallery.snapshotPath)
         #expect(try GalleryFixtures.gallery(folder).index.count == 4)
+    }
+
+    /// From the threshold on, the gallery opens a graph index, saves it, reloads it
+    /// and rebuilds it from the database when its file is damaged.
+    @Test func largeGalleriesOpenAGraphIndex() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        #expect(gallery.indexKind == .exact)
+        let photo = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg")
+        let query = try GalleryFixtures.pipeline.embed(in: photo, faces: GalleryFixtures.pipeline.detect(in: photo)).template
+        let expected = gallery.index.search(query.vector, k: 4)
+        // Same faces in the same order; scores agree to rounding (the kernels sum in another order).
+        func agrees(_ hits: [SearchHit]) -> Bool {
+            hits.map(\.id) == expected.map(\.id) && zip(hits, expected).allSatisfy { abs($0.score - $1.score) < 1e-4 }
+        }
+
+        let graph = try GalleryFixtures.gallery(folder, graphThreshold: 3)
+        #expect(graph.indexKind == .graph)
+        #expect(graph.indexOrigin == "database")
+        #expect(agrees(graph.index.search(query.vector, k: 4)))
+        try graph.saveIndex()
+        let reopened = try GalleryFixtures.gallery(folder, graphThreshold: 3)
+        #expect(reopened.indexOrigin == "graph snapshot")
+        #expect(agrees(reopened.index.search(query.vector, k: 4)))
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: graph.snapshotPath))
+        bytes[bytes.count / 3] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: graph.snapshotPath))
+        let repaired = try GalleryFixtures.gallery(folder, graphThreshold: 3)
+        #expect(repaired.indexOrigin.contains("damaged"))
+        #expect(agrees(repaired.index.search(query.vector, k: 4)))
     }
 
     /// A clip made here from the real portraits: four seconds of Obama, then four of
