@@ -11,15 +11,11 @@ struct BenchIndexCommand: ParsableCommand {
             half mated (a new sample of a gallery identity) and half non-mated (a new identity); or real \
             templates with --templates (.npy or .fvecs; the last --queries rows are the queries). Recall@10 \
             is measured against exact search for each M and each ef of the sweep; builds use --threads \
-            threads, searches one. With --peers, hnswlib and faiss-cpu (installed by \
+            threads, searches one. With --peers hnswlib faiss, those engines (installed by \
             scripts/bench-index-peers.sh into their own environment) run on the same files with the same \
             parameters in the same run, and a summary gives each engine's QPS at recall ≥ 0.95 and ≥ 0.99.
             """
     )
-
-    enum Kernel: String, ExpressibleByArgument, CaseIterable {
-        case int8, float
-    }
 
     @Option(help: "Gallery size (synthetic data).")
     var n = 100_000
@@ -45,11 +41,12 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "Threads for building.")
     var threads = 2
 
-    @Option(parsing: .upToNextOption, help: "Lineup traversal kernels to run: int8 (codes, re-scored with floats) and/or float.")
-    var kernel: [Kernel] = [.int8]
+    enum Peer: String, ExpressibleByArgument, CaseIterable {
+        case hnswlib, faiss
+    }
 
-    @Flag(help: "Also run hnswlib and faiss-cpu on the same data.")
-    var peers = false
+    @Option(parsing: .upToNextOption, help: "Peer engines to run on the same data: hnswlib, faiss.")
+    var peers: [Peer] = []
 
     @Flag(help: "Print one JSON object per row.")
     var json = false
@@ -97,14 +94,12 @@ struct BenchIndexCommand: ParsableCommand {
         var rows = [exactRow(data)]
         emit(rows[0])
         for links in m {
-            for kernel in kernel {
-                for row in lineupRows(data, m: links, kernel: kernel) {
-                    rows.append(row)
-                    emit(row)
-                }
+            for row in lineupRows(data, m: links) {
+                rows.append(row)
+                emit(row)
             }
         }
-        if peers {
+        if !peers.isEmpty {
             for row in try peerRows(data) {
                 rows.append(row)
                 emit(row)
@@ -124,11 +119,11 @@ struct BenchIndexCommand: ParsableCommand {
                    memMb: Double(data.gallery.count * data.dimension * 4) / 1e6)
     }
 
-    private func lineupRows(_ data: BenchIndexData, m links: Int, kernel: Kernel) -> [Row] {
+    private func lineupRows(_ data: BenchIndexData, m links: Int) -> [Row] {
         let clock = ContinuousClock()
         let before = residentBytes()
         let graph = HNSWIndex(dimension: data.dimension,
-                              parameters: .init(m: links, efConstruction: efConstruction, quantized: kernel == .int8))
+                              parameters: .init(m: links, efConstruction: efConstruction))
         let build = clock.measure {
             graph.add(ids: data.gallery.indices.map { Int64($0) }, vectors: data.gallery, threads: threads)
         }
@@ -138,7 +133,7 @@ struct BenchIndexCommand: ParsableCommand {
             var hits: [[SearchHit]] = []
             let time = clock.measure { hits = data.queries.map { graph.search($0, k: 10) } }
             let recalls = recall(found: hits.map { $0.map(\.id) }, data)
-            return Row(engine: kernel == .int8 ? "lineup" : "lineup-float", n: data.gallery.count, dim: data.dimension,
+            return Row(engine: "lineup", n: data.gallery.count, dim: data.dimension,
                        M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
                        qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6)
         }
@@ -165,6 +160,7 @@ struct BenchIndexCommand: ParsableCommand {
         var arguments: [String] = ["--dir", folder.path, "--ef-construction", String(efConstruction), "--threads", String(threads)]
         arguments += ["--m"] + m.map { String($0) }
         arguments += ["--ef"] + ef.map { String($0) }
+        arguments += ["--engines"] + peers.map(\.rawValue)
         process.arguments = arguments
         process.standardOutput = output
         if !json { printError("running hnswlib and faiss on the same data…") }

@@ -55,9 +55,9 @@ extension HNSWIndex {
         return (0..<Int(row[0])).map { row[1 + $0] }
     }
 
-    /// A copy of the stored floats and codes of every slot handed out (for tests
+    /// A copy of the stored vectors and codes of every slot handed out (for tests
     /// that look for erased bytes).
-    var storedBytes: (vectors: [Float], codes: [Int8]) {
+    var storedBytes: (vectors: [Float16], codes: [Int8]) {
         structure.read {
             let used = state.withLock { $0.used }
             return (Array(UnsafeBufferPointer(start: storage.vectors, count: used * dimension)),

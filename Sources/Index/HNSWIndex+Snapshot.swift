@@ -4,9 +4,9 @@ import Foundation
 /// The graph saved to disk, so a large gallery starts without rebuilding it.
 ///
 /// Layout (little-endian): magic `LINEUPHN`, format version (UInt32), then the
-/// header (dimension, M, efConstruction, efSearch, quantized as UInt32; seed,
+/// header (dimension, M, efConstruction, efSearch as UInt32; seed,
 /// slots used, entry point, top level as Int64; model id length and UTF-8 bytes),
-/// then per slot the ids, levels, float vectors, int8 codes and level-0 link rows,
+/// then per slot the ids, levels, half-precision vectors, int8 codes and level-0 link rows,
 /// then the upper link rows of every slot above level 0 in slot order, then the
 /// SHA-256 of everything before it. Written to a temporary file and renamed, so a
 /// crash leaves the old file or the new one. Any failed check is refused with a
@@ -14,7 +14,7 @@ import Foundation
 /// from the database.
 extension HNSWIndex {
     static let snapshotMagic = Array("LINEUPHN".utf8)
-    static let snapshotVersion: UInt32 = 1
+    static let snapshotVersion: UInt32 = 2
 
     /// Saves the graph atomically; inserts and removals wait until it is written.
     public func save(modelID: String, to path: String) throws {
@@ -23,7 +23,7 @@ extension HNSWIndex {
             let (used, entry, top, random) = state.withLock { ($0.used, $0.entryPoint, $0.maxLevel, $0.random) }
             data.append(contentsOf: Self.snapshotMagic)
             for value in [Self.snapshotVersion, UInt32(dimension), UInt32(parameters.m), UInt32(parameters.efConstruction),
-                          UInt32(parameters.efSearch), parameters.quantized ? 1 : 0] {
+                          UInt32(parameters.efSearch)] {
                 append(&data, value)
             }
             for value in [Int64(bitPattern: random), Int64(used), Int64(entry), Int64(top)] { append(&data, value) }
@@ -50,7 +50,7 @@ extension HNSWIndex {
     public static func load(modelID: String, from path: String) throws(IndexSnapshot.LoadError) -> HNSWIndex {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw .missing }
         var reader = SnapshotReader(data: data)
-        guard data.count >= snapshotMagic.count + 24 + 32 + 4 + 32 else { throw .corrupt("too short: \(data.count) bytes") }
+        guard data.count >= snapshotMagic.count + 20 + 32 + 4 + 32 else { throw .corrupt("too short: \(data.count) bytes") }
         let body = data.prefix(data.count - 32)
         guard Array(SHA256.hash(data: body)) == Array(data.suffix(32)) else { throw .corrupt("checksum mismatch") }
         guard Array(data.prefix(snapshotMagic.count)) == snapshotMagic else { throw .corrupt("not a graph index snapshot") }
@@ -59,7 +59,6 @@ extension HNSWIndex {
         guard version == snapshotVersion else { throw .mismatch("format version \(version), expected \(snapshotVersion)") }
         let dimension = Int(try reader.read() as UInt32), m = Int(try reader.read() as UInt32)
         let efConstruction = Int(try reader.read() as UInt32), efSearch = Int(try reader.read() as UInt32)
-        let quantized = try reader.read() as UInt32 == 1
         let random = UInt64(bitPattern: try reader.read() as Int64)
         let used = Int(try reader.read() as Int64), entry = Int32(try reader.read() as Int64), top = Int(try reader.read() as Int64)
         let name = String(decoding: try reader.bytes(Int(try reader.read() as UInt32)), as: UTF8.self)
@@ -68,7 +67,7 @@ extension HNSWIndex {
             throw .corrupt("impossible header values")
         }
         let index = HNSWIndex(dimension: dimension, parameters: Parameters(m: m, efConstruction: efConstruction,
-                                                                          efSearch: efSearch, seed: 0, quantized: quantized))
+                                                                          efSearch: efSearch, seed: 0))
         let storage = index.storage
         storage.grow(to: max(used, 1))
         try reader.copy(into: storage.ids, count: used)
