@@ -3,6 +3,7 @@ set Lineup wrote (base.fvecs, queries.fvecs, truth.ivecs, mated.txt), with the
 same M, efConstruction, ef sweep, build threads and single-thread search.
 Prints one JSON object per (engine, M, ef) row on standard output."""
 import argparse
+import ctypes
 import json
 import os
 import sys
@@ -19,6 +20,8 @@ def read_vecs(path, dtype):
 
 
 def resident_bytes():
+    """Resident memory, after freed memory is handed back (as Lineup measures it)."""
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
@@ -41,6 +44,8 @@ def sweep(engine, search, args, n, dim, m, build_s, mem, truth, mated):
                    recall_nonmated=recall(found, truth, other_rows) if other_rows else None,
                    qps=len(truth) / elapsed, build_s=build_s, mem_mb=mem / 1e6)
         print(json.dumps(row), flush=True)
+        if min(r for r in (row["recall"], row["recall_mated"], row["recall_nonmated"]) if r is not None) >= args.stop_at:
+            break
 
 
 def main():
@@ -51,6 +56,7 @@ def main():
     parser.add_argument("--ef", type=int, nargs="+", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--engines", nargs="+", default=["hnswlib", "faiss"])
+    parser.add_argument("--stop-at", type=float, default=1.0, help="end a sweep once every query group reaches this recall")
     args = parser.parse_args()
 
     base = read_vecs(os.path.join(args.dir, "base.fvecs"), np.float32)

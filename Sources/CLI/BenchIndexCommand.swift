@@ -3,6 +3,9 @@ import Foundation
 import Index
 
 struct BenchIndexCommand: ParsableCommand {
+    /// Recall@10 at which an ef sweep stops: past it, nothing is left to compare.
+    static let sweepEnd = 0.995
+
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Lineup's graph index against exact search, hnswlib and faiss: recall@10 and single-thread queries per second.",
@@ -32,8 +35,9 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "efConstruction.")
     var efConstruction = 200
 
-    @Option(parsing: .upToNextOption, help: "Values of ef to sweep.")
-    var ef: [Int] = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
+    @Option(parsing: .upToNextOption, help: "Values of ef to sweep, ascending; a sweep stops once recall@10 of every query group reaches 0.995.")
+    var ef: [Int] = [10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
+                     1280, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192]
 
     @Option(help: "Queries.")
     var queries = 1000
@@ -77,6 +81,7 @@ struct BenchIndexCommand: ParsableCommand {
         guard m.allSatisfy({ $0 >= 2 }), ef.allSatisfy({ $0 >= 10 }), efConstruction >= 1 else {
             throw ValidationError("need M ≥ 2, ef ≥ 10 (recall@10) and efConstruction ≥ 1")
         }
+        guard ef == ef.sorted() else { throw ValidationError("list the ef values in ascending order") }
     }
 
     func run() throws {
@@ -94,16 +99,10 @@ struct BenchIndexCommand: ParsableCommand {
         var rows = [exactRow(data)]
         emit(rows[0])
         for links in m {
-            for row in lineupRows(data, m: links) {
-                rows.append(row)
-                emit(row)
-            }
+            rows += lineupRows(data, m: links)
         }
         if !peers.isEmpty {
-            for row in try peerRows(data) {
-                rows.append(row)
-                emit(row)
-            }
+            rows += try peerRows(data)
         }
         if !json { printSummary(rows) }
     }
@@ -121,6 +120,7 @@ struct BenchIndexCommand: ParsableCommand {
 
     private func lineupRows(_ data: BenchIndexData, m links: Int) -> [Row] {
         let clock = ContinuousClock()
+        returnFreedMemory()
         let before = residentBytes()
         let graph = HNSWIndex(dimension: data.dimension,
                               parameters: .init(m: links, efConstruction: efConstruction))
@@ -128,15 +128,19 @@ struct BenchIndexCommand: ParsableCommand {
             graph.add(ids: data.gallery.indices.map { Int64($0) }, vectors: data.gallery, threads: threads)
         }
         let memory = residentBytes().flatMap { after in before.map { after - $0 } } ?? graph.memoryBytes
-        return ef.map { searchEF in
+        var rows: [Row] = []
+        for searchEF in ef {
             graph.efSearchOverride = searchEF
             var hits: [[SearchHit]] = []
             let time = clock.measure { hits = data.queries.map { graph.search($0, k: 10) } }
             let recalls = recall(found: hits.map { $0.map(\.id) }, data)
-            return Row(engine: "lineup", n: data.gallery.count, dim: data.dimension,
-                       M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
-                       qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6)
+            rows.append(Row(engine: "lineup", n: data.gallery.count, dim: data.dimension,
+                            M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
+                            qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6))
+            emit(rows[rows.count - 1])
+            if min(recalls.all, recalls.mated ?? 1, recalls.nonmated ?? 1) >= Self.sweepEnd { break }
         }
+        return rows
     }
 
     private func recall(found: [[Int64]], _ data: BenchIndexData) -> (all: Double, mated: Double?, nonmated: Double?) {
@@ -161,14 +165,28 @@ struct BenchIndexCommand: ParsableCommand {
         arguments += ["--m"] + m.map { String($0) }
         arguments += ["--ef"] + ef.map { String($0) }
         arguments += ["--engines"] + peers.map(\.rawValue)
+        arguments += ["--stop-at", String(Self.sweepEnd)]
         process.arguments = arguments
         process.standardOutput = output
-        if !json { printError("running hnswlib and faiss on the same data…") }
+        if !json { printError("running \(peers.map(\.rawValue).joined(separator: " and ")) on the same data…") }
         try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()
+        // Rows are shown as each engine prints them: a large run takes a while.
+        var rows: [Row] = [], pending = Data()
+        while true {
+            let chunk = output.fileHandleForReading.availableData
+            pending += chunk
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[(newline + 1)...])
+                let row = try JSONDecoder().decode(Row.self, from: Data(line))
+                rows.append(row)
+                emit(row)
+            }
+            if chunk.isEmpty { break }
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw ValidationError("the peer engines failed (exit \(process.terminationStatus))") }
-        return try text.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Row.self, from: Data($0)) }
+        return rows
     }
 
     private func emit(_ row: Row) {
@@ -183,24 +201,5 @@ struct BenchIndexCommand: ParsableCommand {
         print(row.engine.padding(toLength: 13, withPad: " ", startingAt: 0) + params.padding(toLength: 15, withPad: " ", startingAt: 0)
               + "recall@10 \(format(row.recall, 4)) \(split)  \(format(row.qps, 0)) QPS  build \(format(row.buildS, 1)) s  "
               + "\(format(row.memMb, 0)) MB")
-    }
-
-    /// Each engine's best QPS at recall ≥ 0.95 and ≥ 0.99 (overall, mated and non-mated alike).
-    private func printSummary(_ rows: [Row]) {
-        print("\nQPS at equal recall (1 search thread; build \(threads) threads)")
-        print("engine        M    QPS@0.95   QPS@0.99   build s   mem MB")
-        let graphs = Dictionary(grouping: rows.filter { $0.M != nil }) { "\($0.engine) \($0.M!)" }
-        for key in graphs.keys.sorted() {
-            let group = graphs[key]!
-            func best(_ target: Double) -> String {
-                let qualifying = group.filter { $0.recall >= target && ($0.recallMated ?? 1) >= target && ($0.recallNonmated ?? 1) >= target }
-                return qualifying.map(\.qps).max().map { format($0, 0) } ?? "-"
-            }
-            let name = group[0].engine.padding(toLength: 13, withPad: " ", startingAt: 0)
-            let links = String(group[0].M!).padding(toLength: 4, withPad: " ", startingAt: 0)
-            let figures: String = best(0.95).leftPad(9) + best(0.99).leftPad(11)
-            let costs: String = format(group[0].buildS, 1).leftPad(10) + format(group[0].memMb, 0).leftPad(9)
-            print(name + links + figures + costs)
-        }
     }
 }

@@ -137,3 +137,15 @@ func residentBytes() -> Int? {
     guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
+
+#if os(Linux)
+@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
+#endif
+
+/// Hands memory freed earlier back to the system, so that a resident-size delta
+/// measured next is the new structure's, not a reuse of old pages.
+func returnFreedMemory() {
+    #if os(Linux)
+    _ = mallocTrim(0)
+    #endif
+}

@@ -157,10 +157,14 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         return .inserted
     }
 
-    /// Finds the new node's neighbours level by level and links both ways.
+    /// Finds the new node's neighbours level by level, top down, then links both ways
+    /// from level 0 up. That order matters to searches running meanwhile: once a
+    /// node can be reached on a level, its links below are already in place, so a
+    /// walk never descends into a node that has no level-0 links yet.
     private func connect(_ slot: Int32, level: Int, entry: Int32, top: Int) {
+        let query = UnsafePointer(storage.code(slot))
+        var chosen: [[Candidate]] = []
         withScratch { scratch in
-            let query = UnsafePointer(storage.code(slot))
             var current = Candidate(slot: entry, score: score(query, entry))
             for layer in stride(from: top, to: level, by: -1) {
                 current = greedy(query, from: current, layer: layer, locked: true)
@@ -168,12 +172,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             for layer in stride(from: min(level, top), through: 0, by: -1) {
                 let found = searchLayer(query, from: current, ef: parameters.efConstruction, layer: layer, locked: true,
                                         accept: nil, scratch: scratch).filter { $0.slot != slot }
-                guard let best = found.first else { continue }
-                let chosen = selectNeighbours(found, limit: parameters.m)
-                setOwnLinks(slot, layer: layer, chosen)
-                for neighbour in chosen { addLink(from: neighbour.slot, to: slot, layer: layer) }
-                current = best
+                chosen.append(selectNeighbours(found, limit: parameters.m))
+                if let best = found.first { current = best }
             }
+        }
+        for (layer, neighbours) in chosen.reversed().enumerated() where !neighbours.isEmpty {
+            setOwnLinks(slot, layer: layer, neighbours)
+            for neighbour in neighbours { addLink(from: neighbour.slot, to: slot, layer: layer) }
         }
     }
 

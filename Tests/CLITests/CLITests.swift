@@ -70,10 +70,13 @@ import Testing
             let lines = run.stdout.split(separator: "\n").compactMap {
                 (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
             }
-            #expect(lines.count == 3)
             #expect(lines.allSatisfy { $0["n"] as? Int == 280 && $0["dim"] as? Int == 32 })
+            #expect(lines.first?["engine"] as? String == "exact")
+            // The sweep runs in order and stops early only once recall reaches 0.995.
             let graph = lines.filter { $0["engine"] as? String == "lineup" }
-            #expect(graph.map { $0["ef"] as? Int } == [32, 128])
+            let efs = graph.compactMap { $0["ef"] as? Int }
+            #expect(efs == [32] || efs == [32, 128])
+            #expect(efs.count == 2 || (graph.first?["recall"] as? Double ?? 0) >= 0.995)
             #expect(graph.allSatisfy { ($0["recall"] as? Double ?? -1) > 0.5 && $0["M"] as? Int == 8 })
         }
         try Data("not templates".utf8).write(to: URL(fileURLWithPath: folder + "/bad.npy"))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Index
 import Vision
@@ -139,21 +140,39 @@ enum FaceLikeData {
         #expect(recall >= 0.95, "recall@10 \(recall)")
     }
 
-    @Test func searchesRunInParallelWithInserts() async {
+    /// Searches keep running while inserts go on, and every one of them finds a full
+    /// list: a search never walks into a half-linked node. Real threads, so the
+    /// searchers and the inserter truly overlap whatever else the test run does.
+    @Test func searchesRunInParallelWithInserts() {
         let graph = HNSWIndex(dimension: 64, parameters: Self.parameters)
         for (id, vector) in Self.all.prefix(1000) { graph.add(id: id, vector: vector) }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for (id, vector) in Self.all[1000..<1600] { graph.add(id: id, vector: vector) } }
-            for worker in 0..<3 {
-                group.addTask {
-                    for query in Self.queries.prefix(20) {
-                        let hits = graph.search(query, k: 5)
-                        #expect(hits.count == 5, "worker \(worker)")
-                    }
-                }
-            }
+        final class Progress: Sendable {
+            let inserting = Atomic<Bool>(true), started = Atomic<Int>(0), searches = Atomic<Int>(0), short = Atomic<Int>(0)
         }
-        #expect(graph.count == 1600)
+        let progress = Progress(), finished = DispatchGroup()
+        for worker in 0..<3 {
+            finished.enter()
+            Thread {
+                progress.started.add(1, ordering: .relaxed)
+                var round = worker
+                while progress.inserting.load(ordering: .acquiring), round < 1_000_000 {
+                    if graph.search(Self.queries[round % Self.queries.count], k: 5).count != 5 {
+                        progress.short.add(1, ordering: .relaxed)
+                    }
+                    progress.searches.add(1, ordering: .relaxed)
+                    round += 1
+                }
+                finished.leave()
+            }.start()
+        }
+        while progress.started.load(ordering: .relaxed) < 3 { usleep(1000) }
+        for (id, vector) in Self.all[1000..<2200] { graph.add(id: id, vector: vector) }
+        progress.inserting.store(false, ordering: .releasing)
+        finished.wait()
+        let (searches, short) = (progress.searches.load(ordering: .relaxed), progress.short.load(ordering: .relaxed))
+        #expect(graph.count == 2200)
+        #expect(searches > 100)
+        #expect(short == 0, "\(short) of \(searches) searches were short")
     }
 }
 
