@@ -48,10 +48,19 @@ let package = Package(
             dependencies: ["Vision", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
-        .target(name: "Store", dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Store",
+            dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "Gallery",
             dependencies: ["Vision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Accounts, policy, audit log, people's rights: the rules every entry point goes through.
+        .target(
+            name: "Governance",
+            dependencies: ["Vision", "Index", "Store", "Gallery", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Evaluation",
@@ -60,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation", "Index", "Store", "Gallery",
+                "Vision", "Evaluation", "Index", "Store", "Gallery", "Governance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +77,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Vision"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
+        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "Index", "Vision",
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the built `lineup` executable.
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
     ],

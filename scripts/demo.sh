@@ -23,15 +23,32 @@ echo "\$ lineup compare obama.jpg biden.jpg       # two different people"
 
 store=.lineup/demo-store
 rm -rf "$store"
+export LINEUP_STORE="$store"
+token() { sed -n 's/.*"token" : "\(.*\)".*/\1/p'; }
+run() { # shows the command, then runs it
+    echo
+    echo "\$ lineup $*"
+    "$lineup" "$@"
+}
 echo
-echo "\$ lineup source add samples --root $samples --basis public-task --condition substantial-public-interest --jurisdiction GB --retention-days 30"
-"$lineup" source add samples --store "$store" --root "$samples" --basis public-task \
-    --condition substantial-public-interest --jurisdiction GB --retention-days 30
+echo "\$ lineup bootstrap --organisation Operations --type government --jurisdiction GB --admin root"
+admin=$("$lineup" bootstrap --organisation Operations --type government --jurisdiction GB --admin root --json | token)
+echo "(the admin's token, shown once)"
+run org add Met --type law-enforcement --jurisdiction GB --token "$admin"
+supervisor=$("$lineup" account add sup --org Met --role supervisor --token "$admin" --json | token)
+investigator=$("$lineup" account add inv --org Met --role investigator --token "$supervisor" --json | token)
 echo
-echo "\$ lineup ingest samples"
-"$lineup" ingest samples --store "$store"
-echo
-echo "\$ lineup search obama2.jpg"
-"$lineup" search "$samples/obama2.jpg" --store "$store"
+echo "\$ lineup account add inv --org Met --role investigator   # by the supervisor: pending until approved"
+run account approve inv --token "$supervisor"
+officer=$("$lineup" account add dpo --org Operations --role privacy-officer --token "$admin" --json | token)
+auditor=$("$lineup" account add aud --org Operations --role auditor --token "$admin" --json | token)
+run source add samples --root "$samples" --basis public-task --condition substantial-public-interest \
+    --jurisdiction GB --retention-days 30 --token "$admin"
+run ingest samples --token "$admin"
+run search "$samples/obama2.jpg" --case 2026/0415 --purpose "identify a suspect" --basis "PACE 1984 s.64A" --token "$investigator"
+run optout request "$samples/obama3.jpg" --contact b.obama@example.org
+run search "$samples/obama2.jpg" --case 2026/0415 --purpose "identify a suspect" --basis "PACE 1984 s.64A" --token "$investigator"
+run optout list --token "$officer"
+run audit verify --token "$auditor"
 echo
 echo "The lineup binary is at $lineup; see README.md for the gallery, evaluation and benchmarks."

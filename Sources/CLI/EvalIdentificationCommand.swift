@@ -95,10 +95,11 @@ struct EvalIdentificationCommand: ParsableCommand {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-eval-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let pipelines = try (0..<threads).map { _ in try pipelineOptions.pipeline() }
-        let store = try Gallery(directory: scratch, modelID: pipelines[0].modelID, dimension: pipelines[0].embedder.dimension)
+        let store = try Gallery(directory: scratch, modelID: pipelines[0].modelID, dimension: pipelines[0].embedder.dimension,
+                                keyring: .ephemeral())
         let source = try store.store.addSource(Source(
             name: "evaluation", kind: .folder, root: "/", legalBasis: .legitimateInterest,
-            specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: currentOperator))
+            specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: "evaluation"))
         let bar = ProgressBar(total: 0, label: "enrol")
         let ingest = try store.ingest(source: source, paths: galleryPaths, pipelines: pipelines,
                                       options: .init(faces: enrol)) { progress in

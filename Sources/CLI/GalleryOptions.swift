@@ -1,31 +1,71 @@
 import ArgumentParser
 import Foundation
 import Gallery
+import Governance
 import Store
 import Vision
 
-/// Where the gallery lives.
+/// Where the gallery lives, and the keyring its templates are sealed with.
 struct GalleryOptions: ParsableArguments {
     @Option(help: "Gallery folder (default: LINEUP_STORE, or ./lineup-store).")
     var store: String?
 
-    var directory: String {
-        store ?? ProcessInfo.processInfo.environment["LINEUP_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "lineup-store"
-    }
+    @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, or keyring.json in the gallery folder, made on first use).")
+    var keyring: String?
 
-    /// Opens the gallery for the model the pipeline options select (without loading it).
+    var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
+
+    /// Opens the gallery for the model the pipeline options select.
     func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
-        try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = keyring ?? environment("LINEUP_KEYRING_FILE") ?? directory + "/keyring.json"
+        return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                           keyring: TemplateKeyring.openOrCreate(path: path))
     }
 
-    /// The database alone, for commands that do not touch templates.
-    func openStore() throws -> GalleryStore {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try GalleryStore(path: directory + "/gallery.sqlite")
+    /// The gallery under its rules.
+    func governance(_ pipelineOptions: PipelineOptions) throws -> Governance {
+        try Governance(gallery: open(pipelineOptions))
     }
 }
 
-/// Who is acting, until accounts exist: the operating-system user.
-var currentOperator: String {
-    ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.userName
+/// Who is acting: the account behind an API token.
+struct AccountOptions: ParsableArguments {
+    @Option(help: "API token of the account acting (default: LINEUP_TOKEN).")
+    var token: String?
+
+    func principal(_ governance: Governance) throws -> Principal {
+        guard let token = token ?? environment("LINEUP_TOKEN") else {
+            throw ValidationError("this command acts as an account: give --token or set LINEUP_TOKEN "
+                                  + "(a fresh store starts with 'lineup bootstrap')")
+        }
+        return try governance.authenticate(token: token)
+    }
+}
+
+/// Everything a governed command needs: the pipeline, the gallery and the acting account.
+struct GovernedOptions: ParsableArguments {
+    @OptionGroup var pipelineOptions: PipelineOptions
+    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var accountOptions: AccountOptions
+
+    func open() throws -> (Governance, Principal) {
+        let governance = try galleryOptions.governance(pipelineOptions)
+        return (governance, try accountOptions.principal(governance))
+    }
+}
+
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// A photo's bytes, with the path in the error when it cannot be read.
+func readPhoto(_ path: String, limits: ImageLimits) throws -> [UInt8] {
+    try Image.readFile(path, limits: limits)
+}
+
+/// A day given as YYYY-MM-DD (midnight UTC), or a usage error naming the option.
+func parseDay(_ text: String, option: String) throws -> Date {
+    guard let day = PolicyRule.day(text) else { throw ValidationError("\(option) \(text) is not a date YYYY-MM-DD") }
+    return day
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gallery
+import Governance
 import Vision
 
 struct IngestCommand: ParsableCommand {
@@ -13,12 +14,13 @@ struct IngestCommand: ParsableCommand {
             sampled every --video-interval seconds and each person followed across frames is stored \
             once, with the span they were seen. Files already stored are skipped, so a run can be \
             repeated or resumed after a crash; a file that cannot be read is recorded and the run \
-            goes on. One worker per core decodes, detects and embeds; commits are one transaction per file.
+            goes on. One worker per core decodes, detects and embeds; commits are one transaction per file. \
+            Admins only; the policy rules decide which sources may be ingested, and faces of people who \
+            opted out are found, counted and not stored.
             """
     )
 
-    @OptionGroup var pipelineOptions: PipelineOptions
-    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var options: GovernedOptions
 
     @Option(help: "Worker threads (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -41,12 +43,11 @@ struct IngestCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gallery = try galleryOptions.open(pipelineOptions)
-        let registered = try gallery.store.source(named: source)
-        let pipelines = try (0..<threads).map { _ in try pipelineOptions.pipeline() }
+        let (governance, principal) = try options.open()
+        let pipelines = try (0..<threads).map { _ in try options.pipelineOptions.pipeline() }
         let bar = ProgressBar(total: 0, label: "ingest")
-        let summary = try gallery.ingest(source: registered, paths: paths, pipelines: pipelines,
-                                         options: .init(videoInterval: videoInterval)) { progress in
+        let summary = try governance.ingest(as: principal, source: source, paths: paths, pipelines: pipelines,
+                                            options: .init(videoInterval: videoInterval)) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
                      detail: "\(progress.skipped) skipped, \(progress.errors) errors")
         }
@@ -54,7 +55,7 @@ struct IngestCommand: ParsableCommand {
             try printJSON(summary)
         } else {
             print("\(summary.filesSeen) files: \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored, "
-                  + "\(summary.errors.count) unreadable; \(summary.faces) faces in \(format(summary.seconds, 1)) s "
+                  + "\(summary.errors.count) unreadable; \(summary.faces) faces (\(summary.facesWithheld) withheld: opted out) in \(format(summary.seconds, 1)) s "
                   + "(\(format(summary.filesPerSecond, 1)) files/s, \(format(summary.facesPerSecond, 1)) faces/s)")
             for error in summary.errors { print("  error: \(error.path): \(error.message)") }
         }

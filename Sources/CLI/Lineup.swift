@@ -6,7 +6,10 @@ struct Lineup: ParsableCommand {
         commandName: "lineup",
         abstract: "Accountable face search: detect, template and compare faces in photos you lawfully hold.",
         subcommands: [
+            BootstrapCommand.self, OrganisationCommand.self, AccountCommand.self, TokenCommand.self,
             SourceCommand.self, IngestCommand.self, SearchCommand.self, StatusCommand.self,
+            PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
+            RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self,
             DetectCommand.self, EmbedCommand.self, CompareCommand.self,
             EvalCommand.self, CalibrateCommand.self, BenchCommand.self,
         ]

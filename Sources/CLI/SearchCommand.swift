@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gallery
+import Governance
 import Vision
 
 struct SearchCommand: ParsableCommand {
@@ -10,12 +11,23 @@ struct SearchCommand: ParsableCommand {
         discussion: """
             Each candidate has a score and a confidence band that accounts for the gallery size \
             (a bigger gallery gives a stranger more chances to score high). Candidates are leads \
-            for a reviewer, never an identification.
+            for a reviewer, never an identification. Only approved investigators search, and every \
+            search states a case number, a purpose and a legal basis, which go into the audit log \
+            with the faces returned. Faces of people who opted out, and of sources the policy rules \
+            exclude for your organisation, are never candidates.
             """
     )
 
-    @OptionGroup var pipelineOptions: PipelineOptions
-    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var options: GovernedOptions
+
+    @Option(name: .customLong("case"), help: "The case number the search is for.")
+    var caseNumber: String
+
+    @Option(help: "Why the search is made.")
+    var purpose: String
+
+    @Option(help: "The law or authority the search relies on.")
+    var basis: String
 
     @Option(help: "How many candidates.")
     var top = 10
@@ -29,9 +41,6 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Write each candidate's face, cut from its original, as JPEG into this folder.")
     var crops: String?
 
-    @Option(help: "Calibration file (default: the one Lineup ships for the model).")
-    var calibration: String?
-
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -43,27 +52,30 @@ struct SearchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gallery = try galleryOptions.open(pipelineOptions)
-        let pipeline = try pipelineOptions.pipeline()
-        // A calibration file given by the user must load; without one, a model Lineup
-        // ships no calibration for is searched without bands.
-        let scoreCalibration = try calibration.map { try loadCalibration(path: $0, modelID: pipeline.modelID) }
-            ?? ScoreCalibration.bundled(for: pipeline.modelID)
-        let probe = try pipeline.loadImage(photo)
-        let result = try gallery.search(image: probe, pipeline: pipeline, faceIndex: face, top: top, minScore: minScore,
-                                        calibration: scoreCalibration)
+        let (governance, principal) = try options.open()
+        let gallery = governance.gallery
+        let pipeline = try options.pipelineOptions.pipeline()
+        let search = try governance.search(as: principal, justification: Justification(caseNumber: caseNumber, purpose: purpose,
+                                                                                       legalBasis: basis),
+                                           photo: readPhoto(photo, limits: pipeline.limits), pipeline: pipeline,
+                                           faceIndex: face, top: top, minScore: minScore)
+        let result = search.result
         if let crops {
             try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
             for candidate in result.candidates {
-                guard let crop = try gallery.reviewCrop(of: candidate, limits: pipelineOptions.limits) else { continue }
+                guard let crop = try gallery.reviewCrop(of: candidate, limits: pipeline.limits) else { continue }
                 try Data(crop.jpegData()).write(to: URL(fileURLWithPath: crops + "/candidate-\(candidate.rank)-face-\(candidate.faceID).jpg"))
             }
         }
         if json {
-            try printJSON(result)
+            try printJSON(search)
             return
         }
-        print("\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID))")
+        print("\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)); "
+              + "audit entry \(search.auditEntry)")
+        for (source, rule) in search.excludedSources.sorted(by: { $0.key < $1.key }) {
+            print("left out by policy rule '\(rule)': source \(source)")
+        }
         for warning in result.warnings { print("warning: \(warning)") }
         for c in result.candidates {
             let video = c.frameSeconds.map { " at \(format($0, 1)) s" } ?? ""
@@ -71,6 +83,5 @@ struct SearchCommand: ParsableCommand {
             print("\(String(c.rank).leftPad(3)). \(format(Double(c.score), 4))  \((c.band?.rawValue ?? "uncalibrated").padding(toLength: 15, withPad: " ", startingAt: 0))"
                   + "\(c.source): \(c.originURI)\(video)  [\(c.jurisdiction), \(c.legalBasis.rawValue)]\(captured)")
         }
-        if scoreCalibration == nil { print("no calibration for \(result.modelID): bands are not shown") }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Governance
 import Store
 
 struct SourceCommand: ParsableCommand {
@@ -21,11 +22,12 @@ struct SourceAddCommand: ParsableCommand {
         discussion: """
             Every face Lineup holds belongs to a source that names its lawful basis (GDPR Art. 6), \
             the Art. 9(2) condition for biometric data, the jurisdiction it was collected in and \
-            how long it may be kept. Ingest refuses files of unregistered sources.
+            how long it may be kept. Ingest refuses files of unregistered sources. Admins register \
+            sources for their organisation, which answers for them.
             """
     )
 
-    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var options: GovernedOptions
 
     @Argument(help: "A unique name for the source.")
     var name: String
@@ -60,9 +62,10 @@ struct SourceAddCommand: ParsableCommand {
             throw ValidationError("--root \(root) is not a folder")
         }
         let absoluteRoot = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
-        let source = try galleryOptions.openStore().addSource(Source(
+        let (governance, principal) = try options.open()
+        let source = try governance.registerSource(as: principal, Source(
             name: name, kind: kind, root: absoluteRoot, legalBasis: basis, specialCategoryCondition: condition,
-            jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: currentOperator))
+            jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name))
         if json { try printJSON(source) } else { print("registered source '\(source.name)' (\(source.jurisdiction), \(source.legalBasis.rawValue))") }
     }
 }
@@ -70,13 +73,14 @@ struct SourceAddCommand: ParsableCommand {
 struct SourceListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered sources.")
 
-    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var options: GovernedOptions
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
-        let sources = try galleryOptions.openStore().sources()
+        let (governance, _) = try options.open()
+        let sources = try governance.gallery.store.sources()
         if json {
             try printJSON(["sources": sources])
             return

@@ -8,8 +8,7 @@ struct StatusCommand: ParsableCommand {
         abstract: "What the gallery holds, where its index came from, and whether its database is sound."
     )
 
-    @OptionGroup var pipelineOptions: PipelineOptions
-    @OptionGroup var galleryOptions: GalleryOptions
+    @OptionGroup var options: GovernedOptions
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -28,7 +27,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gallery = try galleryOptions.open(pipelineOptions)
+        let gallery = try options.open().0.gallery
         let counts = try gallery.store.counts()
         let report = Report(store: gallery.directory, sources: try gallery.store.sources().count, files: counts.files,
                             images: counts.images, faces: counts.faces, model: gallery.modelID,

@@ -11,10 +11,14 @@ extension Gallery {
         public var videoInterval: Double
         /// Which faces of a photo to store.
         public var faces: FaceSelection
+        /// Faces for which this returns true are not stored (the opt-out list).
+        public var withhold: (@Sendable (FaceTemplate) -> Bool)?
 
-        public init(videoInterval: Double = 1.0, faces: FaceSelection = .all) {
+        public init(videoInterval: Double = 1.0, faces: FaceSelection = .all,
+                    withhold: (@Sendable (FaceTemplate) -> Bool)? = nil) {
             self.videoInterval = videoInterval
             self.faces = faces
+            self.withhold = withhold
         }
     }
 
@@ -41,6 +45,8 @@ extension Gallery {
         public var filesIngested: Int
         public var filesSkipped: Int
         public var faces: Int
+        /// Faces found but not stored because `withhold` said so.
+        public var facesWithheld: Int
         public var errors: [FileError]
         public var seconds: Double
         public var facesPerSecond: Double
@@ -93,7 +99,7 @@ extension Gallery {
         let start = Date()
         var run = try store.startRun(sourceID: sourceID)
         let runID = run.id!
-        let done = Atomic<Int>(0), faces = Atomic<Int>(0)
+        let done = Atomic<Int>(0), faces = Atomic<Int>(0), withheld = Atomic<Int>(0)
         let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
         let errors = Mutex<[IngestSummary.FileError]>([])
         let previousThreads = OpenCV.threads
@@ -108,9 +114,10 @@ extension Gallery {
                                       pipeline: pipelines[worker], options: options) {
                 case .none:
                     skipped.add(1, ordering: .relaxed)
-                case .some(let count):
+                case .some(let (stored, held)):
                     ingested.add(1, ordering: .relaxed)
-                    faces.add(count, ordering: .relaxed)
+                    faces.add(stored, ordering: .relaxed)
+                    withheld.add(held, ordering: .relaxed)
                 }
             } catch {
                 let message = String(describing: error)
@@ -132,30 +139,44 @@ extension Gallery {
         try store.update(run)
         let seconds = run.finishedAt!.timeIntervalSince(start)
         return IngestSummary(runID: runID, source: source.name, filesSeen: files.count, filesIngested: run.filesIngested,
-                             filesSkipped: run.filesSkipped, faces: run.faces, errors: fileErrors, seconds: seconds,
+                             filesSkipped: run.filesSkipped, faces: run.faces,
+                             facesWithheld: withheld.load(ordering: .relaxed), errors: fileErrors, seconds: seconds,
                              facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
                              filesPerSecond: Double(files.count) / max(seconds, 1e-9))
     }
 
-    /// Stores one file; returns its face count, or nil when its content was stored before.
+    /// Stores one file; returns its stored and withheld face counts, or nil when its
+    /// content was stored before.
     private func ingestFile(path: String, relative: String, sourceID: Int64, runID: Int64, pipeline: FacePipeline,
-                            options: IngestOptions) throws -> Int? {
+                            options: IngestOptions) throws -> (stored: Int, withheld: Int)? {
         let isVideo = MediaFiles.isVideo(path)
         let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
         let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
         if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
         let now = Date()
-        let pictures = try bytes.map {
+        var pictures = try bytes.map {
             try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
         }
             ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
+        var withheld = 0
+        if let withhold = options.withhold {
+            for index in pictures.indices {
+                let before = pictures[index].faces.count
+                pictures[index].faces.removeAll { face in
+                    withhold(FaceTemplate(modelID: face.modelID, normalizedVector: face.template.withUnsafeBytes {
+                        Array($0.bindMemory(to: Float.self))
+                    }))
+                }
+                withheld += before - pictures[index].faces.count
+            }
+        }
         let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
                               faceCount: 0, ingestedAt: now, runID: runID)
         guard let stored = try store.record(file: file, pictures: pictures) else { return nil }
         for face in stored {
             face.template.withUnsafeBytes { index.add(id: face.id!, vector: $0.bindMemory(to: Float.self)) }
         }
-        return stored.count
+        return (stored.count, withheld)
     }
 
     private func photoPictures(_ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,

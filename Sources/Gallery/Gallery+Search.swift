@@ -1,4 +1,5 @@
 import Foundation
+import Index
 import Store
 import Vision
 
@@ -38,12 +39,17 @@ extension Gallery {
         public var searchMilliseconds: Double
     }
 
-    /// Searches the gallery with face `faceIndex` of the photo (default: the most
-    /// prominent), returning at most `top` candidates scoring at least `minScore`.
-    /// `filter`, when given, keeps only the faces (by id) it returns true for.
-    public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
-                       minScore: Float? = nil, calibration: ScoreCalibration? = nil,
-                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
+    /// The face a search is made with, and what its photo showed.
+    public struct Probe: Sendable {
+        public var face: DetectedFace
+        public var template: FaceTemplate
+        public var facesInPhoto: Int
+        public var warnings: [String]
+    }
+
+    /// Detects the faces of the photo and templates face `faceIndex` (default: the
+    /// most prominent).
+    public func probe(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil) throws -> Probe {
         precondition(pipeline.modelID == modelID, "probe and gallery templates must come from the same model")
         let faces = try pipeline.detectProbe(in: image)
         let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceIndex)
@@ -51,16 +57,39 @@ extension Gallery {
         if faces.count > 1 {
             warnings.append("the photo has \(faces.count) faces; searched \(faceIndex.map { "face \($0)" } ?? "the most prominent")")
         }
+        return Probe(face: face, template: template, facesInPhoto: faces.count, warnings: warnings)
+    }
+
+    /// Searches the gallery with face `faceIndex` of the photo (default: the most
+    /// prominent), returning at most `top` candidates scoring at least `minScore`.
+    /// `filter`, when given, keeps only the faces (by id) it returns true for.
+    public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
+                       minScore: Float? = nil, calibration: ScoreCalibration? = nil,
+                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
+        try search(probe: probe(image: image, pipeline: pipeline, faceIndex: faceIndex), top: top, minScore: minScore,
+                   calibration: calibration, filter: filter)
+    }
+
+    /// Searches the gallery with a probe already templated.
+    public func search(probe: Probe, top: Int = 10, minScore: Float? = nil, calibration: ScoreCalibration? = nil,
+                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
         let clock = ContinuousClock()
         let started = clock.now
-        let hits = index.search(template.vector, k: top, filter: filter).filter { minScore == nil || $0.score >= minScore! }
+        let hits = index.search(probe.template.vector, k: top, filter: filter).filter { minScore == nil || $0.score >= minScore! }
         let elapsed = clock.now - started
-        let provenance = try store.provenance(faceIDs: hits.map(\.id))
         let comparisons = index.count
-        let candidates = hits.enumerated().compactMap { rank, hit -> Candidate? in
+        let candidates = try candidates(for: hits, calibration: calibration, comparisons: comparisons)
+        return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: probe.face, facesInProbe: probe.facesInPhoto,
+                            warnings: probe.warnings, candidates: candidates, searchMilliseconds: elapsed.seconds * 1000)
+    }
+
+    /// The hits with their provenance, ranked in order.
+    public func candidates(for hits: [SearchHit], calibration: ScoreCalibration?, comparisons: Int) throws -> [Candidate] {
+        let provenance = try store.provenance(faceIDs: hits.map(\.id))
+        return hits.compactMap { hit -> Candidate? in
             guard let p = provenance[hit.id] else { return nil }
             return Candidate(
-                rank: rank + 1, faceID: hit.id, score: hit.score,
+                rank: 0, faceID: hit.id, score: hit.score,
                 band: calibration?.band(forScore: hit.score, comparisons: comparisons),
                 box: p.face.box, qualityWarnings: p.face.quality.warnings, originURI: p.image.originURI,
                 pageURL: p.image.pageURL, capturedAt: p.image.capturedAt, ingestedAt: p.image.ingestedAt,
@@ -68,10 +97,11 @@ extension Gallery {
                 trackLastSeconds: p.face.trackLastSeconds, source: p.source.name, sourceRoot: p.source.root,
                 legalBasis: p.source.legalBasis, specialCategoryCondition: p.source.specialCategoryCondition,
                 jurisdiction: p.source.jurisdiction)
+        }.enumerated().map { rank, candidate in
+            var ranked = candidate
+            ranked.rank = rank + 1
+            return ranked
         }
-        return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: face, facesInProbe: faces.count,
-                            warnings: warnings, candidates: candidates,
-                            searchMilliseconds: elapsed.seconds * 1000)
     }
 
     /// The candidate's face cut from its original picture (with a margin), for review.

@@ -14,6 +14,9 @@ import Vision
 /// Small galleries are searched exactly; from `graphThreshold` stored faces on, the
 /// gallery opens a graph index instead (see `defaultGraphThreshold`). The choice is
 /// made when the gallery opens.
+///
+/// Templates are sealed at rest: in the database by the store, and the index
+/// snapshots as whole files with the same keyring (`TemplateKeyring`).
 public final class Gallery: Sendable {
     public enum IndexKind: String, Sendable {
         case exact, graph
@@ -33,22 +36,29 @@ public final class Gallery: Sendable {
     /// quarter million of 512). Below it, exact search is fast and has perfect recall.
     public static func defaultGraphThreshold(dimension: Int) -> Int { 128_000_000 / max(1, dimension) }
 
-    public init(directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil) throws {
+    /// Opens the gallery in `directory`, sealing templates with `keyring` (default:
+    /// the folder's `keyring.json`, created on first use).
+    public init(directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
+                keyring: TemplateKeyring? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.modelID = modelID
-        store = try GalleryStore(path: directory + "/gallery.sqlite")
+        let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
+        store = try GalleryStore(path: directory + "/gallery.sqlite", keyring: keys)
+        let sealing = SealedSnapshot(store: store)
         let stored = try store.faceCount(modelID: modelID)
         if stored >= graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension) {
             indexKind = .graph
             (index, indexOrigin) = try Self.loadGraph(store: store, modelID: modelID, dimension: dimension,
-                                                      snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph))
+                                                      snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph),
+                                                      sealing: sealing)
         } else {
             indexKind = .exact
             let exact = ExactIndex(dimension: dimension)
             index = exact
             indexOrigin = try Self.loadExact(exact, store: store, modelID: modelID,
-                                             snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact))
+                                             snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact),
+                                             sealing: sealing)
         }
     }
 
@@ -58,19 +68,25 @@ public final class Gallery: Sendable {
 
     public var snapshotPath: String { Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind) }
 
-    /// Writes the index snapshot (atomically).
+    /// Writes the index snapshot (atomically, sealed with the current key).
     public func saveIndex() throws {
+        let sealing = SealedSnapshot(store: store)
         switch index {
-        case let exact as ExactIndex: try IndexSnapshot.save(exact, modelID: modelID, to: snapshotPath)
-        case let graph as HNSWIndex: try graph.save(modelID: modelID, to: snapshotPath)
+        case let exact as ExactIndex: try IndexSnapshot.save(exact, modelID: modelID, to: snapshotPath, sealing: sealing)
+        case let graph as HNSWIndex: try graph.save(modelID: modelID, to: snapshotPath, sealing: sealing)
         default: preconditionFailure("no snapshot format for \(type(of: index))")
         }
+        // A snapshot of the other kind, left from when the gallery was smaller or
+        // larger, is out of date and may hold erased faces: it goes.
+        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind == .exact ? .graph : .exact)
+        if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
     }
 
-    private static func loadExact(_ index: ExactIndex, store: GalleryStore, modelID: String, snapshot: String) throws -> String {
+    private static func loadExact(_ index: ExactIndex, store: GalleryStore, modelID: String, snapshot: String,
+                                  sealing: SealedSnapshot) throws -> String {
         var origin: String
         do {
-            try IndexSnapshot.load(into: index, modelID: modelID, from: snapshot)
+            try IndexSnapshot.load(into: index, modelID: modelID, from: snapshot, sealing: sealing)
             origin = "snapshot"
         } catch .missing {
             origin = "database"
@@ -90,11 +106,11 @@ public final class Gallery: Sendable {
         return origin
     }
 
-    private static func loadGraph(store: GalleryStore, modelID: String, dimension: Int, snapshot: String) throws
-        -> (HNSWIndex, String) {
+    private static func loadGraph(store: GalleryStore, modelID: String, dimension: Int, snapshot: String,
+                                  sealing: SealedSnapshot) throws -> (HNSWIndex, String) {
         var graph: HNSWIndex, origin: String
         do {
-            graph = try HNSWIndex.load(modelID: modelID, from: snapshot)
+            graph = try HNSWIndex.load(modelID: modelID, from: snapshot, sealing: sealing)
             origin = "graph snapshot"
             if graph.dimension != dimension {
                 graph = HNSWIndex(dimension: dimension)
@@ -131,5 +147,25 @@ public final class Gallery: Sendable {
             if ids.count == 65_536 { flush() }
         }
         flush()
+    }
+}
+
+/// Index snapshots sealed with the gallery's keyring: the key id, then the AES-GCM
+/// box. The store's current keyring is read at each use, so a rotation applies to
+/// the next save.
+struct SealedSnapshot: SnapshotSealing {
+    let store: GalleryStore
+
+    func seal(_ data: Data) throws -> Data {
+        let keyring = store.keyring
+        let id = Data(keyring.currentKeyID.utf8)
+        return Data([UInt8(id.count)]) + id + (try keyring.seal(data))
+    }
+
+    func open(_ data: Data) throws -> Data {
+        guard let length = data.first.map(Int.init), data.count > 1 + length else { throw TemplateKeyring.KeyringError.sealedValueDamaged }
+        let start = data.startIndex
+        let id = String(decoding: data[(start + 1)..<(start + 1 + length)], as: UTF8.self)
+        return try store.keyring.open(Data(data[(start + 1 + length)...]), keyID: id)
     }
 }

@@ -17,7 +17,7 @@ extension HNSWIndex {
     static let snapshotVersion: UInt32 = 2
 
     /// Saves the graph atomically; inserts and removals wait until it is written.
-    public func save(modelID: String, to path: String) throws {
+    public func save(modelID: String, to path: String, sealing: (any SnapshotSealing)? = nil) throws {
         var data = Data()
         structure.write {
             let (used, entry, top, random) = state.withLock { ($0.used, $0.entryPoint, $0.maxLevel, $0.random) }
@@ -40,15 +40,14 @@ extension HNSWIndex {
             }
         }
         data.append(contentsOf: SHA256.hash(data: data))
-        let temporary = path + ".partial"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        try IndexSnapshot.writeAtomically(data, to: path, sealing: sealing)
     }
 
     /// Loads a saved graph, checking its integrity and that it was made for the same
     /// model; its parameters come from the file.
-    public static func load(modelID: String, from path: String) throws(IndexSnapshot.LoadError) -> HNSWIndex {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw .missing }
+    public static func load(modelID: String, from path: String,
+                            sealing: (any SnapshotSealing)? = nil) throws(IndexSnapshot.LoadError) -> HNSWIndex {
+        let data = try IndexSnapshot.read(path: path, sealing: sealing)
         var reader = SnapshotReader(data: data)
         guard data.count >= snapshotMagic.count + 20 + 32 + 4 + 32 else { throw .corrupt("too short: \(data.count) bytes") }
         let body = data.prefix(data.count - 32)

@@ -28,7 +28,7 @@ public enum IndexSnapshot {
         }
     }
 
-    public static func save(_ index: ExactIndex, modelID: String, to path: String) throws {
+    public static func save(_ index: ExactIndex, modelID: String, to path: String, sealing: (any SnapshotSealing)? = nil) throws {
         var data = Data()
         data.append(contentsOf: magic)
         append(&data, version)
@@ -46,17 +46,35 @@ public enum IndexSnapshot {
         ids.withUnsafeBytes { data.append(contentsOf: $0) }
         vectors.withUnsafeBytes { data.append(contentsOf: $0) }
         data.append(contentsOf: SHA256.hash(data: data))
+        try writeAtomically(data, to: path, sealing: sealing)
+    }
+
+    /// Writes to a temporary file and renames it over `path`, sealing first when asked.
+    static func writeAtomically(_ data: Data, to path: String, sealing: (any SnapshotSealing)?) throws {
+        let bytes = try sealing?.seal(data) ?? data
         let temporary = path + ".partial"
-        try data.write(to: URL(fileURLWithPath: temporary))
+        try bytes.write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
     }
 
+    /// The file's bytes, opened when the snapshot is sealed.
+    static func read(path: String, sealing: (any SnapshotSealing)?) throws(LoadError) -> Data {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw .missing }
+        guard let sealing else { return data }
+        do {
+            return try sealing.open(data)
+        } catch {
+            throw .corrupt("cannot be opened with the keyring: \(error)")
+        }
+    }
+
     /// Loads a snapshot into `index`, checking its integrity and that it was made
     /// for the same model and dimension.
-    public static func load(into index: ExactIndex, modelID: String, from path: String) throws(LoadError) {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw .missing }
+    public static func load(into index: ExactIndex, modelID: String, from path: String,
+                            sealing: (any SnapshotSealing)? = nil) throws(LoadError) {
+        let data = try read(path: path, sealing: sealing)
         let headerSize = magic.count + 4 + 4 + 8 + 4
         guard data.count >= headerSize + 32 else { throw .corrupt("too short: \(data.count) bytes") }
         let body = data.prefix(data.count - 32)
@@ -90,4 +108,11 @@ public enum IndexSnapshot {
         offset += size
         return T(littleEndian: value)
     }
+}
+
+/// Encryption of whole snapshot files, supplied by the owner of the keys: a
+/// snapshot holds every template (or its codes), so at rest it is sealed like them.
+public protocol SnapshotSealing: Sendable {
+    func seal(_ data: Data) throws -> Data
+    func open(_ data: Data) throws -> Data
 }

@@ -16,6 +16,10 @@ public struct SourceFile: Codable, Sendable, Equatable, FetchableRecord, Mutable
     public var faceCount: Int
     public var ingestedAt: Date
     public var runID: Int64?
+    /// Set when the file's pictures and faces were erased; the row stays, holding
+    /// only the content hash, so a later ingest skips the file instead of taking
+    /// the erased faces back.
+    public var erasedAt: Date?
 
     public static let databaseTableName = "sourceFile"
 
@@ -81,8 +85,10 @@ public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var detectorScore: Double
     public var quality: FaceQuality
     public var modelID: String
-    /// The template's floats, little-endian.
+    /// The template's floats, little-endian; sealed with `keyID` once stored.
     public var template: Data
+    /// The keyring key the stored template is sealed with.
+    public var keyID: String?
     public var trackFirstSeconds: Double?
     public var trackLastSeconds: Double?
 
@@ -107,10 +113,6 @@ public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    public var faceTemplate: FaceTemplate {
-        FaceTemplate(modelID: modelID, normalizedVector: template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
-    }
 
     public static func encode(_ template: FaceTemplate) -> Data {
         template.vector.withUnsafeBytes { Data($0) }
@@ -159,6 +161,7 @@ public struct IngestError: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
+    case notFound(String)
     case unknownSource(String)
     case duplicateSource(String)
     case outsideSourceRoot(path: String, root: String)
@@ -166,6 +169,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalid(let message): message
+        case .notFound(let message): message
         case .unknownSource(let name): "no source named '\(name)': register it first with 'lineup source add' (no source, no ingest)"
         case .duplicateSource(let name): "a source named '\(name)' already exists"
         case .outsideSourceRoot(let path, let root): "\(path) is not inside the source's root folder \(root)"

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Vision
 
 /// The embedded gallery: one SQLite database in WAL mode, through GRDB.
@@ -7,13 +8,23 @@ import Vision
 /// The database is the source of truth. The vector index is derived from it and
 /// can always be rebuilt from the `face` table; writes that add faces happen in one
 /// transaction per source file, so what a crash leaves behind is always whole.
+///
+/// Templates are sealed with the keyring before they are written and opened only
+/// into memory (see `TemplateKeyring`); `secure_delete` overwrites what is deleted.
 public final class GalleryStore: Sendable {
     public let path: String
-    let database: DatabasePool
+    /// The database, for the modules that keep their own records in it (Governance).
+    public let database: DatabasePool
+    let keyHolder: Mutex<TemplateKeyring>
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    /// The keyring templates are sealed with.
+    public var keyring: TemplateKeyring { keyHolder.withLock { $0 } }
+
+    /// Opens (creating if needed) the database at `path`, brings its schema up to
+    /// date and seals any template an older version stored in the clear.
+    public init(path: String, keyring: TemplateKeyring) throws {
         self.path = path
+        keyHolder = Mutex(keyring)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA secure_delete = ON")
@@ -22,6 +33,7 @@ public final class GalleryStore: Sendable {
         configuration.busyMode = .timeout(10)
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        try sealClearTemplates()
     }
 
     static var migrator: DatabaseMigrator {
@@ -93,6 +105,7 @@ public final class GalleryStore: Sendable {
                 t.column("trackLastSeconds", .double)
             }
         }
+        registerAccountabilityMigration(&migrator)
         return migrator
     }
 }
@@ -148,7 +161,8 @@ extension GalleryStore {
     }
 
     /// Stores a file with all its pictures and faces in one transaction and returns
-    /// the stored faces (with ids). Returns nil when the content was stored before.
+    /// the stored faces (with ids, templates in the clear for the index). Returns nil
+    /// when the content was stored before.
     public func record(file: SourceFile, pictures: [PictureToStore]) throws -> [GalleryFace]? {
         try database.write { db in
             guard try SourceFile.filter(Column("sourceID") == file.sourceID && Column("sha256") == file.sha256).fetchCount(db) == 0 else {
@@ -164,7 +178,12 @@ extension GalleryStore {
                 try image.insert(db)
                 for var face in picture.faces {
                     face.imageID = image.id!
+                    let clear = face.template
+                    face.template = try keyring.seal(clear)
+                    face.keyID = keyring.currentKeyID
                     try face.insert(db)
+                    face.template = clear
+                    face.keyID = nil
                     stored.append(face)
                 }
             }
@@ -207,13 +226,13 @@ extension GalleryStore {
     /// in id order, without loading the rest of the rows.
     public func forEachTemplate(modelID: String, afterID: Int64 = 0, _ body: (Int64, UnsafeBufferPointer<Float>) -> Void) throws {
         try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, template FROM face WHERE modelID = ? AND id > ? ORDER BY id",
+            let keyring = self.keyring
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, template, keyID FROM face WHERE modelID = ? AND id > ? ORDER BY id",
                                            arguments: [modelID, afterID])
             while let row = try rows.next() {
                 let id: Int64 = row[0]
-                try row.withUnsafeData(atIndex: 1) { data in
-                    (data ?? Data()).withUnsafeBytes { body(id, $0.bindMemory(to: Float.self)) }
-                }
+                let clear = try keyring.open(row[1], keyID: row[2])
+                clear.withUnsafeBytes { body(id, $0.bindMemory(to: Float.self)) }
             }
         }
     }
@@ -232,6 +251,19 @@ extension GalleryStore {
                 guard let image = try GalleryImage.fetchOne(db, key: face.imageID),
                       let source = try Source.fetchOne(db, key: image.sourceID) else { continue }
                 result[face.id!] = Provenance(face: face, image: image, source: source)
+            }
+            return result
+        }
+    }
+
+    /// The templates of the given faces, opened into memory.
+    public func templates(faceIDs: [Int64]) throws -> [Int64: [Float]] {
+        let keyring = self.keyring
+        return try database.read { db in
+            var result: [Int64: [Float]] = [:]
+            for face in try GalleryFace.fetchAll(db, keys: faceIDs) {
+                let clear = try keyring.open(face.template, keyID: face.keyID ?? "")
+                result[face.id!] = clear.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             }
             return result
         }

@@ -21,6 +21,8 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     public var licenceReference: String?
     public var createdAt: Date
     public var createdBy: String
+    /// The organisation that registered the source and answers for it.
+    public var organisationID: Int64?
 
     public static let databaseTableName = "source"
 
@@ -54,7 +56,7 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
 
     public init(name: String, kind: Kind, root: String?, legalBasis: LegalBasis,
                 specialCategoryCondition: SpecialCategoryCondition, jurisdiction: String, retentionDays: Int,
-                licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String) {
+                licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String, organisationID: Int64? = nil) {
         self.name = name
         self.kind = kind
         self.root = root
@@ -65,6 +67,7 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         self.licenceReference = licenceReference
         self.createdAt = createdAt
         self.createdBy = createdBy
+        self.organisationID = organisationID
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -80,7 +83,7 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         guard retentionDays > 0 else { throw .invalid("the retention period must be at least one day") }
     }
 
-    static func isJurisdictionCode(_ code: String) -> Bool {
+    public static func isJurisdictionCode(_ code: String) -> Bool {
         let parts = code.split(separator: "-", omittingEmptySubsequences: false)
         guard let country = parts.first, country.count == 2, country.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
             return false

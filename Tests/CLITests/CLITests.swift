@@ -34,6 +34,38 @@ import Testing
                    stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    struct Tokens {
+        var admin: String
+        var investigator: String
+        var officer: String
+        var auditor: String
+    }
+
+    /// Accounts in a fresh store, made as a user would: a bootstrapped admin, an
+    /// investigator a supervisor approved, a privacy officer and an auditor.
+    static func accounts(_ store: String) throws -> Tokens {
+        func token(_ run: Run) -> String {
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.json["token"] as? String ?? ""
+        }
+        let admin = token(try lineup("bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
+                                     "--jurisdiction", "GB", "--admin", "root", "--json"))
+        #expect(try lineup("org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB",
+                           "--token", admin).status == 0)
+        let supervisor = token(try lineup("account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
+                                          "--token", admin, "--json"))
+        let investigator = token(try lineup("account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
+                                            "--token", supervisor, "--json"))
+        #expect(try lineup("account", "approve", "inv", "--store", store, "--token", supervisor).status == 0)
+        let officer = token(try lineup("account", "add", "dpo", "--store", store, "--org", "Operations", "--role", "privacy-officer",
+                                       "--token", admin, "--json"))
+        let auditor = token(try lineup("account", "add", "aud", "--store", store, "--org", "Operations", "--role", "auditor",
+                                       "--token", admin, "--json"))
+        return Tokens(admin: admin, investigator: investigator, officer: officer, auditor: auditor)
+    }
+
+    static let justification = ["--case", "2026/0415", "--purpose", "identify a suspect", "--basis", "PACE 1984 s.64A"]
+
     static func scratch() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-cli-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -142,52 +174,132 @@ import Testing
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = folder + "/store"
-        let unknown = try Self.lineup("ingest", "--store", store, "nowhere")
+        let anonymous = try Self.lineup("source", "list", "--store", store)
+        #expect(anonymous.status == 64 && anonymous.stderr.contains("give --token or set LINEUP_TOKEN"))
+        let tokens = try Self.accounts(store)
+        let admin = ["--store", store, "--token", tokens.admin]
+        let forged = try Self.lineup("source", "list", "--store", store, "--token", tokens.admin + "x")
+        #expect(forged.status != 0 && forged.stderr.contains("unknown token"))
+        let unknown = try Self.lineup(["ingest", "nowhere"] + admin)
         #expect(unknown.status != 0 && unknown.stderr.contains("no source named 'nowhere'"))
-        let badBasis = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "because",
-                                       "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9")
+        let badBasis = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "because",
+                                        "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
         #expect(badBasis.status == 64 && badBasis.stderr.contains("public-task"))
-        let badPlace = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "consent",
-                                       "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9")
+        let badPlace = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "consent",
+                                        "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9"] + admin)
         #expect(badPlace.status != 0 && badPlace.stderr.contains("not an ISO 3166"))
-        let noRoot = try Self.lineup("source", "add", "s", "--store", store, "--root", folder + "/missing", "--basis", "consent",
-                                     "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        let noRoot = try Self.lineup(["source", "add", "s", "--root", folder + "/missing", "--basis", "consent",
+                                      "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
         #expect(noRoot.status == 64 && noRoot.stderr.contains("is not a folder"))
-        let added = try Self.lineup("source", "add", "s", "--store", store, "--root", Self.samples, "--basis", "consent",
-                                    "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        let notAdmin = try Self.lineup("source", "add", "s", "--store", store, "--token", tokens.investigator, "--root", Self.samples,
+                                       "--basis", "consent", "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        #expect(notAdmin.status != 0 && notAdmin.stderr.contains("needs the role admin"))
+        let added = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "consent",
+                                     "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
         #expect(added.status == 0, "\(added.stderr)")
-        let interval = try Self.lineup("ingest", "--store", store, "--video-interval", "0", "s")
+        let interval = try Self.lineup(["ingest", "--video-interval", "0", "s"] + admin)
         #expect(interval.status == 64 && interval.stderr.contains("--video-interval must be positive"))
-        let top = try Self.lineup("search", "--store", store, "--top", "0", Self.samples + "/obama.jpg")
+        let top = try Self.lineup(["search", "--store", store, "--token", tokens.investigator, "--top", "0", Self.samples + "/obama.jpg"]
+                                  + Self.justification)
         #expect(top.status == 64)
-        let listed = try Self.lineup("source", "list", "--json", "--store", store)
+        let unjustified = try Self.lineup("search", "--store", store, "--token", tokens.investigator, Self.samples + "/obama.jpg")
+        #expect(unjustified.status == 64 && unjustified.stderr.contains("--case"))
+        let listed = try Self.lineup(["source", "list", "--json"] + admin)
         #expect((listed.json["sources"] as? [[String: Any]])?.first?["jurisdiction"] as? String == "FR")
-        let status = try Self.lineup("status", "--json", "--store", store)
+        let status = try Self.lineup(["status", "--json"] + admin)
         #expect(status.json["faces"] as? Int == 0 && status.json["integrity"] as? String == "ok")
+        let badRule = folder + "/rule.json"
+        try Data(#"{"name": "r", "effect": "sometimes", "actions": ["search"]}"#.utf8).write(to: URL(fileURLWithPath: badRule))
+        let rule = try Self.lineup(["policy", "add", badRule] + admin)
+        #expect(rule.status != 0 && rule.stderr.contains("policy rule"))
     }
 
     @Test func ingestAndSearchFromTheCommandLine() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = folder + "/store"
-        #expect(try Self.lineup("source", "add", "samples", "--store", store, "--root", Self.samples, "--basis", "public-task",
-                                "--condition", "substantial-public-interest", "--jurisdiction", "US-IL", "--retention-days", "30").status == 0)
-        let ingest = try Self.lineup("ingest", "--json", "--store", store, "samples")
+        let tokens = try Self.accounts(store)
+        #expect(try Self.lineup("source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
+                                "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US-IL",
+                                "--retention-days", "30").status == 0)
+        let ingest = try Self.lineup("ingest", "--json", "--store", store, "--token", tokens.admin, "samples")
         #expect(ingest.json["faces"] as? Int == 4, "\(ingest.stderr)")
-        let search = try Self.lineup("search", "--json", "--store", store, "--crops", folder + "/crops", Self.samples + "/obama2.jpg")
-        let candidates = search.json["candidates"] as? [[String: Any]] ?? []
-        #expect(candidates.count == 4)
+        let search = try Self.lineup(["search", "--json", "--store", store, "--token", tokens.investigator, "--crops", folder + "/crops",
+                                      Self.samples + "/obama2.jpg"] + Self.justification)
+        let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
+        #expect(candidates.count == 4, "\(search.stderr)")
         #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
         #expect((candidates[1]["origin_uri"] as? String)?.hasPrefix("obama") == true)
         #expect(candidates[1]["band"] as? String == "strong")
         #expect(candidates.first?["jurisdiction"] as? String == "US-IL")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 4)
-        let badCalibration = try Self.lineup("search", "--store", store, "--calibration", folder + "/none.json", Self.samples + "/biden.jpg")
-        #expect(badCalibration.status != 0, "a calibration file that cannot be read is an error, not silently ignored")
-        #expect(badCalibration.stderr.contains("cannot read the calibration file"))
-        let text = try Self.lineup("search", "--store", store, Self.samples + "/biden.jpg")
+        let text = try Self.lineup(["search", "--store", store, "--token", tokens.investigator, Self.samples + "/biden.jpg"]
+                                   + Self.justification)
         #expect(text.stdout.contains("candidates for human review"))
         #expect(!text.stdout.lowercased().contains("match found"))
+    }
+
+    /// Opt-out, access request, erasure and the audit log as the README shows them.
+    @Test func peoplesRightsAndTheAuditLogFromTheCommandLine() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store"
+        let tokens = try Self.accounts(store)
+        func run(_ arguments: [String], as token: String) throws -> Run {
+            let result = try Self.lineup(arguments + ["--store", store, "--token", token])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return result
+        }
+        _ = try run(["source", "add", "samples", "--root", Self.samples, "--basis", "public-task", "--condition",
+                     "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30"], as: tokens.admin)
+        _ = try run(["ingest", "samples"], as: tokens.admin)
+
+        let optOut = try Self.lineup("optout", "request", Self.samples + "/obama3.jpg", "--contact", "b.obama@example.org",
+                                     "--store", store, "--json")
+        #expect(optOut.json["matching_faces"] as? Int == 3, "\(optOut.stderr)")
+        let search = try run(["search", "--json", Self.samples + "/obama.jpg"] + Self.justification, as: tokens.investigator)
+        let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
+        #expect(candidates.map { $0["origin_uri"] as? String } == ["biden.jpg"])
+
+        let access = try Self.lineup("access", "request", Self.samples + "/biden.jpg", "--contact", "j.biden@example.org",
+                                     "--store", store, "--json")
+        let reference = access.json["reference"] as? String ?? ""
+        let status = try Self.lineup("optout", "status", reference, "--store", store)
+        #expect(status.stdout == "pending\n")
+        let review = try run(["access", "review", reference, "--json"], as: tokens.officer)
+        let faces = (try JSONSerialization.jsonObject(with: Data(review.stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(!faces.isEmpty)
+        for face in faces {
+            let isBiden = (face["provenance"] as? [String: Any])?["origin_uri"] as? String == "biden.jpg"
+            _ = try run(["access", "decide", reference, "--face", "\(face["face_id"] as? Int ?? 0)", isBiden ? "--confirm" : "--reject"],
+                        as: tokens.officer)
+        }
+        let report = try run(["access", "report", reference], as: tokens.officer)
+        #expect((report.json["faces"] as? [[String: Any]])?.count == 1)
+        let receipt = try run(["access", "erase", reference], as: tokens.officer)
+        #expect(receipt.json["faces"] as? Int == 1 && (receipt.json["sha256"] as? String)?.count == 64)
+
+        let verified = try run(["audit", "verify"], as: tokens.auditor)
+        #expect(verified.stdout.contains("audit log intact"))
+        let export = try run(["audit", "export"], as: tokens.auditor)
+        #expect(export.stdout.split(separator: "\n").count > 15)
+        // Someone edits the database file behind Lineup's back: verify names the entry.
+        let tamper = Process()
+        tamper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tamper.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("DROP TRIGGER auditEntryNoUpdate")
+            db.execute("UPDATE auditEntry SET caseNumber = 'none' WHERE action = 'search'")
+            db.commit()
+            """, store + "/gallery.sqlite"]
+        try tamper.run()
+        tamper.waitUntilExit()
+        let searchEntry = export.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.first { $0["action"] as? String == "search" }?["id"] as? Int
+        let broken = try Self.lineup("audit", "verify", "--store", store, "--token", tokens.auditor)
+        #expect(broken.status == 1 && broken.stdout.contains("BROKEN at entry \(searchEntry ?? -1)"), "\(broken.stdout)")
     }
 
     /// The LFW protocol end to end on a slice of the development pairs, with the
@@ -229,18 +341,23 @@ struct CrashRecoveryTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let root = CLITests.shared + "/lfw-dev/images"
         let subset = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("A") }.sorted().map { root + "/" + $0 }
+        var tokens: [String: String] = [:]
         func register(_ store: String) throws {
-            let run = try CLITests.lineup("source", "add", "lfw", "--store", store, "--root", root, "--basis", "public-task",
-                                          "--condition", "substantial-public-interest", "--jurisdiction", "US", "--retention-days", "30")
+            tokens[store] = try CLITests.accounts(store).admin
+            let run = try CLITests.lineup("source", "add", "lfw", "--store", store, "--token", tokens[store]!, "--root", root,
+                                          "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US",
+                                          "--retention-days", "30")
             #expect(run.status == 0, "\(run.stderr)")
         }
-        func status(_ store: String) throws -> [String: Any] { try CLITests.lineup("status", "--json", "--store", store).json }
+        func status(_ store: String) throws -> [String: Any] {
+            try CLITests.lineup("status", "--json", "--store", store, "--token", tokens[store]!).json
+        }
 
         let crashed = folder + "/crashed", clean = folder + "/clean"
         try register(crashed)
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CLITests.root.appendingPathComponent(".build/debug/lineup").path)
-        child.arguments = ["ingest", "--store", crashed, "lfw"] + subset
+        child.arguments = ["ingest", "--store", crashed, "--token", tokens[crashed]!, "lfw"] + subset
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
         try child.run()
@@ -255,12 +372,12 @@ struct CrashRecoveryTests {
         #expect(interrupted["integrity"] as? String == "ok")
         #expect(interrupted["indexed_faces"] as? Int == interrupted["faces"] as? Int, "no orphan index entries, no lost faces")
 
-        let resumed = try CLITests.lineup(["ingest", "--json", "--store", crashed, "lfw"] + subset)
+        let resumed = try CLITests.lineup(["ingest", "--json", "--store", crashed, "--token", tokens[crashed]!, "lfw"] + subset)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.json["files_skipped"] as? Int == committed)
 
         try register(clean)
-        #expect(try CLITests.lineup(["ingest", "--store", clean, "lfw"] + subset).status == 0)
+        #expect(try CLITests.lineup(["ingest", "--store", clean, "--token", tokens[clean]!, "lfw"] + subset).status == 0)
         let after = try status(crashed), reference = try status(clean)
         for key in ["files", "images", "faces", "indexed_faces"] {
             #expect(after[key] as? Int == reference[key] as? Int, "\(key)")

@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+import GRDB
+import Store
+
+/// The audit log: append-only, each entry chained to the one before it by a
+/// SHA-256 over its canonical bytes (its number, time, actor, organisation, action,
+/// target, justification, details and the previous entry's hash).
+///
+/// SQLite triggers refuse updates and deletes; the chain catches what is done to
+/// the file behind SQLite's back: an edited, deleted or reordered entry breaks it
+/// at that entry. Removing entries from the end leaves a shorter valid chain, so
+/// auditors keep the head hash `verify` prints and compare it next time.
+public enum AuditLog {
+    static let genesis = Data(repeating: 0, count: 32)
+
+    /// Appends `entry` inside the caller's transaction, chaining it to the last entry.
+    @discardableResult
+    static func append(_ entry: AuditEntry, in db: Database) throws -> AuditEntry {
+        var entry = entry
+        entry.recordedAt = Date(timeIntervalSince1970: (entry.recordedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
+        let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM auditEntry ORDER BY id DESC LIMIT 1")
+        entry.id = ((last?[0] as Int64?) ?? 0) + 1
+        entry.previousHash = last?[1] ?? genesis
+        entry.hash = hash(of: entry)
+        try entry.insert(db)
+        return entry
+    }
+
+    static func hash(of entry: AuditEntry) -> Data {
+        var bytes = Data()
+        func field(_ value: String?) {
+            let utf8 = Data((value ?? "\u{0}null").utf8)
+            withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(utf8)
+        }
+        field(String(entry.id ?? 0))
+        field(String(Int64((entry.recordedAt.timeIntervalSince1970 * 1000).rounded())))
+        for value in [entry.actor, entry.organisation, entry.action, entry.target, entry.caseNumber, entry.purpose,
+                      entry.legalBasis, entry.details] {
+            field(value)
+        }
+        bytes.append(entry.previousHash)
+        return Data(SHA256.hash(data: bytes))
+    }
+
+    public struct Verification: Sendable, Codable, Equatable {
+        public var entries: Int
+        /// The last entry's hash, hex: keep it to detect entries removed from the end.
+        public var headHash: String
+        /// The first entry that fails, and why; nil when the chain holds.
+        public var firstBadEntry: Int64?
+        public var problem: String?
+
+        public var isIntact: Bool { firstBadEntry == nil }
+    }
+
+    /// Walks the chain in order and names the first entry that does not fit.
+    public static func verify(_ database: DatabasePool) throws -> Verification {
+        try database.read { db in
+            var previous = genesis, expectedID: Int64 = 1, count = 0
+            let cursor = try AuditEntry.order(Column("id")).fetchCursor(db)
+            while let entry = try cursor.next() {
+                count += 1
+                let id = entry.id!
+                var problem: String?
+                if id != expectedID {
+                    problem = id > expectedID ? "entries \(expectedID)…\(id - 1) are missing" : "entry numbers out of order"
+                } else if entry.previousHash != previous {
+                    problem = "it does not follow the entry before it (an entry was removed, inserted or reordered)"
+                } else if hash(of: entry) != entry.hash {
+                    problem = "its content does not match its hash (the entry was edited)"
+                }
+                if let problem {
+                    return Verification(entries: count, headHash: hex(previous), firstBadEntry: id, problem: problem)
+                }
+                previous = entry.hash
+                expectedID += 1
+            }
+            return Verification(entries: count, headHash: hex(previous), firstBadEntry: nil, problem: nil)
+        }
+    }
+
+    static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+}
+
+extension Governance {
+    /// Writes one entry in its own transaction (for refusals and reads, which change nothing else).
+    @discardableResult
+    func audit(_ principal: Principal?, action: String, target: String, justification: Justification? = nil,
+               details: String = "{}") throws -> AuditEntry {
+        try database.write { db in try audit(principal, action: action, target: target, justification: justification, details: details, in: db) }
+    }
+
+    @discardableResult
+    func audit(_ principal: Principal?, action: String, target: String, justification: Justification? = nil,
+               details: String = "{}", in db: Database) throws -> AuditEntry {
+        try AuditLog.append(AuditEntry(recordedAt: now(), actor: principal?.name ?? "public",
+                                       organisation: principal?.organisation.name, action: action, target: target,
+                                       caseNumber: justification?.caseNumber, purpose: justification?.purpose,
+                                       legalBasis: justification?.legalBasis, details: details), in: db)
+    }
+
+    /// Checks the chain (auditors and admins); the check itself is logged.
+    public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
+        try require(principal, .auditor, .admin, for: "verifying the audit log")
+        let result = try AuditLog.verify(database)
+        try audit(principal, action: "audit.verify", target: "audit log",
+                  details: Self.json(["intact": result.isIntact ? "yes" : "no", "entries": String(result.entries)]))
+        return result
+    }
+
+    /// The entries from `since` on, oldest first (auditors and admins); the export is logged.
+    public func exportAudit(as principal: Principal, since: Date? = nil) throws -> [AuditEntry] {
+        try require(principal, .auditor, .admin, for: "exporting the audit log")
+        let entries = try database.read { db in
+            try AuditEntry.filter(Column("recordedAt") >= (since ?? .distantPast)).order(Column("id")).fetchAll(db)
+        }
+        try audit(principal, action: "audit.export", target: "audit log", details: Self.json(["entries": entries.count]))
+        return entries
+    }
+}

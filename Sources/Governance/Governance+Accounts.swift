@@ -1,0 +1,200 @@
+import Crypto
+import Foundation
+import GRDB
+import Store
+
+extension Governance {
+    /// A token as handed to its holder: shown once, never stored.
+    public struct IssuedToken: Sendable, Codable {
+        /// The id to revoke it by.
+        public var id: Int64
+        public var token: String
+        public var account: String
+        public var expiresAt: Date
+    }
+
+    /// Creates the first organisation and its first admin in a store with no
+    /// accounts, and the admin's token. Refused once any account exists: from then
+    /// on every account is made by someone accountable.
+    public func bootstrap(organisation name: String, type: OrganisationType, jurisdiction: String,
+                          admin: String) throws -> IssuedToken {
+        try validate(jurisdiction: jurisdiction)
+        return try database.write { db in
+            guard try Account.fetchCount(db) == 0 else {
+                throw GovernanceError.forbidden("this store already has accounts; bootstrap only sets up a fresh store")
+            }
+            var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
+                                            searchesPerDay: Self.defaultOrganisationSearchesPerDay, createdAt: now())
+            try organisation.insert(db)
+            var account = Account(organisationID: organisation.id!, name: admin, roles: [Role.admin.rawValue], status: .active,
+                                  searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
+                                  createdBy: "bootstrap")
+            try account.insert(db)
+            let principal = Principal(account: account, organisation: organisation)
+            try audit(principal, action: "bootstrap", target: "organisation \(name)",
+                      details: Self.json(["admin": admin, "jurisdiction": jurisdiction, "type": type.rawValue]), in: db)
+            return try issueToken(for: account, label: "bootstrap", days: Self.defaultTokenDays, in: db)
+        }
+    }
+
+    public func addOrganisation(as principal: Principal, name: String, type: OrganisationType, jurisdiction: String,
+                                searchesPerDay: Int = Governance.defaultOrganisationSearchesPerDay) throws -> Organisation {
+        try require(principal, .admin, for: "adding an organisation")
+        try validate(jurisdiction: jurisdiction)
+        guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
+        return try database.write { db in
+            guard try Organisation.filter(Column("name") == name).fetchCount(db) == 0 else {
+                throw GovernanceError.invalid("an organisation named '\(name)' already exists")
+            }
+            var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
+                                            searchesPerDay: searchesPerDay, createdAt: now())
+            try organisation.insert(db)
+            try audit(principal, action: "organisation.add", target: name,
+                      details: Self.json(["jurisdiction": jurisdiction, "searches_per_day": String(searchesPerDay),
+                                          "type": type.rawValue]), in: db)
+            return organisation
+        }
+    }
+
+    public func organisations() throws -> [Organisation] {
+        try database.read { db in try Organisation.order(Column("name")).fetchAll(db) }
+    }
+
+    /// Creates an account and its first token (to hand to its holder). Admins create
+    /// any account; a supervisor creates investigators of their own organisation.
+    /// An account that may search starts pending until a supervisor approves it.
+    public func addAccount(as principal: Principal, name: String, organisation organisationName: String, roles: [Role],
+                           expiresAt: Date? = nil, searchesPerDay: Int = Governance.defaultAccountSearchesPerDay) throws
+        -> (Account, IssuedToken) {
+        let actor = try require(principal, .admin, .supervisor, for: "adding an account")
+        guard !roles.isEmpty else { throw GovernanceError.invalid("an account needs at least one role") }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw GovernanceError.invalid("an account needs a name") }
+        guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
+        return try database.write { db in
+            guard let organisation = try Organisation.filter(Column("name") == organisationName).fetchOne(db) else {
+                throw GovernanceError.notFound("no organisation named '\(organisationName)'")
+            }
+            if !actor.has(.admin) {
+                guard organisation.id == actor.organisation.id, roles == [.investigator] else {
+                    throw GovernanceError.forbidden("a supervisor adds investigators of their own organisation only")
+                }
+            }
+            guard try Account.filter(Column("name") == name).fetchCount(db) == 0 else {
+                throw GovernanceError.invalid("an account named '\(name)' already exists")
+            }
+            let status: Account.Status = roles.contains(.investigator) ? .pending : .active
+            var account = Account(organisationID: organisation.id!, name: name, roles: roles.map(\.rawValue), status: status,
+                                  searchesPerDay: searchesPerDay, expiresAt: expiresAt, createdAt: now(), createdBy: actor.name)
+            try account.insert(db)
+            try audit(actor, action: "account.add", target: name,
+                      details: Self.json(["organisation": organisationName, "roles": account.roles, "status": status.rawValue]),
+                      in: db)
+            return (account, try issueToken(for: account, label: "first token", days: Self.defaultTokenDays, in: db))
+        }
+    }
+
+    /// A supervisor approves a pending account of their own organisation, never their own.
+    public func approve(as principal: Principal, account name: String) throws -> Account {
+        let supervisor = try require(principal, .supervisor, for: "approving an account")
+        return try database.write { db in
+            var account = try fetchAccount(named: name, in: db)
+            guard account.id != supervisor.account.id else { throw GovernanceError.forbidden("no one approves their own account") }
+            guard account.organisationID == supervisor.organisation.id else {
+                throw GovernanceError.forbidden("a supervisor approves accounts of their own organisation only")
+            }
+            guard account.status == .pending else { throw GovernanceError.invalid("account \(name) is \(account.status.rawValue), not pending") }
+            account.status = .active
+            account.approvedBy = supervisor.name
+            account.approvedAt = now()
+            try account.update(db)
+            try audit(supervisor, action: "account.approve", target: name, in: db)
+            return account
+        }
+    }
+
+    /// Suspends an account (admins, or a supervisor of its organisation); its tokens stop working at once.
+    public func suspend(as principal: Principal, account name: String, reason: String) throws {
+        let actor = try require(principal, .admin, .supervisor, for: "suspending an account")
+        try database.write { db in
+            var account = try fetchAccount(named: name, in: db)
+            guard actor.has(.admin) || account.organisationID == actor.organisation.id else {
+                throw GovernanceError.forbidden("a supervisor suspends accounts of their own organisation only")
+            }
+            account.status = .suspended
+            try account.update(db)
+            try audit(actor, action: "account.suspend", target: name, details: Self.json(["reason": reason]), in: db)
+        }
+    }
+
+    public func accounts() throws -> [(Account, Organisation)] {
+        try database.read { db in
+            let organisations = Dictionary(uniqueKeysWithValues: try Organisation.fetchAll(db).map { ($0.id!, $0) })
+            return try Account.order(Column("name")).fetchAll(db).map { ($0, organisations[$0.organisationID]!) }
+        }
+    }
+
+    /// A new token for the principal's own account.
+    public func issueToken(as principal: Principal, label: String, days: Int) throws -> IssuedToken {
+        guard (1...366).contains(days) else { throw GovernanceError.invalid("a token lives 1 to 366 days") }
+        return try database.write { db in
+            let token = try issueToken(for: principal.account, label: label, days: days, in: db)
+            try audit(principal, action: "token.issue", target: principal.name, details: Self.json(["label": label]), in: db)
+            return token
+        }
+    }
+
+    /// Revokes one of the principal's tokens (admins: anyone's) by its id.
+    public func revokeToken(as principal: Principal, id: Int64) throws {
+        try database.write { db in
+            guard var token = try AccessToken.fetchOne(db, key: id) else { throw GovernanceError.notFound("no token \(id)") }
+            guard token.accountID == principal.account.id || principal.has(.admin) else {
+                throw GovernanceError.forbidden("only its holder or an admin revokes a token")
+            }
+            token.revokedAt = now()
+            try token.update(db)
+            try audit(principal, action: "token.revoke", target: "token \(id)", in: db)
+        }
+    }
+
+    /// The principal a token stands for: refused when unknown, revoked, expired, or
+    /// when its account is pending, suspended or expired.
+    public func authenticate(token: String) throws -> Principal {
+        let digest = Data(SHA256.hash(data: Data(token.utf8)))
+        let found = try database.read { db -> (AccessToken, Account, Organisation)? in
+            guard let stored = try AccessToken.filter(Column("sha256") == digest).fetchOne(db),
+                  let account = try Account.fetchOne(db, key: stored.accountID),
+                  let organisation = try Organisation.fetchOne(db, key: account.organisationID) else { return nil }
+            return (stored, account, organisation)
+        }
+        guard let (stored, account, organisation) = found else { throw GovernanceError.unauthenticated("unknown token") }
+        if stored.revokedAt != nil { throw GovernanceError.unauthenticated("the token was revoked") }
+        if stored.expiresAt <= now() { throw GovernanceError.unauthenticated("the token expired") }
+        try checkUsable(account)
+        return Principal(account: account, organisation: organisation)
+    }
+
+    func issueToken(for account: Account, label: String, days: Int, in db: Database) throws -> IssuedToken {
+        var generator = SystemRandomNumberGenerator()
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let token = "lnt_" + secret.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let expiry = now().addingTimeInterval(Double(days) * 86_400)
+        var record = AccessToken(accountID: account.id!, sha256: Data(SHA256.hash(data: Data(token.utf8))), label: label,
+                                 createdAt: now(), expiresAt: expiry)
+        try record.insert(db)
+        return IssuedToken(id: record.id!, token: token, account: account.name, expiresAt: expiry)
+    }
+
+    func fetchAccount(named name: String, in db: Database) throws -> Account {
+        guard let account = try Account.filter(Column("name") == name).fetchOne(db) else {
+            throw GovernanceError.notFound("no account named '\(name)'")
+        }
+        return account
+    }
+
+    func validate(jurisdiction: String) throws(GovernanceError) {
+        guard Source.isJurisdictionCode(jurisdiction) else {
+            throw .invalid("jurisdiction '\(jurisdiction)' is not an ISO 3166 code such as FR or US-IL")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Store
+
+extension Governance {
+    static let policyDefaultKey = "policy.default"
+
+    /// The rules and default in force now.
+    public func policy() throws -> Policy {
+        try database.read { db in try policy(in: db) }
+    }
+
+    func policy(in db: Database) throws -> Policy {
+        let rules = try PolicyRuleRecord.order(Column("name")).fetchAll(db).map { try PolicyRule.parse(Data($0.body.utf8)) }
+        let setting = try Setting.fetchOne(db, key: Self.policyDefaultKey)
+        return Policy(rules: rules, defaultEffect: setting?.value == "deny" ? .deny : .allow)
+    }
+
+    /// Adds a rule or replaces the rule of the same name (admins).
+    public func putRule(as principal: Principal, _ rule: PolicyRule) throws {
+        try require(principal, .admin, for: "editing policy rules")
+        try rule.validate()
+        let body = Self.json(rule)
+        try database.write { db in
+            let existing = try PolicyRuleRecord.filter(Column("name") == rule.name).fetchOne(db)
+            if var existing {
+                existing.body = body
+                try existing.update(db)
+            } else {
+                var record = PolicyRuleRecord(name: rule.name, body: body, createdAt: now(), createdBy: principal.name)
+                try record.insert(db)
+            }
+            try audit(principal, action: existing == nil ? "policy.add" : "policy.replace", target: rule.name, details: body, in: db)
+        }
+    }
+
+    public func removeRule(as principal: Principal, named name: String) throws {
+        try require(principal, .admin, for: "editing policy rules")
+        try database.write { db in
+            guard try PolicyRuleRecord.filter(Column("name") == name).deleteAll(db) > 0 else {
+                throw GovernanceError.notFound("no policy rule named '\(name)'")
+            }
+            try audit(principal, action: "policy.remove", target: name, in: db)
+        }
+    }
+
+    public func setPolicyDefault(as principal: Principal, _ effect: PolicyRule.Effect) throws {
+        try require(principal, .admin, for: "editing policy rules")
+        guard effect != .exclude else { throw GovernanceError.invalid("the default is allow or deny") }
+        try database.write { db in
+            try Setting(key: Self.policyDefaultKey, value: effect.rawValue).save(db)
+            try audit(principal, action: "policy.default", target: effect.rawValue, in: db)
+        }
+    }
+
+    /// A dry run: what the policy would decide for an organisation's act, without acting
+    /// (admins, supervisors, auditors). `rule` tries a new or changed rule against the rest.
+    public func testPolicy(as principal: Principal, action: PolicyRule.Action, organisation name: String,
+                           source sourceName: String? = nil, date: Date? = nil, with rule: PolicyRule? = nil) throws -> PolicyDecision {
+        try require(principal, .admin, .supervisor, .auditor, for: "testing the policy")
+        return try database.read { db in
+            guard let organisation = try Organisation.filter(Column("name") == name).fetchOne(db) else {
+                throw GovernanceError.notFound("no organisation named '\(name)'")
+            }
+            let source = try sourceName.map { name in
+                guard let source = try Source.filter(Column("name") == name).fetchOne(db) else {
+                    throw GovernanceError.notFound("no source named '\(name)'")
+                }
+                return source
+            }
+            var policy = try policy(in: db)
+            if let rule {
+                try rule.validate()
+                policy.rules.removeAll { $0.name == rule.name }
+                policy.rules.append(rule)
+            }
+            return policy.decide(PolicyAct(action: action, organisation: organisation, source: source, date: date ?? now()),
+                                 sources: try Source.fetchAll(db))
+        }
+    }
+
+    /// Decides an act and, when refused, logs the refusal and throws naming the rule.
+    func enforce(_ act: PolicyAct, principal: Principal, target: String, justification: Justification? = nil) throws -> PolicyDecision {
+        let decision = try database.read { db in
+            try policy(in: db).decide(act, sources: act.action == .search ? try Source.fetchAll(db) : [])
+        }
+        guard decision.allowed else {
+            let rule = decision.deniedBy ?? "default"
+            try audit(principal, action: act.action.rawValue + ".refused", target: target, justification: justification,
+                      details: Self.json(["reason": decision.reason ?? "", "rule": rule]))
+            throw GovernanceError.deniedByPolicy(rule: rule, reason: decision.reason ?? "denied")
+        }
+        return decision
+    }
+}

@@ -1,0 +1,181 @@
+import Crypto
+import Foundation
+import Gallery
+import GRDB
+import Store
+import Vision
+
+extension Governance {
+    static let probeKeepHoursKey = "probe.keep-hours"
+
+    /// A search's candidates and the account of how they were chosen.
+    public struct JustifiedSearch: Sendable, Codable {
+        public var result: Gallery.SearchResult
+        /// The audit entry that records this search.
+        public var auditEntry: Int64
+        /// Sources left out by policy, each with the rule that left it out.
+        public var excludedSources: [String: String]
+        /// Candidates left out because the person opted out.
+        public var optedOutFacesWithheld: Int
+    }
+
+    /// A search by an approved investigator, for a stated case, purpose and legal
+    /// basis, within the policy and the rate limits. Faces of opted-out people and of
+    /// sources the policy excludes are never candidates. The probe's template and the
+    /// photo's hash are kept with the audit entry; the photo itself only for the
+    /// configured keeping time (default: not at all).
+    public func search(as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
+                       faceIndex: Int? = nil, top: Int = 10, minScore: Float? = nil) throws -> JustifiedSearch {
+        let investigator = try require(principal, .investigator, for: "searching")
+        do {
+            try justification.validate()
+        } catch {
+            try audit(investigator, action: "search.refused", target: "gallery", justification: justification,
+                      details: Self.json(["reason": error.description]))
+            throw error
+        }
+        guard (1...1000).contains(top) else { throw GovernanceError.invalid("ask for 1 to 1000 candidates") }
+        let decision = try enforce(PolicyAct(action: .search, organisation: investigator.organisation, date: now()),
+                                   principal: investigator, target: "gallery", justification: justification)
+        try checkRateLimits(investigator, justification: justification)
+
+        let image = try Image(data: photo, limits: pipeline.limits)
+        let probe = try gallery.probe(image: image, pipeline: pipeline, faceIndex: faceIndex)
+        let hidden = try hiddenFaces(excludingSources: Array(decision.excludedSources.keys))
+        let filter: (@Sendable (Int64) -> Bool)? = hidden.isEmpty ? nil : { @Sendable id in !hidden.contains(id) }
+        var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, filter: filter)
+        // Defence in depth: a candidate that matches an opt-out is dropped even if it
+        // escaped the list made when the opt-out was recorded.
+        let suppressions = try suppressionTemplates()
+        let templates = suppressions.isEmpty ? [:] : try gallery.store.templates(faceIDs: result.candidates.map(\.faceID))
+        let before = result.candidates.count
+        result.candidates.removeAll { candidate in
+            guard let template = templates[candidate.faceID] else { return false }
+            return suppressions.contains { dot($0, template) >= optOutThreshold }
+        }
+        for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
+
+        let keepHours = try database.read { db in Int(try Setting.fetchOne(db, key: Self.probeKeepHoursKey)?.value ?? "0") ?? 0 }
+        let keyring = gallery.store.keyring
+        let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
+        let entry = try database.write { db -> AuditEntry in
+            var record = ProbeRecord(photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
+                                     photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
+                                     photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
+                                     createdAt: now())
+            try record.insert(db)
+            struct Details: Encodable {
+                var faces: [Int64]
+                var probe: Int64
+                var photo_sha256: String
+                var template_sha256: String
+                var excluded_sources: [String: String]
+                var opted_out_withheld: Int
+                var top: Int
+            }
+            return try audit(investigator, action: "search", target: "gallery", justification: justification,
+                             details: Self.json(Details(faces: result.candidates.map(\.faceID), probe: record.id!,
+                                                        photo_sha256: AuditLog.hex(record.photoSHA256),
+                                                        template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
+                                                        excluded_sources: decision.excludedSources,
+                                                        opted_out_withheld: before - result.candidates.count, top: top)),
+                             in: db)
+        }
+        return JustifiedSearch(result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
+                               optedOutFacesWithheld: before - result.candidates.count)
+    }
+
+    /// Sets how long search photos are kept (hours; 0 keeps none). Admins.
+    public func setProbeKeepHours(as principal: Principal, _ hours: Int) throws {
+        try require(principal, .admin, for: "setting how long search photos are kept")
+        guard (0...720).contains(hours) else { throw GovernanceError.invalid("keep search photos 0 to 720 hours") }
+        try database.write { db in
+            try Setting(key: Self.probeKeepHoursKey, value: String(hours)).save(db)
+            try audit(principal, action: "setting.probe-keep-hours", target: String(hours), in: db)
+        }
+    }
+
+    /// Refuses a search past the account's or the organisation's searches for this UTC day.
+    func checkRateLimits(_ principal: Principal, justification: Justification) throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let dayStart = calendar.startOfDay(for: now())
+        let (mine, ours) = try database.read { db in
+            let today = AuditEntry.filter(Column("action") == "search" && Column("recordedAt") >= dayStart)
+            return (try today.filter(Column("actor") == principal.name).fetchCount(db),
+                    try today.filter(Column("organisation") == principal.organisation.name).fetchCount(db))
+        }
+        var refusal: String?
+        if mine >= principal.account.searchesPerDay {
+            refusal = "\(principal.name) has run \(mine) of \(principal.account.searchesPerDay) searches allowed today"
+        } else if ours >= principal.organisation.searchesPerDay {
+            refusal = "\(principal.organisation.name) has run \(ours) of \(principal.organisation.searchesPerDay) searches allowed today"
+        }
+        if let refusal {
+            try audit(principal, action: "search.refused", target: "gallery", justification: justification,
+                      details: Self.json(["reason": refusal]))
+            throw GovernanceError.rateLimited(refusal)
+        }
+    }
+
+    /// Changes the searches per day of an organisation (admins) or an account (admins,
+    /// or a supervisor of its organisation).
+    public func setSearchesPerDay(as principal: Principal, organisation: String? = nil, account: String? = nil, to limit: Int) throws {
+        guard limit >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
+        try database.write { db in
+            if let organisation {
+                try require(principal, .admin, for: "changing an organisation's limit")
+                guard var record = try Organisation.filter(Column("name") == organisation).fetchOne(db) else {
+                    throw GovernanceError.notFound("no organisation named '\(organisation)'")
+                }
+                record.searchesPerDay = limit
+                try record.update(db)
+                try audit(principal, action: "limit.organisation", target: organisation, details: Self.json(["searches_per_day": limit]), in: db)
+            }
+            if let account {
+                let actor = try require(principal, .admin, .supervisor, for: "changing an account's limit")
+                var record = try fetchAccount(named: account, in: db)
+                guard actor.has(.admin) || record.organisationID == actor.organisation.id else {
+                    throw GovernanceError.forbidden("a supervisor changes accounts of their own organisation only")
+                }
+                record.searchesPerDay = limit
+                try record.update(db)
+                try audit(principal, action: "limit.account", target: account, details: Self.json(["searches_per_day": limit]), in: db)
+            }
+        }
+    }
+
+    /// Face ids no search may return: those of opted-out people and of the named sources.
+    func hiddenFaces(excludingSources sources: [String]) throws -> Set<Int64> {
+        try database.read { db in
+            var hidden = Set(try Int64.fetchAll(db, sql: """
+                SELECT suppressedFace.faceID FROM suppressedFace
+                JOIN suppression ON suppression.id = suppressedFace.suppressionID WHERE suppression.status != 'rejected'
+                """))
+            if !sources.isEmpty {
+                let marks = sources.map { _ in "?" }.joined(separator: ",")
+                hidden.formUnion(try Int64.fetchAll(db, sql: """
+                    SELECT face.id FROM face JOIN image ON image.id = face.imageID JOIN source ON source.id = image.sourceID
+                    WHERE source.name IN (\(marks))
+                    """, arguments: StatementArguments(sources)))
+            }
+            return hidden
+        }
+    }
+
+    /// The templates of every opt-out in force, opened into memory.
+    func suppressionTemplates() throws -> [[Float]] {
+        let keyring = gallery.store.keyring
+        return try database.read { db in
+            try Suppression.filter(Column("status") != ReviewStatus.rejected.rawValue).fetchAll(db).map { suppression in
+                try keyring.open(suppression.template, keyID: suppression.keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            }
+        }
+    }
+}
+
+func dot(_ a: [Float], _ b: [Float]) -> Float {
+    var sum: Float = 0
+    for i in 0..<min(a.count, b.count) { sum += a[i] * b[i] }
+    return sum
+}

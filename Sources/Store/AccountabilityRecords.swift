@@ -1,0 +1,306 @@
+import Foundation
+import GRDB
+
+/// A body that uses Lineup: a police force, a ministry, a newsroom. Who may search
+/// what depends on its type and home jurisdiction (see the policy rules).
+public struct Organisation: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var name: String
+    public var type: String
+    /// ISO 3166 code of where the organisation is based: `GB`, `US-IL`.
+    public var jurisdiction: String
+    /// Searches the whole organisation may run per UTC day.
+    public var searchesPerDay: Int
+    public var createdAt: Date
+
+    public static let databaseTableName = "organisation"
+
+    public init(name: String, type: String, jurisdiction: String, searchesPerDay: Int, createdAt: Date = Date()) {
+        self.name = name
+        self.type = type
+        self.jurisdiction = jurisdiction
+        self.searchesPerDay = searchesPerDay
+        self.createdAt = createdAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A person's account in one organisation. Accounts that may search start pending
+/// and act only once a supervisor of the same organisation approves them.
+public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var organisationID: Int64
+    public var name: String
+    /// Role names, comma-separated: investigator, supervisor, auditor, privacy-officer, admin.
+    public var roles: String
+    public var status: Status
+    /// Searches this account may run per UTC day.
+    public var searchesPerDay: Int
+    public var expiresAt: Date?
+    public var createdAt: Date
+    public var createdBy: String
+    public var approvedBy: String?
+    public var approvedAt: Date?
+
+    public static let databaseTableName = "account"
+
+    public enum Status: String, Codable, Sendable, DatabaseValueConvertible {
+        case pending, active, suspended
+    }
+
+    public init(organisationID: Int64, name: String, roles: [String], status: Status, searchesPerDay: Int,
+                expiresAt: Date?, createdAt: Date = Date(), createdBy: String) {
+        self.organisationID = organisationID
+        self.name = name
+        self.roles = roles.joined(separator: ",")
+        self.status = status
+        self.searchesPerDay = searchesPerDay
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+
+    public var roleNames: [String] { roles.split(separator: ",").map(String.init) }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// An API token. Only its SHA-256 is stored; the token itself is shown once.
+public struct AccessToken: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var accountID: Int64
+    public var sha256: Data
+    public var label: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+
+    public static let databaseTableName = "accessToken"
+
+    public init(accountID: Int64, sha256: Data, label: String, createdAt: Date = Date(), expiresAt: Date) {
+        self.accountID = accountID
+        self.sha256 = sha256
+        self.label = label
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// One entry of the append-only audit log, chained to the one before by its hash.
+public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var recordedAt: Date
+    /// Account name, or `public` for requests made without an account.
+    public var actor: String
+    public var organisation: String?
+    public var action: String
+    public var target: String
+    public var caseNumber: String?
+    public var purpose: String?
+    public var legalBasis: String?
+    /// Action-specific facts as sorted-key JSON (faces returned, counts, rule names).
+    public var details: String
+    public var previousHash: Data
+    public var hash: Data
+
+    public static let databaseTableName = "auditEntry"
+
+    public init(recordedAt: Date, actor: String, organisation: String?, action: String, target: String,
+                caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}") {
+        self.recordedAt = recordedAt
+        self.actor = actor
+        self.organisation = organisation
+        self.action = action
+        self.target = target
+        self.caseNumber = caseNumber
+        self.purpose = purpose
+        self.legalBasis = legalBasis
+        self.details = details
+        previousHash = Data()
+        hash = Data()
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A policy rule as stored: its name, whether it is on, and its JSON body, which
+/// the Governance module reads and evaluates.
+public struct PolicyRuleRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var name: String
+    public var body: String
+    public var createdAt: Date
+    public var createdBy: String
+
+    public static let databaseTableName = "policyRule"
+
+    public init(name: String, body: String, createdAt: Date = Date(), createdBy: String) {
+        self.name = name
+        self.body = body
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// What a search kept of its probe: the photo's hash, the sealed template, and the
+/// sealed photo itself only while the configured keeping time lasts.
+public struct ProbeRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var photoSHA256: Data
+    public var template: Data
+    public var photo: Data?
+    public var keyID: String
+    public var photoKeptUntil: Date?
+    public var createdAt: Date
+
+    public static let databaseTableName = "probe"
+
+    public init(photoSHA256: Data, template: Data, photo: Data?, keyID: String, photoKeptUntil: Date?, createdAt: Date = Date()) {
+        self.photoSHA256 = photoSHA256
+        self.template = template
+        self.photo = photo
+        self.keyID = keyID
+        self.photoKeptUntil = photoKeptUntil
+        self.createdAt = createdAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A person's opt-out: their sealed template and a way to reach them; never the photo.
+public struct Suppression: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    /// Unguessable reference the requester uses to follow the request.
+    public var reference: String
+    public var template: Data
+    public var keyID: String
+    public var contact: String
+    public var status: ReviewStatus
+    public var createdAt: Date
+    public var reviewedBy: String?
+    public var reviewedAt: Date?
+
+    public static let databaseTableName = "suppression"
+
+    public init(reference: String, template: Data, keyID: String, contact: String, createdAt: Date = Date()) {
+        self.reference = reference
+        self.template = template
+        self.keyID = keyID
+        self.contact = contact
+        status = .pending
+        self.createdAt = createdAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public enum ReviewStatus: String, Codable, Sendable, DatabaseValueConvertible {
+    case pending, confirmed, rejected, released
+}
+
+/// A person's request to see what Lineup holds of them.
+public struct AccessRequest: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var reference: String
+    public var contact: String
+    public var template: Data
+    /// The requester's photo, sealed, kept for the reviewer's side-by-side check
+    /// until the report is released, then erased.
+    public var photo: Data?
+    public var keyID: String
+    public var status: ReviewStatus
+    public var createdAt: Date
+    public var releasedBy: String?
+    public var releasedAt: Date?
+
+    public static let databaseTableName = "accessRequest"
+
+    public init(reference: String, contact: String, template: Data, photo: Data?, keyID: String, createdAt: Date = Date()) {
+        self.reference = reference
+        self.contact = contact
+        self.template = template
+        self.photo = photo
+        self.keyID = keyID
+        status = .pending
+        self.createdAt = createdAt
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A stored face that may be the requester's, and a privacy officer's decision on it.
+public struct AccessCandidate: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var requestID: Int64
+    public var faceID: Int64
+    public var score: Float
+    public var decision: ReviewStatus
+    public var decidedBy: String?
+    public var decidedAt: Date?
+
+    public static let databaseTableName = "accessCandidate"
+
+    public init(requestID: Int64, faceID: Int64, score: Float) {
+        self.requestID = requestID
+        self.faceID = faceID
+        self.score = score
+        decision = .pending
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Proof of an erasure: what went, how much, when, by whom and why, with a hash
+/// over all of it that the person or an auditor can quote.
+public struct ErasureReceipt: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var reference: String
+    /// person, face, image, source, jurisdiction or retention.
+    public var scope: String
+    public var target: String
+    public var faces: Int
+    public var images: Int
+    public var files: Int
+    public var sources: Int
+    public var reason: String
+    public var erasedAt: Date
+    public var erasedBy: String
+    public var sha256: String
+
+    public static let databaseTableName = "erasureReceipt"
+
+    public init(reference: String, scope: String, target: String, faces: Int, images: Int, files: Int, sources: Int,
+                reason: String, erasedAt: Date, erasedBy: String) {
+        self.reference = reference
+        self.scope = scope
+        self.target = target
+        self.faces = faces
+        self.images = images
+        self.files = files
+        self.sources = sources
+        self.reason = reason
+        self.erasedAt = erasedAt
+        self.erasedBy = erasedBy
+        sha256 = ""
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A named setting kept in the database (probe keeping time, the policy default).
+public struct Setting: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public var key: String
+    public var value: String
+
+    public static let databaseTableName = "setting"
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+@testable import Gallery
+@testable import Governance
+import Store
+import Testing
+
+@Suite struct EvidenceTests {
+    /// The face's template as stored (sealed) and in the clear.
+    static func templateBytes(_ g: Governance, originURI: String) throws -> (faceID: Int64, sealed: Data, clear: Data) {
+        let face = try g.database.read { db in
+            try GalleryFace.fetchOne(db, sql: "SELECT face.* FROM face JOIN image ON image.id = face.imageID WHERE image.originURI = ?",
+                                     arguments: [originURI])
+        }!
+        let clear = try g.gallery.store.keyring.open(face.template, keyID: face.keyID!)
+        return (face.id!, face.template, clear)
+    }
+
+    @Test(arguments: [nil, 1])
+    func erasureLeavesNoTraceInAnyFile(graphThreshold: Int?) throws {
+        let world = try GovernedWorld(graphThreshold: graphThreshold)
+        let cast = try world.cast()
+        try world.reopen() // from here on the index is the kind the threshold picks
+        let g = world.governance
+        #expect(g.gallery.indexKind == (graphThreshold == nil ? .exact : .graph))
+        let biden = try Self.templateBytes(g, originURI: "biden.jpg")
+        #expect(try world.storeFiles().contains { $0.1.range(of: biden.sealed) != nil }, "the search for traces finds what is there")
+        #expect(try world.search(cast.investigator, "biden.jpg").result.candidates.first?.faceID == biden.faceID)
+
+        if graphThreshold == nil { // the exact snapshot keeps floats as they are: the check below can see them
+            let snapshot = try Data(contentsOf: URL(fileURLWithPath: g.gallery.snapshotPath))
+            #expect(try SealedSnapshot(store: g.gallery.store).open(snapshot).range(of: biden.clear.prefix(64)) != nil)
+        }
+        let imageID = try g.database.read { db in try Int64.fetchOne(db, sql: "SELECT imageID FROM face WHERE id = ?", arguments: [biden.faceID]) }!
+        let receipt = try g.erase(as: cast.officer, .image(imageID), reason: "data subject's request")
+        #expect(receipt.faces == 1 && receipt.images == 1 && receipt.files == 1 && receipt.scope == "image")
+
+        for (name, bytes) in try world.storeFiles() {
+            #expect(bytes.range(of: biden.sealed) == nil, "\(name) still holds the sealed template")
+            #expect(bytes.range(of: biden.clear) == nil, "\(name) holds the template in the clear")
+            #expect(bytes.range(of: biden.clear.prefix(64)) == nil, "\(name) holds part of the template in the clear")
+        }
+        // Opened with the key, the index snapshot holds no copy either.
+        let sealing = SealedSnapshot(store: g.gallery.store)
+        let snapshots = try world.storeFiles().filter { $0.0.hasPrefix("index-") || $0.0.hasPrefix("graph-") }
+        #expect(snapshots.map(\.0) == [g.gallery.snapshotPath.split(separator: "/").last.map(String.init)!])
+        for (name, bytes) in snapshots {
+            #expect(try sealing.open(bytes).range(of: biden.clear.prefix(64)) == nil, "\(name) holds the template")
+        }
+        #expect(try world.search(cast.investigator, "biden.jpg").result.candidates.allSatisfy { $0.faceID != biden.faceID })
+        try world.reopen()
+        #expect(try world.search(cast.investigator, "biden.jpg").result.candidates.allSatisfy { $0.faceID != biden.faceID })
+        // The file's hash stays, so re-ingest does not take the face back.
+        let again = try world.governance.ingest(as: cast.admin, source: "portraits", paths: [], pipelines: [GovernedWorld.pipeline])
+        #expect(again.filesSkipped == 4 && again.faces == 0)
+        #expect(try world.governance.receipts().map(\.reference) == [receipt.reference])
+    }
+
+    @Test func templatesAreSealedAtRestAndKeysRotate() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast()
+        let g = world.governance
+        let obama = try Self.templateBytes(g, originURI: "obama.jpg")
+        try g.gallery.store.checkpoint()
+        for (name, bytes) in try world.storeFiles() {
+            #expect(bytes.range(of: obama.clear.prefix(64)) == nil, "\(name) holds a template in the clear")
+        }
+        let oldKey = g.gallery.store.keyring.currentKeyID
+        let rotated = try g.rotateKeys(as: cast.admin)
+        #expect(rotated.keyID != oldKey && rotated.resealed >= 4)
+        #expect(g.gallery.store.keyring.keyIDs == [rotated.keyID])
+        let keyIDs = try g.database.read { db in try String.fetchSet(db, sql: "SELECT keyID FROM face") }
+        #expect(keyIDs == [rotated.keyID])
+        #expect(throws: GovernanceError.self) { _ = try g.rotateKeys(as: cast.investigator) }
+        try world.reopen()
+        #expect(world.governance.gallery.indexOrigin == "snapshot", "the snapshot opens with the new key")
+        #expect(try world.search(cast.investigator, "obama2.jpg").result.candidates.first?.originURI == "obama2.jpg")
+    }
+
+    @Test func auditVerifyNamesTheFirstBadEntry() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast(ingest: false)
+        let g = world.governance
+        #expect(try g.verifyAudit(as: cast.auditor).isIntact)
+        #expect(throws: GovernanceError.self) { _ = try g.verifyAudit(as: cast.investigator) }
+        #expect(throws: (any Error).self) { try g.database.write { db in try db.execute(sql: "DELETE FROM auditEntry WHERE id = 3") } }
+
+        try g.database.write { db in
+            try db.execute(sql: "DROP TRIGGER auditEntryNoDelete")
+            try db.execute(sql: "DROP TRIGGER auditEntryNoUpdate")
+        }
+        func verify() throws -> AuditLog.Verification { try AuditLog.verify(g.database) }
+        let snapshot = try g.database.read { db in try AuditEntry.order(Column("id")).fetchAll(db) }
+        #expect(snapshot.count >= 6)
+
+        // Deleted: the gap is named.
+        try g.database.write { db in _ = try AuditEntry.deleteOne(db, key: 3) }
+        #expect(try verify().firstBadEntry == 4)
+        try g.database.write { db in var entry = snapshot[2]; try entry.insert(db) }
+        #expect(try verify().isIntact)
+
+        // Reordered: two entries swap places (ids kept).
+        try g.database.write { db in
+            for (a, b) in [(snapshot[3], snapshot[4]), (snapshot[4], snapshot[3])] {
+                var moved = b
+                moved.id = a.id
+                try moved.update(db)
+            }
+        }
+        #expect(try verify().firstBadEntry == snapshot[3].id)
+        try g.database.write { db in for var entry in [snapshot[3], snapshot[4]] { try entry.update(db) } }
+        #expect(try verify().isIntact)
+
+        // Edited, with its own hash recomputed: the next entry no longer follows it.
+        try g.database.write { db in
+            var forged = snapshot[1]
+            forged.actor = "someone-else"
+            forged.hash = AuditLog.hash(of: forged)
+            try forged.update(db)
+        }
+        #expect(try verify().firstBadEntry == snapshot[2].id)
+    }
+
+    @Test func retentionErasesExpiredFacesWithReceipts() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast()
+        let g = world.governance
+        #expect(try g.runRetention(as: cast.officer).isEmpty)
+        world.advance(days: 31)
+        let receipts = try g.runRetention(as: nil)
+        #expect(receipts.count == 1 && receipts[0].faces == 4 && receipts[0].scope == "retention" && receipts[0].erasedBy == "retention-schedule")
+        #expect(try g.gallery.store.counts().faces == 0 && g.gallery.index.count == 0)
+        #expect(try world.search(cast.investigator, "obama.jpg").result.candidates.isEmpty)
+        #expect(throws: GovernanceError.self) { _ = try g.runRetention(as: cast.investigator) }
+    }
+
+    @Test func searchPhotosAreKeptOnlyForTheConfiguredTime() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast()
+        let g = world.governance
+        let first = try world.search(cast.investigator, "obama.jpg")
+        try g.setProbeKeepHours(as: cast.admin, 24)
+        let second = try world.search(cast.investigator, "obama.jpg")
+        let probes = try g.database.read { db in try ProbeRecord.order(Column("id")).fetchAll(db) }
+        #expect(probes.count == 2 && probes[0].photo == nil && probes[1].photo != nil)
+        #expect(probes[0].photoSHA256 == probes[1].photoSHA256)
+        let entries = try g.exportAudit(as: cast.auditor).filter { [first.auditEntry, second.auditEntry].contains($0.id!) }
+        #expect(entries.allSatisfy { $0.details.contains("template_sha256") && $0.details.contains("photo_sha256") })
+        world.advance(days: 2)
+        _ = try g.runRetention(as: cast.admin)
+        #expect(try g.database.read { db in try ProbeRecord.filter(Column("photo") != nil).fetchCount(db) } == 0)
+    }
+
+    @Test func erasingAJurisdictionRemovesItsSources() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast(jurisdiction: "GB-LND")
+        let g = world.governance
+        let receipt = try g.erase(as: cast.admin, .jurisdiction("GB"), reason: "withdrawal from the United Kingdom")
+        #expect(receipt.sources == 1 && receipt.faces == 4 && receipt.files == 4)
+        #expect(try g.gallery.store.sources().isEmpty && g.gallery.index.count == 0)
+        #expect(throws: GovernanceError.self) { _ = try g.erase(as: cast.investigator, .jurisdiction("GB"), reason: "because") }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Gallery
+@testable import Governance
+import Store
+import Synchronization
+import Vision
+
+/// A gallery of real photos (the sample portraits: three of Barack Obama, one of
+/// Joe Biden) under a Governance whose clock the test moves.
+final class GovernedWorld: @unchecked Sendable {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = root.appendingPathComponent(".lineup/samples").path
+    static let pipeline = try! FacePipeline(models: ModelDirectory(path: root.appendingPathComponent(".lineup/models").path))
+
+    /// The time the Governance sees.
+    final class Clock: Sendable {
+        let date = Mutex(Date())
+        func now() -> Date { date.withLock { $0 } }
+    }
+
+    let folder: String
+    let clock = Clock()
+    var governance: Governance
+
+    init(graphThreshold: Int? = nil) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-governance-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/photos/nested", withIntermediateDirectories: true)
+        for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
+            try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: folder + "/photos/" + name)
+        }
+        try FileManager.default.copyItem(atPath: Self.samples + "/obama3.jpg", toPath: folder + "/photos/nested/obama3.jpg")
+        let clock = self.clock
+        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
+                                                     graphThreshold: graphThreshold),
+                                    now: { clock.now() })
+        self.graphThreshold = graphThreshold
+    }
+
+    private let graphThreshold: Int?
+
+    /// Opens the same store again, as a new process would.
+    func reopen() throws {
+        let clock = self.clock
+        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
+                                                     graphThreshold: graphThreshold),
+                                    now: { clock.now() })
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+    func advance(days: Double) { clock.date.withLock { $0 = $0.addingTimeInterval(days * 86_400) } }
+
+    static func photo(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: samples + "/" + name)))
+    }
+
+    static let justification = Justification(caseNumber: "2026/0415", purpose: "identify a robbery suspect",
+                                             legalBasis: "Police and Criminal Evidence Act 1984 s.64A")
+
+    /// An admin (bootstrapped), a police organisation with a supervisor, an approved
+    /// investigator and a privacy officer, and the photos ingested as one GB source.
+    struct Cast {
+        var admin: Principal
+        var supervisor: Principal
+        var investigator: Principal
+        var officer: Principal
+        var auditor: Principal
+    }
+
+    func cast(ingest: Bool = true, jurisdiction: String = "GB") throws -> Cast {
+        let g = governance
+        let admin = try g.authenticate(token: g.bootstrap(organisation: "Lineup operations", type: .government,
+                                                          jurisdiction: "GB", admin: "root").token)
+        _ = try g.addOrganisation(as: admin, name: "Met", type: .lawEnforcement, jurisdiction: "GB")
+        let supervisor = try g.authenticate(token: g.addAccount(as: admin, name: "sup", organisation: "Met", roles: [.supervisor]).1.token)
+        let investigatorToken = try g.addAccount(as: supervisor, name: "inv", organisation: "Met", roles: [.investigator]).1.token
+        _ = try g.approve(as: supervisor, account: "inv")
+        let officer = try g.authenticate(token: g.addAccount(as: admin, name: "dpo", organisation: "Lineup operations",
+                                                             roles: [.privacyOfficer]).1.token)
+        let auditor = try g.authenticate(token: g.addAccount(as: admin, name: "aud", organisation: "Lineup operations",
+                                                             roles: [.auditor]).1.token)
+        if ingest {
+            _ = try g.registerSource(as: admin, source(name: "portraits", root: folder + "/photos", jurisdiction: jurisdiction))
+            _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
+        }
+        return Cast(admin: admin, supervisor: supervisor, investigator: try g.authenticate(token: investigatorToken),
+                    officer: officer, auditor: auditor)
+    }
+
+    func source(name: String, root: String, jurisdiction: String) -> Source {
+        Source(name: name, kind: .folder, root: root, legalBasis: .publicTask, specialCategoryCondition: .substantialPublicInterest,
+               jurisdiction: jurisdiction, retentionDays: 30, createdBy: "")
+    }
+
+    /// Every file the gallery folder holds, read whole.
+    func storeFiles() throws -> [(String, Data)] {
+        let base = folder + "/store"
+        return try FileManager.default.contentsOfDirectory(atPath: base).map { ($0, try Data(contentsOf: URL(fileURLWithPath: base + "/" + $0))) }
+    }
+
+    func search(_ principal: Principal, _ photo: String, top: Int = 4) throws -> Governance.JustifiedSearch {
+        try governance.search(as: principal, justification: Self.justification, photo: Self.photo(photo), pipeline: Self.pipeline, top: top)
+    }
+}
