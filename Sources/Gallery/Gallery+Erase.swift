@@ -8,7 +8,7 @@ extension Gallery {
     /// process stops in between, the next open finds the index and the database
     /// disagree and rebuilds the index from the database.
     public func forget(faceIDs: [Int64]) throws {
-        for id in faceIDs { index.remove(id: id) }
+        index.remove(ids: faceIDs)
         try saveIndex()
         try store.checkpoint()
     }

@@ -4,42 +4,58 @@ extension HNSWIndex {
     /// vector, code and links are overwritten with zeroes before the call returns.
     @discardableResult
     public func remove(id: Int64) -> Bool {
+        remove(ids: [id]) == 1
+    }
+
+    /// Removes many ids at once (an erasure of a source or a jurisdiction): each
+    /// one's neighbourhood is repaired, then a single pass over the graph drops every
+    /// link to any of them, instead of one pass per id. Returns how many were there.
+    @discardableResult
+    public func remove(ids: [Int64]) -> Int {
         structure.write {
-            guard let slot = state.withLock({ $0.slots[id] }) else { return false }
-            repairAround(slot)
-            storage.erase(slot)
+            let found = state.withLock { state in Set(ids).compactMap { id in state.slots[id].map { (id, $0) } } }
+            guard !found.isEmpty else { return 0 }
+            let slots = found.map(\.1)
+            let gone = Set(slots)
+            for slot in slots { repairNeighbours(of: slot, removing: gone) }
+            dropLinks(to: gone)
+            for slot in slots { storage.erase(slot) }
             state.withLock { state in
-                state.slots.removeValue(forKey: id)
-                state.free.append(slot)
-                if state.entryPoint == slot { (state.entryPoint, state.maxLevel) = newEntryPoint(used: state.used) }
+                for (id, _) in found { state.slots.removeValue(forKey: id) }
+                state.free.append(contentsOf: slots)
+                if gone.contains(state.entryPoint) { (state.entryPoint, state.maxLevel) = newEntryPoint(used: state.used) }
             }
-            return true
+            return slots.count
         }
     }
 
-    /// Runs with the structure lock held exclusively.
-    private func repairAround(_ slot: Int32) {
+    /// Re-links the neighbours of `slot` among themselves, leaving out every slot
+    /// being removed. Runs with the structure lock held exclusively.
+    private func repairNeighbours(of slot: Int32, removing gone: Set<Int32>) {
         let level = Int(storage.levels[Int(slot)])
         for layer in 0...level {
-            let neighbours = links(of: slot, layer: layer)
+            let neighbours = links(of: slot, layer: layer).filter { !gone.contains($0) }
             let capacity = layer == 0 ? maxLinks0 : parameters.m
             for neighbour in neighbours {
-                let kept = links(of: neighbour, layer: layer).filter { $0 != slot }
+                let kept = links(of: neighbour, layer: layer).filter { !gone.contains($0) }
                 let pool = Set(kept + neighbours.filter { $0 != neighbour })
                 let scored = pool.map { Candidate(slot: $0, score: pairScore(neighbour, $0)) }.sorted { $0.score > $1.score }
                 write(selectNeighbours(scored, limit: capacity, fillUp: true).map(\.slot), to: storage.row(neighbour, layer: layer)!)
             }
         }
-        // Links are not always symmetric: anything else still pointing here lets go.
+    }
+
+    /// Links are not always symmetric: anything else still pointing at a removed slot lets go.
+    private func dropLinks(to gone: Set<Int32>) {
         let used = state.withLock { $0.used }
-        for other in 0..<Int32(used) where other != slot {
+        for other in 0..<Int32(used) where !gone.contains(other) {
             let otherLevel = Int(storage.levels[Int(other)])
             guard otherLevel >= 0 else { continue }
-            for layer in 0...min(level, otherLevel) {
+            for layer in 0...otherLevel {
                 let row = storage.row(other, layer: layer)!
                 let count = Int(row[0])
-                guard (0..<count).contains(where: { row[1 + $0] == slot }) else { continue }
-                write((0..<count).map { row[1 + $0] }.filter { $0 != slot }, to: row)
+                guard (0..<count).contains(where: { gone.contains(row[1 + $0]) }) else { continue }
+                write((0..<count).map { row[1 + $0] }.filter { !gone.contains($0) }, to: row)
             }
         }
     }

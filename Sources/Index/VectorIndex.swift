@@ -10,6 +10,8 @@ public protocol VectorIndex: AnyObject, Sendable {
     func add(id: Int64, vector: UnsafeBufferPointer<Float>)
     /// Removes `id` and overwrites its vector; false when it was not there.
     @discardableResult func remove(id: Int64) -> Bool
+    /// Removes every id given (those that are there) and overwrites their vectors.
+    @discardableResult func remove(ids: [Int64]) -> Int
     /// The `k` best-scoring entries for which `filter` (when given) is true, best first.
     func search(_ query: [Float], k: Int, filter: (@Sendable (Int64) -> Bool)?) -> [SearchHit]
 }
@@ -17,6 +19,11 @@ public protocol VectorIndex: AnyObject, Sendable {
 extension VectorIndex {
     public func add(id: Int64, vector: [Float]) {
         vector.withUnsafeBufferPointer { add(id: id, vector: $0) }
+    }
+
+    @discardableResult
+    public func remove(ids: [Int64]) -> Int {
+        ids.reduce(0) { $0 + (remove(id: $1) ? 1 : 0) }
     }
 
     public func search(_ query: [Float], k: Int) -> [SearchHit] {

@@ -68,14 +68,19 @@ enum FaceLikeData {
         for query in Self.queries.prefix(10) { #expect(a.search(query, k: 10) == b.search(query, k: 10)) }
     }
 
-    /// Deleting 30 % keeps recall on the rest within a point of a fresh build, erases
-    /// the vectors and never returns a deleted id.
-    @Test func deletesEraseAndKeepRecall() {
+    /// Deleting 30 % (one by one, or in one batch as an erasure of a source does)
+    /// keeps recall on the rest within a point of a fresh build, erases the vectors
+    /// and never returns a deleted id.
+    @Test(arguments: [false, true])
+    func deletesEraseAndKeepRecall(batched: Bool) {
         let (graph, exact) = Self.build(Self.all)
         // A fixed, scattered 30 %: ids whose multiplicative hash falls in the first three tenths.
         let doomed = Set(Self.all.map(\.0).filter { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 % 10 < 3 })
+        if batched {
+            #expect(graph.remove(ids: Array(doomed) + [999_999]) == doomed.count)
+        }
         for id in doomed {
-            #expect(graph.remove(id: id))
+            if !batched { #expect(graph.remove(id: id)) }
             exact.remove(id: id)
         }
         #expect(!graph.remove(id: doomed.first!))
