@@ -10,7 +10,7 @@ struct GalleryOptions: ParsableArguments {
     @Option(help: "Gallery folder (default: LINEUP_STORE, or ./lineup-store).")
     var store: String?
 
-    @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, or keyring.json in the gallery folder, made on first use).")
+    @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use).")
     var keyring: String?
 
     var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
@@ -18,9 +18,14 @@ struct GalleryOptions: ParsableArguments {
     /// Opens the gallery for the model the pipeline options select.
     func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = keyring ?? environment("LINEUP_KEYRING_FILE") ?? directory + "/keyring.json"
+        let keys: TemplateKeyring
+        if keyring == nil, environment("LINEUP_KEYRING_FILE") == nil, let json = environment("LINEUP_KEYRING") {
+            keys = try TemplateKeyring.parse(Data(json.utf8), path: nil)
+        } else {
+            keys = try TemplateKeyring.openOrCreate(path: keyring ?? environment("LINEUP_KEYRING_FILE") ?? directory + "/keyring.json")
+        }
         return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                           keyring: TemplateKeyring.openOrCreate(path: path))
+                           keyring: keys)
     }
 
     /// The gallery under its rules.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Governance
 import Store
+import Vision
 
 /// The parts of a public request: one photo and a way to reach the person; nothing else.
 struct PublicRequestOptions: ParsableArguments {
@@ -16,6 +17,16 @@ struct PublicRequestOptions: ParsableArguments {
 
     @Flag(help: "Print JSON.")
     var json = false
+
+    /// Makes the request and prints its receipt (JSON, or `summary` of it).
+    func submit(_ make: (Governance, [UInt8], FacePipeline) throws -> Governance.RequestReceipt,
+                summary: (Governance.RequestReceipt) -> String) throws {
+        let governance = try galleryOptions.governance(pipelineOptions)
+        let pipeline = try pipelineOptions.pipeline()
+        let receipt = try make(governance, try readPhoto(photo, limits: pipeline.limits), pipeline)
+        if json { return try printJSON(receipt) }
+        print(summary(receipt))
+    }
 }
 
 struct OptOutCommand: ParsableCommand {
@@ -34,13 +45,10 @@ struct OptOutCommand: ParsableCommand {
         @OptionGroup var request: PublicRequestOptions
 
         func run() throws {
-            let governance = try request.galleryOptions.governance(request.pipelineOptions)
-            let pipeline = try request.pipelineOptions.pipeline()
-            let receipt = try governance.requestOptOut(photo: readPhoto(request.photo, limits: pipeline.limits),
-                                                       contact: request.contact, pipeline: pipeline)
-            if request.json { return try printJSON(receipt) }
-            print("opt-out recorded: reference \(receipt.reference) (keep it to follow the request); "
-                  + "\(receipt.matchingFaces) stored faces withheld from searches from now on; the photo was not kept")
+            try request.submit({ try $0.requestOptOut(photo: $1, contact: request.contact, pipeline: $2) }) {
+                "opt-out recorded: reference \($0.reference) (keep it to follow the request); "
+                    + "\($0.matchingFaces) stored faces withheld from searches from now on; the photo was not kept"
+            }
         }
     }
 
@@ -113,13 +121,10 @@ struct AccessCommand: ParsableCommand {
         @OptionGroup var request: PublicRequestOptions
 
         func run() throws {
-            let governance = try request.galleryOptions.governance(request.pipelineOptions)
-            let pipeline = try request.pipelineOptions.pipeline()
-            let receipt = try governance.requestAccess(photo: readPhoto(request.photo, limits: pipeline.limits),
-                                                       contact: request.contact, pipeline: pipeline)
-            if request.json { return try printJSON(receipt) }
-            print("access request recorded: reference \(receipt.reference); a privacy officer reviews "
-                  + "\(receipt.matchingFaces) possible faces before anything is released")
+            try request.submit({ try $0.requestAccess(photo: $1, contact: request.contact, pipeline: $2) }) {
+                "access request recorded: reference \($0.reference) (keep it to follow the request); a privacy officer "
+                    + "reviews \($0.matchingFaces) possible faces before anything is released"
+            }
         }
     }
 

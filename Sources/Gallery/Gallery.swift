@@ -9,7 +9,7 @@ import Vision
 /// The database is the truth and the index follows it: on opening, the saved
 /// snapshot is loaded, the faces stored since are added, and if the counts still
 /// disagree (a crash between a commit and the next snapshot, a damaged file) the
-/// index is rebuilt from the database.
+/// index is rebuilt from the database and saved.
 ///
 /// Small galleries are searched exactly; from `graphThreshold` stored faces on, the
 /// gallery opens a graph index instead (see `defaultGraphThreshold`). The choice is
@@ -60,6 +60,9 @@ public final class Gallery: Sendable {
                                              snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact),
                                              sealing: sealing)
         }
+        // An index rebuilt from the database is saved at once: the next open is fast,
+        // and a damaged, outdated or unsealed snapshot does not stay on disk.
+        if indexOrigin.hasPrefix("database") { try saveIndex() }
     }
 
     static func snapshotPath(directory: String, modelID: String, kind: IndexKind) -> String {

@@ -101,6 +101,12 @@ extension Governance {
                                        legalBasis: justification?.legalBasis, details: details), in: db)
     }
 
+    /// Records that the principal looked at or kept results of one of their searches
+    /// (face crops written, a candidate opened): views are logged like searches.
+    public func recordView(as principal: Principal, search auditEntry: Int64, faces: [Int64], kind: String) throws {
+        try audit(principal, action: "view." + kind, target: "search \(auditEntry)", details: Self.json(["faces": faces]))
+    }
+
     /// Checks the chain (auditors and admins); the check itself is logged.
     public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
         try require(principal, .auditor, .admin, for: "verifying the audit log")

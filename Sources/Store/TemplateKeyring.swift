@@ -9,8 +9,9 @@ import Foundation
 /// then are the old keys dropped. Templates are opened into memory only, on the
 /// search path; they are never written back in the clear.
 ///
-/// The keyring is a JSON file (`{"current": "k…", "keys": {"k…": "<base64>"}}`,
-/// mode 0600), from `LINEUP_KEYRING_FILE` or the gallery folder's `keyring.json`.
+/// The keyring is JSON (`{"current": "k…", "keys": {"k…": "<base64>"}}`): a file
+/// (mode 0600) from `LINEUP_KEYRING_FILE` or the gallery folder's `keyring.json`, or
+/// the `LINEUP_KEYRING` environment variable itself.
 /// Keep it away from the database in production, on a separate volume or a secrets
 /// mount: whoever holds both holds the templates.
 public struct TemplateKeyring: Sendable {
@@ -24,12 +25,14 @@ public struct TemplateKeyring: Sendable {
         case unreadable(path: String, reason: String)
         case unknownKey(String)
         case sealedValueDamaged
+        case notRotatable
 
         public var description: String {
             switch self {
             case .unreadable(let path, let reason): "cannot use the template keyring \(path): \(reason)"
             case .unknownKey(let id): "a template is sealed with key '\(id)', which the keyring does not hold"
             case .sealedValueDamaged: "a sealed template failed its authentication check (damaged or altered)"
+            case .notRotatable: "a keyring given without a file (LINEUP_KEYRING) cannot be rotated: the new key would be lost; use a keyring file"
             }
         }
     }
@@ -57,12 +60,22 @@ public struct TemplateKeyring: Sendable {
     }
 
     public static func open(path: String) throws -> TemplateKeyring {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KeyringError.unreadable(path: path, reason: "cannot read the file")
+        }
+        return try parse(data, path: path)
+    }
+
+    /// A keyring given as JSON (the `LINEUP_KEYRING` environment variable, or a
+    /// file's content). Without a path it cannot be rotated: a new key would be lost.
+    public static func parse(_ data: Data, path: String?) throws -> TemplateKeyring {
         struct File: Decodable { var current: String; var keys: [String: String] }
         let file: File
+        let path = path ?? "from LINEUP_KEYRING"
         do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            file = try JSONDecoder().decode(File.self, from: data)
         } catch {
-            throw KeyringError.unreadable(path: path, reason: "not a keyring file (\(error.localizedDescription))")
+            throw KeyringError.unreadable(path: path, reason: "not a keyring (\(error.localizedDescription))")
         }
         var keys: [String: Data] = [:]
         for (id, encoded) in file.keys {
@@ -74,12 +87,12 @@ public struct TemplateKeyring: Sendable {
         guard keys[file.current] != nil else {
             throw KeyringError.unreadable(path: path, reason: "the current key '\(file.current)' is not in the file")
         }
-        return TemplateKeyring(current: file.current, keys: keys, path: path)
+        return TemplateKeyring(current: file.current, keys: keys, path: path == "from LINEUP_KEYRING" ? nil : path)
     }
 
     /// Writes the keyring atomically, readable by its owner only.
     public func save() throws {
-        guard let path else { return }
+        guard let path else { throw KeyringError.notRotatable }
         var object: [String: Any] = ["current": currentKeyID]
         object["keys"] = keys.mapValues { $0.base64EncodedString() }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -233,6 +233,8 @@ import Testing
         #expect(candidates[1]["band"] as? String == "strong")
         #expect(candidates.first?["jurisdiction"] as? String == "US-IL")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 4)
+        let views = try Self.lineup("audit", "export", "--store", store, "--token", tokens.admin)
+        #expect(views.stdout.contains(#""action":"view.crops""#), "writing crops is a view of results, and logged")
         let text = try Self.lineup(["search", "--store", store, "--token", tokens.investigator, Self.samples + "/biden.jpg"]
                                    + Self.justification)
         #expect(text.stdout.contains("candidates for human review"))

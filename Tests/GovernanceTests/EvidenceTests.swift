@@ -77,6 +77,25 @@ import Testing
         #expect(try world.search(cast.investigator, "obama2.jpg").result.candidates.first?.originURI == "obama2.jpg")
     }
 
+    @Test func keyringRefusesWhatItCannotVouchFor() throws {
+        let world = try GovernedWorld()
+        let keyring = world.governance.gallery.store.keyring
+        let sealed = try keyring.seal(Data("template".utf8))
+        #expect(try keyring.open(sealed, keyID: keyring.currentKeyID) == Data("template".utf8))
+        var altered = sealed
+        altered[altered.count - 1] ^= 1
+        #expect(throws: TemplateKeyring.KeyringError.sealedValueDamaged) { _ = try keyring.open(altered, keyID: keyring.currentKeyID) }
+        #expect(throws: TemplateKeyring.KeyringError.unknownKey("k000000000000")) { _ = try keyring.open(sealed, keyID: "k000000000000") }
+        // A keyring given as JSON (an environment variable) opens, but is never rotated: its new key would be lost.
+        let json = try Data(contentsOf: URL(fileURLWithPath: world.folder + "/store/keyring.json"))
+        let fromEnvironment = try TemplateKeyring.parse(json, path: nil)
+        #expect(try fromEnvironment.open(sealed, keyID: keyring.currentKeyID) == Data("template".utf8))
+        #expect(throws: TemplateKeyring.KeyringError.notRotatable) { try fromEnvironment.addingKey().save() }
+        #expect(throws: TemplateKeyring.KeyringError.self) { _ = try TemplateKeyring.parse(Data("{}".utf8), path: nil) }
+        let permissions = try FileManager.default.attributesOfItem(atPath: world.folder + "/store/keyring.json")[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+    }
+
     @Test func auditVerifyNamesTheFirstBadEntry() throws {
         let world = try GovernedWorld()
         let cast = try world.cast(ingest: false)
