@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -62,6 +64,13 @@ let package = Package(
             dependencies: ["Vision", "Index", "Store", "Gallery", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The HTTP API (Hummingbird 2) over the same Governance layer as the CLI.
+        .target(
+            name: "Server",
+            dependencies: ["Vision", "Store", "Gallery", "Governance",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "MultipartKit", package: "multipart-kit")]
+        ),
         .target(
             name: "Evaluation",
             dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
@@ -69,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation", "Index", "Store", "Gallery", "Governance",
+                "Vision", "Evaluation", "Index", "Store", "Gallery", "Governance", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,6 +88,8 @@ let package = Package(
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "Index", "Vision",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Governance", "Gallery", "Store", "Vision",
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `lineup` executable.
         .testTarget(name: "CLITests", dependencies: ["CLI"]),
     ],

@@ -162,7 +162,8 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var options: GovernedOptions
 
         func run() throws {
-            for (account, organisation) in try options.open().0.accounts() {
+            let (governance, principal) = try options.open()
+            for (account, organisation) in try governance.accounts(as: principal) {
                 print("\(account.name)  \(organisation.name)  \(account.roles)  \(account.status.rawValue)"
                       + (account.approvedBy.map { "  approved by \($0)" } ?? ""))
             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Lineup: ParsableCommand {
+struct Lineup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lineup",
         abstract: "Accountable face search: detect, template and compare faces in photos you lawfully hold.",
@@ -9,7 +9,7 @@ struct Lineup: ParsableCommand {
             BootstrapCommand.self, OrganisationCommand.self, AccountCommand.self, TokenCommand.self,
             SourceCommand.self, IngestCommand.self, SearchCommand.self, StatusCommand.self,
             PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
-            RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self,
+            RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self,
             DetectCommand.self, EmbedCommand.self, CompareCommand.self,
             EvalCommand.self, CalibrateCommand.self, BenchCommand.self,
         ]

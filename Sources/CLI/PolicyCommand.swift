@@ -56,7 +56,8 @@ struct PolicyCommand: ParsableCommand {
                 var defaultEffect: PolicyRule.Effect
                 var rules: [PolicyRule]
             }
-            let policy = try options.open().0.policy()
+            let (governance, principal) = try options.open()
+            let policy = try governance.policy(as: principal)
             try printJSON(Listing(defaultEffect: policy.defaultEffect, rules: policy.rules))
         }
     }

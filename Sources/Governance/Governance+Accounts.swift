@@ -126,10 +126,14 @@ extension Governance {
         }
     }
 
-    public func accounts() throws -> [(Account, Organisation)] {
-        try database.read { db in
+    /// The accounts an admin sees (all) or a supervisor sees (their organisation's).
+    public func accounts(as principal: Principal) throws -> [(Account, Organisation)] {
+        let actor = try require(principal, .admin, .supervisor, for: "listing accounts")
+        return try database.read { db in
             let organisations = Dictionary(uniqueKeysWithValues: try Organisation.fetchAll(db).map { ($0.id!, $0) })
-            return try Account.order(Column("name")).fetchAll(db).map { ($0, organisations[$0.organisationID]!) }
+            return try Account.order(Column("name")).fetchAll(db)
+                .filter { actor.has(.admin) || $0.organisationID == actor.organisation.id }
+                .map { ($0, organisations[$0.organisationID]!) }
         }
     }
 

@@ -5,9 +5,10 @@ import Store
 extension Governance {
     static let policyDefaultKey = "policy.default"
 
-    /// The rules and default in force now.
-    public func policy() throws -> Policy {
-        try database.read { db in try policy(in: db) }
+    /// The rules and default in force now (admins, supervisors, auditors).
+    public func policy(as principal: Principal) throws -> Policy {
+        try require(principal, .admin, .supervisor, .auditor, for: "reading the policy")
+        return try database.read { db in try policy(in: db) }
     }
 
     func policy(in db: Database) throws -> Policy {

@@ -141,6 +141,8 @@ extension GalleryStore {
     /// Seals templates stored in the clear by a version before encryption at rest.
     func sealClearTemplates() throws {
         let keyring = self.keyring
+        let sql = "SELECT EXISTS (SELECT 1 FROM face INDEXED BY faceInTheClear WHERE keyID IS NULL)"
+        guard try database.read({ db in try Bool.fetchOne(db, sql: sql) ?? false }) else { return }
         try database.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, template FROM face INDEXED BY faceInTheClear WHERE keyID IS NULL")
             for row in rows {

@@ -1,0 +1,119 @@
+import Foundation
+import Governance
+import Hummingbird
+import Store
+
+extension LineupServer {
+    struct NewOrganisation: Decodable {
+        var name: String
+        var type: OrganisationType
+        var jurisdiction: String
+        var searchesPerDay: Int?
+    }
+
+    struct NewAccount: Decodable {
+        var name: String
+        var organisation: String
+        var roles: [Role]
+        var expiresAt: Date?
+        var searchesPerDay: Int?
+    }
+
+    struct Reason: Decodable {
+        var reason: String
+    }
+
+    struct NewToken: Decodable {
+        var label: String?
+        var days: Int?
+    }
+
+    struct PolicyQuestion: Decodable {
+        var action: PolicyRule.Action
+        var organisation: String
+        var source: String?
+        var date: String?
+        var rule: PolicyRule?
+    }
+
+    func addAccountRoutes(to api: RouterGroup<BasicRequestContext>) {
+        route(api, .get, "organisations") { _, _, _ in
+            return try json(["organisations": try await blocking { try governance.organisations() }])
+        }
+        route(api, .post, "organisations") { request, _, principal in
+            let new = try await decode(NewOrganisation.self, from: request)
+            return try json(try await blocking {
+                try governance.addOrganisation(as: principal, name: new.name, type: new.type, jurisdiction: new.jurisdiction,
+                                               searchesPerDay: new.searchesPerDay ?? Governance.defaultOrganisationSearchesPerDay)
+            }, status: .created)
+        }
+        route(api, .get, "accounts") { request, _, principal in
+            return try json(["accounts": try await blocking { try governance.accounts(as: principal) }.map(\.0)])
+        }
+        route(api, .post, "accounts") { request, _, principal in
+            let new = try await decode(NewAccount.self, from: request)
+            let (account, token) = try await blocking {
+                try governance.addAccount(as: principal, name: new.name, organisation: new.organisation, roles: new.roles,
+                                          expiresAt: new.expiresAt,
+                                          searchesPerDay: new.searchesPerDay ?? Governance.defaultAccountSearchesPerDay)
+            }
+            struct Created: Encodable { var account: Account; var token: Governance.IssuedToken }
+            return try json(Created(account: account, token: token), status: .created)
+        }
+        route(api, .post, "accounts/{name}/approve") { request, context, principal in
+            let name = try context.parameters.require("name")
+            return try json(try await blocking { try governance.approve(as: principal, account: name) })
+        }
+        route(api, .post, "accounts/{name}/suspend") { request, context, principal in
+            let name = try context.parameters.require("name")
+            let body = try await decode(Reason.self, from: request)
+            try await blocking { try governance.suspend(as: principal, account: name, reason: body.reason) }
+            return try json(["suspended": name])
+        }
+        route(api, .post, "tokens") { request, _, principal in
+            let body = try await decode(NewToken.self, from: request)
+            return try json(try await blocking {
+                try governance.issueToken(as: principal, label: body.label ?? "api", days: body.days ?? Governance.defaultTokenDays)
+            }, status: .created)
+        }
+        route(api, .delete, "tokens/{id}") { request, context, principal in
+            let id = try context.parameters.require("id", as: Int64.self)
+            try await blocking { try governance.revokeToken(as: principal, id: id) }
+            return try json(["revoked": id])
+        }
+        route(api, .get, "policy") { request, _, principal in
+            let policy = try await blocking { try governance.policy(as: principal) }
+            struct Listing: Encodable { var defaultEffect: PolicyRule.Effect; var rules: [PolicyRule] }
+            return try json(Listing(defaultEffect: policy.defaultEffect, rules: policy.rules))
+        }
+        route(api, .put, "policy/rules/{name}") { request, context, principal in
+            let name = try context.parameters.require("name")
+            let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+            // The rule's name is the path's: a body naming another rule is refused.
+            var object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+            if let named = object["name"] as? String, named != name {
+                throw APIError(.unprocessableContent, .invalid, "the body names rule '\(named)' but the path names '\(name)'")
+            }
+            object["name"] = name
+            let rule = try PolicyRule.parse(try JSONSerialization.data(withJSONObject: object))
+            try await blocking { try governance.putRule(as: principal, rule) }
+            return try json(rule)
+        }
+        route(api, .delete, "policy/rules/{name}") { request, context, principal in
+            let name = try context.parameters.require("name")
+            try await blocking { try governance.removeRule(as: principal, named: name) }
+            return try json(["removed": name])
+        }
+        route(api, .post, "policy/test") { request, _, principal in
+            let question = try await decode(PolicyQuestion.self, from: request)
+            let date = try question.date.map { text in
+                guard let day = PolicyRule.day(text) else { throw APIError(.badRequest, .invalid, "date \(text) is not YYYY-MM-DD") }
+                return day
+            }
+            return try json(try await blocking {
+                try governance.testPolicy(as: principal, action: question.action, organisation: question.organisation,
+                                          source: question.source, date: date, with: question.rule)
+            })
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Gallery
+import Governance
+import Hummingbird
+import MultipartKit
+import Store
+
+extension LineupServer {
+    struct SearchForm: Decodable {
+        var photo: UploadedFile
+        var caseNumber: String
+        var purpose: String
+        var legalBasis: String
+        var top: Int?
+        var face: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case photo, purpose, top, face
+            case caseNumber = "case_number"
+            case legalBasis = "legal_basis"
+        }
+    }
+
+    struct NewSource: Decodable {
+        var name: String
+        var root: String
+        var kind: Source.Kind?
+        var legalBasis: Source.LegalBasis
+        var specialCategoryCondition: Source.SpecialCategoryCondition
+        var jurisdiction: String
+        var retentionDays: Int
+        var licence: String?
+    }
+
+    struct IngestRequest: Decodable {
+        var paths: [String]?
+    }
+
+    func addSearchRoutes(to api: RouterGroup<BasicRequestContext>) {
+        route(api, .post, "search") { request, _, principal in
+            let form = try await form(SearchForm.self, from: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
+            let photo = form.photo.bytes
+            let justification = Justification(caseNumber: form.caseNumber, purpose: form.purpose, legalBasis: form.legalBasis)
+            let result = try await blocking {
+                try pipelines.with { pipeline in
+                    try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                                          faceIndex: form.face, top: form.top ?? 10)
+                }
+            }
+            return try json(result)
+        }
+        route(api, .get, "sources") { _, _, _ in
+            return try json(["sources": try await blocking { try governance.gallery.store.sources() }])
+        }
+        route(api, .post, "sources") { request, _, principal in
+            let new = try await decode(NewSource.self, from: request)
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: new.root, isDirectory: &isFolder), isFolder.boolValue else {
+                throw APIError(.unprocessableContent, .invalid, "root \(new.root) is not a folder on the server")
+            }
+            let source = Source(name: new.name, kind: new.kind ?? .folder,
+                                root: URL(fileURLWithPath: new.root).standardizedFileURL.resolvingSymlinksInPath().path,
+                                legalBasis: new.legalBasis, specialCategoryCondition: new.specialCategoryCondition,
+                                jurisdiction: new.jurisdiction, retentionDays: new.retentionDays, licenceReference: new.licence,
+                                createdBy: principal.name)
+            return try json(try await blocking { try governance.registerSource(as: principal, source) }, status: .created)
+        }
+        route(api, .post, "sources/{name}/ingest") { request, context, principal in
+            let name = try context.parameters.require("name")
+            let body = request.headers[.contentLength] == "0" ? IngestRequest() : try await decode(IngestRequest.self, from: request)
+            let summary = try await blocking {
+                try pipelines.with { pipeline in
+                    try governance.ingest(as: principal, source: name, paths: body.paths ?? [], pipelines: [pipeline])
+                }
+            }
+            return try json(summary)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Dispatch
+import Foundation
+import Gallery
+import Governance
+import Hummingbird
+import MultipartKit
+import NIOCore
+import NIOPosix
+import Synchronization
+import Vision
+
+/// The HTTP API over the same Governance layer the command line uses: every route
+/// authenticates, and Governance decides and logs. No rule lives here.
+public struct LineupServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Largest request body accepted (photos, forms); larger gets 413.
+        public var maxUploadBytes: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024) {
+            self.host = host
+            self.port = port
+            self.maxUploadBytes = maxUploadBytes
+        }
+    }
+
+    let governance: Governance
+    let pipelines: PipelinePool
+    let configuration: Configuration
+
+    public init(governance: Governance, pipelines: PipelinePool, configuration: Configuration = .init()) {
+        self.governance = governance
+        self.pipelines = pipelines
+        self.configuration = configuration
+    }
+
+    /// The router with every route of `Endpoint.catalogue`.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: APIErrorMiddleware())
+        let api = router.group(RouterPath(APIVersion.prefix))
+        addServiceRoutes(to: api)
+        addSearchRoutes(to: api)
+        addAccountRoutes(to: api)
+        addRightsRoutes(to: api)
+        return router
+    }
+
+    public func application() -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                                           serverName: "Lineup"))
+    }
+
+    // MARK: - Registering routes
+
+    /// The catalogue's entry for a route; every route registered must have one.
+    static func endpoint(_ method: HTTPRequest.Method, _ path: String) -> Endpoint {
+        guard let endpoint = Endpoint.catalogue.first(where: { $0.method == method && $0.path == APIVersion.prefix + "/" + path }) else {
+            preconditionFailure("\(method) \(path) is not in Endpoint.catalogue")
+        }
+        return endpoint
+    }
+
+    /// Registers a route that needs a token, refusing roles the catalogue does not
+    /// list before the body is read (Governance checks again when it acts).
+    func route(_ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+               _ handler: @escaping @Sendable (Request, BasicRequestContext, Principal) async throws -> Response) {
+        let endpoint = Self.endpoint(method, path)
+        precondition(endpoint.access != .public, "\(method) \(path) is public in the catalogue")
+        group.on(RouterPath(path), method: method) { request, context in
+            let principal = try await principal(request)
+            if case .roles(let roles) = endpoint.access, !roles.contains(where: principal.has) {
+                throw APIError(.forbidden, .forbidden, "\(method) \(endpoint.path) needs the role "
+                               + roles.map(\.rawValue).joined(separator: " or "))
+            }
+            return try await handler(request, context, principal)
+        }
+    }
+
+    /// Registers a route anyone may call.
+    func publicRoute(_ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+                     _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+        precondition(Self.endpoint(method, path).access == .public, "\(method) \(path) is not public in the catalogue")
+        group.on(RouterPath(path), method: method, use: handler)
+    }
+
+    // MARK: - Helpers shared by the routes
+
+    /// Runs blocking work (database, decoding, networks) off the event loops.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    /// The account behind the request's bearer token.
+    func principal(_ request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
+        }
+        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        return try await blocking { try governance.authenticate(token: token) }
+    }
+
+    /// The request's JSON body, decoded with snake_case keys.
+    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(type, from: Data(buffer: body))
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw APIError(.badRequest, .invalid, "the JSON body needs the field '\(Self.snakeCase(key.stringValue))'")
+        } catch DecodingError.typeMismatch(_, let context) {
+            let field = context.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
+            throw APIError(.badRequest, .invalid, "the field '\(field)' has the wrong type")
+        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
+            throw APIError(.badRequest, .invalid, "the field '\(field)' has a value this route does not accept")
+        } catch {
+            throw APIError(.badRequest, .invalid, "the body is not JSON")
+        }
+    }
+
+    /// The request's multipart form, decoded; a missing field is named.
+    func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String]) async throws -> T {
+        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
+              let boundary = contentType.split(separator: ";").compactMap({ part -> String? in
+                  let pair = part.trimmingCharacters(in: .whitespaces)
+                  guard pair.lowercased().hasPrefix("boundary=") else { return nil }
+                  return String(pair.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+              }).first else {
+            throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
+        }
+        let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+        do {
+            return try FormDataDecoder().decode(type, from: body, boundary: boundary)
+        } catch {
+            throw APIError(.badRequest, .invalid, "the form needs the fields \(fields.joined(separator: ", ")), "
+                           + "with the photo as a file")
+        }
+    }
+
+    /// A JSON response with snake_case keys and ISO 8601 dates.
+    func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    }
+
+    static func snakeCase(_ key: String) -> String {
+        key.reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
+    }
+}
+
+/// Face pipelines for concurrent requests: one per worker, lent out and returned.
+public final class PipelinePool: Sendable {
+    private let available: Mutex<[FacePipeline]>
+    private let free: DispatchSemaphore
+
+    public init(_ pipelines: [FacePipeline]) {
+        precondition(!pipelines.isEmpty, "a pool needs a pipeline")
+        available = Mutex(pipelines)
+        free = DispatchSemaphore(value: pipelines.count)
+    }
+
+    /// Runs `body` with a pipeline, waiting for one when all are lent (call off the event loops).
+    func with<T>(_ body: (FacePipeline) throws -> T) rethrows -> T {
+        free.wait()
+        let pipeline = available.withLock { $0.removeLast() }
+        defer {
+            available.withLock { $0.append(pipeline) }
+            free.signal()
+        }
+        return try body(pipeline)
+    }
+}
+
+/// A file field of a multipart form: its bytes.
+struct UploadedFile: Decodable, MultipartPartConvertible {
+    var bytes: [UInt8]
+
+    init?(multipart: MultipartPart) { bytes = Array(buffer: multipart.body) }
+
+    var multipart: MultipartPart? { nil }
+
+    init(from decoder: any Decoder) throws {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a file field must be a multipart part"))
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Gallery
+import Governance
+import Hummingbird
+import HummingbirdTesting
+@testable import Server
+import Store
+import Testing
+import Vision
+
+/// A server over a real gallery of the sample portraits, with one account per role.
+struct ServerWorld {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = root.appendingPathComponent(".lineup/samples").path
+    static let pipeline = try! FacePipeline(models: ModelDirectory(path: root.appendingPathComponent(".lineup/models").path))
+
+    let folder: String
+    let governance: Governance
+    let server: LineupServer
+    /// A token per role, each account holding only that role.
+    let tokens: [Role: String]
+
+    init(maxUploadBytes: Int = 20 << 20, ingest: Bool = false) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-server-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
+        for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
+            try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: folder + "/photos/" + name)
+        }
+        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128))
+        let g = governance
+        let admin = try g.authenticate(token: g.bootstrap(organisation: "Operations", type: .government, jurisdiction: "GB",
+                                                          admin: "root").token)
+        _ = try g.addOrganisation(as: admin, name: "Met", type: .lawEnforcement, jurisdiction: "GB")
+        var tokens: [Role: String] = [.admin: try g.issueToken(as: admin, label: "test", days: 1).token]
+        let supervisor = try g.addAccount(as: admin, name: "sup", organisation: "Met", roles: [.supervisor]).1.token
+        tokens[.supervisor] = supervisor
+        tokens[.investigator] = try g.addAccount(as: g.authenticate(token: supervisor), name: "inv", organisation: "Met",
+                                                 roles: [.investigator]).1.token
+        _ = try g.approve(as: g.authenticate(token: supervisor), account: "inv")
+        tokens[.privacyOfficer] = try g.addAccount(as: admin, name: "dpo", organisation: "Operations", roles: [.privacyOfficer]).1.token
+        tokens[.auditor] = try g.addAccount(as: admin, name: "aud", organisation: "Operations", roles: [.auditor]).1.token
+        self.tokens = tokens
+        if ingest {
+            _ = try g.registerSource(as: admin, Source(name: "portraits", kind: .folder, root: folder + "/photos", legalBasis: .publicTask,
+                                                       specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
+                                                       retentionDays: 30, createdBy: ""))
+            _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
+        }
+        server = LineupServer(governance: governance, pipelines: PipelinePool([Self.pipeline]),
+                              configuration: .init(maxUploadBytes: maxUploadBytes))
+    }
+
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await Application(router: server.router()).test(.router) { client in try await body(client) }
+    }
+
+    /// A multipart form body: text fields, and files as (field, file name, bytes).
+    static func form(_ fields: [String: String], files: [(String, String, [UInt8])]) -> (HTTPFields, ByteBuffer) {
+        let boundary = "lineup-test-\(UUID().uuidString)"
+        var body = ByteBuffer()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
+        }
+        for (name, file, bytes) in files {
+            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\n"
+                             + "Content-Type: image/jpeg\r\n\r\n")
+            body.writeBytes(bytes)
+            body.writeString("\r\n")
+        }
+        body.writeString("--\(boundary)--\r\n")
+        return ([.contentType: "multipart/form-data; boundary=\(boundary)"], body)
+    }
+
+    static func photo(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: samples + "/" + name))) }
+
+    static func json(_ response: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+    }
+}
+
+@Suite struct ServerTests {
+    /// The document, the catalogue and the router's real routes are the same set.
+    @Test func openAPIDocumentMatchesTheRoutes() throws {
+        let world = try ServerWorld()
+        defer { try? FileManager.default.removeItem(atPath: world.folder) }
+        let served = Set(world.server.router().routes.map { "\($0.method.rawValue) \($0.path)" })
+        let catalogued = Set(Endpoint.catalogue.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(served == catalogued, "served but not documented: \(served.subtracting(catalogued)); documented but not served: \(catalogued.subtracting(served))")
+        let document = try JSONSerialization.jsonObject(with: OpenAPIDocument.json()) as? [String: Any] ?? [:]
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = document["paths"] as? [String: [String: Any]] ?? [:]
+        let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+        #expect(documented == catalogued)
+        let operationIDs = paths.values.flatMap { $0.values.compactMap { ($0 as? [String: Any])?["operationId"] as? String } }
+        #expect(Set(operationIDs).count == Endpoint.catalogue.count, "operation ids are unique")
+    }
+
+    /// Every route × every role, and no token: 401 without a token, 403 for a role the
+    /// route does not allow, and neither for a role it allows. Errors have one shape.
+    @Test func everyRouteRefusesAndAllowsTheRolesItDeclares() async throws {
+        let world = try ServerWorld()
+        try await world.test { client in
+            for endpoint in Endpoint.catalogue {
+                let uri = endpoint.path.replacingOccurrences(of: "{name}", with: "nobody")
+                    .replacingOccurrences(of: "{reference}", with: "none").replacingOccurrences(of: "{id}", with: "999999")
+                for role in [nil] + Role.allCases {
+                    var headers: HTTPFields = [:]
+                    if let role { headers[.authorization] = "Bearer " + world.tokens[role]! }
+                    let response = try await client.execute(uri: uri, method: endpoint.method, headers: headers)
+                    let status = response.status.code
+                    let allowed: Bool
+                    switch endpoint.access {
+                    case .public: allowed = true
+                    case .anyAccount: allowed = role != nil
+                    case .roles(let roles): allowed = role.map(roles.contains) ?? false
+                    }
+                    let who = role?.rawValue ?? "no token"
+                    if allowed {
+                        #expect(status != 401 && status != 403, "\(endpoint.method) \(endpoint.path) as \(who): \(status)")
+                    } else {
+                        #expect(status == (role == nil ? 401 : 403), "\(endpoint.method) \(endpoint.path) as \(who): \(status)")
+                    }
+                    if status >= 400 {
+                        let error = ServerWorld.json(response)["error"] as? [String: Any]
+                        #expect(error?["code"] is String && error?["message"] is String, "\(endpoint.path): one error shape")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func searchOverHTTPIsJustifiedAndChecksItsInput() async throws {
+        let world = try ServerWorld(maxUploadBytes: 200_000, ingest: true)
+        let investigator = world.tokens[.investigator]!
+        try await world.test { client in
+            let justification = ["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"]
+            var (headers, body) = ServerWorld.form(justification, files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
+            headers[.authorization] = "Bearer " + investigator
+            let found = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(found.status == .ok)
+            let result = ServerWorld.json(found)["result"] as? [String: Any]
+            let candidates = result?["candidates"] as? [[String: Any]] ?? []
+            #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
+            #expect((candidates.dropFirst().first?["origin_uri"] as? String)?.hasPrefix("obama") == true)
+            #expect(ServerWorld.json(found)["audit_entry"] is Int)
+
+            var missing = justification
+            missing["case_number"] = nil
+            (headers, body) = ServerWorld.form(missing, files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
+            headers[.authorization] = "Bearer " + investigator
+            let unjustified = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(unjustified.status == .badRequest)
+            #expect((ServerWorld.json(unjustified)["error"] as? [String: Any])?["message"] as? String
+                    == "the form needs the fields photo, case_number, purpose, legal_basis, with the photo as a file")
+
+            (headers, body) = ServerWorld.form(justification, files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(2000)))])
+            headers[.authorization] = "Bearer " + investigator
+            let broken = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(broken.status == .unprocessableContent)
+            #expect((ServerWorld.json(broken)["error"] as? [String: Any])?["code"] as? String == "bad_image")
+
+            let big = try ServerWorld.photo("obama.jpg") + [UInt8](repeating: 0, count: 250_000)
+            (headers, body) = ServerWorld.form(justification, files: [("photo", "big.jpg", big)])
+            headers[.authorization] = "Bearer " + investigator
+            let tooLarge = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect((ServerWorld.json(tooLarge)["error"] as? [String: Any])?["code"] as? String == "too_large")
+        }
+        let searches = try world.governance.exportAudit(as: world.governance.authenticate(token: world.tokens[.auditor]!))
+            .filter { $0.action.hasPrefix("search") }
+        #expect(searches.map(\.action) == ["search"], "one search ran; the refused ones never reached the engine")
+    }
+
+    @Test func theOptOutFormNeedsNoAccountAndWithholdsAtOnce() async throws {
+        let world = try ServerWorld(ingest: true)
+        try await world.test { client in
+            let (headers, body) = ServerWorld.form(["contact": "b.obama@example.org"],
+                                                   files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
+            let created = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: headers, body: body)
+            #expect(created.status == .created)
+            let receipt = ServerWorld.json(created)
+            #expect(receipt["matching_faces"] as? Int == 3, "the three Obama photos")
+            let reference = receipt["reference"] as? String ?? ""
+            let status = try await client.execute(uri: "/api/v1/requests/" + reference, method: .get)
+            #expect(ServerWorld.json(status)["status"] as? String == "pending")
+            let unknown = try await client.execute(uri: "/api/v1/requests/OO-nothing", method: .get)
+            #expect(unknown.status == .notFound)
+            let noContact = ServerWorld.form([:], files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
+            let refused = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: noContact.0, body: noContact.1)
+            #expect(refused.status == .badRequest)
+        }
+    }
+}
