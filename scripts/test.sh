@@ -5,4 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The OpenAPI validator the server tests run the served document through.
+venv=.lineup/venv-test
+if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+    printf '==> installing openapi-spec-validator 0.7.1 for the tests\n' >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 >&2 \
+        || { echo "test: pip install openapi-spec-validator failed" >&2; exit 1; }
+fi
 swift test "$@"

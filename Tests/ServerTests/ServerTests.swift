@@ -96,6 +96,32 @@ struct ServerWorld {
         #expect(Set(operationIDs).count == Endpoint.catalogue.count, "operation ids are unique")
     }
 
+    static let validator = ServerWorld.root.appendingPathComponent(".lineup/venv-test/bin/openapi-spec-validator").path
+
+    /// The document served passes openapi-spec-validator (installed by scripts/test.sh).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: validator),
+                   "openapi-spec-validator not installed: run scripts/test.sh"))
+    func servedDocumentIsValidOpenAPI() async throws {
+        let world = try ServerWorld()
+        let file = world.folder + "-openapi.json"
+        try await world.test { client in
+            let response = try await client.execute(uri: "/api/v1/openapi.json", method: .get)
+            #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("application/json") == true)
+            try Data(buffer: response.body).write(to: URL(fileURLWithPath: file))
+        }
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.validator)
+        process.arguments = [file]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(printed)")
+    }
+
     /// Every route × every role, and no token: 401 without a token, 403 for a role the
     /// route does not allow, and neither for a role it allows. Errors have one shape.
     @Test func everyRouteRefusesAndAllowsTheRolesItDeclares() async throws {
