@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -69,7 +71,9 @@ let package = Package(
             name: "Server",
             dependencies: ["Vision", "Store", "Gallery", "Governance",
                            .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "MultipartKit", package: "multipart-kit")]
+                           .product(name: "MultipartKit", package: "multipart-kit"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Metrics", package: "swift-metrics")]
         ),
         .target(
             name: "Evaluation",

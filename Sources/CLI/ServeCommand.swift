@@ -41,9 +41,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard let resolvedPort = port ?? (environmentPort.map { Int($0) } ?? 8080) else {
             throw ValidationError("LINEUP_PORT \(environmentPort ?? "") is not a number")
         }
+        let metrics = ServerMetrics()
+        metrics.bootstrapProcessMetrics()
         let server = LineupServer(governance: governance, pipelines: pipelines,
                                   configuration: .init(host: host ?? environment("LINEUP_HOST") ?? "127.0.0.1",
-                                                       port: resolvedPort, maxUploadBytes: maxUploadMiB << 20))
+                                                       port: resolvedPort, maxUploadBytes: maxUploadMiB << 20),
+                                  metrics: metrics)
         try await server.application().runService()
     }
 }

@@ -86,10 +86,13 @@ struct APIError: Error, HTTPResponseError {
 
 /// Turns every error into the API's shape, and logs what it could not classify.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let onError: @Sendable (any Error) -> Void
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
+            onError(error)
             let apiError = APIError.from(error)
             if apiError.code == .internalError { context.logger.error("unhandled error: \(String(reflecting: error))") }
             return try apiError.response(from: request, context: context)

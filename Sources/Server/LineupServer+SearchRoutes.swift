@@ -47,6 +47,7 @@ extension LineupServer {
                                           faceIndex: form.face, top: form.top ?? 10)
                 }
             }
+            metrics?.searches.increment()
             return try json(result)
         }
         route(api, .get, "sources") { _, _, _ in
@@ -73,6 +74,7 @@ extension LineupServer {
                     try governance.ingest(as: principal, source: name, paths: body.paths ?? [], pipelines: [pipeline])
                 }
             }
+            metrics?.ingestedFaces.increment(by: summary.faces)
             return try json(summary)
         }
     }

@@ -28,17 +28,23 @@ public struct LineupServer: Sendable {
     let governance: Governance
     let pipelines: PipelinePool
     let configuration: Configuration
+    let metrics: ServerMetrics?
 
-    public init(governance: Governance, pipelines: PipelinePool, configuration: Configuration = .init()) {
+    public init(governance: Governance, pipelines: PipelinePool, configuration: Configuration = .init(),
+                metrics: ServerMetrics? = nil) {
         self.governance = governance
         self.pipelines = pipelines
         self.configuration = configuration
+        self.metrics = metrics
     }
 
     /// The router with every route of `Endpoint.catalogue`.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.info, redactHeaders: [.authorization, .cookie]))
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: APIErrorMiddleware(onError: countRefusal))
+        addMetricsRoute(to: router)
         let api = router.group(RouterPath(APIVersion.prefix))
         addServiceRoutes(to: api)
         addSearchRoutes(to: api)

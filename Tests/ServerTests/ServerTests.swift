@@ -47,7 +47,7 @@ struct ServerWorld {
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
         server = LineupServer(governance: governance, pipelines: PipelinePool([Self.pipeline]),
-                              configuration: .init(maxUploadBytes: maxUploadBytes))
+                              configuration: .init(maxUploadBytes: maxUploadBytes), metrics: ServerMetrics())
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -84,7 +84,9 @@ struct ServerWorld {
     @Test func openAPIDocumentMatchesTheRoutes() throws {
         let world = try ServerWorld()
         defer { try? FileManager.default.removeItem(atPath: world.folder) }
-        let served = Set(world.server.router().routes.map { "\($0.method.rawValue) \($0.path)" })
+        let routes = Set(world.server.router().routes.map { "\($0.method.rawValue) \($0.path)" })
+        let served = routes.filter { $0.contains(" /api/v1/") }
+        #expect(routes.subtracting(served) == ["GET /metrics"], "outside the API: the Prometheus endpoint only")
         let catalogued = Set(Endpoint.catalogue.map { "\($0.method.rawValue) \($0.path)" })
         #expect(served == catalogued, "served but not documented: \(served.subtracting(catalogued)); documented but not served: \(catalogued.subtracting(served))")
         let document = try JSONSerialization.jsonObject(with: OpenAPIDocument.json()) as? [String: Any] ?? [:]
@@ -192,6 +194,11 @@ struct ServerWorld {
             let tooLarge = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(tooLarge.status == .contentTooLarge)
             #expect((ServerWorld.json(tooLarge)["error"] as? [String: Any])?["code"] as? String == "too_large")
+        }
+        try await world.test { client in
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains("lineup_searches_total 1\n"), "\(metrics)")
+            #expect(metrics.contains("lineup_gallery_faces 4"))
         }
         let searches = try world.governance.exportAudit(as: world.governance.authenticate(token: world.tokens[.auditor]!))
             .filter { $0.action.hasPrefix("search") }
