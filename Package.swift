@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -83,6 +84,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "Vision", "Evaluation", "Index", "Store", "Gallery", "Governance", "Server",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,9 +1,9 @@
 import ArgumentParser
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures side by side with a reference.",
-        subcommands: [BenchVisionCommand.self, BenchIngestCommand.self, BenchSnapshotCommand.self, BenchIndexCommand.self]
+        subcommands: [BenchVisionCommand.self, BenchIngestCommand.self, BenchSnapshotCommand.self, BenchIndexCommand.self, BenchApiCommand.self]
     )
 }
