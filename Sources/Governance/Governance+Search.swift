@@ -163,13 +163,19 @@ extension Governance {
         }
     }
 
-    /// The templates of every opt-out in force, opened into memory.
+    /// The templates of every opt-out in force, opened into memory once and kept
+    /// until an opt-out is added or rejected (every search and ingest asks).
     func suppressionTemplates() throws -> [[Float]] {
         let keyring = gallery.store.keyring
         return try database.read { db in
-            try Suppression.filter(Column("status") != ReviewStatus.rejected.rawValue).fetchAll(db).map { suppression in
+            let stamp = try Row.fetchOne(db, sql: "SELECT count(*), max(id), total(status = 'rejected') FROM suppression")
+                .map { "\($0[0] as Int64? ?? 0)/\($0[1] as Int64? ?? 0)/\($0[2] as Double? ?? 0)" } ?? ""
+            if let cached = suppressionCache.withLock({ $0 }), cached.stamp == stamp { return cached.templates }
+            let templates = try Suppression.filter(Column("status") != ReviewStatus.rejected.rawValue).fetchAll(db).map { suppression in
                 try keyring.open(suppression.template, keyID: suppression.keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             }
+            suppressionCache.withLock { $0 = (stamp, templates) }
+            return templates
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Gallery
 import GRDB
 import Store
+import Synchronization
 import Vision
 
 /// The rules of the engine: who may act, on what grounds, within which policy,
@@ -17,6 +18,8 @@ public final class Governance: Sendable {
     public let calibration: ScoreCalibration
     /// The present time; tests move it.
     let now: @Sendable () -> Date
+    /// The opt-out templates in memory, with the state of the table they were read at.
+    let suppressionCache = Mutex<(stamp: String, templates: [[Float]])?>(nil)
 
     public init(gallery: Gallery, calibration: ScoreCalibration? = nil, now: @escaping @Sendable () -> Date = Date.init) throws {
         guard let calibration = calibration ?? ScoreCalibration.bundled(for: gallery.modelID) else {

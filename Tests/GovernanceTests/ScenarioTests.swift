@@ -101,4 +101,21 @@ import Testing
         #expect(tampered.firstBadEntry == searches[1].id)
         #expect(tampered.problem?.contains("edited") == true)
     }
+
+    /// A rejected (abusive) opt-out withholds nothing any more, at once.
+    @Test func aRejectedOptOutStopsWithholding() throws {
+        let world = try GovernedWorld()
+        let cast = try world.cast()
+        let g = world.governance
+        func obamaCandidates() throws -> Int {
+            try world.search(cast.investigator, "obama2.jpg").result.candidates.filter { $0.originURI.contains("obama") }.count
+        }
+        #expect(try obamaCandidates() == 3)
+        let optOut = try g.requestOptOut(photo: GovernedWorld.photo("obama.jpg"), contact: "someone@example.org",
+                                         pipeline: GovernedWorld.pipeline)
+        #expect(try obamaCandidates() == 0)
+        try g.reviewOptOut(as: cast.officer, reference: optOut.reference, confirm: false)
+        #expect(try obamaCandidates() == 3)
+        #expect(try g.requestStatus(reference: optOut.reference) == .rejected)
+    }
 }
