@@ -58,28 +58,35 @@ extension Governance {
         let keepHours = try database.read { db in Int(try Setting.fetchOne(db, key: Self.probeKeepHoursKey)?.value ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
         let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
-        let entry = try database.write { db -> AuditEntry in
-            var record = ProbeRecord(photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
-                                     photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
-                                     photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
-                                     createdAt: now())
-            try record.insert(db)
-            struct Details: Encodable {
-                var faces: [Int64]
-                var probe: Int64
-                var photo_sha256: String
-                var template_sha256: String
-                var excluded_sources: [String: String]
-                var opted_out_withheld: Int
-                var top: Int
+        let entry: AuditEntry
+        do {
+            entry = try database.write { db -> AuditEntry in
+                if let refusal = try rateLimitRefusal(investigator, in: db) { throw GovernanceError.rateLimited(refusal) }
+                var record = ProbeRecord(photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
+                                         photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
+                                         photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
+                                         createdAt: now())
+                try record.insert(db)
+                struct Details: Encodable {
+                    var faces: [Int64]
+                    var probe: Int64
+                    var photo_sha256: String
+                    var template_sha256: String
+                    var excluded_sources: [String: String]
+                    var opted_out_withheld: Int
+                    var top: Int
+                }
+                return try audit(investigator, action: "search", target: "gallery", justification: justification,
+                                 details: Self.json(Details(faces: result.candidates.map(\.faceID), probe: record.id!,
+                                                            photo_sha256: AuditLog.hex(record.photoSHA256),
+                                                            template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
+                                                            excluded_sources: decision.excludedSources,
+                                                            opted_out_withheld: before - result.candidates.count, top: top)),
+                                 in: db)
             }
-            return try audit(investigator, action: "search", target: "gallery", justification: justification,
-                             details: Self.json(Details(faces: result.candidates.map(\.faceID), probe: record.id!,
-                                                        photo_sha256: AuditLog.hex(record.photoSHA256),
-                                                        template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
-                                                        excluded_sources: decision.excludedSources,
-                                                        opted_out_withheld: before - result.candidates.count, top: top)),
-                             in: db)
+        } catch GovernanceError.rateLimited(let refusal) {
+            // Another search took the last one while this one ran: nothing of it is kept.
+            try refuseRateLimited(investigator, refusal, justification: justification)
         }
         return JustifiedSearch(result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
                                optedOutFacesWithheld: before - result.candidates.count)
@@ -95,27 +102,33 @@ extension Governance {
         }
     }
 
-    /// Refuses a search past the account's or the organisation's searches for this UTC day.
+    /// Refuses a search past the account's or the organisation's searches for this
+    /// UTC day, logging the refusal. Asked before the work of a search, and again in
+    /// the transaction that records it, so concurrent searches cannot overshoot.
     func checkRateLimits(_ principal: Principal, justification: Justification) throws {
+        guard let refusal = try database.read({ db in try rateLimitRefusal(principal, in: db) }) else { return }
+        try refuseRateLimited(principal, refusal, justification: justification)
+    }
+
+    func rateLimitRefusal(_ principal: Principal, in db: Database) throws -> String? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let dayStart = calendar.startOfDay(for: now())
-        let (mine, ours) = try database.read { db in
-            let today = AuditEntry.filter(Column("action") == "search" && Column("recordedAt") >= dayStart)
-            return (try today.filter(Column("actor") == principal.name).fetchCount(db),
-                    try today.filter(Column("organisation") == principal.organisation.name).fetchCount(db))
-        }
-        var refusal: String?
+        let today = AuditEntry.filter(Column("action") == "search" && Column("recordedAt") >= calendar.startOfDay(for: now()))
+        let mine = try today.filter(Column("actor") == principal.name).fetchCount(db)
         if mine >= principal.account.searchesPerDay {
-            refusal = "\(principal.name) has run \(mine) of \(principal.account.searchesPerDay) searches allowed today"
-        } else if ours >= principal.organisation.searchesPerDay {
-            refusal = "\(principal.organisation.name) has run \(ours) of \(principal.organisation.searchesPerDay) searches allowed today"
+            return "\(principal.name) has run \(mine) of \(principal.account.searchesPerDay) searches allowed today"
         }
-        if let refusal {
-            try audit(principal, action: "search.refused", target: "gallery", justification: justification,
-                      details: Self.json(["reason": refusal]))
-            throw GovernanceError.rateLimited(refusal)
+        let ours = try today.filter(Column("organisation") == principal.organisation.name).fetchCount(db)
+        if ours >= principal.organisation.searchesPerDay {
+            return "\(principal.organisation.name) has run \(ours) of \(principal.organisation.searchesPerDay) searches allowed today"
         }
+        return nil
+    }
+
+    func refuseRateLimited(_ principal: Principal, _ refusal: String, justification: Justification) throws -> Never {
+        try audit(principal, action: "search.refused", target: "gallery", justification: justification,
+                  details: Self.json(["reason": refusal]))
+        throw GovernanceError.rateLimited(refusal)
     }
 
     /// Changes the searches per day of an organisation (admins) or an account (admins,

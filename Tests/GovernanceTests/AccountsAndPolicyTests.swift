@@ -3,7 +3,9 @@ import GRDB
 import Gallery
 @testable import Governance
 import Store
+import Synchronization
 import Testing
+import Vision
 
 @Suite struct AccountsAndPolicyTests {
     @Test func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended() throws {
@@ -132,5 +134,34 @@ import Testing
             _ = try world.search(cast.investigator, "obama.jpg")
         }
         #expect(throws: GovernanceError.self) { try g.setSearchesPerDay(as: cast.supervisor, organisation: "Met", to: 100) }
+    }
+
+    /// Searches racing for the last one of the day: exactly one is recorded, even
+    /// though all of them pass the check made before the work.
+    @Test func concurrentSearchesCannotOvershootTheLimit() throws {
+        let world = try GovernedWorld()
+        let g = world.governance
+        let cast = try world.cast()
+        try g.setSearchesPerDay(as: cast.supervisor, account: "inv", to: 1)
+        let models = ModelDirectory(path: GovernedWorld.root.appendingPathComponent(".lineup/models").path)
+        let pipelines = try (0..<4).map { _ in try FacePipeline(models: models) }
+        let photo = try GovernedWorld.photo("obama.jpg")
+        let outcomes = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: pipelines.count) { index in
+            let outcome: String
+            do {
+                _ = try g.search(as: cast.investigator, justification: GovernedWorld.justification, photo: photo,
+                                 pipeline: pipelines[index])
+                outcome = "searched"
+            } catch GovernanceError.rateLimited {
+                outcome = "refused"
+            } catch {
+                outcome = "\(error)"
+            }
+            outcomes.withLock { $0.append(outcome) }
+        }
+        #expect(outcomes.withLock { $0 }.sorted() == ["refused", "refused", "refused", "searched"])
+        let searches = try g.exportAudit(as: cast.auditor).filter { $0.action == "search" }
+        #expect(searches.count == 1)
     }
 }
