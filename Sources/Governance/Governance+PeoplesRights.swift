@@ -270,8 +270,7 @@ extension Governance {
     private func storedMatches(of template: [Float], threshold: Float) throws -> [(Int64, Float)] {
         var matches: [(Int64, Float)] = []
         try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, vector in
-            var score: Float = 0
-            for i in 0..<min(vector.count, template.count) { score += vector[i] * template[i] }
+            let score = dot(vector, template)
             if score >= threshold { matches.append((id, score)) }
         }
         return matches.sorted { $0.1 > $1.1 }

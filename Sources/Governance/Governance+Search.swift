@@ -185,7 +185,7 @@ extension Governance {
                 .map { "\($0[0] as Int64? ?? 0)/\($0[1] as Int64? ?? 0)/\($0[2] as Double? ?? 0)" } ?? ""
             if let cached = suppressionCache.withLock({ $0 }), cached.stamp == stamp { return cached.templates }
             let templates = try Suppression.filter(Column("status") != ReviewStatus.rejected.rawValue).fetchAll(db).map { suppression in
-                try keyring.open(suppression.template, keyID: suppression.keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                try keyring.openTemplate(suppression.template, keyID: suppression.keyID)
             }
             suppressionCache.withLock { $0 = (stamp, templates) }
             return templates
@@ -193,8 +193,7 @@ extension Governance {
     }
 }
 
-func dot(_ a: [Float], _ b: [Float]) -> Float {
-    var sum: Float = 0
-    for i in 0..<min(a.count, b.count) { sum += a[i] * b[i] }
-    return sum
+/// The inner product of two templates (arrays, or a buffer read from the store).
+func dot(_ a: some RandomAccessCollection<Float>, _ b: some RandomAccessCollection<Float>) -> Float {
+    zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
 }

@@ -106,10 +106,7 @@ extension LineupServer {
         }
         route(api, .post, "policy/test") { request, _, principal in
             let question = try await decode(PolicyQuestion.self, from: request)
-            let date = try question.date.map { text in
-                guard let day = PolicyRule.day(text) else { throw APIError(.badRequest, .invalid, "date \(text) is not YYYY-MM-DD") }
-                return day
-            }
+            let date = try question.date.map { try day($0, field: "date") }
             return try json(try await blocking {
                 try governance.testPolicy(as: principal, action: question.action, organisation: question.organisation,
                                           source: question.source, date: date, with: question.rule)

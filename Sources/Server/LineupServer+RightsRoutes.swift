@@ -103,10 +103,7 @@ extension LineupServer {
             return try json(try await blocking { try governance.verifyAudit(as: principal) })
         }
         route(api, .get, "audit/entries") { request, _, principal in
-            let since = try request.uri.queryParameters["since"].map { text in
-                guard let day = PolicyRule.day(String(text)) else { throw APIError(.badRequest, .invalid, "since is not YYYY-MM-DD") }
-                return day
-            }
+            let since = try request.uri.queryParameters["since"].map { try day(String($0), field: "since") }
             return try json(["entries": try await blocking { try governance.exportAudit(as: principal, since: since) }])
         }
         route(api, .post, "keys/rotate") { request, _, principal in

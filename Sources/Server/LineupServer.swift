@@ -157,6 +157,12 @@ public struct LineupServer: Sendable {
                         body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
     }
 
+    /// A day given as YYYY-MM-DD (midnight UTC), or a 400 naming the field.
+    func day(_ text: String, field: String) throws -> Date {
+        guard let day = PolicyRule.day(text) else { throw APIError(.badRequest, .invalid, "\(field) \(text) is not a date YYYY-MM-DD") }
+        return day
+    }
+
     static func snakeCase(_ key: String) -> String {
         key.reduce(into: "") { result, character in
             if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }

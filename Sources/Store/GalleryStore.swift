@@ -262,8 +262,7 @@ extension GalleryStore {
         return try database.read { db in
             var result: [Int64: [Float]] = [:]
             for face in try GalleryFace.fetchAll(db, keys: faceIDs) {
-                let clear = try keyring.open(face.template, keyID: face.keyID ?? "")
-                result[face.id!] = clear.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                result[face.id!] = try keyring.openTemplate(face.template, keyID: face.keyID ?? "")
             }
             return result
         }

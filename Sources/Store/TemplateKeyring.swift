@@ -45,16 +45,12 @@ public struct TemplateKeyring: Sendable {
 
     /// A keyring with one fresh key that lives in memory only (scratch galleries of
     /// benchmarks and evaluations, which are deleted when they finish).
-    public static func ephemeral() -> TemplateKeyring {
-        let key = newKey()
-        return TemplateKeyring(current: keyID(of: key), keys: [keyID(of: key): key], path: nil)
-    }
+    public static func ephemeral() -> TemplateKeyring { withOneNewKey(path: nil) }
 
     /// Reads the keyring at `path`, creating it with one new key when there is no file.
     public static func openOrCreate(path: String) throws -> TemplateKeyring {
         if FileManager.default.fileExists(atPath: path) { return try open(path: path) }
-        let key = newKey()
-        let keyring = TemplateKeyring(current: keyID(of: key), keys: [keyID(of: key): key], path: path)
+        let keyring = withOneNewKey(path: path)
         try keyring.save()
         return keyring
     }
@@ -71,23 +67,23 @@ public struct TemplateKeyring: Sendable {
     public static func parse(_ data: Data, path: String?) throws -> TemplateKeyring {
         struct File: Decodable { var current: String; var keys: [String: String] }
         let file: File
-        let path = path ?? "from LINEUP_KEYRING"
+        let origin = path ?? "from LINEUP_KEYRING"
         do {
             file = try JSONDecoder().decode(File.self, from: data)
         } catch {
-            throw KeyringError.unreadable(path: path, reason: "not a keyring (\(error.localizedDescription))")
+            throw KeyringError.unreadable(path: origin, reason: "not a keyring (\(error.localizedDescription))")
         }
         var keys: [String: Data] = [:]
         for (id, encoded) in file.keys {
             guard let bytes = Data(base64Encoded: encoded), bytes.count == 32 else {
-                throw KeyringError.unreadable(path: path, reason: "key '\(id)' is not 32 bytes of base64")
+                throw KeyringError.unreadable(path: origin, reason: "key '\(id)' is not 32 bytes of base64")
             }
             keys[id] = bytes
         }
         guard keys[file.current] != nil else {
-            throw KeyringError.unreadable(path: path, reason: "the current key '\(file.current)' is not in the file")
+            throw KeyringError.unreadable(path: origin, reason: "the current key '\(file.current)' is not in the file")
         }
-        return TemplateKeyring(current: file.current, keys: keys, path: path == "from LINEUP_KEYRING" ? nil : path)
+        return TemplateKeyring(current: file.current, keys: keys, path: path)
     }
 
     /// Writes the keyring atomically, readable by its owner only.
@@ -103,7 +99,7 @@ public struct TemplateKeyring: Sendable {
         }
     }
 
-    /// A keyring whose current key is new; the old keys stay until `retiring(except:)`.
+    /// A keyring whose current key is new; the old keys stay until `retiringOldKeys()`.
     public func addingKey() -> TemplateKeyring {
         let key = Self.newKey()
         var keys = self.keys
@@ -117,6 +113,11 @@ public struct TemplateKeyring: Sendable {
     }
 
     static func newKey() -> Data { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } }
+
+    private static func withOneNewKey(path: String?) -> TemplateKeyring {
+        let key = newKey()
+        return TemplateKeyring(current: keyID(of: key), keys: [keyID(of: key): key], path: path)
+    }
 
     public var keyIDs: [String] { keys.keys.sorted() }
 
@@ -132,6 +133,11 @@ public struct TemplateKeyring: Sendable {
         } catch {
             throw .sealedValueDamaged
         }
+    }
+
+    /// A sealed template opened into its floats.
+    public func openTemplate(_ sealed: Data, keyID: String) throws(KeyringError) -> [Float] {
+        try open(sealed, keyID: keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
     /// A key's public name: derived from the key, so the same key always has the same id.
