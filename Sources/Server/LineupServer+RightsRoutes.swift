@@ -43,7 +43,9 @@ extension LineupServer {
                 let receipt = try await blocking {
                     try pipelines.with { pipeline in try make(governance)(photo, form.contact, pipeline) }
                 }
-                return try json(receipt, status: .created)
+                // The reference and status only: how many stored faces matched would tell
+                // anyone with someone's photo whether Lineup holds that person.
+                return try json(["reference": receipt.reference, "status": receipt.status.rawValue], status: .created)
             }
         }
         publicRoute(api, .get, "requests/{reference}") { _, context in

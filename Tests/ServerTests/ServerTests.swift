@@ -86,7 +86,9 @@ struct ServerWorld {
         defer { try? FileManager.default.removeItem(atPath: world.folder) }
         let routes = Set(world.server.router().routes.map { "\($0.method.rawValue) \($0.path)" })
         let served = routes.filter { $0.contains(" /api/v1/") }
-        #expect(routes.subtracting(served) == ["GET /metrics"], "outside the API: the Prometheus endpoint only")
+        let pages = Set(WebPage.catalogue.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(routes.subtracting(served) == pages.union(["GET /metrics"]),
+                "outside the API: the web pages of WebPage.catalogue and the Prometheus endpoint")
         let catalogued = Set(Endpoint.catalogue.map { "\($0.method.rawValue) \($0.path)" })
         #expect(served == catalogued, "served but not documented: \(served.subtracting(catalogued)); documented but not served: \(catalogued.subtracting(served))")
         let document = try JSONSerialization.jsonObject(with: OpenAPIDocument.json()) as? [String: Any] ?? [:]
@@ -213,8 +215,11 @@ struct ServerWorld {
             let created = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: headers, body: body)
             #expect(created.status == .created)
             let receipt = ServerWorld.json(created)
-            #expect(receipt["matching_faces"] as? Int == 3, "the three Obama photos")
+            #expect(receipt["matching_faces"] == nil, "the public answer does not say whether Lineup holds the person")
             let reference = receipt["reference"] as? String ?? ""
+            let officer = try world.governance.authenticate(token: world.tokens[.privacyOfficer]!)
+            #expect(try world.governance.optOuts(as: officer).first { $0.0.reference == reference }?.1.count == 3,
+                    "the three Obama photos are withheld")
             let status = try await client.execute(uri: "/api/v1/requests/" + reference, method: .get)
             #expect(ServerWorld.json(status)["status"] as? String == "pending")
             let unknown = try await client.execute(uri: "/api/v1/requests/OO-nothing", method: .get)
