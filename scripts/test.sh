@@ -5,12 +5,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The OpenAPI validator the server tests run the served document through.
+# What the server tests drive: openapi-spec-validator for the served document, and
+# headless Chromium (Debian's chromium and chromium-driver) through Selenium for the
+# browser test.
+missing=()
+for package in chromium chromium-driver; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    printf '==> installing Debian packages for the browser test: %s\n' "${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq >&2 || { echo "test: apt-get update failed" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null \
+        || { echo "test: apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
 venv=.lineup/venv-test
-if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
-    printf '==> installing openapi-spec-validator 0.7.1 for the tests\n' >&2
+if ! "$venv/bin/python" -c 'import selenium, openapi_spec_validator' 2>/dev/null; then
+    printf '==> installing openapi-spec-validator 0.7.1 and selenium 4.27.1 for the tests\n' >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 >&2 \
-        || { echo "test: pip install openapi-spec-validator failed" >&2; exit 1; }
+    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 selenium==4.27.1 >&2 \
+        || { echo "test: pip install openapi-spec-validator selenium failed" >&2; exit 1; }
 fi
 swift test "$@"

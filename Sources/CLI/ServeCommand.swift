@@ -6,47 +6,143 @@ import Server
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (/api/v1, OpenAPI document at /api/v1/openapi.json) on the embedded gallery.",
+        abstract: "Serve the web interface and the HTTP API (/api/v1, OpenAPI document at /api/v1/openapi.json) on the embedded gallery.",
         discussion: """
-            Every route authenticates with a bearer API token (except health, the document and the public \
-            opt-out and access-request forms) and goes through the same rules and audit log as the \
-            command line. Listens on 127.0.0.1 unless told otherwise; put TLS in front of it.
+            Open http://HOST:PORT/ in a browser: investigators, supervisors, auditors, privacy officers and \
+            admins sign in with their API token; the public opt-out and access-request forms need none. \
+            Every API route authenticates with a bearer API token (except health, the document and the public \
+            forms) and goes through the same rules and audit log as the command line. Listens on 127.0.0.1 \
+            unless told otherwise; put TLS in front of it and pass --secure-cookies.
+
+            Each setting comes from its flag, else its environment variable, else the JSON config file \
+            (--config or LINEUP_CONFIG; keys host, port, workers, max_upload_mib, request_timeout_seconds, \
+            secure_cookies), else the default.
             """
     )
 
     @OptionGroup var pipelineOptions: PipelineOptions
     @OptionGroup var galleryOptions: GalleryOptions
 
-    @Option(help: "Address to listen on (default: LINEUP_HOST, or 127.0.0.1).")
+    @Option(help: "JSON config file (default: LINEUP_CONFIG).")
+    var config: String?
+
+    @Option(help: "Address to listen on (LINEUP_HOST; default 127.0.0.1).")
     var host: String?
 
-    @Option(help: "Port (default: LINEUP_PORT, or 8080).")
+    @Option(help: "Port (LINEUP_PORT; default 8080).")
     var port: Int?
 
-    @Option(help: "Largest upload accepted, in MiB (larger gets 413).")
-    var maxUploadMiB = 20
+    @Option(help: "Largest upload accepted, in MiB; larger gets 413 (LINEUP_MAX_UPLOAD_MIB; default 20).")
+    var maxUploadMiB: Int?
 
-    @Option(help: "Face pipelines for concurrent searches (default: one per core).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Seconds before a request is answered 503 timeout (LINEUP_REQUEST_TIMEOUT; default 120).")
+    var requestTimeout: Int?
 
-    func validate() throws {
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        guard (1...1024).contains(maxUploadMiB) else { throw ValidationError("--max-upload-mib must be 1 to 1024") }
-    }
+    @Option(help: "Face pipelines for concurrent searches (LINEUP_WORKERS; default one per core).")
+    var workers: Int?
+
+    @Flag(help: "Mark the session cookie Secure: the server is reached over HTTPS (LINEUP_SECURE_COOKIES=1).")
+    var secureCookies = false
 
     func run() async throws {
+        let settings = try ServeSettings.resolve(flags: self)
         let governance = try galleryOptions.governance(pipelineOptions)
-        let pipelines = try PipelinePool((0..<workers).map { _ in try pipelineOptions.pipeline() })
-        let environmentPort = environment("LINEUP_PORT")
-        guard let resolvedPort = port ?? (environmentPort.map { Int($0) } ?? 8080) else {
-            throw ValidationError("LINEUP_PORT \(environmentPort ?? "") is not a number")
-        }
+        let pipelines = try PipelinePool((0..<settings.workers).map { _ in try pipelineOptions.pipeline() })
         let metrics = ServerMetrics()
         metrics.bootstrapProcessMetrics()
         let server = LineupServer(governance: governance, pipelines: pipelines,
-                                  configuration: .init(host: host ?? environment("LINEUP_HOST") ?? "127.0.0.1",
-                                                       port: resolvedPort, maxUploadBytes: maxUploadMiB << 20),
+                                  configuration: .init(host: settings.host, port: settings.port,
+                                                       maxUploadBytes: settings.maxUploadMiB << 20,
+                                                       secureCookies: settings.secureCookies,
+                                                       requestTimeout: .seconds(settings.requestTimeoutSeconds)),
                                   metrics: metrics)
+        printError("lineup: serving on http://\(settings.host):\(settings.port)/ (API under /api/v1)")
+        // Retention runs at start and every hour, as `lineup retention run` would.
+        let retention = Task.detached {
+            while !Task.isCancelled {
+                do {
+                    let receipts = try governance.runRetention(as: nil)
+                    if !receipts.isEmpty { printError("lineup: retention erased \(receipts.reduce(0) { $0 + $1.faces }) faces past their period") }
+                } catch {
+                    printError("lineup: retention run failed: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+        defer { retention.cancel() }
         try await server.application().runService()
+    }
+}
+
+/// The server's settings, each from its flag, its environment variable, the config
+/// file or its default, in that order; every value is checked, and a bad one names
+/// where it came from.
+struct ServeSettings: Equatable {
+    var host = "127.0.0.1"
+    var port = 8080
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+    var maxUploadMiB = 20
+    var requestTimeoutSeconds = 120
+    var secureCookies = false
+
+    static let fileKeys: Set<String> = ["host", "port", "workers", "max_upload_mib", "request_timeout_seconds", "secure_cookies"]
+
+    static func resolve(flags: ServeCommand, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
+        var settings = ServeSettings()
+        if let path = flags.config ?? environment["LINEUP_CONFIG"] { try settings.read(file: path) }
+        func number(_ variable: String) throws -> Int? {
+            guard let text = environment[variable] else { return nil }
+            guard let value = Int(text) else { throw ValidationError("\(variable)=\(text) is not a whole number") }
+            return value
+        }
+        settings.host = flags.host ?? environment["LINEUP_HOST"] ?? settings.host
+        settings.port = try flags.port ?? number("LINEUP_PORT") ?? settings.port
+        settings.workers = try flags.workers ?? number("LINEUP_WORKERS") ?? settings.workers
+        settings.maxUploadMiB = try flags.maxUploadMiB ?? number("LINEUP_MAX_UPLOAD_MIB") ?? settings.maxUploadMiB
+        settings.requestTimeoutSeconds = try flags.requestTimeout ?? number("LINEUP_REQUEST_TIMEOUT") ?? settings.requestTimeoutSeconds
+        if flags.secureCookies || ["1", "true", "yes"].contains(environment["LINEUP_SECURE_COOKIES"]?.lowercased() ?? "") {
+            settings.secureCookies = true
+        }
+        try settings.check()
+        return settings
+    }
+
+    mutating func read(file path: String) throws {
+        struct File: Decodable {
+            var host: String?
+            var port: Int?
+            var workers: Int?
+            var maxUploadMib: Int?
+            var requestTimeoutSeconds: Int?
+            var secureCookies: Bool?
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the config file \(path)") }
+        guard let keys = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ValidationError("the config file \(path) is not a JSON object")
+        }
+        if let unknown = Set(keys.keys).subtracting(Self.fileKeys).sorted().first {
+            throw ValidationError("the config file \(path) has an unknown key '\(unknown)' (known: \(Self.fileKeys.sorted().joined(separator: ", ")))")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let file: File
+        do {
+            file = try decoder.decode(File.self, from: data)
+        } catch DecodingError.typeMismatch(_, let context) {
+            throw ValidationError("\(context.codingPath.map(\.stringValue).joined(separator: ".")) in \(path) has the wrong type")
+        }
+        host = file.host ?? host
+        port = file.port ?? port
+        workers = file.workers ?? workers
+        maxUploadMiB = file.maxUploadMib ?? maxUploadMiB
+        requestTimeoutSeconds = file.requestTimeoutSeconds ?? requestTimeoutSeconds
+        secureCookies = file.secureCookies ?? secureCookies
+    }
+
+    func check() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("port \(port) is not 1 to 65535") }
+        guard (1...256).contains(workers) else { throw ValidationError("workers must be 1 to 256") }
+        guard (1...1024).contains(maxUploadMiB) else { throw ValidationError("max upload must be 1 to 1024 MiB") }
+        guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("request timeout must be 1 to 3600 seconds") }
     }
 }

@@ -107,18 +107,21 @@ extension Gallery {
     /// The candidate's face cut from its original picture (with a margin), for review.
     /// Nil when the original is no longer where the source says it is.
     public func reviewCrop(of candidate: Candidate, limits: ImageLimits = .default) throws -> Image? {
+        try reviewPicture(of: candidate, limits: limits)?.cropped(to: candidate.box.expanded(by: 0.25))
+    }
+
+    /// The whole picture a candidate's face was found in (a photo, or the video frame
+    /// at the face's time), for review. Nil when the original is no longer there.
+    public func reviewPicture(of candidate: Candidate, limits: ImageLimits = .default) throws -> Image? {
         guard let root = candidate.sourceRoot else { return nil }
         let path = root + "/" + candidate.originURI
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let seconds = candidate.frameSeconds else { return try Image(contentsOf: path, limits: limits) }
         var picture: Image?
-        if let seconds = candidate.frameSeconds {
-            try VideoReader(path: path).sample(every: 1 / 50) { frame, time in
-                if time + 1e-6 >= seconds { picture = frame }
-                return picture == nil
-            }
-        } else {
-            picture = try Image(contentsOf: path, limits: limits)
+        try VideoReader(path: path).sample(every: 1 / 50) { frame, time in
+            if time + 1e-6 >= seconds { picture = frame }
+            return picture == nil
         }
-        return try picture?.cropped(to: candidate.box.expanded(by: 0.25))
+        return picture
     }
 }

@@ -178,11 +178,15 @@ extension Governance {
     }
 
     func issueToken(for account: Account, label: String, days: Int, in db: Database) throws -> IssuedToken {
+        try issueToken(for: account, label: label, lifetime: Double(days) * 86_400, in: db)
+    }
+
+    func issueToken(for account: Account, label: String, lifetime: TimeInterval, in db: Database) throws -> IssuedToken {
         var generator = SystemRandomNumberGenerator()
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let token = "lnt_" + secret.base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let expiry = now().addingTimeInterval(Double(days) * 86_400)
+        let expiry = now().addingTimeInterval(lifetime)
         var record = AccessToken(accountID: account.id!, sha256: Data(SHA256.hash(data: Data(token.utf8))), label: label,
                                  createdAt: now(), expiresAt: expiry)
         try record.insert(db)

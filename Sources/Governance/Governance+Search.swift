@@ -69,6 +69,7 @@ extension Governance {
                 try record.insert(db)
                 struct Details: Encodable {
                     var faces: [Int64]
+                    var scores: [Float]
                     var probe: Int64
                     var photo_sha256: String
                     var template_sha256: String
@@ -77,7 +78,8 @@ extension Governance {
                     var top: Int
                 }
                 return try audit(investigator, action: "search", target: "gallery", justification: justification,
-                                 details: Self.json(Details(faces: result.candidates.map(\.faceID), probe: record.id!,
+                                 details: Self.json(Details(faces: result.candidates.map(\.faceID),
+                                                            scores: result.candidates.map(\.score), probe: record.id!,
                                                             photo_sha256: AuditLog.hex(record.photoSHA256),
                                                             template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
                                                             excluded_sources: decision.excludedSources,

@@ -4,6 +4,7 @@ import Governance
 import Hummingbird
 import MultipartKit
 import Store
+import Vision
 
 extension LineupServer {
     struct SearchForm: Decodable {
@@ -36,7 +37,28 @@ extension LineupServer {
         var paths: [String]?
     }
 
+    /// The faces of a photo, for choosing which one to search with.
+    struct Detection: Encodable {
+        var width: Int
+        var height: Int
+        var faces: [DetectedFace]
+        /// The face a search uses when none is chosen.
+        var mostProminent: Int?
+    }
+
     func addSearchRoutes(to api: RouterGroup<BasicRequestContext>) {
+        route(api, .post, "detect") { request, _, _ in
+            struct DetectForm: Decodable { var photo: UploadedFile }
+            let photo = try await form(DetectForm.self, from: request, fields: ["photo"]).photo.bytes
+            return try json(try await blocking {
+                try pipelines.with { pipeline in
+                    let image = try Image(data: photo, limits: pipeline.limits)
+                    let faces = try pipeline.detectProbe(in: image)
+                    return Detection(width: image.width, height: image.height, faces: faces,
+                                     mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
+                }
+            })
+        }
         route(api, .post, "search") { request, _, principal in
             let form = try await form(SearchForm.self, from: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
             let photo = form.photo.bytes
@@ -69,7 +91,7 @@ extension LineupServer {
         route(api, .post, "sources/{name}/ingest") { request, context, principal in
             let name = try context.parameters.require("name")
             let body = request.headers[.contentLength] == "0" ? IngestRequest() : try await decode(IngestRequest.self, from: request)
-            let summary = try await blocking {
+            let summary = try await blocking(timed: false) {
                 try pipelines.with { pipeline in
                     try governance.ingest(as: principal, source: name, paths: body.paths ?? [], pipelines: [pipeline])
                 }

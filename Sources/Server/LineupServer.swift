@@ -17,11 +17,18 @@ public struct LineupServer: Sendable {
         public var port: Int
         /// Largest request body accepted (photos, forms); larger gets 413.
         public var maxUploadBytes: Int
+        /// Marks the session cookie Secure: set it when the server is reached over HTTPS.
+        public var secureCookies: Bool
+        /// A request that takes longer than this gets 503 with the `timeout` error code.
+        public var requestTimeout: Duration
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024,
+                    secureCookies: Bool = false, requestTimeout: Duration = .seconds(120)) {
             self.host = host
             self.port = port
             self.maxUploadBytes = maxUploadBytes
+            self.secureCookies = secureCookies
+            self.requestTimeout = requestTimeout
         }
     }
 
@@ -29,6 +36,8 @@ public struct LineupServer: Sendable {
     let pipelines: PipelinePool
     let configuration: Configuration
     let metrics: ServerMetrics?
+    /// The background ingests that uploads start.
+    let ingestJobs = IngestJobs()
 
     public init(governance: Governance, pipelines: PipelinePool, configuration: Configuration = .init(),
                 metrics: ServerMetrics? = nil) {
@@ -48,8 +57,10 @@ public struct LineupServer: Sendable {
         let api = router.group(RouterPath(APIVersion.prefix))
         addServiceRoutes(to: api)
         addSearchRoutes(to: api)
+        addUploadRoutes(to: api)
         addAccountRoutes(to: api)
         addRightsRoutes(to: api)
+        addWebPages(to: router)
         return router
     }
 
@@ -93,18 +104,46 @@ public struct LineupServer: Sendable {
 
     // MARK: - Helpers shared by the routes
 
-    /// Runs blocking work (database, decoding, networks) off the event loops.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+    /// Runs blocking work (database, decoding, networks) off the event loops. Unless
+    /// `timed` is false (background jobs, a synchronous folder ingest), a request
+    /// whose work outlasts `configuration.requestTimeout` is answered 503 `timeout`;
+    /// the work itself runs to its end, so nothing is left half done.
+    func blocking<T: Sendable>(timed: Bool = true, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        guard timed else { return try await NIOThreadPool.singleton.runIfActive(body) }
+        let timeout = configuration.requestTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            let answered = Mutex(false)
+            let answer: @Sendable (Result<T, any Error>) -> Void = { result in
+                if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(with: result) }
+            }
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                answer(.failure(APIError(.serviceUnavailable, .timeout,
+                                         "the request took longer than \(timeout.components.seconds) s; it may still complete")))
+            }
+            Task {
+                do { answer(.success(try await NIOThreadPool.singleton.runIfActive(body))) } catch { answer(.failure(error)) }
+                timer.cancel()
+            }
+        }
     }
 
-    /// The account behind the request's bearer token.
+    /// The account behind the request's bearer token, or behind the web interface's
+    /// session cookie; a call with the cookie that changes anything must carry the
+    /// session's CSRF token in `X-CSRF-Token`.
     func principal(_ request: Request) async throws -> Principal {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            return try await blocking { try governance.authenticate(token: token) }
         }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        return try await blocking { try governance.authenticate(token: token) }
+        if let session = WebSession.token(of: request) {
+            if request.method != .get && request.method != .head,
+               !WebSession.csrfMatches(request.headers[WebSession.csrfHeader], sessionToken: session) {
+                throw APIError(.forbidden, .forbidden, "a call with the session cookie must send its CSRF token in X-CSRF-Token")
+            }
+            return try await blocking { try governance.authenticate(token: session) }
+        }
+        throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
     }
 
     /// The request's JSON body, decoded with snake_case keys.

@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import Store
+
+extension Governance {
+    /// One access request as the privacy office's list shows it: enough to see what
+    /// waits for review and how far each review has come, without opening the
+    /// requester's photo (opening it is a logged review, `reviewAccess`).
+    public struct AccessRequestSummary: Sendable, Codable, Equatable {
+        public var reference: String
+        public var status: ReviewStatus
+        public var contact: String
+        public var createdAt: Date
+        public var releasedBy: String?
+        public var releasedAt: Date?
+        /// Candidates a privacy officer has confirmed or rejected.
+        public var decided: Int
+        /// Candidates still awaiting a decision; the report is refused while any remain.
+        public var undecided: Int
+    }
+
+    /// The access requests, oldest first, with their candidates counted by decision
+    /// (privacy officers only). Nothing sealed is opened.
+    public func accessRequests(as principal: Principal) throws -> [AccessRequestSummary] {
+        try require(principal, .privacyOfficer, for: "listing access requests")
+        return try database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,
+                       accessRequest.releasedBy, accessRequest.releasedAt,
+                       COUNT(accessCandidate.id) AS candidates,
+                       COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS undecided
+                FROM accessRequest LEFT JOIN accessCandidate ON accessCandidate.requestID = accessRequest.id
+                GROUP BY accessRequest.id ORDER BY accessRequest.id
+                """, arguments: [ReviewStatus.pending.rawValue])
+            return rows.map { row in
+                let candidates: Int = row["candidates"], undecided: Int = row["undecided"]
+                let status: String = row["status"]
+                return AccessRequestSummary(reference: row["reference"], status: ReviewStatus(rawValue: status) ?? .pending,
+                                            contact: row["contact"], createdAt: row["createdAt"], releasedBy: row["releasedBy"],
+                                            releasedAt: row["releasedAt"], decided: candidates - undecided, undecided: undecided)
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Governance
+import Hummingbird
+import HTTPTypes
+import Mustache
+import NIOCore
+
+/// A request to a page, with who is signed in and, for a POST, its form (whose
+/// CSRF token has already been checked).
+struct WebRequest: Sendable {
+    var request: Request
+    var context: BasicRequestContext
+    var principal: Principal?
+    var session: String?
+    var form: WebForm
+
+    func parameter(_ name: String) throws -> String { try context.parameters.require(name) }
+    func query(_ name: String) -> String? { request.uri.queryParameters[name[...]].map(String.init) }
+
+    /// The signed-in account (pages that are not public always have one).
+    var signedIn: Principal {
+        get throws {
+            guard let principal else { throw APIError(.unauthorized, .unauthenticated, "sign in first") }
+            return principal
+        }
+    }
+}
+
+/// The web interface's templates and assets, read once from the module's resources.
+enum WebAssets {
+    static let folder = Bundle.module.resourceURL!.appendingPathComponent("Pages")
+
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in names where name.hasSuffix(".mustache") {
+            do {
+                let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+                try library.register(text, named: String(name.dropLast(".mustache".count)))
+            } catch {
+                preconditionFailure("the page template \(name) does not parse: \(error)")
+            }
+        }
+        return library
+    }()
+
+    /// Files served under /static, with their content types.
+    static let files: [String: (type: String, bytes: ByteBuffer)] = {
+        var files: [String: (String, ByteBuffer)] = [:]
+        for (name, type) in [("lineup.css", "text/css; charset=utf-8"), ("lineup.js", "text/javascript; charset=utf-8"),
+                             ("ingest.js", "text/javascript; charset=utf-8")] {
+            if let data = try? Data(contentsOf: folder.appendingPathComponent(name)) { files[name] = (type, ByteBuffer(data: data)) }
+        }
+        return files
+    }()
+}
+
+extension LineupServer {
+    /// Headers of every page: nothing cached (pages hold personal data), nothing
+    /// framed, scripts and styles from this server only.
+    static let pageHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        .cacheControl: "no-store",
+        .contentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+            + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
+    ]
+
+    func addWebPages(to router: Router<BasicRequestContext>) {
+        addSessionPages(to: router)
+        addSearchPages(to: router)
+        addSourcePages(to: router)
+        addSupervisionPages(to: router)
+        addPrivacyPages(to: router)
+        addPublicPages(to: router)
+    }
+
+    /// Registers a page of `WebPage.catalogue`: sends the unsigned to the sign-in page,
+    /// refuses roles the page does not list, checks the CSRF token of every signed-in
+    /// POST, and shows errors as a page.
+    func page(_ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+              _ handler: @escaping @Sendable (WebRequest) async throws -> Response) {
+        guard let page = WebPage.catalogue.first(where: { $0.method == method && $0.path == path }) else {
+            preconditionFailure("\(method) \(path) is not in WebPage.catalogue")
+        }
+        router.on(RouterPath(path), method: method) { request, context in
+            let session = WebSession.token(of: request)
+            var principal: Principal?
+            if let session { principal = try? await blocking { try governance.authenticate(token: session) } }
+            var web = WebRequest(request: request, context: context, principal: principal, session: principal == nil ? nil : session,
+                                 form: WebForm())
+            do {
+                if page.access != .public {
+                    guard let principal else {
+                        if method == .get { return redirect(to: "/login?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")) }
+                        throw APIError(.unauthorized, .unauthenticated, "your session has ended: sign in again")
+                    }
+                    if case .roles(let roles) = page.access, !roles.contains(where: principal.has) {
+                        throw APIError(.forbidden, .forbidden, "this page is for the role " + roles.map(\.rawValue).joined(separator: " or "))
+                    }
+                }
+                if method == .post {
+                    web.form = try await WebForm.read(request, limit: configuration.maxUploadBytes)
+                    if let session = web.session, !WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: session) {
+                        throw APIError(.forbidden, .forbidden, "the form is stale or came from another site: reload the page and send it again")
+                    }
+                }
+                return try await handler(web)
+            } catch {
+                let apiError = APIError.from(error)
+                if apiError.code == .internalError { context.logger.error("unhandled error: \(String(reflecting: error))") }
+                countRefusal(error)
+                return render("error", ["status": Int(apiError.status.code), "reason": apiError.status.reasonPhrase,
+                                        "message": apiError.message], for: web, status: apiError.status)
+            }
+        }
+    }
+
+    /// A page from its template, with the signed-in account, its CSRF token and the
+    /// navigation its roles open.
+    func render(_ template: String, _ values: [String: Any], for web: WebRequest, status: HTTPResponse.Status = .ok) -> Response {
+        var all = values
+        if let principal = web.principal, let session = web.session {
+            all["user"] = ["name": principal.name, "organisation": principal.organisation.name,
+                           "roles": principal.account.roleNames.joined(separator: ", ")]
+            all["csrf"] = WebSession.csrf(for: session)
+            all["nav"] = [
+                "search": principal.has(.investigator),
+                "sources": true,
+                "accounts": principal.has(.admin) || principal.has(.supervisor),
+                "audit": principal.has(.auditor) || principal.has(.admin),
+                "policy": principal.has(.admin) || principal.has(.supervisor) || principal.has(.auditor),
+                "privacy": principal.has(.privacyOfficer),
+            ]
+        }
+        guard let html = WebAssets.library.render(all, withTemplate: template) else {
+            preconditionFailure("no page template named \(template)")
+        }
+        return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func redirect(to location: String, cookie: String? = nil) -> Response {
+        var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        if let cookie { headers[.setCookie] = cookie }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Where each role starts.
+    static func home(of principal: Principal) -> String {
+        if principal.has(.investigator) { return "/search" }
+        if principal.has(.privacyOfficer) { return "/privacy" }
+        if principal.has(.supervisor) { return "/accounts" }
+        if principal.has(.auditor) { return "/audit" }
+        return "/sources"
+    }
+
+    func addSessionPages(to router: Router<BasicRequestContext>) {
+        page(router, .get, "/") { web in
+            if let principal = web.principal { return redirect(to: Self.home(of: principal)) }
+            return render("home", [:], for: web)
+        }
+        page(router, .get, "/login") { web in
+            render("login", ["next": web.query("next") ?? ""], for: web)
+        }
+        page(router, .post, "/login") { web in
+            let token = web.form["token"] ?? ""
+            do {
+                let (session, principal) = try await blocking { try governance.signIn(token: token) }
+                let next = web.form["next"] ?? ""
+                let safe = next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : Self.home(of: principal)
+                return redirect(to: safe, cookie: WebSession.setCookie(session.token, secure: configuration.secureCookies))
+            } catch let error as GovernanceError {
+                return render("login", ["next": web.form["next"] ?? "", "error": error.description], for: web, status: .unauthorized)
+            }
+        }
+        page(router, .post, "/logout") { web in
+            if let session = web.session { try await blocking { try governance.signOut(sessionToken: session) } }
+            return redirect(to: "/login", cookie: WebSession.clearCookie(secure: configuration.secureCookies))
+        }
+        page(router, .get, "/static/{file}") { web in
+            guard let file = WebAssets.files[try web.parameter("file")] else { throw APIError(.notFound, .notFound, "no such file") }
+            return Response(status: .ok, headers: [.contentType: file.type, .cacheControl: "public, max-age=3600"],
+                            body: .init(byteBuffer: file.bytes))
+        }
+    }
+}

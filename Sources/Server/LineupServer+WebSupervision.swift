@@ -1,0 +1,348 @@
+import Foundation
+import Governance
+import Hummingbird
+import Store
+
+/// The supervision pages: who may act (accounts), what was done (the audit log) and
+/// the rules that decide what may be done (policy). They call the same Governance
+/// functions as the JSON API and decide nothing themselves; a refusal of bad input
+/// (malformed JSON, an unknown organisation, a bad date) is shown on the page it came
+/// from, and nothing is changed.
+extension LineupServer {
+    func addSupervisionPages(to router: Router<BasicRequestContext>) {
+        addAccountPages(to: router)
+        addAuditPage(to: router)
+        addPolicyPages(to: router)
+    }
+
+    // MARK: Accounts
+
+    private func addAccountPages(to router: Router<BasicRequestContext>) {
+        page(router, .get, "/accounts") { web in
+            let query = SupervisionFormat.query(of: web)
+            let notice = query["approved"].map { "Approved \($0): the account can sign in and search." }
+                ?? query["suspended"].map { "Suspended \($0): its tokens and sessions no longer work." }
+            return try await accountsPage(web, notice: notice)
+        }
+        page(router, .post, "/accounts/{name}/approve") { web in
+            let principal = try web.signedIn
+            let name = try SupervisionFormat.pathName(web)
+            if let refusal = try await refusalOfInput({ _ = try await blocking { try governance.approve(as: principal, account: name) } }) {
+                return try await accountsPage(web, refusal: refusal)
+            }
+            return redirect(to: "/accounts?approved=" + SupervisionFormat.queryValue(name))
+        }
+        page(router, .post, "/accounts/{name}/suspend") { web in
+            let principal = try web.signedIn
+            let name = try SupervisionFormat.pathName(web)
+            let refusal = try await refusalOfInput {
+                let reason = try web.form.required("reason")
+                try await blocking { try governance.suspend(as: principal, account: name, reason: reason) }
+            }
+            if let refusal { return try await accountsPage(web, refusal: refusal) }
+            return redirect(to: "/accounts?suspended=" + SupervisionFormat.queryValue(name))
+        }
+    }
+
+    /// The accounts the caller may see, pending ones first (they wait for a supervisor).
+    private func accountsPage(_ web: WebRequest, notice: String? = nil, refusal: APIError? = nil) async throws -> Response {
+        let principal = try web.signedIn
+        let listed = try await blocking { try governance.accounts(as: principal) }
+        let now = Date()
+        let rows: [[String: Any]] = listed.enumerated()
+            .sorted { ($0.element.0.status == .pending ? 0 : 1, $0.offset) < ($1.element.0.status == .pending ? 0 : 1, $1.offset) }
+            .map { _, pair in
+                let (account, organisation) = pair
+                var row: [String: Any] = [
+                    "name": account.name, "path": SupervisionFormat.pathSegment(account.name),
+                    "organisation": organisation.name, "roles": account.roleNames.joined(separator: ", "),
+                    "status": account.status.rawValue, "pending": account.status == .pending,
+                    "suspendable": account.status != .suspended,
+                    "expires": account.expiresAt.map(SupervisionFormat.day) ?? "never",
+                    "expired": account.expiresAt.map { $0 <= now } ?? false,
+                ]
+                if let approvedBy = account.approvedBy { row["approvedBy"] = approvedBy }
+                return row
+            }
+        var values: [String: Any] = ["accounts": rows, "count": rows.count, "approver": principal.has(.supervisor),
+                                     "pendingCount": rows.filter { $0["pending"] as? Bool == true }.count]
+        if let notice { values["notice"] = notice }
+        if let refusal { values["error"] = refusal.message }
+        return render("accounts", values, for: web, status: refusal?.status ?? .ok)
+    }
+
+    // MARK: Audit log
+
+    /// The audit-log browser. Browsing is itself logged: each view reads the log
+    /// through `Governance.exportAudit`, which records an `audit.export` entry, and a
+    /// chain check (`?verify=1`) records an `audit.verify` entry. The page shows the
+    /// newest `auditRowsShown` matching entries and how many matched.
+    private func addAuditPage(to router: Router<BasicRequestContext>) {
+        page(router, .get, "/audit") { web in
+            let principal = try web.signedIn
+            let query = SupervisionFormat.query(of: web)
+            let filter = AuditFilter(actor: query["actor"], actionPrefix: query["action"], caseNumber: query["case"],
+                                     since: query["since"])
+            var values: [String: Any] = ["filter": filter.values]
+            var status = HTTPResponse.Status.ok
+            if query["verify"] == "1" {
+                let verification = try await blocking { try governance.verifyAudit(as: principal) }
+                var shown: [String: Any] = ["intact": verification.isIntact, "entries": verification.entries,
+                                            "headHash": verification.headHash]
+                if let bad = verification.firstBadEntry { shown["firstBadEntry"] = bad }
+                if let problem = verification.problem { shown["problem"] = problem }
+                values["verification"] = shown
+            }
+            do {
+                let since = try filter.since.map { try day($0, field: "since") }
+                let entries = try await blocking { try governance.exportAudit(as: principal, since: since) }
+                let matching = entries.reversed().filter(filter.matches)
+                values["count"] = matching.count
+                values["shown"] = min(matching.count, Self.auditRowsShown)
+                values["truncated"] = matching.count > Self.auditRowsShown
+                values["entries"] = matching.prefix(Self.auditRowsShown).map(SupervisionFormat.auditRow)
+            } catch let refusal as APIError {
+                values["error"] = refusal.message
+                status = refusal.status
+            }
+            return render("audit", values, for: web, status: status)
+        }
+    }
+
+    private static let auditRowsShown = 200
+
+    /// The audit browser's filters, as given in the query string (blank means any).
+    private struct AuditFilter {
+        var actor: String?
+        var actionPrefix: String?
+        var caseNumber: String?
+        var since: String?
+
+        init(actor: String?, actionPrefix: String?, caseNumber: String?, since: String?) {
+            let given = { (value: String?) in value.flatMap { $0.isEmpty ? nil : $0 } }
+            self.actor = given(actor)
+            self.actionPrefix = given(actionPrefix)
+            self.caseNumber = given(caseNumber)
+            self.since = given(since)
+        }
+
+        func matches(_ entry: AuditEntry) -> Bool {
+            (actor.map { entry.actor == $0 } ?? true)
+                && (actionPrefix.map { entry.action.hasPrefix($0) } ?? true)
+                && (caseNumber.map { entry.caseNumber == $0 } ?? true)
+        }
+
+        /// For the form: the values to put back in its fields.
+        var values: [String: Any] {
+            var values: [String: Any] = [:]
+            if let actor { values["actor"] = actor }
+            if let actionPrefix { values["action"] = actionPrefix }
+            if let caseNumber { values["case"] = caseNumber }
+            if let since { values["since"] = since }
+            return values
+        }
+    }
+
+    // MARK: Policy
+
+    private func addPolicyPages(to router: Router<BasicRequestContext>) {
+        page(router, .get, "/policy") { web in
+            let query = SupervisionFormat.query(of: web)
+            var view = PolicyView()
+            view.notice = query["saved"].map { "Saved rule \($0): it applies from now on." }
+                ?? query["removed"].map { "Removed rule \($0)." }
+            view.editing = query["edit"]
+            return try await policyPage(web, view)
+        }
+        page(router, .post, "/policy/rules") { web in
+            let principal = try web.signedIn
+            let text = web.form["rule"] ?? ""
+            var savedName = ""
+            let refusal = try await refusalOfInput {
+                guard !text.isEmpty else { throw APIError(.badRequest, .invalid, "paste one rule's JSON") }
+                let rule = try PolicyRule.parse(Data(text.utf8))
+                try await blocking { try governance.putRule(as: principal, rule) }
+                savedName = rule.name
+            }
+            if let refusal {
+                return try await policyPage(web, PolicyView(editorText: text, editError: refusal), status: refusal.status)
+            }
+            return redirect(to: "/policy?saved=" + SupervisionFormat.queryValue(savedName))
+        }
+        page(router, .post, "/policy/rules/{name}/delete") { web in
+            let principal = try web.signedIn
+            let name = try SupervisionFormat.pathName(web)
+            if let refusal = try await refusalOfInput({ try await blocking { try governance.removeRule(as: principal, named: name) } }) {
+                return try await policyPage(web, PolicyView(editError: refusal), status: refusal.status)
+            }
+            return redirect(to: "/policy?removed=" + SupervisionFormat.queryValue(name))
+        }
+        page(router, .post, "/policy/test") { web in
+            let principal = try web.signedIn
+            var view = PolicyView(question: DryRunQuestion(form: web.form))
+            let question = view.question
+            let refusal = try await refusalOfInput {
+                guard let action = PolicyRule.Action(rawValue: question.action) else {
+                    throw APIError(.badRequest, .invalid, "choose an action: "
+                                   + PolicyRule.Action.allCases.map(\.rawValue).joined(separator: " or "))
+                }
+                let organisation = try web.form.required("organisation")
+                let date = try question.date.map { try day($0, field: "date") }
+                let draft = try question.draftRule.map { try PolicyRule.parse(Data($0.utf8)) }
+                view.decision = try await blocking {
+                    try governance.testPolicy(as: principal, action: action, organisation: organisation, source: question.source,
+                                              date: date, with: draft)
+                }
+            }
+            view.testError = refusal
+            return try await policyPage(web, view, status: refusal?.status ?? .ok)
+        }
+    }
+
+    /// What the policy page shows beside the rules: a notice, the editor's text and
+    /// refusal, and the dry run's question, decision or refusal.
+    private struct PolicyView {
+        var notice: String?
+        var editing: String?
+        var editorText: String?
+        var editError: APIError?
+        var question = DryRunQuestion()
+        var decision: PolicyDecision?
+        var testError: APIError?
+    }
+
+    /// The dry-run form's fields, kept to fill the form again with the answer.
+    private struct DryRunQuestion {
+        var action = PolicyRule.Action.search.rawValue
+        var organisation: String?
+        var date: String?
+        var source: String?
+        var draftRule: String?
+
+        init() {}
+
+        init(form: WebForm) {
+            let given = { (field: String) in form[field].flatMap { $0.isEmpty ? nil : $0 } }
+            action = given("action") ?? ""
+            organisation = given("organisation")
+            date = given("date")
+            source = given("source")
+            draftRule = given("rule")
+        }
+    }
+
+    private func policyPage(_ web: WebRequest, _ view: PolicyView, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let principal = try web.signedIn
+        let (policy, organisations) = try await blocking { (try governance.policy(as: principal), try governance.organisations()) }
+        var values: [String: Any] = [
+            "defaultEffect": policy.defaultEffect.rawValue,
+            "rules": policy.rules.map(SupervisionFormat.ruleRow),
+            "ruleCount": policy.rules.count,
+            "editor": principal.has(.admin),
+            "actions": PolicyRule.Action.allCases.map { ["name": $0.rawValue, "selected": $0.rawValue == view.question.action] },
+            "organisations": organisations.map { ["name": $0.name, "type": $0.type, "jurisdiction": $0.jurisdiction,
+                                                  "selected": $0.name == view.question.organisation] },
+        ]
+        var question: [String: Any] = [:]
+        if let date = view.question.date { question["date"] = date }
+        if let source = view.question.source { question["source"] = source }
+        if let draft = view.question.draftRule { question["rule"] = draft }
+        values["question"] = question
+        if let notice = view.notice { values["notice"] = notice }
+        let edited = view.editing.flatMap { name in policy.rules.first { $0.name == name } }
+        if let text = view.editorText ?? edited.map(SupervisionFormat.prettyJSON) { values["editorText"] = text }
+        if let editError = view.editError { values["editError"] = editError.message }
+        if let testError = view.testError { values["testError"] = testError.message }
+        if let decision = view.decision { values["decision"] = SupervisionFormat.decision(decision, default: policy.defaultEffect) }
+        return render("policy", values, for: web, status: status)
+    }
+
+    // MARK: Refusals shown on the page
+
+    /// Runs an act and returns its refusal (a Governance or input error) to show on the
+    /// page instead of the act's result; any other error is left to the error page.
+    private func refusalOfInput(_ act: () async throws -> Void) async throws -> APIError? {
+        do {
+            try await act()
+            return nil
+        } catch let error as GovernanceError {
+            return APIError.from(error)
+        } catch let error as APIError {
+            return error
+        }
+    }
+}
+
+/// How the supervision pages put Governance's records into page values: times in
+/// UTC, names safe in URLs, rules and details as readable JSON.
+private enum SupervisionFormat {
+    /// The query string's fields, decoded like a submitted form (`+` is a space).
+    static func query(of web: WebRequest) -> WebForm {
+        WebForm(fields: WebForm.urlEncoded(web.request.uri.query ?? ""))
+    }
+
+    /// The `{name}` path parameter, percent-decoded (the router leaves it encoded).
+    static func pathName(_ web: WebRequest) throws -> String {
+        let raw = try web.parameter("name")
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// A name as one path segment of a form's action.
+    static func pathSegment(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
+    }
+
+    static func queryValue(_ value: String) -> String { pathSegment(value) }
+
+    static func formatter(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter
+    }
+
+    static func day(_ date: Date) -> String { formatter("yyyy-MM-dd").string(from: date) }
+
+    static func auditRow(_ entry: AuditEntry) -> [String: Any] {
+        var row: [String: Any] = ["id": entry.id ?? 0, "time": formatter("yyyy-MM-dd HH:mm:ss").string(from: entry.recordedAt),
+                                  "actor": entry.actor, "action": entry.action, "target": entry.target,
+                                  "details": entry.details]
+        if let organisation = entry.organisation { row["organisation"] = organisation }
+        if let caseNumber = entry.caseNumber { row["case"] = caseNumber }
+        if let purpose = entry.purpose { row["purpose"] = purpose }
+        if let legalBasis = entry.legalBasis { row["basis"] = legalBasis }
+        return row
+    }
+
+    static func prettyJSON(_ rule: PolicyRule) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(rule)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// A rule for the list: its name, effect, description, and its conditions as JSON.
+    static func ruleRow(_ rule: PolicyRule) -> [String: Any] {
+        var conditions = (try? JSONSerialization.jsonObject(with: Data(prettyJSON(rule).utf8))) as? [String: Any] ?? [:]
+        for key in ["name", "effect", "description"] { conditions.removeValue(forKey: key) }
+        let text = (try? JSONSerialization.data(withJSONObject: conditions, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var row: [String: Any] = ["name": rule.name, "path": pathSegment(rule.name), "effect": rule.effect.rawValue,
+                                  "conditions": text]
+        if let description = rule.description { row["description"] = description }
+        return row
+    }
+
+    /// A dry run's answer: allowed or denied, which rule decided, and the sources left out.
+    static func decision(_ decision: PolicyDecision, default defaultEffect: PolicyRule.Effect) -> [String: Any] {
+        var shown: [String: Any] = ["allowed": decision.allowed]
+        if let rule = decision.deniedBy { shown["deniedBy"] = rule }
+        if let reason = decision.reason { shown["reason"] = reason }
+        shown["decidedBy"] = decision.deniedBy.map { $0 == "default" ? "the default (deny)" : "rule \($0)" }
+            ?? (decision.allowedBy.isEmpty ? "the default (\(defaultEffect.rawValue)): no rule applies"
+                : "rule " + decision.allowedBy.joined(separator: ", "))
+        shown["anyExcluded"] = !decision.excludedSources.isEmpty
+        shown["excluded"] = decision.excludedSources.sorted { $0.key < $1.key }.map { ["source": $0.key, "rule": $0.value] }
+        return shown
+    }
+}

@@ -1,0 +1,80 @@
+// Lineup's pages work without this script; it adds the face picker to the search form.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("search-form");
+  if (form) facePicker(form);
+});
+
+// On choosing a photo: show it, ask the server which faces it holds (POST /api/v1/detect,
+// which searches nothing), outline them, and let the investigator click the one to search.
+function facePicker(form) {
+  const input = document.getElementById("photo");
+  const preview = document.getElementById("photo-preview");
+  const status = document.getElementById("detect-status");
+  const choice = document.getElementById("face-choice");
+
+  form.addEventListener("dragover", (event) => event.preventDefault());
+  form.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer.files.length > 0) {
+      input.files = event.dataTransfer.files;
+      input.dispatchEvent(new Event("change"));
+    }
+  });
+
+  input.addEventListener("change", async () => {
+    preview.replaceChildren();
+    choice.value = "";
+    const file = input.files[0];
+    if (!file) return;
+    const image = document.createElement("img");
+    image.alt = "The photo to search with";
+    image.src = URL.createObjectURL(file);
+    preview.appendChild(image);
+    status.textContent = "Looking for faces…";
+    const body = new FormData();
+    body.append("photo", file);
+    let answer;
+    try {
+      const response = await fetch("/api/v1/detect", {
+        method: "POST", body, credentials: "same-origin",
+        headers: { "X-CSRF-Token": form.dataset.csrf },
+      });
+      answer = await response.json();
+      if (!response.ok) throw new Error(answer.error ? answer.error.message : response.statusText);
+    } catch (error) {
+      status.textContent = "Could not read faces: " + error.message;
+      return;
+    }
+    const faces = answer.faces || [];
+    if (faces.length === 0) {
+      status.textContent = "No face found in this photo.";
+      return;
+    }
+    const boxes = faces.map((face, index) => {
+      const box = document.createElement("div");
+      box.className = "box pickable";
+      box.id = "face-" + index;
+      box.title = "Search with this face";
+      box.style.left = (100 * face.box.x / answer.width) + "%";
+      box.style.top = (100 * face.box.y / answer.height) + "%";
+      box.style.width = (100 * face.box.width / answer.width) + "%";
+      box.style.height = (100 * face.box.height / answer.height) + "%";
+      const label = document.createElement("span");
+      label.textContent = String(index + 1);
+      box.appendChild(label);
+      box.addEventListener("click", () => pick(index));
+      preview.appendChild(box);
+      return box;
+    });
+    function pick(index) {
+      choice.value = String(index);
+      boxes.forEach((box, other) => box.classList.toggle("picked", other === index));
+      status.textContent = faces.length === 1
+        ? "One face found; it will be searched."
+        : faces.length + " faces found; face " + (index + 1) + " will be searched. Click another to change.";
+    }
+    pick(answer.most_prominent ?? 0);
+  });
+}
