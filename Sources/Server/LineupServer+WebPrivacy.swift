@@ -19,7 +19,7 @@ extension LineupServer {
             var values: [String: Any] = [
                 "opt_outs": optOuts.map { PrivacyOfficeValues.optOut($0.0, faces: $0.1) },
                 "access_requests": requests.map(PrivacyOfficeValues.accessRequest),
-                "receipts": receipts.suffix(20).reversed().map(PrivacyOfficeValues.receiptRow),
+                "receipts": receipts.suffix(20).reversed().map(PrivacyOfficeValues.receipt),
                 "has_opt_outs": !optOuts.isEmpty,
                 "has_access_requests": !requests.isEmpty,
                 "has_receipts": !receipts.isEmpty,
@@ -37,7 +37,7 @@ extension LineupServer {
             switch decision {
             case "confirm", "reject":
                 try await blocking { try governance.reviewOptOut(as: principal, reference: reference, confirm: decision == "confirm") }
-                return redirect(to: "/privacy?done=\(decision)&reference=" + PrivacyOfficeValues.pathSafe(reference))
+                return redirect(to: "/privacy?done=\(decision)&reference=" + PageText.pathSegment(reference))
             case "erase":
                 let receipt = try await blocking { try governance.eraseOptedOutFaces(as: principal, reference: reference) }
                 return render("receipt", PrivacyOfficeValues.receipt(receipt), for: web)
@@ -63,7 +63,7 @@ extension LineupServer {
             default: throw APIError(.badRequest, .invalid, "a candidate is confirmed or rejected")
             }
             try await blocking { try governance.decideAccess(as: principal, reference: reference, faceID: faceID, confirm: confirm) }
-            return redirect(to: "/privacy/access/\(PrivacyOfficeValues.pathSafe(reference))#candidate-\(faceID)")
+            return redirect(to: "/privacy/access/\(PageText.pathSegment(reference))#candidate-\(faceID)")
         }
 
         page(router, .post, "/privacy/access/{reference}/report") { web in
@@ -93,7 +93,7 @@ extension LineupServer {
                 throw APIError(.notFound, .notFound, "no erasure receipt \(reference)")
             }
             var response = try json(receipt)
-            response.headers[.contentDisposition] = "attachment; filename=\"\(PrivacyOfficeValues.pathSafe(receipt.reference)).json\""
+            response.headers[.contentDisposition] = "attachment; filename=\"\(PageText.pathSegment(receipt.reference)).json\""
             response.headers[.cacheControl] = "no-store"
             return response
         }
@@ -129,10 +129,10 @@ extension LineupServer {
         if let summary = loaded.summary {
             values["contact"] = summary.contact
             values["status"] = summary.status.rawValue
-            values["received"] = PrivacyOfficeValues.date(summary.createdAt)
+            values["received"] = PageText.time(summary.createdAt)
             values["open"] = summary.status == .pending
             if let releasedAt = summary.releasedAt {
-                values["released"] = PrivacyOfficeValues.date(releasedAt) + " by " + (summary.releasedBy ?? "unknown")
+                values["released"] = PageText.time(releasedAt) + " by " + (summary.releasedBy ?? "unknown")
             }
         }
         if let photo = loaded.requesterPhoto { values["requester_photo"] = photo }
@@ -154,16 +154,6 @@ private enum PrivacyOfficeValues {
     /// Thumbnails are at most this many pixels on their long side.
     static let thumbnailSide = 320
 
-    static func date(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: TimeZone(identifier: "UTC")!)
-            .year().month().day().time(includingFractionalSeconds: false)) + " UTC"
-    }
-
-    /// A reference as it may appear in a URL path or a file name.
-    static func pathSafe(_ reference: String) -> String {
-        reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_"))) ?? reference
-    }
-
     static func notice(done: String?, reference: String?) -> String? {
         guard let reference, !reference.isEmpty else { return nil }
         switch done {
@@ -178,10 +168,10 @@ private enum PrivacyOfficeValues {
             "reference": suppression.reference,
             "status": suppression.status.rawValue,
             "contact": suppression.contact,
-            "received": date(suppression.createdAt),
+            "received": PageText.time(suppression.createdAt),
             "faces": faces.count,
         ]
-        if let reviewer = suppression.reviewedBy, let at = suppression.reviewedAt { values["reviewed"] = "\(reviewer), \(date(at))" }
+        if let reviewer = suppression.reviewedBy, let at = suppression.reviewedAt { values["reviewed"] = "\(reviewer), \(PageText.time(at))" }
         return values
     }
 
@@ -190,7 +180,7 @@ private enum PrivacyOfficeValues {
             "reference": request.reference,
             "status": request.status.rawValue,
             "contact": request.contact,
-            "received": date(request.createdAt),
+            "received": PageText.time(request.createdAt),
             "decided": request.decided,
             "undecided": request.undecided,
             "awaiting": request.undecided > 0,
@@ -206,7 +196,7 @@ private enum PrivacyOfficeValues {
             "is_rejected": view.decision == .rejected,
         ]
         if let crop { values["crop"] = crop }
-        if let by = view.decidedBy, let at = view.decidedAt { values["decided"] = "\(by), \(date(at))" }
+        if let by = view.decidedBy, let at = view.decidedAt { values["decided"] = "\(by), \(PageText.time(at))" }
         if let provenance = view.provenance { values["provenance"] = self.provenance(provenance) }
         return values
     }
@@ -215,7 +205,7 @@ private enum PrivacyOfficeValues {
         var values: [String: Any] = [
             "source": candidate.source,
             "origin": candidate.originURI,
-            "ingested": date(candidate.ingestedAt),
+            "ingested": PageText.time(candidate.ingestedAt),
             "legal_basis": candidate.legalBasis.rawValue,
             "condition": candidate.specialCategoryCondition.rawValue,
             "jurisdiction": candidate.jurisdiction,
@@ -225,7 +215,7 @@ private enum PrivacyOfficeValues {
             values["band_text"] = band == .belowThreshold ? "below threshold" : band.rawValue
         }
         if let page = candidate.pageURL { values["page_url"] = page }
-        if let captured = candidate.capturedAt { values["captured"] = date(captured) }
+        if let captured = candidate.capturedAt { values["captured"] = PageText.time(captured) }
         if let seconds = candidate.frameSeconds { values["video_time"] = String(format: "%.1f s", seconds) }
         return values
     }
@@ -234,7 +224,7 @@ private enum PrivacyOfficeValues {
         var values: [String: Any] = [
             "reference": report.reference,
             "released_by": report.releasedBy,
-            "released_at": date(report.releasedAt),
+            "released_at": PageText.time(report.releasedAt),
             "faces": report.faces.map { face -> [String: Any] in
                 [
                     "face_id": face.faceID,
@@ -242,7 +232,7 @@ private enum PrivacyOfficeValues {
                     "provenance": provenance(face.provenance),
                     "has_searches": !face.searches.isEmpty,
                     "searches": face.searches.map { search -> [String: Any] in
-                        ["entry": search.auditEntry, "at": date(search.at), "organisation": search.organisation ?? "–",
+                        ["entry": search.auditEntry, "at": PageText.time(search.at), "organisation": search.organisation ?? "–",
                          "purpose": search.purpose ?? "–", "legal_basis": search.legalBasis ?? "–"]
                     },
                 ]
@@ -255,7 +245,7 @@ private enum PrivacyOfficeValues {
     static func receipt(_ receipt: ErasureReceipt) -> [String: Any] {
         [
             "reference": receipt.reference,
-            "download": "/privacy/receipts/" + pathSafe(receipt.reference),
+            "download": "/privacy/receipts/" + PageText.pathSegment(receipt.reference),
             "scope": receipt.scope,
             "target": receipt.target,
             "faces": receipt.faces,
@@ -264,19 +254,8 @@ private enum PrivacyOfficeValues {
             "sources": receipt.sources,
             "reason": receipt.reason,
             "erased_by": receipt.erasedBy,
-            "erased_at": date(receipt.erasedAt),
+            "erased_at": PageText.time(receipt.erasedAt),
             "sha256": receipt.sha256,
-        ]
-    }
-
-    static func receiptRow(_ receipt: ErasureReceipt) -> [String: Any] {
-        [
-            "reference": receipt.reference,
-            "download": "/privacy/receipts/" + pathSafe(receipt.reference),
-            "scope": receipt.scope,
-            "target": receipt.target,
-            "faces": receipt.faces,
-            "erased_at": date(receipt.erasedAt),
         ]
     }
 }

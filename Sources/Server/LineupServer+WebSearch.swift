@@ -103,7 +103,7 @@ extension LineupServer {
             "score": candidate.score.isNaN ? "–" : String(format: "%.3f", candidate.score),
             "source": candidate.source,
             "origin": candidate.originURI,
-            "ingested": Self.dateText(candidate.ingestedAt),
+            "ingested": PageText.time(candidate.ingestedAt),
             "legal_basis": candidate.legalBasis.rawValue,
             "condition": candidate.specialCategoryCondition.rawValue,
             "jurisdiction": candidate.jurisdiction,
@@ -114,16 +114,11 @@ extension LineupServer {
             values["band_text"] = band == .belowThreshold ? "below threshold" : band.rawValue
         }
         if let page = candidate.pageURL { values["page_url"] = page }
-        if let captured = candidate.capturedAt { values["captured"] = Self.dateText(captured) }
+        if let captured = candidate.capturedAt { values["captured"] = PageText.time(captured) }
         if let seconds = candidate.frameSeconds { values["video_time"] = String(format: "%.1f s", seconds) }
         if let first = candidate.trackFirstSeconds, let last = candidate.trackLastSeconds {
             values["video_span"] = String(format: "%.1f–%.1f s", first, last)
         }
         return values
-    }
-
-    static func dateText(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: TimeZone(identifier: "UTC")!)
-            .year().month().day().time(includingFractionalSeconds: false)) + " UTC"
     }
 }

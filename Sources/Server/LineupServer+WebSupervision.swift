@@ -30,7 +30,7 @@ extension LineupServer {
             if let refusal = try await refusalOfInput({ _ = try await blocking { try governance.approve(as: principal, account: name) } }) {
                 return try await accountsPage(web, refusal: refusal)
             }
-            return redirect(to: "/accounts?approved=" + SupervisionFormat.queryValue(name))
+            return redirect(to: "/accounts?approved=" + PageText.pathSegment(name))
         }
         page(router, .post, "/accounts/{name}/suspend") { web in
             let principal = try web.signedIn
@@ -40,7 +40,7 @@ extension LineupServer {
                 try await blocking { try governance.suspend(as: principal, account: name, reason: reason) }
             }
             if let refusal { return try await accountsPage(web, refusal: refusal) }
-            return redirect(to: "/accounts?suspended=" + SupervisionFormat.queryValue(name))
+            return redirect(to: "/accounts?suspended=" + PageText.pathSegment(name))
         }
     }
 
@@ -54,11 +54,11 @@ extension LineupServer {
             .map { _, pair in
                 let (account, organisation) = pair
                 var row: [String: Any] = [
-                    "name": account.name, "path": SupervisionFormat.pathSegment(account.name),
+                    "name": account.name, "path": PageText.pathSegment(account.name),
                     "organisation": organisation.name, "roles": account.roleNames.joined(separator: ", "),
                     "status": account.status.rawValue, "pending": account.status == .pending,
                     "suspendable": account.status != .suspended,
-                    "expires": account.expiresAt.map(SupervisionFormat.day) ?? "never",
+                    "expires": account.expiresAt.map { PageText.day($0) } ?? "never",
                     "expired": account.expiresAt.map { $0 <= now } ?? false,
                 ]
                 if let approvedBy = account.approvedBy { row["approvedBy"] = approvedBy }
@@ -167,7 +167,7 @@ extension LineupServer {
             if let refusal {
                 return try await policyPage(web, PolicyView(editorText: text, editError: refusal), status: refusal.status)
             }
-            return redirect(to: "/policy?saved=" + SupervisionFormat.queryValue(savedName))
+            return redirect(to: "/policy?saved=" + PageText.pathSegment(savedName))
         }
         page(router, .post, "/policy/rules/{name}/delete") { web in
             let principal = try web.signedIn
@@ -175,7 +175,7 @@ extension LineupServer {
             if let refusal = try await refusalOfInput({ try await blocking { try governance.removeRule(as: principal, named: name) } }) {
                 return try await policyPage(web, PolicyView(editError: refusal), status: refusal.status)
             }
-            return redirect(to: "/policy?removed=" + SupervisionFormat.queryValue(name))
+            return redirect(to: "/policy?removed=" + PageText.pathSegment(name))
         }
         page(router, .post, "/policy/test") { web in
             let principal = try web.signedIn
@@ -287,25 +287,8 @@ private enum SupervisionFormat {
         return raw.removingPercentEncoding ?? raw
     }
 
-    /// A name as one path segment of a form's action.
-    static func pathSegment(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? name
-    }
-
-    static func queryValue(_ value: String) -> String { pathSegment(value) }
-
-    static func formatter(_ format: String) -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = format
-        return formatter
-    }
-
-    static func day(_ date: Date) -> String { formatter("yyyy-MM-dd").string(from: date) }
-
     static func auditRow(_ entry: AuditEntry) -> [String: Any] {
-        var row: [String: Any] = ["id": entry.id ?? 0, "time": formatter("yyyy-MM-dd HH:mm:ss").string(from: entry.recordedAt),
+        var row: [String: Any] = ["id": entry.id ?? 0, "time": PageText.time(entry.recordedAt),
                                   "actor": entry.actor, "action": entry.action, "target": entry.target,
                                   "details": entry.details]
         if let organisation = entry.organisation { row["organisation"] = organisation }
@@ -327,7 +310,7 @@ private enum SupervisionFormat {
         for key in ["name", "effect", "description"] { conditions.removeValue(forKey: key) }
         let text = (try? JSONSerialization.data(withJSONObject: conditions, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        var row: [String: Any] = ["name": rule.name, "path": pathSegment(rule.name), "effect": rule.effect.rawValue,
+        var row: [String: Any] = ["name": rule.name, "path": PageText.pathSegment(rule.name), "effect": rule.effect.rawValue,
                                   "conditions": text]
         if let description = rule.description { row["description"] = description }
         return row
