@@ -113,7 +113,7 @@ enum SourceRegistration {
             "retention_days": source.retentionDays,
             "root": source.root ?? "—",
             "created_by": source.createdBy,
-            "created_at": source.createdAt.formatted(.iso8601.year().month().day()),
+            "created_at": PageText.day(source.createdAt),
         ]
         if let licence = source.licenceReference, !licence.isEmpty { row["licence"] = licence }
         return row
@@ -160,10 +160,10 @@ enum IngestPageValues {
             "has_errors": !job.errors.isEmpty,
             "set_aside": job.setAside.map { ["path": $0.path, "reason": $0.reason] },
             "has_set_aside": !job.setAside.isEmpty,
-            "started_at": job.startedAt.formatted(.iso8601),
+            "started_at": PageText.time(job.startedAt),
         ]
         if let failure = job.failure { values["failure"] = failure }
-        if let finished = job.finishedAt { values["finished_at"] = finished.formatted(.iso8601) }
+        if let finished = job.finishedAt { values["finished_at"] = PageText.time(finished) }
         if let summary = job.summary { values["seconds"] = String(format: "%.1f", summary.seconds) }
         return values
     }
