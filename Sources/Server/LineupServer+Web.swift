@@ -87,7 +87,7 @@ extension LineupServer {
         router.on(RouterPath(path), method: method) { request, context in
             let session = WebSession.token(of: request)
             var principal: Principal?
-            if let session { principal = try? await blocking { try governance.authenticate(token: session) } }
+            if let session { principal = try? await blocking(timed: false) { try governance.authenticate(token: session) } }
             var web = WebRequest(request: request, context: context, principal: principal, session: principal == nil ? nil : session,
                                  form: WebForm())
             do {

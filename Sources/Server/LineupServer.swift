@@ -105,7 +105,8 @@ public struct LineupServer: Sendable {
     // MARK: - Helpers shared by the routes
 
     /// Runs blocking work (database, decoding, networks) off the event loops. Unless
-    /// `timed` is false (background jobs, a synchronous folder ingest), a request
+    /// `timed` is false (background jobs, a synchronous folder ingest, the one-row
+    /// token check that must decide 401 before anything else), a request
     /// whose work outlasts `configuration.requestTimeout` is answered 503 `timeout`;
     /// the work itself runs to its end, so nothing is left half done.
     func blocking<T: Sendable>(timed: Bool = true, _ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -134,14 +135,14 @@ public struct LineupServer: Sendable {
     func principal(_ request: Request) async throws -> Principal {
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
             let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-            return try await blocking { try governance.authenticate(token: token) }
+            return try await blocking(timed: false) { try governance.authenticate(token: token) }
         }
         if let session = WebSession.token(of: request) {
             if request.method != .get && request.method != .head,
                !WebSession.csrfMatches(request.headers[WebSession.csrfHeader], sessionToken: session) {
                 throw APIError(.forbidden, .forbidden, "a call with the session cookie must send its CSRF token in X-CSRF-Token")
             }
-            return try await blocking { try governance.authenticate(token: session) }
+            return try await blocking(timed: false) { try governance.authenticate(token: session) }
         }
         throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
     }

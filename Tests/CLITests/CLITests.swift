@@ -121,6 +121,22 @@ import Testing
         #expect(short.stderr.contains("is not an .fvecs file"))
     }
 
+    /// `serve` refuses a config file it cannot use, naming the key, before opening anything.
+    @Test func serveRefusesABadConfigFile() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (text, message) in [("{\"port\": 8080, \"colour\": \"blue\"}", "unknown key 'colour'"),
+                                ("{\"port\": \"eighty\"}", "has the wrong type"),
+                                ("[1, 2]", "is not a JSON object"),
+                                ("{\"port\": 70000}", "port 70000 is not 1 to 65535")] {
+            try text.write(toFile: folder + "/serve.json", atomically: true, encoding: .utf8)
+            let run = try Self.lineup("serve", "--store", folder + "/store", "--config", folder + "/serve.json")
+            #expect(run.status != 0)
+            #expect(run.stderr.contains(message), "\(text): \(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/store/gallery.sqlite"), "nothing was opened")
+    }
+
     @Test func compareGivesScoreBandAndVerdict() throws {
         let same = try Self.lineup("compare", "--json", Self.samples + "/obama.jpg", Self.samples + "/obama2.jpg")
         #expect(same.status == 0, "\(same.stderr)")

@@ -20,7 +20,7 @@ struct ServerWorld {
     /// A token per role, each account holding only that role.
     let tokens: [Role: String]
 
-    init(maxUploadBytes: Int = 20 << 20, ingest: Bool = false) throws {
+    init(maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
         for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
@@ -47,7 +47,8 @@ struct ServerWorld {
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
         server = LineupServer(governance: governance, pipelines: PipelinePool([Self.pipeline]),
-                              configuration: .init(maxUploadBytes: maxUploadBytes), metrics: ServerMetrics())
+                              configuration: .init(maxUploadBytes: maxUploadBytes, requestTimeout: requestTimeout),
+                              metrics: ServerMetrics())
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -227,6 +228,27 @@ struct ServerWorld {
             let noContact = ServerWorld.form([:], files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
             let refused = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: noContact.0, body: noContact.1)
             #expect(refused.status == .badRequest)
+        }
+    }
+
+    /// Work that outlasts the timeout is answered 503 `timeout`; it still completes.
+    @Test func aRequestPastTheTimeoutIsAnswered503() async throws {
+        let world = try ServerWorld(requestTimeout: .milliseconds(1), ingest: true)
+        try await world.test { client in
+            var (headers, body) = ServerWorld.form(["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
+                                                   files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
+            headers[.authorization] = "Bearer " + world.tokens[.investigator]!
+            let late = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(late.status == .serviceUnavailable)
+            #expect((ServerWorld.json(late)["error"] as? [String: Any])?["code"] as? String == "timeout")
+            // The search itself runs to its end and is logged.
+            let auditor = try world.governance.authenticate(token: world.tokens[.auditor]!)
+            var logged = false
+            for _ in 0..<100 where !logged {
+                logged = try world.governance.exportAudit(as: auditor).contains { $0.action == "search" }
+                if !logged { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(logged)
         }
     }
 }
