@@ -151,6 +151,7 @@ extension LineupServer {
             var view = PolicyView()
             view.notice = query["saved"].map { "Saved rule \($0): it applies from now on." }
                 ?? query["removed"].map { "Removed rule \($0)." }
+                ?? query["default"].map { "The default is now \($0)." }
             view.editing = query["edit"]
             return try await policyPage(web, view)
         }
@@ -176,6 +177,18 @@ extension LineupServer {
                 return try await policyPage(web, PolicyView(editError: refusal), status: refusal.status)
             }
             return redirect(to: "/policy?removed=" + PageText.pathSegment(name))
+        }
+        page(router, .post, "/policy/default") { web in
+            let principal = try web.signedIn
+            let chosen = web.form["effect"] ?? ""
+            let refusal = try await refusalOfInput {
+                guard let effect = PolicyRule.Effect(rawValue: chosen) else {
+                    throw APIError(.badRequest, .invalid, "the default is allow or deny, not '\(chosen)'")
+                }
+                try await blocking { try governance.setPolicyDefault(as: principal, effect) }
+            }
+            if let refusal { return try await policyPage(web, PolicyView(editError: refusal), status: refusal.status) }
+            return redirect(to: "/policy?default=" + PageText.pathSegment(chosen))
         }
         page(router, .post, "/policy/test") { web in
             let principal = try web.signedIn

@@ -41,6 +41,7 @@ public struct WebPage: Sendable {
         WebPage(.get, "/policy", .roles([.admin, .supervisor, .auditor]), "Policy rules, editor and dry run"),
         WebPage(.post, "/policy/rules", .roles([.admin]), "Add or replace a rule"),
         WebPage(.post, "/policy/rules/{name}/delete", .roles([.admin]), "Remove a rule"),
+        WebPage(.post, "/policy/default", .roles([.admin]), "Set the default: allow or deny"),
         WebPage(.post, "/policy/test", .roles([.admin, .supervisor, .auditor]), "Dry run"),
         // Privacy office
         WebPage(.get, "/privacy", .roles([.privacyOfficer]), "Opt-outs and access requests to review"),

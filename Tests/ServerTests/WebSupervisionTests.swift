@@ -171,6 +171,13 @@ import Testing
             #expect(try world.governance.policy(as: admin).rules.isEmpty)
             let gone = try await browser.post(client, "/policy/rules/met-pause/delete")
             #expect(gone.status == .notFound && Self.text(gone).contains("no policy rule named"))
+
+            let strict = try await browser.post(client, "/policy/default", ["effect": "deny"])
+            #expect(strict.status == .seeOther)
+            #expect(try world.governance.policy(as: admin).defaultEffect == .deny)
+            let exclude = try await browser.post(client, "/policy/default", ["effect": "exclude"])
+            #expect(exclude.status == .unprocessableContent && Self.text(exclude).contains("the default is allow or deny"))
+            #expect(try world.governance.policy(as: admin).defaultEffect == .deny, "a refused default changes nothing")
         }
     }
 
