@@ -55,6 +55,8 @@ let package = Package(
             dependencies: ["Vision", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
+        // Face templates in Milvus (its RESTful API), for galleries past one machine.
+        .target(name: "Milvus", dependencies: ["Index"]),
         .target(
             name: "Store",
             dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
@@ -90,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation", "Index", "Store", "Gallery", "Governance", "Server",
+                "Vision", "Evaluation", "Index", "Milvus", "Store", "Gallery", "Governance", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -98,6 +100,8 @@ let package = Package(
         .testTarget(name: "VisionTests", dependencies: ["Vision"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Vision"]),
+        // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
+        .testTarget(name: "MilvusTests", dependencies: ["Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "Index", "Vision",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),

@@ -27,4 +27,16 @@ if ! "$venv/bin/python" -c 'import selenium, openapi_spec_validator' 2>/dev/null
     "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 selenium==4.27.1 >&2 \
         || { echo "test: pip install openapi-spec-validator selenium failed" >&2; exit 1; }
 fi
+# The scale-out engines (PostgreSQL, Milvus) for the integration tests: started here
+# unless already running, stopped after if started here. When they cannot start,
+# their tests skip, saying so.
+started_cluster=0
+if ! scripts/cluster.sh status | grep -q 'milvus: running'; then
+    if scripts/cluster.sh start >/dev/null; then
+        started_cluster=1
+    else
+        echo "test: the PostgreSQL and Milvus servers did not start; their tests will skip" >&2
+    fi
+fi
+trap 'if [ "$started_cluster" -eq 1 ]; then scripts/cluster.sh stop; fi' EXIT
 swift test "$@"

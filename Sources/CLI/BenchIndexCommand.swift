@@ -133,7 +133,7 @@ struct BenchIndexCommand: ParsableCommand {
             graph.efSearchOverride = searchEF
             var hits: [[SearchHit]] = []
             let time = clock.measure { hits = data.queries.map { graph.search($0, k: 10) } }
-            let recalls = recall(found: hits.map { $0.map(\.id) }, data)
+            let recalls = data.recall(found: hits.map { $0.map(\.id) })
             rows.append(Row(engine: "lineup", n: data.gallery.count, dim: data.dimension,
                             M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
                             qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6))
@@ -141,16 +141,6 @@ struct BenchIndexCommand: ParsableCommand {
             if min(recalls.all, recalls.mated ?? 1, recalls.nonmated ?? 1) >= Self.sweepEnd { break }
         }
         return rows
-    }
-
-    private func recall(found: [[Int64]], _ data: BenchIndexData) -> (all: Double, mated: Double?, nonmated: Double?) {
-        func recall(_ rows: [Int]) -> Double? {
-            guard !rows.isEmpty else { return nil }
-            let hits = rows.reduce(0) { sum, q in sum + found[q].prefix(10).count { data.truth[q].contains($0) } }
-            return Double(hits) / Double(rows.count * 10)
-        }
-        let all = Array(data.queries.indices)
-        return (recall(all) ?? 0, recall(all.filter { data.mated[$0] == true }), recall(all.filter { data.mated[$0] == false }))
     }
 
     private func peerRows(_ data: BenchIndexData) throws -> [Row] {

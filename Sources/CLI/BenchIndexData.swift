@@ -43,6 +43,18 @@ struct BenchIndexData {
         truth = queries.map { exact.search($0, k: 10).map(\.id) }
     }
 
+    /// Recall@10 of `found` (per query, ids best first) against the truth: over all
+    /// queries, the mated ones and the non-mated ones (nil where there are none).
+    func recall(found: [[Int64]]) -> (all: Double, mated: Double?, nonmated: Double?) {
+        func recall(_ rows: [Int]) -> Double? {
+            guard !rows.isEmpty else { return nil }
+            let hits = rows.reduce(0) { sum, q in sum + found[q].prefix(10).count { truth[q].contains($0) } }
+            return Double(hits) / Double(rows.count * 10)
+        }
+        let all = Array(queries.indices)
+        return (recall(all) ?? 0, recall(all.filter { mated[$0] == true }), recall(all.filter { mated[$0] == false }))
+    }
+
     /// Writes base.fvecs, queries.fvecs, truth.ivecs and mated.txt into `folder`.
     func write(to folder: URL) throws {
         try Self.vecs(gallery.map { $0.map(\.bitPattern) }).write(to: folder.appendingPathComponent("base.fvecs"))

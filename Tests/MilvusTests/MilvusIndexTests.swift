@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Index
+@testable import Milvus
+import Testing
+
+/// The Milvus index against a real Milvus 2.3.5 standalone server (started by
+/// scripts/cluster.sh, which .ci/run calls), with exact search as the oracle.
+@Suite(.serialized) struct MilvusIndexTests {
+    static let url = URL(string: ProcessInfo.processInfo.environment["LINEUP_MILVUS_URL"] ?? "http://127.0.0.1:19530")!
+    static let reachable: Bool = {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var ok = false
+        var request = URLRequest(url: url.appendingPathComponent("v1/vector/collections"), timeoutInterval: 3)
+        request.httpMethod = "GET"
+        URLSession.shared.dataTask(with: request) { data, _, _ in
+            ok = data.map { String(decoding: $0, as: UTF8.self).contains("\"code\":200") } ?? false
+            done.signal()
+        }.resume()
+        done.wait()
+        return ok
+    }()
+
+    /// A gallery of face-like templates spread over organisations, sources and jurisdictions.
+    static func rows(_ n: Int, seed: UInt64) -> [MilvusIndex.Row] {
+        var generator = SyntheticTemplates(dimension: 128, seed: seed)
+        let templates = generator.gallery(identities: n / 5, perIdentity: 5).templates
+        let jurisdictions = ["GB", "FR", "US-IL", "US-NY"]
+        return templates.enumerated().map { index, vector in
+            MilvusIndex.Row(faceID: Int64(index + 1), vector: vector, organisation: Int64(index % 3 + 1), source: Int64(index % 7 + 1),
+                            jurisdiction: jurisdictions[index % 4])
+        }
+    }
+
+    /// A fresh collection, filled and visible to searches (Milvus shows inserts after
+    /// its bounded-consistency delay), dropped after `body`.
+    static func withIndex(_ rows: [MilvusIndex.Row], _ body: (MilvusIndex) async throws -> Void) async throws {
+        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: "test-" + UUID().uuidString.prefix(8).lowercased(),
+                                dimension: 128)
+        try await index.open()
+        do {
+            try await index.add(rows)
+            try await eventually("the inserted rows to show") {
+                let first = try await index.search(rows[0].vector, k: 1).first?.id
+                let last = try await index.search(rows[rows.count - 1].vector, k: 1).first?.id
+                return first == rows[0].faceID && last == rows[rows.count - 1].faceID
+            }
+            try await body(index)
+        } catch {
+            try? await index.drop()
+            throw error
+        }
+        try await index.drop()
+    }
+
+    static func eventually(_ what: String, seconds: Double = 30, _ check: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await check() { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        Issue.record("waited \(Int(seconds)) s for \(what)")
+    }
+
+    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    func searchesAgreeWithExactSearch() async throws {
+        let rows = Self.rows(3000, seed: 11)
+        let exact = ExactIndex(dimension: 128)
+        for row in rows { exact.add(id: row.faceID, vector: row.vector) }
+        var generator = SyntheticTemplates(dimension: 128, seed: 12)
+        let queries = (0..<40).map { q in q % 2 == 0 ? generator.sample(around: rows[q * 37].vector) : generator.centre() }
+        try await Self.withIndex(rows) { index in
+            var found = 0
+            for query in queries {
+                let truth = exact.search(query, k: 10)
+                let hits = try await index.search(query, k: 10)
+                #expect(hits.count == 10)
+                found += Set(hits.map(\.id)).intersection(truth.map(\.id)).count
+                for hit in hits {
+                    let stored = rows[Int(hit.id) - 1].vector
+                    #expect(abs(hit.score - zip(stored, query).reduce(0) { $0 + $1.0 * $1.1 }) < 1e-3, "scores are inner products")
+                }
+            }
+            #expect(Double(found) / Double(queries.count * 10) >= 0.95, "recall@10 \(Double(found) / Double(queries.count * 10))")
+        }
+    }
+
+    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    func policyScopesRunInsideMilvus() async throws {
+        let rows = Self.rows(1500, seed: 21)
+        let byFace = Dictionary(uniqueKeysWithValues: rows.map { ($0.faceID, $0) })
+        try await Self.withIndex(rows) { index in
+            let query = rows[100].vector
+            let withoutSources = try await index.search(query, k: 50, scope: .init(excludedSources: [rows[100].source, 3]))
+            #expect(withoutSources.count == 50)
+            #expect(withoutSources.allSatisfy { ![rows[100].source, 3].contains(byFace[$0.id]!.source) })
+
+            let ownOnly = try await index.search(query, k: 50, scope: .init(organisations: [2]))
+            #expect(ownOnly.count == 50 && ownOnly.allSatisfy { byFace[$0.id]!.organisation == 2 })
+
+            let noUS = try await index.search(query, k: 50, scope: .init(excludedJurisdictions: ["US"]))
+            #expect(noUS.count == 50 && noUS.allSatisfy { !byFace[$0.id]!.jurisdiction.hasPrefix("US") })
+
+            let optedOut: Set<Int64> = [rows[100].faceID, rows[101].faceID]
+            let fewFaces = try await index.search(query, k: 10, scope: .init(excludedFaces: optedOut))
+            #expect(fewFaces.count == 10 && fewFaces.allSatisfy { !optedOut.contains($0.id) })
+
+            // More faces than an expression carries are dropped from the answer instead.
+            let many = Set(rows.prefix(1200).map(\.faceID))
+            let manyFaces = try await index.search(query, k: 10, scope: .init(excludedFaces: many))
+            #expect(manyFaces.count == 10 && manyFaces.allSatisfy { !many.contains($0.id) })
+
+            // Nothing but ISO codes reaches an expression.
+            #expect(MilvusIndex.Scope(excludedJurisdictions: ["GB\" or face > 0 or \""]).expression == nil)
+        }
+    }
+
+    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    func removedFacesLeaveTheIndex() async throws {
+        let rows = Self.rows(1000, seed: 31)
+        try await Self.withIndex(rows) { index in
+            let gone = rows[10..<15].map(\.faceID)
+            #expect(try await index.remove(faceIDs: gone) == 5)
+            try await Self.eventually("the deletion to show") {
+                let hits = try await index.search(rows[12].vector, k: 20)
+                return !hits.contains { gone.contains($0.id) }
+            }
+            #expect(try await index.remove(faceIDs: gone) == 0, "nothing is left to remove")
+        }
+    }
+
+    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    func aCollectionOfAnotherDimensionIsRefused() async throws {
+        let modelID = "dim-" + UUID().uuidString.prefix(8).lowercased()
+        let small = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 64)
+        try await small.open()
+        let large = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 128)
+        await #expect(throws: MilvusError.self) { try await large.open() }
+        try await small.drop()
+    }
+
+    @Test func anUnreachableServerIsAClearError() async throws {
+        let index = MilvusIndex(client: MilvusClient(baseURL: URL(string: "http://127.0.0.1:9")!, timeout: 3), modelID: "x", dimension: 8)
+        do {
+            try await index.open()
+            Issue.record("no error")
+        } catch let error as MilvusError {
+            #expect(error.description.hasPrefix("Milvus cannot be reached at http://127.0.0.1:9"))
+        }
+    }
+}
