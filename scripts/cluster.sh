@@ -107,10 +107,11 @@ case "${1:-}" in
     start)
         install
         mkdir -p "$state"
-        start_postgres
-        start_milvus
-        echo "LINEUP_POSTGRES_URL=postgres://lineup@127.0.0.1:$pg_port/lineup"
-        echo "LINEUP_MILVUS_URL=http://127.0.0.1:$milvus_port"
+        # Each server is tried even when the other fails; the exit status says if either did.
+        failed=()
+        if (start_postgres); then echo "LINEUP_POSTGRES_URL=postgres://lineup@127.0.0.1:$pg_port/lineup"; else failed+=(PostgreSQL); fi
+        if (start_milvus); then echo "LINEUP_MILVUS_URL=http://127.0.0.1:$milvus_port"; else failed+=(Milvus); fi
+        [ ${#failed[@]} -eq 0 ] || die "not started: ${failed[*]}"
         ;;
     stop)
         stop_group "$state/bridge.pid"

@@ -12,9 +12,11 @@ struct BenchClusterCommand: AsyncParsableCommand {
             Data: the index benchmark's reproducible face-like gallery (N/5 identities × 5 samples) and \
             queries, half mated and half non-mated, with exact top-10 as the truth. Milvus (scripts/cluster.sh \
             start runs the 2.3.5 standalone server here) takes the templates through its RESTful API in \
-            batches, with the scalar fields Lineup's policy filters use, and indexes them with its \
-            recommended index (AUTOINDEX: HNSW, M 18, efConstruction 240 in 2.3); its searches are one \
-            client, one request after another, each a round trip over loopback. Lineup's graph index is \
+            batches, with the scalar fields Lineup's policy filters use. It searches growing segments with \
+            an interim IVF index (nlist 128, nprobe 16) and indexes sealed ones with its recommended index \
+            (AUTOINDEX: HNSW, M 18, efConstruction 240 in 2.3); the v1 API sends no search parameters, so \
+            Milvus picks them. Its searches are one client, one request after another, each a round trip \
+            over loopback; --settle waits for sealing and indexing first. Lineup's graph index is \
             built with --threads threads and searched with one, at each --ef. The collection is dropped after.
             """
     )
@@ -33,6 +35,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     @Option(help: "Rows per Milvus insert request.")
     var batch = 2000
+
+    @Option(help: "Seconds to let Milvus seal, flush and index its segments before searching.")
+    var settle = 0
 
     @Option(help: "Lineup's M.")
     var m = 32
@@ -77,6 +82,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(200))
         }
         let ready = clock.now - started
+        if settle > 0 { try await Task.sleep(for: .seconds(settle)) }
         var found: [[Int64]] = []
         let searchStarted = clock.now
         for query in data.queries { found.append(try await index.search(query, k: 10).map(\.id)) }

@@ -197,26 +197,7 @@ private enum PrivacyOfficeValues {
         ]
         if let crop { values["crop"] = crop }
         if let by = view.decidedBy, let at = view.decidedAt { values["decided"] = "\(by), \(PageText.time(at))" }
-        if let provenance = view.provenance { values["provenance"] = self.provenance(provenance) }
-        return values
-    }
-
-    static func provenance(_ candidate: Gallery.Candidate) -> [String: Any] {
-        var values: [String: Any] = [
-            "source": candidate.source,
-            "origin": candidate.originURI,
-            "ingested": PageText.time(candidate.ingestedAt),
-            "legal_basis": candidate.legalBasis.rawValue,
-            "condition": candidate.specialCategoryCondition.rawValue,
-            "jurisdiction": candidate.jurisdiction,
-        ]
-        if let band = candidate.band {
-            values["band"] = band.rawValue
-            values["band_text"] = band == .belowThreshold ? "below threshold" : band.rawValue
-        }
-        if let page = candidate.pageURL { values["page_url"] = page }
-        if let captured = candidate.capturedAt { values["captured"] = PageText.time(captured) }
-        if let seconds = candidate.frameSeconds { values["video_time"] = String(format: "%.1f s", seconds) }
+        if let provenance = view.provenance { values["provenance"] = LineupServer.provenanceValues(provenance) }
         return values
     }
 
@@ -229,7 +210,7 @@ private enum PrivacyOfficeValues {
                 [
                     "face_id": face.faceID,
                     "confirmed_by": face.confirmedBy,
-                    "provenance": provenance(face.provenance),
+                    "provenance": LineupServer.provenanceValues(face.provenance),
                     "has_searches": !face.searches.isEmpty,
                     "searches": face.searches.map { search -> [String: Any] in
                         ["entry": search.auditEntry, "at": PageText.time(search.at), "organisation": search.organisation ?? "–",

@@ -94,20 +94,26 @@ extension LineupServer {
         ]
     }
 
-    /// What a page shows of a candidate: score, band, and where the photo came from.
+    /// What a page shows of a candidate: rank, score, band and its provenance.
     func candidateValues(_ candidate: Gallery.Candidate, search entry: Int64) -> [String: Any] {
+        var values = Self.provenanceValues(candidate)
+        values["entry"] = entry
+        values["rank"] = candidate.rank
+        values["face_id"] = candidate.faceID
+        values["score"] = candidate.score.isNaN ? "–" : String(format: "%.3f", candidate.score)
+        values["quality_warnings"] = candidate.qualityWarnings.map(\.explanation)
+        return values
+    }
+
+    /// Where a face came from, and the band of its score, as every page shows them.
+    static func provenanceValues(_ candidate: Gallery.Candidate) -> [String: Any] {
         var values: [String: Any] = [
-            "entry": entry,
-            "rank": candidate.rank,
-            "face_id": candidate.faceID,
-            "score": candidate.score.isNaN ? "–" : String(format: "%.3f", candidate.score),
             "source": candidate.source,
             "origin": candidate.originURI,
             "ingested": PageText.time(candidate.ingestedAt),
             "legal_basis": candidate.legalBasis.rawValue,
             "condition": candidate.specialCategoryCondition.rawValue,
             "jurisdiction": candidate.jurisdiction,
-            "quality_warnings": candidate.qualityWarnings.map(\.explanation),
         ]
         if let band = candidate.band {
             values["band"] = band.rawValue
