@@ -123,6 +123,11 @@ extension Governance {
         try database.read { db in try ErasureReceipt.order(Column("id")).fetchAll(db) }
     }
 
+    /// The receipt with `reference`, if there is one.
+    public func receipt(reference: String) throws -> ErasureReceipt? {
+        try database.read { db in try ErasureReceipt.filter(Column("reference") == reference).fetchOne(db) }
+    }
+
     /// Erases the faces whose source's retention period has passed (counted from
     /// ingest), one receipt per source, and search photos past their keeping time.
     /// `principal` nil is the server's schedule acting on its own.

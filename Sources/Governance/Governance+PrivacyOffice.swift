@@ -19,9 +19,9 @@ extension Governance {
         public var undecided: Int
     }
 
-    /// The access requests, oldest first, with their candidates counted by decision
-    /// (privacy officers only). Nothing sealed is opened.
-    public func accessRequests(as principal: Principal) throws -> [AccessRequestSummary] {
+    /// The access requests (or the one with `reference`), oldest first, with their
+    /// candidates counted by decision (privacy officers only). Nothing sealed is opened.
+    public func accessRequests(as principal: Principal, reference: String? = nil) throws -> [AccessRequestSummary] {
         try require(principal, .privacyOfficer, for: "listing access requests")
         return try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
@@ -30,8 +30,9 @@ extension Governance {
                        COUNT(accessCandidate.id) AS candidates,
                        COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS undecided
                 FROM accessRequest LEFT JOIN accessCandidate ON accessCandidate.requestID = accessRequest.id
+                WHERE ? IS NULL OR accessRequest.reference = ?
                 GROUP BY accessRequest.id ORDER BY accessRequest.id
-                """, arguments: [ReviewStatus.pending.rawValue])
+                """, arguments: [ReviewStatus.pending.rawValue, reference, reference])
             return rows.map { row in
                 let candidates: Int = row["candidates"], undecided: Int = row["undecided"]
                 let status: String = row["status"]

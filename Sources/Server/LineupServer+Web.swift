@@ -14,8 +14,16 @@ struct WebRequest: Sendable {
     var session: String?
     var form: WebForm
 
-    func parameter(_ name: String) throws -> String { try context.parameters.require(name) }
-    func query(_ name: String) -> String? { request.uri.queryParameters[name[...]].map(String.init) }
+    /// A `{name}` of the page's path, percent-decoded (the router leaves it encoded).
+    func parameter(_ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// The query string's fields, decoded like a submitted form (`+` is a space).
+    var queryForm: WebForm { WebForm(fields: WebForm.urlEncoded(request.uri.query ?? "")) }
+
+    func query(_ name: String) -> String? { queryForm[name] }
 
     /// The signed-in account (pages that are not public always have one).
     var signedIn: Principal {

@@ -71,7 +71,7 @@ extension LineupServer {
             let reference = try web.parameter("reference")
             do {
                 let report = try await blocking { try governance.releaseAccessReport(as: principal, reference: reference) }
-                let summary = try await blocking { try governance.accessRequests(as: principal).first { $0.reference == reference } }
+                let summary = try await blocking { try governance.accessRequests(as: principal, reference: reference).first }
                 return render("access-report", PrivacyOfficeValues.report(report, contact: summary?.contact), for: web)
             } catch let refusal as GovernanceError {
                 // Undecided candidates: back to the review, with Governance's reason.
@@ -89,7 +89,7 @@ extension LineupServer {
 
         page(router, .get, "/privacy/receipts/{reference}") { web in
             let reference = try web.parameter("reference")
-            guard let receipt = try await blocking({ try governance.receipts().first { $0.reference == reference } }) else {
+            guard let receipt = try await blocking({ try governance.receipt(reference: reference) }) else {
                 throw APIError(.notFound, .notFound, "no erasure receipt \(reference)")
             }
             var response = try json(receipt)
@@ -112,7 +112,7 @@ extension LineupServer {
         }
         let loaded = try await blocking {
             let review = try governance.reviewAccess(as: principal, reference: reference)
-            let summary = try governance.accessRequests(as: principal).first { $0.reference == reference }
+            let summary = try governance.accessRequests(as: principal, reference: reference).first
             let photo = try review.photo.flatMap { data in
                 try (try? Image(data: [UInt8](data))).map { try WebImages.dataURL($0, maxSide: PrivacyOfficeValues.thumbnailSide) }
             }

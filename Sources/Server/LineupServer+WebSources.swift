@@ -21,7 +21,7 @@ extension LineupServer {
             do {
                 let source = try await blocking { try SourceRegistration.source(from: web.form, by: principal) }
                 let stored = try await blocking { try governance.registerSource(as: principal, source) }
-                return redirect(to: "/sources?registered=" + SourceRegistration.pathSafe(stored.name) + "#source-" + SourceRegistration.pathSafe(stored.name))
+                return redirect(to: "/sources?registered=" + PageText.pathSegment(stored.name) + "#source-" + PageText.pathSegment(stored.name))
             } catch {
                 let refusal = APIError.from(error)
                 guard refusal.status.code < 500 else { throw error }
@@ -105,7 +105,7 @@ enum SourceRegistration {
     static func row(_ source: Source) -> [String: Any] {
         var row: [String: Any] = [
             "name": source.name,
-            "path_name": pathSafe(source.name),
+            "path_name": PageText.pathSegment(source.name),
             "kind": source.kind.rawValue,
             "legal_basis": source.legalBasis.rawValue,
             "condition": source.specialCategoryCondition.rawValue,
@@ -130,11 +130,6 @@ enum SourceRegistration {
             "legal_bases": Source.LegalBasis.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == basis] },
             "conditions": Source.SpecialCategoryCondition.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == condition] },
         ]
-    }
-
-    /// A name as one path segment of a URL.
-    static func pathSafe(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "-._~").union(.alphanumerics)) ?? text
     }
 }
 

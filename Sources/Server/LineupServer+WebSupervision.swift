@@ -19,14 +19,14 @@ extension LineupServer {
 
     private func addAccountPages(to router: Router<BasicRequestContext>) {
         page(router, .get, "/accounts") { web in
-            let query = SupervisionFormat.query(of: web)
+            let query = web.queryForm
             let notice = query["approved"].map { "Approved \($0): the account can sign in and search." }
                 ?? query["suspended"].map { "Suspended \($0): its tokens and sessions no longer work." }
             return try await accountsPage(web, notice: notice)
         }
         page(router, .post, "/accounts/{name}/approve") { web in
             let principal = try web.signedIn
-            let name = try SupervisionFormat.pathName(web)
+            let name = try web.parameter("name")
             if let refusal = try await refusalOfInput({ _ = try await blocking { try governance.approve(as: principal, account: name) } }) {
                 return try await accountsPage(web, refusal: refusal)
             }
@@ -34,7 +34,7 @@ extension LineupServer {
         }
         page(router, .post, "/accounts/{name}/suspend") { web in
             let principal = try web.signedIn
-            let name = try SupervisionFormat.pathName(web)
+            let name = try web.parameter("name")
             let refusal = try await refusalOfInput {
                 let reason = try web.form.required("reason")
                 try await blocking { try governance.suspend(as: principal, account: name, reason: reason) }
@@ -80,7 +80,7 @@ extension LineupServer {
     private func addAuditPage(to router: Router<BasicRequestContext>) {
         page(router, .get, "/audit") { web in
             let principal = try web.signedIn
-            let query = SupervisionFormat.query(of: web)
+            let query = web.queryForm
             let filter = AuditFilter(actor: query["actor"], actionPrefix: query["action"], caseNumber: query["case"],
                                      since: query["since"])
             var values: [String: Any] = ["filter": filter.values]
@@ -147,7 +147,7 @@ extension LineupServer {
 
     private func addPolicyPages(to router: Router<BasicRequestContext>) {
         page(router, .get, "/policy") { web in
-            let query = SupervisionFormat.query(of: web)
+            let query = web.queryForm
             var view = PolicyView()
             view.notice = query["saved"].map { "Saved rule \($0): it applies from now on." }
                 ?? query["removed"].map { "Removed rule \($0)." }
@@ -172,7 +172,7 @@ extension LineupServer {
         }
         page(router, .post, "/policy/rules/{name}/delete") { web in
             let principal = try web.signedIn
-            let name = try SupervisionFormat.pathName(web)
+            let name = try web.parameter("name")
             if let refusal = try await refusalOfInput({ try await blocking { try governance.removeRule(as: principal, named: name) } }) {
                 return try await policyPage(web, PolicyView(editError: refusal), status: refusal.status)
             }
@@ -289,17 +289,6 @@ extension LineupServer {
 /// How the supervision pages put Governance's records into page values: times in
 /// UTC, names safe in URLs, rules and details as readable JSON.
 private enum SupervisionFormat {
-    /// The query string's fields, decoded like a submitted form (`+` is a space).
-    static func query(of web: WebRequest) -> WebForm {
-        WebForm(fields: WebForm.urlEncoded(web.request.uri.query ?? ""))
-    }
-
-    /// The `{name}` path parameter, percent-decoded (the router leaves it encoded).
-    static func pathName(_ web: WebRequest) throws -> String {
-        let raw = try web.parameter("name")
-        return raw.removingPercentEncoding ?? raw
-    }
-
     static func auditRow(_ entry: AuditEntry) -> [String: Any] {
         var row: [String: Any] = ["id": entry.id ?? 0, "time": PageText.time(entry.recordedAt),
                                   "actor": entry.actor, "action": entry.action, "target": entry.target,
