@@ -112,18 +112,27 @@ public struct LineupServer: Sendable {
     func blocking<T: Sendable>(timed: Bool = true, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         guard timed else { return try await NIOThreadPool.singleton.runIfActive(body) }
         let timeout = configuration.requestTimeout
+        let deadline = ContinuousClock.now + timeout
+        let late = APIError(.serviceUnavailable, .timeout,
+                            "the request took longer than \(timeout.components.seconds) s; its work may still complete")
         return try await withCheckedThrowingContinuation { continuation in
             let answered = Mutex(false)
             let answer: @Sendable (Result<T, any Error>) -> Void = { result in
                 if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(with: result) }
             }
             let timer = Task {
-                try await Task.sleep(for: timeout)
-                answer(.failure(APIError(.serviceUnavailable, .timeout,
-                                         "the request took longer than \(timeout.components.seconds) s; it may still complete")))
+                try await Task.sleep(until: deadline)
+                answer(.failure(late))
             }
             Task {
-                do { answer(.success(try await NIOThreadPool.singleton.runIfActive(body))) } catch { answer(.failure(error)) }
+                do {
+                    let value = try await NIOThreadPool.singleton.runIfActive(body)
+                    // Work that outlasted the timeout is late even if the timer has not run yet
+                    // (a busy machine may run it after the work): the answer does not depend on which task ran first.
+                    answer(ContinuousClock.now >= deadline ? .failure(late) : .success(value))
+                } catch {
+                    answer(.failure(error))
+                }
                 timer.cancel()
             }
         }
@@ -170,11 +179,7 @@ public struct LineupServer: Sendable {
     /// The request's multipart form, decoded; a missing field is named.
     func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String]) async throws -> T {
         guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
-              let boundary = contentType.split(separator: ";").compactMap({ part -> String? in
-                  let pair = part.trimmingCharacters(in: .whitespaces)
-                  guard pair.lowercased().hasPrefix("boundary=") else { return nil }
-                  return String(pair.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-              }).first else {
+              let boundary = WebForm.parameter("boundary", of: contentType) else {
             throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
         }
         let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
