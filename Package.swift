@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -61,6 +62,11 @@ let package = Package(
             name: "Store",
             dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The metadata store on a PostgreSQL server, shared by any number of `lineup serve`.
+        .target(
+            name: "PostgresStore",
+            dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .target(
             name: "Gallery",
             dependencies: ["Vision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
@@ -92,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation", "Index", "Milvus", "Store", "Gallery", "Governance", "Server",
+                "Vision", "Evaluation", "Index", "Milvus", "Store", "PostgresStore", "Gallery", "Governance", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -103,8 +109,9 @@ let package = Package(
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
-        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "Index", "Vision",
-                                                            .product(name: "GRDB", package: "GRDB.swift")]),
+        // Runs against SQLite, and against PostgreSQL too when one answers (scripts/cluster.sh).
+        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "PostgresStore", "Index", "Vision"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Store"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Governance", "Gallery", "Store", "Vision",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `lineup` executable.

@@ -108,9 +108,14 @@ case "${1:-}" in
         install
         mkdir -p "$state"
         # Each server is tried even when the other fails; the exit status says if either did.
+        # `start postgres` or `start milvus` starts one of them.
         failed=()
-        if (start_postgres); then echo "LINEUP_POSTGRES_URL=postgres://lineup@127.0.0.1:$pg_port/lineup"; else failed+=(PostgreSQL); fi
-        if (start_milvus); then echo "LINEUP_MILVUS_URL=http://127.0.0.1:$milvus_port"; else failed+=(Milvus); fi
+        if [ "${2:-postgres}" = postgres ]; then
+            if (start_postgres); then echo "LINEUP_POSTGRES_URL=postgres://lineup@127.0.0.1:$pg_port/lineup"; else failed+=(PostgreSQL); fi
+        fi
+        if [ "${2:-milvus}" = milvus ]; then
+            if (start_milvus); then echo "LINEUP_MILVUS_URL=http://127.0.0.1:$milvus_port"; else failed+=(Milvus); fi
+        fi
         [ ${#failed[@]} -eq 0 ] || die "not started: ${failed[*]}"
         ;;
     stop)
@@ -125,5 +130,5 @@ case "${1:-}" in
         alive "$state/postgres.pid" && echo "postgres: running (pid $(cat "$state/postgres.pid"))" || echo "postgres: stopped"
         alive "$state/milvus.pid" && echo "milvus: running (pid $(cat "$state/milvus.pid"))" || echo "milvus: stopped"
         ;;
-    *) echo "usage: scripts/cluster.sh start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: scripts/cluster.sh start [postgres|milvus]|stop|status" >&2; exit 2 ;;
 esac

@@ -61,7 +61,7 @@ struct BenchApiCommand: AsyncParsableCommand {
         let probePath = try probe ?? MediaFiles.list(under: URL(fileURLWithPath: folder)).sorted().first ?? ""
         let photo = try Image.readFile(probePath, limits: pipelineOptions.limits)
         let justification = Justification(caseNumber: "BENCH-1", purpose: "load benchmark", legalBasis: "benchmark of the API")
-        print("gallery: \(gallery.index.count) faces (\(gallery.indexKind.rawValue) index); probe \(probePath)")
+        print("gallery: \(try gallery.indexedFaces()) faces (\(gallery.indexKind.rawValue) index); probe \(probePath)")
 
         var engine: [Double] = []
         for _ in 0..<searches {
@@ -102,7 +102,7 @@ struct BenchApiCommand: AsyncParsableCommand {
         if let saved = FileManager.default.contents(atPath: tokenFile).map({ String(decoding: $0, as: UTF8.self) }) {
             return (try g.authenticate(token: saved), saved)
         }
-        guard try g.gallery.store.database.read({ db in try Account.fetchCount(db) }) == 0 else {
+        guard try g.gallery.store.database.read({ db in try db.count(Account.self) }) == 0 else {
             throw ValidationError("--store must be a new folder or one this benchmark made: it holds other accounts")
         }
         let admin = try g.authenticate(token: g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB",

@@ -68,28 +68,28 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     private func runMilvus(_ data: BenchIndexData, url: URL) async throws {
         let index = MilvusIndex(client: MilvusClient(baseURL: url, timeout: 300), modelID: "bench-\(n)-\(dimension)", dimension: dimension)
-        try? await index.drop()
-        try await index.open()
+        try? index.drop()
+        try index.open()
         let clock = ContinuousClock()
         let rows = data.gallery.enumerated().map { i, vector in
             MilvusIndex.Row(faceID: Int64(i), vector: vector, organisation: Int64(i % 4), source: Int64(i % 16), jurisdiction: "GB")
         }
         let started = clock.now
-        try await index.add(rows, batch: batch)
+        try index.add(rows, batch: batch)
         let inserted = clock.now - started
         // Ready: the last row inserted is found (Milvus shows inserts after its consistency delay).
-        while try await index.search(data.gallery[data.gallery.count - 1], k: 1).first?.id != Int64(data.gallery.count - 1) {
+        while try index.search(data.gallery[data.gallery.count - 1], k: 1).first?.id != Int64(data.gallery.count - 1) {
             try await Task.sleep(for: .milliseconds(200))
         }
         let ready = clock.now - started
         if settle > 0 { try await Task.sleep(for: .seconds(settle)) }
         var found: [[Int64]] = []
         let searchStarted = clock.now
-        for query in data.queries { found.append(try await index.search(query, k: 10).map(\.id)) }
+        for query in data.queries { found.append(try index.search(query, k: 10).map(\.id)) }
         let searching = clock.now - searchStarted
         print(line("milvus 2.3", ingest: Double(n) / inserted.seconds, ready: ready.seconds, ef: "auto",
                    qps: Double(queries) / searching.seconds, recall: data.recall(found: found)))
-        try await index.drop()
+        try index.drop()
     }
 
     private func runLineup(_ data: BenchIndexData) {

@@ -2,13 +2,33 @@ import ArgumentParser
 import Foundation
 import Gallery
 import Governance
+import Milvus
+import PostgresStore
 import Store
 import Vision
+
+/// How a deployment keeps its gallery.
+enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// SQLite and Lineup's own index in the gallery folder: one machine.
+    case embedded
+    /// PostgreSQL for the records and Milvus for the templates, shared by any number
+    /// of `lineup serve` processes (the gallery folder keeps only the keyring).
+    case cluster
+}
 
 /// Where the gallery lives, and the keyring its templates are sealed with.
 struct GalleryOptions: ParsableArguments {
     @Option(help: "Gallery folder (default: LINEUP_STORE, or ./lineup-store).")
     var store: String?
+
+    @Option(help: "embedded (SQLite and Lineup's index in the gallery folder) or cluster (PostgreSQL and Milvus, shared by every process) (default: LINEUP_MODE, or embedded).")
+    var mode: DeploymentMode?
+
+    @Option(help: "Cluster mode: the PostgreSQL database, postgres://user[:password]@host:port/database (default: LINEUP_POSTGRES_URL, or postgres://lineup@127.0.0.1:54329/lineup).")
+    var postgresURL: String?
+
+    @Option(help: "Cluster mode: Milvus's address (default: LINEUP_MILVUS_URL, or http://127.0.0.1:19530).")
+    var milvusURL: String?
 
     @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use).")
     var keyring: String?
@@ -24,8 +44,38 @@ struct GalleryOptions: ParsableArguments {
         } else {
             keys = try TemplateKeyring.openOrCreate(path: keyring ?? environment("LINEUP_KEYRING_FILE") ?? directory + "/keyring.json")
         }
-        return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                           keyring: keys)
+        switch try deploymentMode() {
+        case .embedded:
+            return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                               keyring: keys)
+        case .cluster:
+            let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID)
+            return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                               keyring: keys, database: database, sharedIndex: index)
+        }
+    }
+
+    func deploymentMode() throws -> DeploymentMode {
+        if let mode { return mode }
+        guard let name = environment("LINEUP_MODE") else { return .embedded }
+        guard let mode = DeploymentMode(rawValue: name) else {
+            throw ValidationError("LINEUP_MODE is '\(name)': it is embedded or cluster")
+        }
+        return mode
+    }
+
+    var postgres: String { postgresURL ?? environment("LINEUP_POSTGRES_URL") ?? "postgres://lineup@127.0.0.1:54329/lineup" }
+    var milvus: String { milvusURL ?? environment("LINEUP_MILVUS_URL") ?? "http://127.0.0.1:19530" }
+
+    /// The cluster's metadata store and the model's collection, opened (made when missing).
+    func clusterEngines(modelID: String) throws -> (PostgresMetadataStore, MilvusIndex) {
+        guard let url = URL(string: milvus), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("the Milvus address '\(milvus)' is not an http(s) URL")
+        }
+        let database = try PostgresMetadataStore(url: postgres)
+        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension)
+        try index.open()
+        return (database, index)
     }
 
     /// The gallery under its rules.

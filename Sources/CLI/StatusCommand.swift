@@ -31,7 +31,7 @@ struct StatusCommand: ParsableCommand {
         let counts = try gallery.store.counts()
         let report = Report(store: gallery.directory, sources: try gallery.store.sources().count, files: counts.files,
                             images: counts.images, faces: counts.faces, model: gallery.modelID,
-                            indexedFaces: gallery.index.count, indexKind: gallery.indexKind.rawValue,
+                            indexedFaces: try gallery.indexedFaces(), indexKind: gallery.indexKind.rawValue,
                             indexOrigin: gallery.indexOrigin,
                             integrity: try gallery.store.integrityCheck())
         if json {

@@ -8,6 +8,12 @@ extension Gallery {
     /// process stops in between, the next open finds the index and the database
     /// disagree and rebuilds the index from the database.
     public func forget(faceIDs: [Int64]) throws {
+        if let sharedIndex {
+            // The metadata store no longer holds these faces, so no search returns them
+            // from here on; this takes their templates out of the shared engine.
+            try sharedIndex.remove(faceIDs: faceIDs)
+            return
+        }
         index.remove(ids: faceIDs)
         try saveIndex()
         try store.checkpoint()

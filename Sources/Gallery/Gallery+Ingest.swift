@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Foundation
+import Index
 import Store
 import Synchronization
 import Vision
@@ -110,7 +111,7 @@ extension Gallery {
             let path = files[index]
             let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
             do {
-                switch try ingestFile(path: path, relative: relative, sourceID: sourceID, runID: runID,
+                switch try ingestFile(path: path, relative: relative, source: source, runID: runID,
                                       pipeline: pipelines[worker], options: options) {
                 case .none:
                     skipped.add(1, ordering: .relaxed)
@@ -147,8 +148,9 @@ extension Gallery {
 
     /// Stores one file; returns its stored and withheld face counts, or nil when its
     /// content was stored before.
-    private func ingestFile(path: String, relative: String, sourceID: Int64, runID: Int64, pipeline: FacePipeline,
+    private func ingestFile(path: String, relative: String, source: Source, runID: Int64, pipeline: FacePipeline,
                             options: IngestOptions) throws -> (stored: Int, withheld: Int)? {
+        let sourceID = source.id!
         let isVideo = MediaFiles.isVideo(path)
         let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
         let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
@@ -173,8 +175,23 @@ extension Gallery {
         let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
                               faceCount: 0, ingestedAt: now, runID: runID)
         guard let stored = try store.record(file: file, pictures: pictures) else { return nil }
-        for face in stored {
-            face.template.withUnsafeBytes { index.add(id: face.id!, vector: $0.bindMemory(to: Float.self)) }
+        if let sharedIndex {
+            let faces = stored.map { face in
+                IndexedFace(id: face.id!, vector: face.template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
+                            source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
+            }
+            do {
+                try sharedIndex.add(faces)
+            } catch {
+                // Unsearchable faces are not kept: the file is taken back whole, so the
+                // run reports it and the next run takes it again.
+                try store.unrecord(fileSHA256: digest, sourceID: sourceID)
+                throw error
+            }
+        } else {
+            for face in stored {
+                face.template.withUnsafeBytes { index.add(id: face.id!, vector: $0.bindMemory(to: Float.self)) }
+            }
         }
         return (stored.count, withheld)
     }

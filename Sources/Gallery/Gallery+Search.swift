@@ -62,23 +62,37 @@ extension Gallery {
 
     /// Searches the gallery with face `faceIndex` of the photo (default: the most
     /// prominent), returning at most `top` candidates scoring at least `minScore`.
-    /// `filter`, when given, keeps only the faces (by id) it returns true for.
+    /// `excluding` names sources and faces no candidate may come from; `filter`,
+    /// when given, keeps only the faces (by id) it returns true for.
     public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
-                       minScore: Float? = nil, calibration: ScoreCalibration? = nil,
+                       minScore: Float? = nil, calibration: ScoreCalibration? = nil, excluding: SearchExclusion = .init(),
                        filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
         try search(probe: probe(image: image, pipeline: pipeline, faceIndex: faceIndex), top: top, minScore: minScore,
-                   calibration: calibration, filter: filter)
+                   calibration: calibration, excluding: excluding, filter: filter)
     }
 
     /// Searches the gallery with a probe already templated.
+    ///
+    /// Every hit is checked against the metadata store, which is the truth: a face it
+    /// no longer holds (erased while a shared index has yet to apply the deletion) is
+    /// never a candidate.
     public func search(probe: Probe, top: Int = 10, minScore: Float? = nil, calibration: ScoreCalibration? = nil,
-                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
+                       excluding: SearchExclusion = .init(), filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
         let clock = ContinuousClock()
         let started = clock.now
-        let hits = index.search(probe.template.vector, k: top, filter: filter).filter { minScore == nil || $0.score >= minScore! }
+        var hits: [SearchHit]
+        if let sharedIndex {
+            hits = try sharedIndex.search(probe.template.vector, k: top, excluding: excluding)
+            if let filter { hits.removeAll { !filter($0.id) } }
+        } else {
+            let hidden = excluding.faces.union(try store.faceIDs(ofSources: excluding.sources))
+            let keep: (@Sendable (Int64) -> Bool)? = hidden.isEmpty ? filter : { @Sendable id in !hidden.contains(id) && filter?(id) != false }
+            hits = index.search(probe.template.vector, k: top, filter: keep)
+        }
+        hits.removeAll { minScore != nil && $0.score < minScore! }
         let elapsed = clock.now - started
-        let comparisons = index.count
-        let candidates = try candidates(for: hits, calibration: calibration, comparisons: comparisons)
+        let comparisons = try indexedFaces()
+        let candidates = Array(try candidates(for: hits, calibration: calibration, comparisons: comparisons).prefix(top))
         return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: probe.face, facesInProbe: probe.facesInPhoto,
                             warnings: probe.warnings, candidates: candidates, searchMilliseconds: elapsed.seconds * 1000)
     }
@@ -123,5 +137,19 @@ extension Gallery {
             return picture == nil
         }
         return picture
+    }
+}
+
+extension Gallery {
+    /// Faces the index searches: counted in this process; with a shared index, the
+    /// faces the metadata store holds (what a search can return), counted at most once
+    /// a minute (each search reports the figure).
+    public func indexedFaces() throws -> Int {
+        guard sharedIndex != nil else { return index.count }
+        let now = ContinuousClock.now
+        if let last = sharedCount.withLock({ $0 }), now - last.at < .seconds(60) { return last.count }
+        let count = try store.faceCount(modelID: modelID)
+        sharedCount.withLock { $0 = (count, now) }
+        return count
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Index
+import Synchronization
 import Store
 import Vision
 
@@ -19,14 +20,22 @@ import Vision
 /// snapshots as whole files with the same keyring (`TemplateKeyring`).
 public final class Gallery: Sendable {
     public enum IndexKind: String, Sendable {
+        /// In this process: every template compared, or a graph index (HNSW).
         case exact, graph
+        /// On a vector engine shared by every process of a deployment (`FaceIndex`).
+        case shared
     }
 
     public let directory: String
     public let store: GalleryStore
     public let modelID: String
+    /// The index in this process; empty when the gallery searches a shared one.
     public let index: any VectorIndex
+    /// The shared index (Milvus) a cluster deployment searches, when there is one.
+    public let sharedIndex: (any FaceIndex)?
     public let indexKind: IndexKind
+    /// The shared index's face count as last asked, and when (each search reports it).
+    let sharedCount = Mutex<(count: Int, at: ContinuousClock.Instant)?>(nil)
     /// How the index came to be, for status output.
     public let indexOrigin: String
 
@@ -37,14 +46,22 @@ public final class Gallery: Sendable {
     public static func defaultGraphThreshold(dimension: Int) -> Int { 128_000_000 / max(1, dimension) }
 
     /// Opens the gallery in `directory`, sealing templates with `keyring` (default:
-    /// the folder's `keyring.json`, created on first use).
+    /// the folder's `keyring.json`, created on first use). Its records are kept in
+    /// `database`, by default the folder's own SQLite file `gallery.sqlite`; its
+    /// templates are searched in `sharedIndex` when given, otherwise in this process.
     public init(directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
-                keyring: TemplateKeyring? = nil) throws {
+                keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
+                sharedIndex: (any FaceIndex)? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         self.modelID = modelID
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
-        store = try GalleryStore(path: directory + "/gallery.sqlite", keyring: keys)
+        store = try GalleryStore(database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys)
+        self.sharedIndex = sharedIndex
+        if let sharedIndex {
+            (indexKind, index, indexOrigin) = (.shared, ExactIndex(dimension: dimension), sharedIndex.engine)
+            return
+        }
         let sealing = SealedSnapshot(store: store)
         let stored = try store.faceCount(modelID: modelID)
         if stored >= graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension) {
@@ -66,13 +83,15 @@ public final class Gallery: Sendable {
     }
 
     static func snapshotPath(directory: String, modelID: String, kind: IndexKind) -> String {
-        directory + (kind == .exact ? "/index-" : "/graph-") + modelID.replacingOccurrences(of: "+", with: "-") + ".bin"
+        directory + (kind == .graph ? "/graph-" : "/index-") + modelID.replacingOccurrences(of: "+", with: "-") + ".bin"
     }
 
     public var snapshotPath: String { Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind) }
 
-    /// Writes the index snapshot (atomically, sealed with the current key).
+    /// Writes the index snapshot (atomically, sealed with the current key); a shared
+    /// index keeps itself.
     public func saveIndex() throws {
+        guard sharedIndex == nil else { return }
         let sealing = SealedSnapshot(store: store)
         switch index {
         case let exact as ExactIndex: try IndexSnapshot.save(exact, modelID: modelID, to: snapshotPath, sealing: sealing)
@@ -81,7 +100,7 @@ public final class Gallery: Sendable {
         }
         // A snapshot of the other kind, left from when the gallery was smaller or
         // larger, is out of date and may hold erased faces: it goes.
-        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind == .exact ? .graph : .exact)
+        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind == .graph ? .exact : .graph)
         if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
     }
 

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import Store
 
 /// The audit log: append-only, each entry chained to the one before it by a
@@ -16,14 +15,14 @@ public enum AuditLog {
 
     /// Appends `entry` inside the caller's transaction, chaining it to the last entry.
     @discardableResult
-    static func append(_ entry: AuditEntry, in db: Database) throws -> AuditEntry {
+    static func append(_ entry: AuditEntry, in db: any MetadataTransaction) throws -> AuditEntry {
         var entry = entry
         entry.recordedAt = Date(timeIntervalSince1970: (entry.recordedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
-        let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM auditEntry ORDER BY id DESC LIMIT 1")
-        entry.id = ((last?[0] as Int64?) ?? 0) + 1
-        entry.previousHash = last?[1] ?? genesis
+        let last = try db.row("SELECT id, hash FROM auditEntry ORDER BY id DESC LIMIT 1")
+        entry.id = (try last?[0].int64() ?? 0) + 1
+        entry.previousHash = try last?[1].data() ?? genesis
         entry.hash = hash(of: entry)
-        try entry.insert(db)
+        try db.insert(&entry)
         return entry
     }
 
@@ -56,11 +55,13 @@ public enum AuditLog {
     }
 
     /// Walks the chain in order and names the first entry that does not fit.
-    public static func verify(_ database: DatabasePool) throws -> Verification {
+    public static func verify(_ database: any MetadataStore) throws -> Verification {
         try database.read { db in
             var previous = genesis, expectedID: Int64 = 1, count = 0
-            let cursor = try AuditEntry.order(Column("id")).fetchCursor(db)
-            while let entry = try cursor.next() {
+            var verification: Verification?
+            try db.forEachRow("SELECT * FROM auditEntry ORDER BY id", []) { row in
+                guard verification == nil else { return }
+                let entry = try AuditEntry(row: row)
                 count += 1
                 let id = entry.id!
                 var problem: String?
@@ -72,12 +73,13 @@ public enum AuditLog {
                     problem = "its content does not match its hash (the entry was edited)"
                 }
                 if let problem {
-                    return Verification(entries: count, headHash: hex(previous), firstBadEntry: id, problem: problem)
+                    verification = Verification(entries: count, headHash: hex(previous), firstBadEntry: id, problem: problem)
+                    return
                 }
                 previous = entry.hash
                 expectedID += 1
             }
-            return Verification(entries: count, headHash: hex(previous), firstBadEntry: nil, problem: nil)
+            return verification ?? Verification(entries: count, headHash: hex(previous), firstBadEntry: nil, problem: nil)
         }
     }
 
@@ -94,7 +96,7 @@ extension Governance {
 
     @discardableResult
     func audit(_ principal: Principal?, action: String, target: String, justification: Justification? = nil,
-               details: String = "{}", in db: Database) throws -> AuditEntry {
+               details: String = "{}", in db: any MetadataTransaction) throws -> AuditEntry {
         try AuditLog.append(AuditEntry(recordedAt: now(), actor: principal?.name ?? "public",
                                        organisation: principal?.organisation.name, action: action, target: target,
                                        caseNumber: justification?.caseNumber, purpose: justification?.purpose,
@@ -120,7 +122,7 @@ extension Governance {
     public func exportAudit(as principal: Principal, since: Date? = nil) throws -> [AuditEntry] {
         try require(principal, .auditor, .admin, for: "exporting the audit log")
         let entries = try database.read { db in
-            try AuditEntry.filter(Column("recordedAt") >= (since ?? .distantPast)).order(Column("id")).fetchAll(db)
+            try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? ORDER BY id", [.date(since ?? .distantPast)])
         }
         try audit(principal, action: "audit.export", target: "audit log", details: Self.json(["entries": entries.count]))
         return entries

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import Store
 
 extension Governance {
@@ -20,16 +19,16 @@ extension Governance {
                           admin: String) throws -> IssuedToken {
         try validate(jurisdiction: jurisdiction)
         return try database.write { db in
-            guard try Account.fetchCount(db) == 0 else {
+            guard try db.count(Account.self) == 0 else {
                 throw GovernanceError.forbidden("this store already has accounts; bootstrap only sets up a fresh store")
             }
             var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
                                             searchesPerDay: Self.defaultOrganisationSearchesPerDay, createdAt: now())
-            try organisation.insert(db)
+            try db.insert(&organisation)
             var account = Account(organisationID: organisation.id!, name: admin, roles: [Role.admin.rawValue], status: .active,
                                   searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
                                   createdBy: "bootstrap")
-            try account.insert(db)
+            try db.insert(&account)
             let principal = Principal(account: account, organisation: organisation)
             try audit(principal, action: "bootstrap", target: "organisation \(name)",
                       details: Self.json(["admin": admin, "jurisdiction": jurisdiction, "type": type.rawValue]), in: db)
@@ -43,12 +42,12 @@ extension Governance {
         try validate(jurisdiction: jurisdiction)
         guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
         return try database.write { db in
-            guard try Organisation.filter(Column("name") == name).fetchCount(db) == 0 else {
+            guard try db.count(Organisation.self, "WHERE name = ?", [SQLValue(name)]) == 0 else {
                 throw GovernanceError.invalid("an organisation named '\(name)' already exists")
             }
             var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
                                             searchesPerDay: searchesPerDay, createdAt: now())
-            try organisation.insert(db)
+            try db.insert(&organisation)
             try audit(principal, action: "organisation.add", target: name,
                       details: Self.json(["jurisdiction": jurisdiction, "searches_per_day": String(searchesPerDay),
                                           "type": type.rawValue]), in: db)
@@ -57,7 +56,7 @@ extension Governance {
     }
 
     public func organisations() throws -> [Organisation] {
-        try database.read { db in try Organisation.order(Column("name")).fetchAll(db) }
+        try database.read { db in try db.fetchAll(Organisation.self, "ORDER BY name") }
     }
 
     /// Creates an account and its first token (to hand to its holder). Admins create
@@ -71,7 +70,7 @@ extension Governance {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw GovernanceError.invalid("an account needs a name") }
         guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
         return try database.write { db in
-            guard let organisation = try Organisation.filter(Column("name") == organisationName).fetchOne(db) else {
+            guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisationName)]) else {
                 throw GovernanceError.notFound("no organisation named '\(organisationName)'")
             }
             if !actor.has(.admin) {
@@ -79,13 +78,13 @@ extension Governance {
                     throw GovernanceError.forbidden("a supervisor adds investigators of their own organisation only")
                 }
             }
-            guard try Account.filter(Column("name") == name).fetchCount(db) == 0 else {
+            guard try db.count(Account.self, "WHERE name = ?", [SQLValue(name)]) == 0 else {
                 throw GovernanceError.invalid("an account named '\(name)' already exists")
             }
             let status: Account.Status = roles.contains(.investigator) ? .pending : .active
             var account = Account(organisationID: organisation.id!, name: name, roles: roles.map(\.rawValue), status: status,
                                   searchesPerDay: searchesPerDay, expiresAt: expiresAt, createdAt: now(), createdBy: actor.name)
-            try account.insert(db)
+            try db.insert(&account)
             try audit(actor, action: "account.add", target: name,
                       details: Self.json(["organisation": organisationName, "roles": account.roles, "status": status.rawValue]),
                       in: db)
@@ -106,7 +105,7 @@ extension Governance {
             account.status = .active
             account.approvedBy = supervisor.name
             account.approvedAt = now()
-            try account.update(db)
+            try db.update(account)
             try audit(supervisor, action: "account.approve", target: name, in: db)
             return account
         }
@@ -121,7 +120,7 @@ extension Governance {
                 throw GovernanceError.forbidden("a supervisor suspends accounts of their own organisation only")
             }
             account.status = .suspended
-            try account.update(db)
+            try db.update(account)
             try audit(actor, action: "account.suspend", target: name, details: Self.json(["reason": reason]), in: db)
         }
     }
@@ -130,8 +129,8 @@ extension Governance {
     public func accounts(as principal: Principal) throws -> [(Account, Organisation)] {
         let actor = try require(principal, .admin, .supervisor, for: "listing accounts")
         return try database.read { db in
-            let organisations = Dictionary(uniqueKeysWithValues: try Organisation.fetchAll(db).map { ($0.id!, $0) })
-            return try Account.order(Column("name")).fetchAll(db)
+            let organisations = Dictionary(uniqueKeysWithValues: try db.fetchAll(Organisation.self).map { ($0.id!, $0) })
+            return try db.fetchAll(Account.self, "ORDER BY name")
                 .filter { actor.has(.admin) || $0.organisationID == actor.organisation.id }
                 .map { ($0, organisations[$0.organisationID]!) }
         }
@@ -150,12 +149,12 @@ extension Governance {
     /// Revokes one of the principal's tokens (admins: anyone's) by its id.
     public func revokeToken(as principal: Principal, id: Int64) throws {
         try database.write { db in
-            guard var token = try AccessToken.fetchOne(db, key: id) else { throw GovernanceError.notFound("no token \(id)") }
+            guard var token = try db.fetchOne(AccessToken.self, id: id) else { throw GovernanceError.notFound("no token \(id)") }
             guard token.accountID == principal.account.id || principal.has(.admin) else {
                 throw GovernanceError.forbidden("only its holder or an admin revokes a token")
             }
             token.revokedAt = now()
-            try token.update(db)
+            try db.update(token)
             try audit(principal, action: "token.revoke", target: "token \(id)", in: db)
         }
     }
@@ -165,9 +164,9 @@ extension Governance {
     public func authenticate(token: String) throws -> Principal {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let found = try database.read { db -> (AccessToken, Account, Organisation)? in
-            guard let stored = try AccessToken.filter(Column("sha256") == digest).fetchOne(db),
-                  let account = try Account.fetchOne(db, key: stored.accountID),
-                  let organisation = try Organisation.fetchOne(db, key: account.organisationID) else { return nil }
+            guard let stored = try db.fetchOne(AccessToken.self, "WHERE sha256 = ?", [SQLValue(digest)]),
+                  let account = try db.fetchOne(Account.self, id: stored.accountID),
+                  let organisation = try db.fetchOne(Organisation.self, id: account.organisationID) else { return nil }
             return (stored, account, organisation)
         }
         guard let (stored, account, organisation) = found else { throw GovernanceError.unauthenticated("unknown token") }
@@ -177,11 +176,11 @@ extension Governance {
         return Principal(account: account, organisation: organisation)
     }
 
-    func issueToken(for account: Account, label: String, days: Int, in db: Database) throws -> IssuedToken {
+    func issueToken(for account: Account, label: String, days: Int, in db: any MetadataTransaction) throws -> IssuedToken {
         try issueToken(for: account, label: label, lifetime: Double(days) * 86_400, in: db)
     }
 
-    func issueToken(for account: Account, label: String, lifetime: TimeInterval, in db: Database) throws -> IssuedToken {
+    func issueToken(for account: Account, label: String, lifetime: TimeInterval, in db: any MetadataTransaction) throws -> IssuedToken {
         var generator = SystemRandomNumberGenerator()
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let token = "lnt_" + secret.base64EncodedString().replacingOccurrences(of: "+", with: "-")
@@ -189,12 +188,12 @@ extension Governance {
         let expiry = now().addingTimeInterval(lifetime)
         var record = AccessToken(accountID: account.id!, sha256: Data(SHA256.hash(data: Data(token.utf8))), label: label,
                                  createdAt: now(), expiresAt: expiry)
-        try record.insert(db)
+        try db.insert(&record)
         return IssuedToken(id: record.id!, token: token, account: account.name, expiresAt: expiry)
     }
 
-    func fetchAccount(named name: String, in db: Database) throws -> Account {
-        guard let account = try Account.filter(Column("name") == name).fetchOne(db) else {
+    func fetchAccount(named name: String, in db: any MetadataTransaction) throws -> Account {
+        guard let account = try db.fetchOne(Account.self, "WHERE name = ?", [SQLValue(name)]) else {
             throw GovernanceError.notFound("no account named '\(name)'")
         }
         return account

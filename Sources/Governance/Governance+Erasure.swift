@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Gallery
-import GRDB
 import Store
 
 extension Governance {
@@ -36,16 +35,16 @@ extension Governance {
             switch target {
             case .faces(let ids, let kind, let name):
                 (scope, label) = (kind, name)
-                faces = try Int64.fetchAll(db, GalleryFace.filter(keys: ids).select(Column("id")))
+                faces = try db.ids("SELECT id FROM face WHERE id IN (\(sqlList(ids)))")
                 (images, files) = try deleteFaces(faces, in: db)
             case .image(let id):
                 (scope, label) = ("image", "image \(id)")
-                guard try GalleryImage.fetchOne(db, key: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
-                faces = try Int64.fetchAll(db, sql: "SELECT id FROM face WHERE imageID = ?", arguments: [id])
+                guard try db.fetchOne(GalleryImage.self, id: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
+                faces = try db.ids("SELECT id FROM face WHERE imageID = ?", [.integer(id)])
                 (images, files) = try deleteFaces(faces, alsoImages: [id], in: db)
             case .source(let name):
                 (scope, label) = ("source", name)
-                guard let source = try Source.filter(Column("name") == name).fetchOne(db) else {
+                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
                     throw GovernanceError.notFound("no source named '\(name)'")
                 }
                 (faces, images, files) = try deleteSources([source.id!], in: db)
@@ -53,7 +52,7 @@ extension Governance {
             case .jurisdiction(let code):
                 try validate(jurisdiction: code)
                 (scope, label) = ("jurisdiction", code)
-                let matching = try Source.fetchAll(db).filter { PolicyRule.covers(code, $0.jurisdiction) }
+                let matching = try db.fetchAll(Source.self).filter { PolicyRule.covers(code, $0.jurisdiction) }
                 (faces, images, files) = try deleteSources(matching.map { $0.id! }, in: db)
                 sources = matching.count
             }
@@ -61,7 +60,7 @@ extension Governance {
                                          faces: faces.count, images: images, files: files, sources: sources, reason: reason,
                                          erasedAt: now(), erasedBy: actor)
             receipt.sha256 = Self.receiptHash(receipt)
-            try receipt.insert(db)
+            try db.insert(&receipt)
             try AuditLog.append(AuditEntry(recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
                                            action: "erase", target: "\(scope) \(label)",
                                            details: Self.json(["receipt": receipt.reference, "faces": String(faces.count),
@@ -74,39 +73,37 @@ extension Governance {
 
     /// Deletes faces (and the listed images, and pictures left with no face); marks
     /// files left with no picture as erased. Returns the pictures and files affected.
-    private func deleteFaces(_ faces: [Int64], alsoImages: [Int64] = [], in db: Database) throws -> (images: Int, files: Int) {
+    private func deleteFaces(_ faces: [Int64], alsoImages: [Int64] = [], in db: any MetadataTransaction) throws -> (images: Int, files: Int) {
         guard !faces.isEmpty || !alsoImages.isEmpty else { return (0, 0) }
-        let imageIDs = Set(try Int64.fetchAll(db, GalleryFace.filter(keys: faces).select(Column("imageID"))) + alsoImages)
-        let fileIDs = Set(try Int64.fetchAll(db, GalleryImage.filter(keys: imageIDs).select(Column("fileID"))))
-        try GalleryFace.deleteAll(db, keys: faces)
-        try db.execute(sql: "DELETE FROM suppressedFace WHERE faceID IN (\(faces.map(String.init).joined(separator: ",")))")
+        let imageIDs = Set(try db.ids("SELECT imageID FROM face WHERE id IN (\(sqlList(faces)))") + alsoImages)
+        let fileIDs = Set(try db.ids("SELECT fileID FROM image WHERE id IN (\(sqlList(imageIDs)))"))
+        try db.delete(GalleryFace.self, ids: faces)
+        try db.execute("DELETE FROM suppressedFace WHERE faceID IN (\(sqlList(faces)))")
         var images = 0
         for id in imageIDs {
-            let emptied = try GalleryFace.filter(Column("imageID") == id).fetchCount(db) == 0
-            if alsoImages.contains(id) || emptied { images += try GalleryImage.deleteOne(db, key: id) ? 1 : 0 }
+            let emptied = try db.count(GalleryFace.self, "WHERE imageID = ?", [SQLValue(id)]) == 0
+            if alsoImages.contains(id) || emptied { images += try db.delete(GalleryImage.self, ids: [id]) }
         }
         var files = 0
-        for id in fileIDs where try GalleryImage.filter(Column("fileID") == id).fetchCount(db) == 0 {
-            try db.execute(sql: "UPDATE sourceFile SET erasedAt = ?, faceCount = 0 WHERE id = ?", arguments: [now(), id])
+        for id in fileIDs where try db.count(GalleryImage.self, "WHERE fileID = ?", [SQLValue(id)]) == 0 {
+            try db.execute("UPDATE sourceFile SET erasedAt = ?, faceCount = 0 WHERE id = ?", [.date(now()), .integer(id)])
             files += 1
         }
         return (images, files)
     }
 
     /// Deletes sources with their files, pictures, faces and ingest records.
-    private func deleteSources(_ ids: [Int64], in db: Database) throws -> (faces: [Int64], images: Int, files: Int) {
+    private func deleteSources(_ ids: [Int64], in db: any MetadataTransaction) throws -> (faces: [Int64], images: Int, files: Int) {
         guard !ids.isEmpty else { return ([], 0, 0) }
-        let list = ids.map(String.init).joined(separator: ",")
-        let faces = try Int64.fetchAll(db, sql: """
-            SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(list))
-            """)
-        let images = try GalleryImage.filter(ids.contains(Column("sourceID"))).fetchCount(db)
-        let files = try SourceFile.filter(ids.contains(Column("sourceID"))).fetchCount(db)
-        try GalleryFace.deleteAll(db, keys: faces)
+        let list = sqlList(ids)
+        let faces = try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(list))")
+        let images = try db.count(GalleryImage.self, "WHERE sourceID IN (\(list))")
+        let files = try db.count(SourceFile.self, "WHERE sourceID IN (\(list))")
+        try db.delete(GalleryFace.self, ids: faces)
         if !faces.isEmpty {
-            try db.execute(sql: "DELETE FROM suppressedFace WHERE faceID IN (\(faces.map(String.init).joined(separator: ",")))")
+            try db.execute("DELETE FROM suppressedFace WHERE faceID IN (\(sqlList(faces)))")
         }
-        try Source.deleteAll(db, keys: ids)
+        try db.delete(Source.self, ids: ids)
         return (faces, images, files)
     }
 
@@ -120,12 +117,12 @@ extension Governance {
     }
 
     public func receipts() throws -> [ErasureReceipt] {
-        try database.read { db in try ErasureReceipt.order(Column("id")).fetchAll(db) }
+        try database.read { db in try db.fetchAll(ErasureReceipt.self, "ORDER BY id") }
     }
 
     /// The receipt with `reference`, if there is one.
     public func receipt(reference: String) throws -> ErasureReceipt? {
-        try database.read { db in try ErasureReceipt.filter(Column("reference") == reference).fetchOne(db) }
+        try database.read { db in try db.fetchOne(ErasureReceipt.self, "WHERE reference = ?", [SQLValue(reference)]) }
     }
 
     /// Erases the faces whose source's retention period has passed (counted from
@@ -135,11 +132,11 @@ extension Governance {
         let actor = try principal.map { try require($0, .admin, .privacyOfficer, for: "running retention").name } ?? "retention-schedule"
         let moment = now()
         let expired = try database.read { db in
-            try Source.fetchAll(db).compactMap { source -> (Source, [Int64])? in
+            try db.fetchAll(Source.self).compactMap { source -> (Source, [Int64])? in
                 let cutoff = moment.addingTimeInterval(-Double(source.retentionDays) * 86_400)
-                let ids = try Int64.fetchAll(db, sql: """
+                let ids = try db.ids("""
                     SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID = ? AND image.ingestedAt < ?
-                    """, arguments: [source.id!, cutoff])
+                    """, [SQLValue(source.id), .date(cutoff)])
                 return ids.isEmpty ? nil : (source, ids)
             }
         }
@@ -149,8 +146,8 @@ extension Governance {
                                                actor: actor, principal: principal, reason: "retention period passed"))
         }
         try database.write { db in
-            try db.execute(sql: "UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
-                           arguments: [moment])
+            try db.execute("UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
+                           [.date(moment)])
             try AuditLog.append(AuditEntry(recordedAt: moment, actor: actor, organisation: principal?.organisation.name,
                                            action: "retention.run", target: "all sources",
                                            details: Self.json(["receipts": receipts.map(\.reference)])), in: db)

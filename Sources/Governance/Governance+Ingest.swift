@@ -1,6 +1,5 @@
 import Foundation
 import Gallery
-import GRDB
 import Store
 import Vision
 

@@ -1,7 +1,6 @@
 import Foundation
 import Gallery
 import Index
-import GRDB
 import Store
 import Vision
 
@@ -27,9 +26,9 @@ extension Governance {
         try database.write { db in
             var suppression = Suppression(reference: reference, template: try keyring.seal(Self.bytes(template)),
                                           keyID: keyring.currentKeyID, contact: contact, createdAt: now())
-            try suppression.insert(db)
+            try db.insert(&suppression)
             for (faceID, _) in matches {
-                try db.execute(sql: "INSERT INTO suppressedFace (suppressionID, faceID) VALUES (?, ?)", arguments: [suppression.id!, faceID])
+                try db.execute("INSERT INTO suppressedFace (suppressionID, faceID) VALUES (?, ?)", [SQLValue(suppression.id), .integer(faceID)])
             }
             try audit(nil, action: "optout.request", target: reference, details: Self.json(["matching_faces": matches.count]), in: db)
         }
@@ -40,11 +39,11 @@ extension Governance {
     public func optOuts(as principal: Principal) throws -> [(Suppression, [Int64])] {
         try require(principal, .privacyOfficer, for: "reviewing opt-outs")
         return try database.read { db in
-            try Suppression.order(Column("id")).fetchAll(db).map { suppression in
+            try db.fetchAll(Suppression.self, "ORDER BY id").map { suppression in
                 var record = suppression
                 record.template = Data()
-                return (record, try Int64.fetchAll(db, sql: "SELECT faceID FROM suppressedFace WHERE suppressionID = ? ORDER BY faceID",
-                                                   arguments: [suppression.id!]))
+                return (record, try db.ids("SELECT faceID FROM suppressedFace WHERE suppressionID = ? ORDER BY faceID",
+                                           [SQLValue(suppression.id)]))
             }
         }
     }
@@ -54,7 +53,7 @@ extension Governance {
     public func reviewOptOut(as principal: Principal, reference: String, confirm: Bool) throws {
         let officer = try require(principal, .privacyOfficer, for: "reviewing opt-outs")
         try database.write { db in
-            guard var suppression = try Suppression.filter(Column("reference") == reference).fetchOne(db) else {
+            guard var suppression = try db.fetchOne(Suppression.self, "WHERE reference = ?", [SQLValue(reference)]) else {
                 throw GovernanceError.notFound("no opt-out \(reference)")
             }
             suppression.status = confirm ? .confirmed : .rejected
@@ -62,9 +61,9 @@ extension Governance {
             suppression.reviewedAt = now()
             if !confirm {
                 suppression.template = Data()
-                try db.execute(sql: "DELETE FROM suppressedFace WHERE suppressionID = ?", arguments: [suppression.id!])
+                try db.execute("DELETE FROM suppressedFace WHERE suppressionID = ?", [SQLValue(suppression.id)])
             }
-            try suppression.update(db)
+            try db.update(suppression)
             try audit(officer, action: confirm ? "optout.confirm" : "optout.reject", target: reference, in: db)
         }
     }
@@ -73,10 +72,10 @@ extension Governance {
     public func eraseOptedOutFaces(as principal: Principal, reference: String) throws -> ErasureReceipt {
         try require(principal, .privacyOfficer, for: "erasing an opted-out person's faces")
         let faces = try database.read { db in
-            try Int64.fetchAll(db, sql: """
+            try db.ids("""
                 SELECT faceID FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
                 WHERE suppression.reference = ? AND suppression.status != 'rejected'
-                """, arguments: [reference])
+                """, [.text(reference)])
         }
         return try erase(as: principal, .faces(faces, scope: "person", label: "opt-out \(reference)"), reason: "opt-out \(reference)")
     }
@@ -84,9 +83,9 @@ extension Governance {
     /// Where a request stands, for its holder (no account needed).
     public func requestStatus(reference: String) throws -> ReviewStatus {
         try database.read { db in
-            if let status = try String.fetchOne(db, sql: "SELECT status FROM suppression WHERE reference = ?", arguments: [reference])
-                ?? String.fetchOne(db, sql: "SELECT status FROM accessRequest WHERE reference = ?", arguments: [reference]) {
-                return ReviewStatus(rawValue: status) ?? .pending
+            for table in ["suppression", "accessRequest"] {
+                let status = try db.scalar("SELECT status FROM \(table) WHERE reference = ?", [.text(reference)])
+                if !status.isNull { return ReviewStatus(rawValue: try status.string()) ?? .pending }
             }
             throw GovernanceError.notFound("no request \(reference)")
         }
@@ -105,10 +104,10 @@ extension Governance {
         try database.write { db in
             var request = AccessRequest(reference: reference, contact: contact, template: try keyring.seal(Self.bytes(template)),
                                         photo: try keyring.seal(Data(photo)), keyID: keyring.currentKeyID, createdAt: now())
-            try request.insert(db)
+            try db.insert(&request)
             for (faceID, score) in matches {
                 var candidate = AccessCandidate(requestID: request.id!, faceID: faceID, score: score)
-                try candidate.insert(db)
+                try db.insert(&candidate)
             }
             try audit(nil, action: "access.request", target: reference, details: Self.json(["candidates": matches.count]), in: db)
         }
@@ -141,17 +140,17 @@ extension Governance {
     public func decideAccess(as principal: Principal, reference: String, faceID: Int64, confirm: Bool) throws {
         let officer = try require(principal, .privacyOfficer, for: "deciding access-request candidates")
         try database.write { db in
-            guard let request = try AccessRequest.filter(Column("reference") == reference).fetchOne(db) else {
+            guard let request = try db.fetchOne(AccessRequest.self, "WHERE reference = ?", [SQLValue(reference)]) else {
                 throw GovernanceError.notFound("no access request \(reference)")
             }
             guard request.status == .pending else { throw GovernanceError.invalid("access request \(reference) was already released") }
-            guard var candidate = try AccessCandidate.filter(Column("requestID") == request.id! && Column("faceID") == faceID).fetchOne(db) else {
+            guard var candidate = try db.fetchOne(AccessCandidate.self, "WHERE requestID = ? AND faceID = ?", [SQLValue(request.id), .integer(faceID)]) else {
                 throw GovernanceError.notFound("face \(faceID) is not a candidate of \(reference)")
             }
             candidate.decision = confirm ? .confirmed : .rejected
             candidate.decidedBy = officer.name
             candidate.decidedAt = now()
-            try candidate.update(db)
+            try db.update(candidate)
             try audit(officer, action: confirm ? "access.confirm" : "access.reject", target: reference,
                       details: Self.json(["face": faceID]), in: db)
         }
@@ -199,8 +198,8 @@ extension Governance {
         }
         let released = now()
         try database.write { db in
-            try db.execute(sql: "UPDATE accessRequest SET status = ?, photo = NULL, releasedBy = ?, releasedAt = ? WHERE reference = ?",
-                           arguments: [ReviewStatus.released.rawValue, officer.name, released, reference])
+            try db.execute("UPDATE accessRequest SET status = ?, photo = NULL, releasedBy = ?, releasedAt = ? WHERE reference = ?",
+                           [.text(ReviewStatus.released.rawValue), .text(officer.name), .date(released), .text(reference)])
             try audit(officer, action: "access.release", target: reference, details: Self.json(["faces": faces.map(\.faceID)]), in: db)
         }
         try gallery.store.checkpoint()
@@ -219,11 +218,10 @@ extension Governance {
 
     private func accessRequest(_ reference: String) throws -> (AccessRequest, [AccessCandidate]) {
         try database.read { db in
-            guard let request = try AccessRequest.filter(Column("reference") == reference).fetchOne(db) else {
+            guard let request = try db.fetchOne(AccessRequest.self, "WHERE reference = ?", [SQLValue(reference)]) else {
                 throw GovernanceError.notFound("no access request \(reference)")
             }
-            let candidates = try AccessCandidate.filter(Column("requestID") == request.id!)
-                .order(Column("score").desc).fetchAll(db)
+            let candidates = try db.fetchAll(AccessCandidate.self, "WHERE requestID = ? ORDER BY score DESC", [SQLValue(request.id)])
             return (request, candidates)
         }
     }
@@ -243,8 +241,8 @@ extension Governance {
         struct Details: Decodable { var faces: [Int64]? }
         return try database.read { db in
             var found: [Int64: [AccessReport.Appearance]] = [:]
-            let cursor = try AuditEntry.filter(Column("action") == "search").order(Column("id")).fetchCursor(db)
-            while let entry = try cursor.next() {
+            try db.forEachRow("SELECT * FROM auditEntry WHERE action = 'search' ORDER BY id", []) { row in
+                let entry = try AuditEntry(row: row)
                 let returned = (try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)))?.faces ?? []
                 for face in returned where faces.contains(face) {
                     found[face, default: []].append(.init(auditEntry: entry.id!, at: entry.recordedAt, organisation: entry.organisation,

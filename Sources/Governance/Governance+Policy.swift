@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Store
 
 extension Governance {
@@ -11,10 +10,9 @@ extension Governance {
         return try database.read { db in try policy(in: db) }
     }
 
-    func policy(in db: Database) throws -> Policy {
-        let rules = try PolicyRuleRecord.order(Column("name")).fetchAll(db).map { try PolicyRule.parse(Data($0.body.utf8)) }
-        let setting = try Setting.fetchOne(db, key: Self.policyDefaultKey)
-        return Policy(rules: rules, defaultEffect: setting?.value == "deny" ? .deny : .allow)
+    func policy(in db: any MetadataTransaction) throws -> Policy {
+        let rules = try db.fetchAll(PolicyRuleRecord.self, "ORDER BY name").map { try PolicyRule.parse(Data($0.body.utf8)) }
+        return Policy(rules: rules, defaultEffect: try db.setting(Self.policyDefaultKey) == "deny" ? .deny : .allow)
     }
 
     /// Adds a rule or replaces the rule of the same name (admins).
@@ -23,13 +21,13 @@ extension Governance {
         try rule.validate()
         let body = Self.json(rule)
         try database.write { db in
-            let existing = try PolicyRuleRecord.filter(Column("name") == rule.name).fetchOne(db)
+            let existing = try db.fetchOne(PolicyRuleRecord.self, "WHERE name = ?", [SQLValue(rule.name)])
             if var existing {
                 existing.body = body
-                try existing.update(db)
+                try db.update(existing)
             } else {
                 var record = PolicyRuleRecord(name: rule.name, body: body, createdAt: now(), createdBy: principal.name)
-                try record.insert(db)
+                try db.insert(&record)
             }
             try audit(principal, action: existing == nil ? "policy.add" : "policy.replace", target: rule.name, details: body, in: db)
         }
@@ -38,7 +36,7 @@ extension Governance {
     public func removeRule(as principal: Principal, named name: String) throws {
         try require(principal, .admin, for: "editing policy rules")
         try database.write { db in
-            guard try PolicyRuleRecord.filter(Column("name") == name).deleteAll(db) > 0 else {
+            guard try db.execute("DELETE FROM policyRule WHERE name = ?", [.text(name)]) > 0 else {
                 throw GovernanceError.notFound("no policy rule named '\(name)'")
             }
             try audit(principal, action: "policy.remove", target: name, in: db)
@@ -49,7 +47,7 @@ extension Governance {
         try require(principal, .admin, for: "editing policy rules")
         guard effect != .exclude else { throw GovernanceError.invalid("the default is allow or deny") }
         try database.write { db in
-            try Setting(key: Self.policyDefaultKey, value: effect.rawValue).save(db)
+            try db.setSetting(Self.policyDefaultKey, to: effect.rawValue)
             try audit(principal, action: "policy.default", target: effect.rawValue, in: db)
         }
     }
@@ -60,11 +58,11 @@ extension Governance {
                            source sourceName: String? = nil, date: Date? = nil, with rule: PolicyRule? = nil) throws -> PolicyDecision {
         try require(principal, .admin, .supervisor, .auditor, for: "testing the policy")
         return try database.read { db in
-            guard let organisation = try Organisation.filter(Column("name") == name).fetchOne(db) else {
+            guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(name)]) else {
                 throw GovernanceError.notFound("no organisation named '\(name)'")
             }
             let source = try sourceName.map { name in
-                guard let source = try Source.filter(Column("name") == name).fetchOne(db) else {
+                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
                     throw GovernanceError.notFound("no source named '\(name)'")
                 }
                 return source
@@ -76,14 +74,14 @@ extension Governance {
                 policy.rules.append(rule)
             }
             return policy.decide(PolicyAct(action: action, organisation: organisation, source: source, date: date ?? now()),
-                                 sources: try Source.fetchAll(db))
+                                 sources: try db.fetchAll(Source.self))
         }
     }
 
     /// Decides an act and, when refused, logs the refusal and throws naming the rule.
     func enforce(_ act: PolicyAct, principal: Principal, target: String, justification: Justification? = nil) throws -> PolicyDecision {
         let decision = try database.read { db in
-            try policy(in: db).decide(act, sources: act.action == .search ? try Source.fetchAll(db) : [])
+            try policy(in: db).decide(act, sources: act.action == .search ? try db.fetchAll(Source.self) : [])
         }
         guard decision.allowed else {
             let rule = decision.deniedBy ?? "default"

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Store
 
 extension Governance {
@@ -24,22 +23,33 @@ extension Governance {
     public func accessRequests(as principal: Principal, reference: String? = nil) throws -> [AccessRequestSummary] {
         try require(principal, .privacyOfficer, for: "listing access requests")
         return try database.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.rows("""
                 SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,
                        accessRequest.releasedBy, accessRequest.releasedAt,
                        COUNT(accessCandidate.id) AS candidates,
                        COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS undecided
                 FROM accessRequest LEFT JOIN accessCandidate ON accessCandidate.requestID = accessRequest.id
-                WHERE ? IS NULL OR accessRequest.reference = ?
+                WHERE \(reference == nil ? "TRUE" : "accessRequest.reference = ?")
                 GROUP BY accessRequest.id ORDER BY accessRequest.id
-                """, arguments: [ReviewStatus.pending.rawValue, reference, reference])
-            return rows.map { row in
-                let candidates: Int = row["candidates"], undecided: Int = row["undecided"]
-                let status: String = row["status"]
-                return AccessRequestSummary(reference: row["reference"], status: ReviewStatus(rawValue: status) ?? .pending,
-                                            contact: row["contact"], createdAt: row["createdAt"], releasedBy: row["releasedBy"],
-                                            releasedAt: row["releasedAt"], decided: candidates - undecided, undecided: undecided)
+                """, [.text(ReviewStatus.pending.rawValue)] + (reference.map { [.text($0)] } ?? []))
+            return try rows.map { row in
+                let request = try row.decode(AccessRequestRow.self)
+                return AccessRequestSummary(reference: request.reference, status: request.status, contact: request.contact,
+                                            createdAt: request.createdAt, releasedBy: request.releasedBy, releasedAt: request.releasedAt,
+                                            decided: request.candidates - request.undecided, undecided: request.undecided)
             }
         }
     }
+}
+
+/// One row of the access-request listing query.
+private struct AccessRequestRow: Decodable {
+    var reference: String
+    var status: ReviewStatus
+    var contact: String
+    var createdAt: Date
+    var releasedBy: String?
+    var releasedAt: Date?
+    var candidates: Int
+    var undecided: Int
 }

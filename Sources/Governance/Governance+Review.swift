@@ -1,6 +1,5 @@
 import Foundation
 import Gallery
-import GRDB
 import Index
 import Store
 
@@ -12,7 +11,7 @@ extension Governance {
     public func reviewCandidate(as principal: Principal, search entryID: Int64, face faceID: Int64) throws -> Gallery.Candidate {
         let investigator = try require(principal, .investigator, for: "reviewing candidates")
         let returned = try database.read { db -> [Int64: Float]? in
-            guard let entry = try AuditEntry.fetchOne(db, key: entryID), entry.action == "search",
+            guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.action == "search",
                   entry.actor == investigator.name else { return nil }
             struct Details: Decodable { var faces: [Int64]; var scores: [Float]? }
             guard let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)) else { return nil }
@@ -21,9 +20,9 @@ extension Governance {
         }
         guard let returned else { throw GovernanceError.notFound("search \(entryID) is not one of your searches") }
         guard let score = returned[faceID] else { throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)") }
-        guard try hiddenFaces(excludingSources: []).contains(faceID) == false,
+        guard try isOptedOut(faceID: faceID) == false,
               let candidate = try gallery.candidates(for: [SearchHit(id: faceID, score: score)], calibration: calibration,
-                                                     comparisons: gallery.index.count).first else {
+                                                     comparisons: gallery.indexedFaces()).first else {
             throw GovernanceError.notFound("face \(faceID) is no longer held")
         }
         try recordView(as: investigator, search: entryID, faces: [faceID], kind: "candidate")

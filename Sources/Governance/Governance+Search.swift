@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
+import Index
 import Gallery
-import GRDB
 import Store
 import Vision
 
@@ -41,9 +41,8 @@ extension Governance {
 
         let image = try Image(data: photo, limits: pipeline.limits)
         let probe = try gallery.probe(image: image, pipeline: pipeline, faceIndex: faceIndex)
-        let hidden = try hiddenFaces(excludingSources: Array(decision.excludedSources.keys))
-        let filter: (@Sendable (Int64) -> Bool)? = hidden.isEmpty ? nil : { @Sendable id in !hidden.contains(id) }
-        var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, filter: filter)
+        let exclusion = try searchExclusion(excludingSources: Set(decision.excludedSources.keys))
+        var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it
         // escaped the list made when the opt-out was recorded.
         let suppressions = try suppressionTemplates()
@@ -55,7 +54,7 @@ extension Governance {
         }
         for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
 
-        let keepHours = try database.read { db in Int(try Setting.fetchOne(db, key: Self.probeKeepHoursKey)?.value ?? "0") ?? 0 }
+        let keepHours = try database.read { db in Int(try db.setting(Self.probeKeepHoursKey) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
         let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
         let entry: AuditEntry
@@ -66,7 +65,7 @@ extension Governance {
                                          photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
                                          photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
                                          createdAt: now())
-                try record.insert(db)
+                try db.insert(&record)
                 struct Details: Encodable {
                     var faces: [Int64]
                     var scores: [Float]
@@ -99,7 +98,7 @@ extension Governance {
         try require(principal, .admin, for: "setting how long search photos are kept")
         guard (0...720).contains(hours) else { throw GovernanceError.invalid("keep search photos 0 to 720 hours") }
         try database.write { db in
-            try Setting(key: Self.probeKeepHoursKey, value: String(hours)).save(db)
+            try db.setSetting(Self.probeKeepHoursKey, to: String(hours))
             try audit(principal, action: "setting.probe-keep-hours", target: String(hours), in: db)
         }
     }
@@ -112,15 +111,15 @@ extension Governance {
         try refuseRateLimited(principal, refusal, justification: justification)
     }
 
-    func rateLimitRefusal(_ principal: Principal, in db: Database) throws -> String? {
+    func rateLimitRefusal(_ principal: Principal, in db: any MetadataTransaction) throws -> String? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let today = AuditEntry.filter(Column("action") == "search" && Column("recordedAt") >= calendar.startOfDay(for: now()))
-        let mine = try today.filter(Column("actor") == principal.name).fetchCount(db)
+        let today = "WHERE action = 'search' AND recordedAt >= ?", start = SQLValue.date(calendar.startOfDay(for: now()))
+        let mine = try db.count(AuditEntry.self, today + " AND actor = ?", [start, .text(principal.name)])
         if mine >= principal.account.searchesPerDay {
             return "\(principal.name) has run \(mine) of \(principal.account.searchesPerDay) searches allowed today"
         }
-        let ours = try today.filter(Column("organisation") == principal.organisation.name).fetchCount(db)
+        let ours = try db.count(AuditEntry.self, today + " AND organisation = ?", [start, .text(principal.organisation.name)])
         if ours >= principal.organisation.searchesPerDay {
             return "\(principal.organisation.name) has run \(ours) of \(principal.organisation.searchesPerDay) searches allowed today"
         }
@@ -140,11 +139,11 @@ extension Governance {
         try database.write { db in
             if let organisation {
                 try require(principal, .admin, for: "changing an organisation's limit")
-                guard var record = try Organisation.filter(Column("name") == organisation).fetchOne(db) else {
+                guard var record = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisation)]) else {
                     throw GovernanceError.notFound("no organisation named '\(organisation)'")
                 }
                 record.searchesPerDay = limit
-                try record.update(db)
+                try db.update(record)
                 try audit(principal, action: "limit.organisation", target: organisation, details: Self.json(["searches_per_day": limit]), in: db)
             }
             if let account {
@@ -154,27 +153,34 @@ extension Governance {
                     throw GovernanceError.forbidden("a supervisor changes accounts of their own organisation only")
                 }
                 record.searchesPerDay = limit
-                try record.update(db)
+                try db.update(record)
                 try audit(principal, action: "limit.account", target: account, details: Self.json(["searches_per_day": limit]), in: db)
             }
         }
     }
 
-    /// Face ids no search may return: those of opted-out people and of the named sources.
-    func hiddenFaces(excludingSources sources: [String]) throws -> Set<Int64> {
+    /// What no search may return: the faces of opted-out people, and the sources the
+    /// policy leaves out (named).
+    func searchExclusion(excludingSources sources: Set<String>) throws -> SearchExclusion {
         try database.read { db in
-            var hidden = Set(try Int64.fetchAll(db, sql: """
+            let faces = Set(try db.ids("""
                 SELECT suppressedFace.faceID FROM suppressedFace
                 JOIN suppression ON suppression.id = suppressedFace.suppressionID WHERE suppression.status != 'rejected'
                 """))
-            if !sources.isEmpty {
-                let marks = sources.map { _ in "?" }.joined(separator: ",")
-                hidden.formUnion(try Int64.fetchAll(db, sql: """
-                    SELECT face.id FROM face JOIN image ON image.id = face.imageID JOIN source ON source.id = image.sourceID
-                    WHERE source.name IN (\(marks))
-                    """, arguments: StatementArguments(sources)))
-            }
-            return hidden
+            guard !sources.isEmpty else { return SearchExclusion(faces: faces) }
+            let marks = sources.map { _ in "?" }.joined(separator: ",")
+            let ids = try db.ids("SELECT id FROM source WHERE name IN (\(marks))", sources.sorted().map(SQLValue.text))
+            return SearchExclusion(sources: Set(ids), faces: faces)
+        }
+    }
+
+    /// Whether a confirmed or pending opt-out withholds this face.
+    func isOptedOut(faceID: Int64) throws -> Bool {
+        try database.read { db in
+            try db.count("""
+                SELECT count(*) FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
+                WHERE suppressedFace.faceID = ? AND suppression.status != 'rejected'
+                """, [.integer(faceID)]) > 0
         }
     }
 
@@ -183,10 +189,11 @@ extension Governance {
     func suppressionTemplates() throws -> [[Float]] {
         let keyring = gallery.store.keyring
         return try database.read { db in
-            let stamp = try Row.fetchOne(db, sql: "SELECT count(*), max(id), total(status = 'rejected') FROM suppression")
-                .map { "\($0[0] as Int64? ?? 0)/\($0[1] as Int64? ?? 0)/\($0[2] as Double? ?? 0)" } ?? ""
+            let stamp = try db.row("""
+                SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) FROM suppression
+                """).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
             if let cached = suppressionCache.withLock({ $0 }), cached.stamp == stamp { return cached.templates }
-            let templates = try Suppression.filter(Column("status") != ReviewStatus.rejected.rawValue).fetchAll(db).map { suppression in
+            let templates = try db.fetchAll(Suppression.self, "WHERE status != ?", [.text(ReviewStatus.rejected.rawValue)]).map { suppression in
                 try keyring.openTemplate(suppression.template, keyID: suppression.keyID)
             }
             suppressionCache.withLock { $0 = (stamp, templates) }

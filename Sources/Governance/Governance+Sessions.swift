@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import Store
 
 extension Governance {
@@ -25,8 +24,7 @@ extension Governance {
         let principal = try authenticate(token: sessionToken)
         let digest = Data(SHA256.hash(data: Data(sessionToken.utf8)))
         try database.write { db in
-            try db.execute(sql: "UPDATE accessToken SET revokedAt = ? WHERE sha256 = ? AND revokedAt IS NULL",
-                           arguments: [now(), digest])
+            try db.execute("UPDATE accessToken SET revokedAt = ? WHERE sha256 = ? AND revokedAt IS NULL", [.date(now()), .blob(digest)])
             try audit(principal, action: "session.end", target: principal.name, in: db)
         }
     }

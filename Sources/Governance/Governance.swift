@@ -1,6 +1,5 @@
 import Foundation
 import Gallery
-import GRDB
 import Store
 import Synchronization
 import Vision
@@ -30,7 +29,7 @@ public final class Governance: Sendable {
         self.now = now
     }
 
-    var database: DatabasePool { gallery.store.database }
+    var database: any MetadataStore { gallery.store.database }
 
     /// Days an API token lives unless asked otherwise.
     public static let defaultTokenDays = 90
@@ -121,8 +120,8 @@ extension Governance {
     @discardableResult
     func require(_ principal: Principal, _ roles: Role..., for action: String) throws -> Principal {
         let found = try database.read { db -> (Account, Organisation)? in
-            guard let account = try Account.fetchOne(db, key: principal.account.id),
-                  let organisation = try Organisation.fetchOne(db, key: account.organisationID) else { return nil }
+            guard let account = try db.fetchOne(Account.self, id: principal.account.id),
+                  let organisation = try db.fetchOne(Organisation.self, id: account.organisationID) else { return nil }
             return (account, organisation)
         }
         guard let (current, organisation) = found else { throw GovernanceError.unauthenticated("the account no longer exists") }

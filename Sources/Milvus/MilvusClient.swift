@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -21,60 +22,61 @@ public struct MilvusClient: Sendable {
     }
 
     /// Names of the collections of the default database.
-    public func collections() async throws -> [String] {
-        try await call("GET", "/v1/vector/collections") as? [String] ?? []
+    public func collections() throws -> [String] {
+        try call("GET", "/v1/vector/collections") as? [String] ?? []
     }
 
     /// Creates a collection of `dimension`-value vectors compared by inner product.
     /// Milvus makes its `id` primary key itself (v1 has auto ids only), builds its
     /// recommended index (AUTOINDEX) and loads the collection; rows may carry other
     /// fields (the collection has dynamic fields), which filters can name.
-    public func createCollection(_ name: String, dimension: Int, description: String = "") async throws {
-        _ = try await call("POST", "/v1/vector/collections/create",
+    public func createCollection(_ name: String, dimension: Int, description: String = "") throws {
+        _ = try call("POST", "/v1/vector/collections/create",
                            ["collectionName": name, "dimension": dimension, "metricType": "IP", "primaryField": "id",
                             "vectorField": "vector", "description": description])
     }
 
     /// The collection's fields, index and load state, as Milvus describes them.
-    public func describeCollection(_ name: String) async throws -> [String: Any] {
+    public func describeCollection(_ name: String) throws -> [String: Any] {
         let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
-        return try await call("GET", "/v1/vector/collections/describe?collectionName=" + encoded) as? [String: Any] ?? [:]
+        return try call("GET", "/v1/vector/collections/describe?collectionName=" + encoded) as? [String: Any] ?? [:]
     }
 
-    public func dropCollection(_ name: String) async throws {
-        _ = try await call("POST", "/v1/vector/collections/drop", ["collectionName": name])
+    public func dropCollection(_ name: String) throws {
+        _ = try call("POST", "/v1/vector/collections/drop", ["collectionName": name])
     }
 
     /// Inserts rows (each with `vector` and any other fields); answers with how many.
-    public func insert(_ collection: String, rows: [[String: Any]]) async throws -> Int {
-        let answer = try await call("POST", "/v1/vector/insert", ["collectionName": collection, "data": rows]) as? [String: Any]
+    public func insert(_ collection: String, rows: [[String: Any]]) throws -> Int {
+        let answer = try call("POST", "/v1/vector/insert", ["collectionName": collection, "data": rows]) as? [String: Any]
         return (answer?["insertCount"] as? Int) ?? 0
     }
 
     /// The `limit` rows nearest `vector` that pass `filter` (a Milvus boolean
     /// expression), best first, each with `distance` (the inner product) and `fields`.
     public func search(_ collection: String, vector: [Float], limit: Int, filter: String? = nil,
-                       fields: [String]) async throws -> [[String: Any]] {
+                       fields: [String]) throws -> [[String: Any]] {
         var body: [String: Any] = ["collectionName": collection, "vector": vector.map(Double.init), "limit": limit,
                                    "outputFields": fields]
         if let filter, !filter.isEmpty { body["filter"] = filter }
-        return try await call("POST", "/v1/vector/search", body) as? [[String: Any]] ?? []
+        return try call("POST", "/v1/vector/search", body) as? [[String: Any]] ?? []
     }
 
     /// The rows that pass `filter`, with `fields` (at most `limit`).
-    public func query(_ collection: String, filter: String, fields: [String], limit: Int = 16_384) async throws -> [[String: Any]] {
-        try await call("POST", "/v1/vector/query", ["collectionName": collection, "filter": filter, "outputFields": fields,
-                                                    "limit": limit]) as? [[String: Any]] ?? []
+    public func query(_ collection: String, filter: String, fields: [String], limit: Int? = 16_384) throws -> [[String: Any]] {
+        var body: [String: Any] = ["collectionName": collection, "filter": filter, "outputFields": fields]
+        if let limit { body["limit"] = limit }
+        return try call("POST", "/v1/vector/query", body) as? [[String: Any]] ?? []
     }
 
     /// Deletes rows by primary key.
-    public func delete(_ collection: String, ids: [Int64]) async throws {
+    public func delete(_ collection: String, ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
-        _ = try await call("POST", "/v1/vector/delete", ["collectionName": collection, "id": ids])
+        _ = try call("POST", "/v1/vector/delete", ["collectionName": collection, "id": ids])
     }
 
     /// One request; answers with the `data` of a successful answer.
-    func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> Any? {
+    func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any? {
         guard let url = URL(string: path, relativeTo: baseURL) else { throw MilvusError.malformed("bad path \(path)") }
         var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = method
@@ -83,12 +85,7 @@ public struct MilvusClient: Sendable {
         request.setValue("", forHTTPHeaderField: "Expect")
         if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
         if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-        let (data, response): (Data, URLResponse)
-        do {
-            (data, response) = try await URLSession.shared.data(for: request)
-        } catch {
-            throw MilvusError.unreachable("\(baseURL.absoluteString): \(error.localizedDescription)")
-        }
+        let (data, response) = try send(request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             throw MilvusError.http(status: status, body: String(decoding: data.prefix(500), as: UTF8.self))
@@ -102,7 +99,30 @@ public struct MilvusClient: Sendable {
     }
 }
 
-public enum MilvusError: Error, CustomStringConvertible, Equatable {
+extension MilvusClient {
+    /// Sends a request and waits for the answer. The answer arrives on URLSession's own
+    /// queue, so waiting never holds a thread the answer needs (any caller may block:
+    /// request handlers on the server's thread pool, the command line, tests).
+    func send(_ request: URLRequest) throws -> (Data, URLResponse) {
+        let answer = Mutex<Result<(Data, URLResponse), MilvusError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let base = baseURL.absoluteString
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            answer.withLock {
+                if let data, let response {
+                    $0 = .success((data, response))
+                } else {
+                    $0 = .failure(.unreachable("\(base): \(error?.localizedDescription ?? "no answer")"))
+                }
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try answer.withLock { $0! }.get()
+    }
+}
+
+public enum MilvusError: Error, CustomStringConvertible, Equatable, Sendable {
     case unreachable(String)
     case http(status: Int, body: String)
     case api(code: Int, message: String)

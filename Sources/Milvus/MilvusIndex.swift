@@ -85,12 +85,12 @@ public final class MilvusIndex: Sendable {
     }
 
     /// Makes the collection when it does not exist, and checks its dimension when it does.
-    public func open() async throws {
-        guard try await client.collections().contains(collection) else {
-            try await client.createCollection(collection, dimension: dimension, description: "Lineup face templates")
+    public func open() throws {
+        guard try client.collections().contains(collection) else {
+            try client.createCollection(collection, dimension: dimension, description: "Lineup face templates")
             return
         }
-        let fields = try await client.describeCollection(collection)["fields"] as? [[String: Any]] ?? []
+        let fields = try client.describeCollection(collection)["fields"] as? [[String: Any]] ?? []
         let type = fields.first { $0["name"] as? String == "vector" }?["type"] as? String
         guard type == "FloatVector(\(dimension))" else {
             throw MilvusError.malformed("collection \(collection) holds \(type ?? "no vector field"), not FloatVector(\(dimension))")
@@ -98,33 +98,33 @@ public final class MilvusIndex: Sendable {
     }
 
     /// Removes the collection and every template in it.
-    public func drop() async throws {
-        try await client.dropCollection(collection)
+    public func drop() throws {
+        try client.dropCollection(collection)
     }
 
     /// Stores templates, `batch` rows a request.
-    public func add(_ rows: [Row], batch: Int = 1000) async throws {
+    public func add(_ rows: [Row], batch: Int = 1000) throws {
         for start in stride(from: 0, to: rows.count, by: batch) {
             let chunk = rows[start..<min(rows.count, start + batch)].map { row -> [String: Any] in
                 precondition(row.vector.count == dimension, "a \(row.vector.count)-value template in a \(dimension)-value index")
                 return ["vector": row.vector.map(Double.init), "face": row.faceID, "organisation": row.organisation,
                         "source": row.source, "jurisdiction": row.jurisdiction]
             }
-            let stored = try await client.insert(collection, rows: chunk)
+            let stored = try client.insert(collection, rows: chunk)
             guard stored == chunk.count else { throw MilvusError.malformed("Milvus stored \(stored) of \(chunk.count) rows") }
         }
     }
 
     /// Deletes the templates of these faces; answers with how many rows went.
     @discardableResult
-    public func remove(faceIDs: [Int64]) async throws -> Int {
+    public func delete(faceIDs: [Int64]) throws -> Int {
         var removed = 0
         for start in stride(from: 0, to: faceIDs.count, by: Scope.facesInExpression) {
             let chunk = faceIDs[start..<min(faceIDs.count, start + Scope.facesInExpression)]
-            let rows = try await client.query(collection, filter: "face in [\(chunk.map(String.init).joined(separator: ","))]",
+            let rows = try client.query(collection, filter: "face in [\(chunk.map(String.init).joined(separator: ","))]",
                                               fields: ["id"])
             let keys = rows.compactMap { Self.int64($0["id"]) }
-            try await client.delete(collection, ids: keys)
+            try client.delete(collection, ids: keys)
             removed += keys.count
         }
         return removed
@@ -132,10 +132,10 @@ public final class MilvusIndex: Sendable {
 
     /// The `k` best faces within `scope`, best first. `extra` more are asked of Milvus
     /// so that the caller can drop faces the metadata store no longer holds.
-    public func search(_ query: [Float], k: Int, scope: Scope = Scope(), extra: Int = 0) async throws -> [SearchHit] {
+    public func search(_ query: [Float], k: Int, scope: Scope = Scope(), extra: Int = 0) throws -> [SearchHit] {
         let postFiltered = scope.excludedFaces.count > Scope.facesInExpression
         let limit = min(16_384, k + extra + (postFiltered ? scope.excludedFaces.count : 0))
-        let rows = try await client.search(collection, vector: query, limit: limit, filter: scope.expression, fields: ["face"])
+        let rows = try client.search(collection, vector: query, limit: limit, filter: scope.expression, fields: ["face"])
         var hits = rows.compactMap { row -> SearchHit? in
             guard let face = Self.int64(row["face"]), let distance = row["distance"] as? Double else { return nil }
             return SearchHit(id: face, score: Float(distance))

@@ -12,7 +12,8 @@ extension LineupServer {
                 var index: String
             }
             let gallery = governance.gallery
-            return try json(Health(status: "ok", model: gallery.modelID, faces: gallery.index.count, index: gallery.indexKind.rawValue))
+            let faces = try await blocking { try gallery.indexedFaces() }
+            return try json(Health(status: "ok", model: gallery.modelID, faces: faces, index: gallery.indexKind.rawValue))
         }
         publicRoute(api, .get, "openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],

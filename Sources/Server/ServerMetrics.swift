@@ -34,7 +34,8 @@ extension LineupServer {
     func addMetricsRoute(to router: Router<BasicRequestContext>) {
         guard let metrics else { return }
         router.get("metrics") { _, _ in
-            metrics.galleryFaces.record(governance.gallery.index.count)
+            let gallery = governance.gallery
+            if let faces = try? await blocking(timed: false, { try gallery.indexedFaces() }) { metrics.galleryFaces.record(faces) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 
 /// A body that uses Lineup: a police force, a ministry, a newsroom. Who may search
 /// what depends on its type and home jurisdiction (see the policy rules).
-public struct Organisation: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Organisation: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var name: String
     public var type: String
@@ -13,7 +12,7 @@ public struct Organisation: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var searchesPerDay: Int
     public var createdAt: Date
 
-    public static let databaseTableName = "organisation"
+    public static let tableName = "organisation"
 
     public init(name: String, type: String, jurisdiction: String, searchesPerDay: Int, createdAt: Date = Date()) {
         self.name = name
@@ -23,12 +22,11 @@ public struct Organisation: Codable, Sendable, Equatable, FetchableRecord, Mutab
         self.createdAt = createdAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A person's account in one organisation. Accounts that may search start pending
 /// and act only once a supervisor of the same organisation approves them.
-public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Account: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var organisationID: Int64
     public var name: String
@@ -43,9 +41,9 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
     public var approvedBy: String?
     public var approvedAt: Date?
 
-    public static let databaseTableName = "account"
+    public static let tableName = "account"
 
-    public enum Status: String, Codable, Sendable, DatabaseValueConvertible {
+    public enum Status: String, Codable, Sendable {
         case pending, active, suspended
     }
 
@@ -63,11 +61,10 @@ public struct Account: Codable, Sendable, Equatable, FetchableRecord, MutablePer
 
     public var roleNames: [String] { roles.split(separator: ",").map(String.init) }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An API token. Only its SHA-256 is stored; the token itself is shown once.
-public struct AccessToken: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct AccessToken: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var accountID: Int64
     public var sha256: Data
@@ -76,7 +73,7 @@ public struct AccessToken: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var expiresAt: Date
     public var revokedAt: Date?
 
-    public static let databaseTableName = "accessToken"
+    public static let tableName = "accessToken"
 
     public init(accountID: Int64, sha256: Data, label: String, createdAt: Date = Date(), expiresAt: Date) {
         self.accountID = accountID
@@ -86,11 +83,10 @@ public struct AccessToken: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.expiresAt = expiresAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One entry of the append-only audit log, chained to the one before by its hash.
-public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct AuditEntry: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var recordedAt: Date
     /// Account name, or `public` for requests made without an account.
@@ -106,7 +102,7 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, Mutable
     public var previousHash: Data
     public var hash: Data
 
-    public static let databaseTableName = "auditEntry"
+    public static let tableName = "auditEntry"
 
     public init(recordedAt: Date, actor: String, organisation: String?, action: String, target: String,
                 caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}") {
@@ -123,19 +119,18 @@ public struct AuditEntry: Codable, Sendable, Equatable, FetchableRecord, Mutable
         hash = Data()
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A policy rule as stored: its name, whether it is on, and its JSON body, which
 /// the Governance module reads and evaluates.
-public struct PolicyRuleRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct PolicyRuleRecord: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var name: String
     public var body: String
     public var createdAt: Date
     public var createdBy: String
 
-    public static let databaseTableName = "policyRule"
+    public static let tableName = "policyRule"
 
     public init(name: String, body: String, createdAt: Date = Date(), createdBy: String) {
         self.name = name
@@ -144,12 +139,11 @@ public struct PolicyRuleRecord: Codable, Sendable, Equatable, FetchableRecord, M
         self.createdBy = createdBy
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// What a search kept of its probe: the photo's hash, the sealed template, and the
 /// sealed photo itself only while the configured keeping time lasts.
-public struct ProbeRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ProbeRecord: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var photoSHA256: Data
     public var template: Data
@@ -158,7 +152,7 @@ public struct ProbeRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var photoKeptUntil: Date?
     public var createdAt: Date
 
-    public static let databaseTableName = "probe"
+    public static let tableName = "probe"
 
     public init(photoSHA256: Data, template: Data, photo: Data?, keyID: String, photoKeptUntil: Date?, createdAt: Date = Date()) {
         self.photoSHA256 = photoSHA256
@@ -169,11 +163,10 @@ public struct ProbeRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.createdAt = createdAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A person's opt-out: their sealed template and a way to reach them; never the photo.
-public struct Suppression: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Suppression: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     /// Unguessable reference the requester uses to follow the request.
     public var reference: String
@@ -185,7 +178,7 @@ public struct Suppression: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var reviewedBy: String?
     public var reviewedAt: Date?
 
-    public static let databaseTableName = "suppression"
+    public static let tableName = "suppression"
 
     public init(reference: String, template: Data, keyID: String, contact: String, createdAt: Date = Date()) {
         self.reference = reference
@@ -196,15 +189,14 @@ public struct Suppression: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.createdAt = createdAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-public enum ReviewStatus: String, Codable, Sendable, DatabaseValueConvertible {
+public enum ReviewStatus: String, Codable, Sendable {
     case pending, confirmed, rejected, released
 }
 
 /// A person's request to see what Lineup holds of them.
-public struct AccessRequest: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct AccessRequest: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var reference: String
     public var contact: String
@@ -218,7 +210,7 @@ public struct AccessRequest: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var releasedBy: String?
     public var releasedAt: Date?
 
-    public static let databaseTableName = "accessRequest"
+    public static let tableName = "accessRequest"
 
     public init(reference: String, contact: String, template: Data, photo: Data?, keyID: String, createdAt: Date = Date()) {
         self.reference = reference
@@ -230,11 +222,10 @@ public struct AccessRequest: Codable, Sendable, Equatable, FetchableRecord, Muta
         self.createdAt = createdAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A stored face that may be the requester's, and a privacy officer's decision on it.
-public struct AccessCandidate: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct AccessCandidate: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var requestID: Int64
     public var faceID: Int64
@@ -243,7 +234,7 @@ public struct AccessCandidate: Codable, Sendable, Equatable, FetchableRecord, Mu
     public var decidedBy: String?
     public var decidedAt: Date?
 
-    public static let databaseTableName = "accessCandidate"
+    public static let tableName = "accessCandidate"
 
     public init(requestID: Int64, faceID: Int64, score: Float) {
         self.requestID = requestID
@@ -252,12 +243,11 @@ public struct AccessCandidate: Codable, Sendable, Equatable, FetchableRecord, Mu
         decision = .pending
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// Proof of an erasure: what went, how much, when, by whom and why, with a hash
 /// over all of it that the person or an auditor can quote.
-public struct ErasureReceipt: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ErasureReceipt: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var reference: String
     /// person, face, image, source, jurisdiction or retention.
@@ -272,7 +262,7 @@ public struct ErasureReceipt: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var erasedBy: String
     public var sha256: String
 
-    public static let databaseTableName = "erasureReceipt"
+    public static let tableName = "erasureReceipt"
 
     public init(reference: String, scope: String, target: String, faces: Int, images: Int, files: Int, sources: Int,
                 reason: String, erasedAt: Date, erasedBy: String) {
@@ -289,18 +279,17 @@ public struct ErasureReceipt: Codable, Sendable, Equatable, FetchableRecord, Mut
         sha256 = ""
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-/// A named setting kept in the database (probe keeping time, the policy default).
-public struct Setting: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public var key: String
-    public var value: String
+/// Named settings kept in the database (probe keeping time, the policy default).
+extension MetadataTransaction {
+    public func setting(_ key: String) throws -> String? {
+        let value = try scalar("SELECT value FROM setting WHERE key = ?", [.text(key)])
+        return value.isNull ? nil : try value.string()
+    }
 
-    public static let databaseTableName = "setting"
-
-    public init(key: String, value: String) {
-        self.key = key
-        self.value = value
+    public func setSetting(_ key: String, to value: String) throws {
+        try execute("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [.text(key), .text(value)])
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 import Vision
 
 /// One file taken in from a source: the unit of idempotent, all-or-nothing ingest.
 /// A photo or a video is recorded together with every image and face it gave, in
 /// one transaction, so a crash never leaves half a file behind and a re-run skips
 /// exactly what is stored.
-public struct SourceFile: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct SourceFile: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var sourceID: Int64
     /// SHA-256 of the file's bytes: the same content is taken in once per source.
@@ -21,9 +20,9 @@ public struct SourceFile: Codable, Sendable, Equatable, FetchableRecord, Mutable
     /// the erased faces back.
     public var erasedAt: Date?
 
-    public static let databaseTableName = "sourceFile"
+    public static let tableName = "sourceFile"
 
-    public enum Kind: String, Codable, Sendable, DatabaseValueConvertible {
+    public enum Kind: String, Codable, Sendable {
         case photo, video
     }
 
@@ -37,11 +36,10 @@ public struct SourceFile: Codable, Sendable, Equatable, FetchableRecord, Mutable
         self.runID = runID
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A picture faces were found in: a photo, or one frame of a video.
-public struct GalleryImage: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct GalleryImage: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var sourceID: Int64
     public var fileID: Int64
@@ -57,7 +55,7 @@ public struct GalleryImage: Codable, Sendable, Equatable, FetchableRecord, Mutab
     /// For a video frame: its time in the video, in seconds.
     public var frameSeconds: Double?
 
-    public static let databaseTableName = "image"
+    public static let tableName = "image"
 
     public init(sourceID: Int64, fileID: Int64, originURI: String, pageURL: String? = nil, capturedAt: Date? = nil,
                 ingestedAt: Date, width: Int, height: Int, frameSeconds: Double? = nil) {
@@ -72,12 +70,11 @@ public struct GalleryImage: Codable, Sendable, Equatable, FetchableRecord, Mutab
         self.frameSeconds = frameSeconds
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A face and its template. For a video, one face per track: the best-quality
 /// sighting, with the span of the track.
-public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct GalleryFace: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var imageID: Int64
     public var box: Box
@@ -92,7 +89,7 @@ public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var trackFirstSeconds: Double?
     public var trackLastSeconds: Double?
 
-    public static let databaseTableName = "face"
+    public static let tableName = "face"
 
     public init(imageID: Int64, box: Box, landmarks: FaceLandmarks, detectorScore: Double, quality: FaceQuality,
                 modelID: String, template: Data, trackFirstSeconds: Double? = nil, trackLastSeconds: Double? = nil) {
@@ -106,13 +103,7 @@ public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.trackFirstSeconds = trackFirstSeconds
         self.trackLastSeconds = trackLastSeconds
     }
-    public static let databaseJSONEncoder: @Sendable (String) -> JSONEncoder = { _ in
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     public static func encode(_ template: FaceTemplate) -> Data {
         template.vector.withUnsafeBytes { Data($0) }
@@ -120,7 +111,7 @@ public struct GalleryFace: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 }
 
 /// One `lineup ingest` run: what it saw, took in, skipped and could not read.
-public struct IngestRun: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct IngestRun: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var sourceID: Int64
     public var startedAt: Date
@@ -131,24 +122,23 @@ public struct IngestRun: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var faces: Int = 0
     public var errors: Int = 0
 
-    public static let databaseTableName = "ingestRun"
+    public static let tableName = "ingestRun"
 
     public init(sourceID: Int64, startedAt: Date = Date()) {
         self.sourceID = sourceID
         self.startedAt = startedAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A file an ingest run could not take in, and why.
-public struct IngestError: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct IngestError: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var runID: Int64
     public var path: String
     public var message: String
 
-    public static let databaseTableName = "ingestError"
+    public static let tableName = "ingestError"
 
     public init(runID: Int64, path: String, message: String) {
         self.runID = runID
@@ -156,7 +146,6 @@ public struct IngestError: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.message = message
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -3,110 +3,33 @@ import GRDB
 import Synchronization
 import Vision
 
-/// The embedded gallery: one SQLite database in WAL mode, through GRDB.
+/// The gallery's records in a metadata store, with templates sealed at rest.
 ///
-/// The database is the source of truth. The vector index is derived from it and
-/// can always be rebuilt from the `face` table; writes that add faces happen in one
+/// The store is the source of truth. The vector index is derived from it and can
+/// always be rebuilt from the `face` table; writes that add faces happen in one
 /// transaction per source file, so what a crash leaves behind is always whole.
 ///
 /// Templates are sealed with the keyring before they are written and opened only
-/// into memory (see `TemplateKeyring`); `secure_delete` overwrites what is deleted.
+/// into memory (see `TemplateKeyring`).
 public final class GalleryStore: Sendable {
-    public let path: String
-    /// The database, for the modules that keep their own records in it (Governance).
-    public let database: DatabasePool
+    /// The records, for the modules that keep their own there too (Governance).
+    public let database: any MetadataStore
     let keyHolder: Mutex<TemplateKeyring>
 
     /// The keyring templates are sealed with.
     public var keyring: TemplateKeyring { keyHolder.withLock { $0 } }
 
-    /// Opens (creating if needed) the database at `path`, brings its schema up to
-    /// date and seals any template an older version stored in the clear.
-    public init(path: String, keyring: TemplateKeyring) throws {
-        self.path = path
+    /// Opens the gallery's records in `database`, sealing any template an older
+    /// version stored in the clear.
+    public init(database: any MetadataStore, keyring: TemplateKeyring) throws {
+        self.database = database
         keyHolder = Mutex(keyring)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        configuration.busyMode = .timeout(10)
-        database = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(database)
-        try sealClearTemplates()
+        if let sqlite = database as? SQLiteMetadataStore { try sealClearTemplates(in: sqlite) }
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: sources, files, images, faces, ingest runs") { db in
-            try db.create(table: Source.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("name", .text).notNull().unique()
-                t.column("kind", .text).notNull()
-                t.column("root", .text)
-                t.column("legalBasis", .text).notNull()
-                t.column("specialCategoryCondition", .text).notNull()
-                t.column("jurisdiction", .text).notNull()
-                t.column("retentionDays", .integer).notNull().check { $0 > 0 }
-                t.column("licenceReference", .text)
-                t.column("createdAt", .datetime).notNull()
-                t.column("createdBy", .text).notNull()
-            }
-            try db.create(table: IngestRun.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo(Source.databaseTableName, onDelete: .cascade).notNull()
-                t.column("startedAt", .datetime).notNull()
-                t.column("finishedAt", .datetime)
-                for counter in ["filesSeen", "filesIngested", "filesSkipped", "faces", "errors"] {
-                    t.column(counter, .integer).notNull().defaults(to: 0)
-                }
-            }
-            try db.create(table: IngestError.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("runID", .integer).notNull().indexed()
-                    .references(IngestRun.databaseTableName, onDelete: .cascade)
-                t.column("path", .text).notNull()
-                t.column("message", .text).notNull()
-            }
-            try db.create(table: SourceFile.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo(Source.databaseTableName, onDelete: .cascade).notNull()
-                t.column("sha256", .blob).notNull()
-                t.column("path", .text).notNull()
-                t.column("kind", .text).notNull()
-                t.column("faceCount", .integer).notNull()
-                t.column("ingestedAt", .datetime).notNull()
-                t.column("runID", .integer).references(IngestRun.databaseTableName, onDelete: .setNull)
-                t.uniqueKey(["sourceID", "sha256"])
-            }
-            try db.create(table: GalleryImage.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo(Source.databaseTableName, onDelete: .cascade).notNull()
-                t.column("fileID", .integer).notNull().indexed()
-                    .references(SourceFile.databaseTableName, onDelete: .cascade)
-                t.column("originURI", .text).notNull()
-                t.column("pageURL", .text)
-                t.column("capturedAt", .datetime)
-                t.column("ingestedAt", .datetime).notNull()
-                t.column("width", .integer).notNull()
-                t.column("height", .integer).notNull()
-                t.column("frameSeconds", .double)
-            }
-            try db.create(table: GalleryFace.databaseTableName) { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.belongsTo(GalleryImage.databaseTableName, onDelete: .cascade).notNull()
-                t.column("box", .jsonText).notNull()
-                t.column("landmarks", .jsonText).notNull()
-                t.column("detectorScore", .double).notNull()
-                t.column("quality", .jsonText).notNull()
-                t.column("modelID", .text).notNull().indexed()
-                t.column("template", .blob).notNull()
-                t.column("trackFirstSeconds", .double)
-                t.column("trackLastSeconds", .double)
-            }
-        }
-        registerAccountabilityMigration(&migrator)
-        return migrator
+    /// Opens (creating if needed) the embedded SQLite database at `path`.
+    public convenience init(path: String, keyring: TemplateKeyring) throws {
+        try self.init(database: SQLiteMetadataStore(path: path), keyring: keyring)
     }
 }
 
@@ -117,21 +40,21 @@ extension GalleryStore {
     public func addSource(_ source: Source) throws -> Source {
         try source.validate()
         return try database.write { db in
-            guard try Source.filter(Column("name") == source.name).fetchCount(db) == 0 else {
+            guard try db.count(Source.self, "WHERE name = ?", [.text(source.name)]) == 0 else {
                 throw StoreError.duplicateSource(source.name)
             }
             var inserted = source
-            try inserted.insert(db)
+            try db.insert(&inserted)
             return inserted
         }
     }
 
     public func sources() throws -> [Source] {
-        try database.read { db in try Source.order(Column("name")).fetchAll(db) }
+        try database.read { db in try db.fetchAll(Source.self, "ORDER BY name") }
     }
 
     public func source(named name: String) throws -> Source {
-        guard let source = try database.read({ db in try Source.filter(Column("name") == name).fetchOne(db) }) else {
+        guard let source = try database.read({ db in try db.fetchOne(Source.self, "WHERE name = ?", [.text(name)]) }) else {
             throw StoreError.unknownSource(name)
         }
         return source
@@ -145,7 +68,7 @@ extension GalleryStore {
     /// Whether a file with this content is already stored for the source.
     public func containsFile(sourceID: Int64, sha256: Data) throws -> Bool {
         try database.read { db in
-            try SourceFile.filter(Column("sourceID") == sourceID && Column("sha256") == sha256).fetchCount(db) > 0
+            try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(sourceID), .blob(sha256)]) > 0
         }
     }
 
@@ -165,23 +88,23 @@ extension GalleryStore {
     /// when the content was stored before.
     public func record(file: SourceFile, pictures: [PictureToStore]) throws -> [GalleryFace]? {
         try database.write { db in
-            guard try SourceFile.filter(Column("sourceID") == file.sourceID && Column("sha256") == file.sha256).fetchCount(db) == 0 else {
+            guard try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(file.sourceID), .blob(file.sha256)]) == 0 else {
                 return nil
             }
             var storedFile = file
             storedFile.faceCount = pictures.reduce(0) { $0 + $1.faces.count }
-            try storedFile.insert(db)
+            try db.insert(&storedFile)
             var stored: [GalleryFace] = []
             for picture in pictures {
                 var image = picture.image
                 image.fileID = storedFile.id!
-                try image.insert(db)
+                try db.insert(&image)
                 for var face in picture.faces {
                     face.imageID = image.id!
                     let clear = face.template
                     face.template = try keyring.seal(clear)
                     face.keyID = keyring.currentKeyID
-                    try face.insert(db)
+                    try db.insert(&face)
                     face.template = clear
                     face.keyID = nil
                     stored.append(face)
@@ -191,27 +114,35 @@ extension GalleryStore {
         }
     }
 
+    /// Removes a file just recorded, with its pictures and faces (which the foreign
+    /// keys take with it), when what follows the recording failed.
+    public func unrecord(fileSHA256: Data, sourceID: Int64) throws {
+        try database.write { db in
+            try db.execute("DELETE FROM sourceFile WHERE sourceID = ? AND sha256 = ?", [.integer(sourceID), .blob(fileSHA256)])
+        }
+    }
+
     public func startRun(sourceID: Int64) throws -> IngestRun {
         try database.write { db in
             var run = IngestRun(sourceID: sourceID)
-            try run.insert(db)
+            try db.insert(&run)
             return run
         }
     }
 
     public func update(_ run: IngestRun) throws {
-        try database.write { db in try run.update(db) }
+        try database.write { db in try db.update(run) }
     }
 
     public func recordError(runID: Int64, path: String, message: String) throws {
         try database.write { db in
             var error = IngestError(runID: runID, path: path, message: message)
-            try error.insert(db)
+            try db.insert(&error)
         }
     }
 
     public func errors(runID: Int64) throws -> [IngestError] {
-        try database.read { db in try IngestError.filter(Column("runID") == runID).order(Column("id")).fetchAll(db) }
+        try database.read { db in try db.fetchAll(IngestError.self, "WHERE runID = ? ORDER BY id", [.integer(runID)]) }
     }
 }
 
@@ -219,7 +150,7 @@ extension GalleryStore {
 
 extension GalleryStore {
     public func faceCount(modelID: String) throws -> Int {
-        try database.read { db in try GalleryFace.filter(Column("modelID") == modelID).fetchCount(db) }
+        try database.read { db in try db.count(GalleryFace.self, "WHERE modelID = ?", [.text(modelID)]) }
     }
 
     /// Visits the (id, template) of every face of a model with an id above `afterID`,
@@ -227,11 +158,10 @@ extension GalleryStore {
     public func forEachTemplate(modelID: String, afterID: Int64 = 0, _ body: (Int64, UnsafeBufferPointer<Float>) -> Void) throws {
         try database.read { db in
             let keyring = self.keyring
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, template, keyID FROM face WHERE modelID = ? AND id > ? ORDER BY id",
-                                           arguments: [modelID, afterID])
-            while let row = try rows.next() {
-                let id: Int64 = row[0]
-                let clear = try keyring.open(row[1], keyID: row[2])
+            try db.forEachRow("SELECT id, template, keyID FROM face WHERE modelID = ? AND id > ? ORDER BY id",
+                              [.text(modelID), .integer(afterID)]) { row in
+                let id = try row[0].int64()
+                let clear = try keyring.open(try row[1].data(), keyID: try row[2].string())
                 clear.withUnsafeBytes { body(id, $0.bindMemory(to: Float.self)) }
             }
         }
@@ -247,13 +177,23 @@ extension GalleryStore {
     public func provenance(faceIDs: [Int64]) throws -> [Int64: Provenance] {
         try database.read { db in
             var result: [Int64: Provenance] = [:]
-            for face in try GalleryFace.fetchAll(db, keys: faceIDs) {
-                guard let image = try GalleryImage.fetchOne(db, key: face.imageID),
-                      let source = try Source.fetchOne(db, key: image.sourceID) else { continue }
+            let faces = try db.fetchAll(GalleryFace.self, ids: faceIDs)
+            let images = Dictionary(uniqueKeysWithValues: try db.fetchAll(GalleryImage.self, ids: Set(faces.map(\.imageID))).map { ($0.id!, $0) })
+            let sources = Dictionary(uniqueKeysWithValues: try db.fetchAll(Source.self, ids: Set(images.values.map(\.sourceID))).map { ($0.id!, $0) })
+            for face in faces {
+                guard let image = images[face.imageID], let source = sources[image.sourceID] else { continue }
                 result[face.id!] = Provenance(face: face, image: image, source: source)
             }
             return result
         }
+    }
+
+    /// Every face of these sources.
+    public func faceIDs(ofSources sources: Set<Int64>) throws -> Set<Int64> {
+        guard !sources.isEmpty else { return [] }
+        return Set(try database.read { db in
+            try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(sqlList(sources)))")
+        })
     }
 
     /// The templates of the given faces, opened into memory.
@@ -261,7 +201,7 @@ extension GalleryStore {
         let keyring = self.keyring
         return try database.read { db in
             var result: [Int64: [Float]] = [:]
-            for face in try GalleryFace.fetchAll(db, keys: faceIDs) {
+            for face in try db.fetchAll(GalleryFace.self, ids: faceIDs) {
                 result[face.id!] = try keyring.openTemplate(face.template, keyID: face.keyID ?? "")
             }
             return result
@@ -271,11 +211,9 @@ extension GalleryStore {
     /// The origin of the picture of every face of a model, by face id.
     public func faceOrigins(modelID: String) throws -> [Int64: String] {
         try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT face.id, image.originURI FROM face JOIN image ON image.id = face.imageID WHERE face.modelID = ?
-                """, arguments: [modelID])
             var origins: [Int64: String] = [:]
-            while let row = try rows.next() { origins[row[0]] = row[1] }
+            try db.forEachRow("SELECT face.id, image.originURI FROM face JOIN image ON image.id = face.imageID WHERE face.modelID = ?",
+                              [.text(modelID)]) { row in origins[try row[0].int64()] = try row[1].string() }
             return origins
         }
     }
@@ -283,12 +221,14 @@ extension GalleryStore {
     /// Counts of what the gallery holds, for status and tests.
     public func counts() throws -> (files: Int, images: Int, faces: Int) {
         try database.read { db in
-            (try SourceFile.fetchCount(db), try GalleryImage.fetchCount(db), try GalleryFace.fetchCount(db))
+            (try db.count(SourceFile.self), try db.count(GalleryImage.self), try db.count(GalleryFace.self))
         }
     }
 
-    /// `PRAGMA integrity_check`: "ok" when the database file is sound.
+    /// "ok" when the database is sound: SQLite's `PRAGMA integrity_check`; a
+    /// server database answering a query.
     public func integrityCheck() throws -> String {
-        try database.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+        guard let sqlite = database as? SQLiteMetadataStore else { return try database.read { db in try db.count("SELECT 1") } == 1 ? "ok" : "no answer" }
+        return try sqlite.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
 }

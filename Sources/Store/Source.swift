@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 
 /// A collection of photos or videos the operator lawfully holds, with the legal
 /// facts that make holding faces from it lawful. No source, no ingest: every image
 /// and face in Lineup belongs to exactly one source, and erasure, retention and
 /// jurisdiction rules work through it.
-public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Source: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var name: String
     public var kind: Kind
@@ -24,15 +23,15 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     /// The organisation that registered the source and answers for it.
     public var organisationID: Int64?
 
-    public static let databaseTableName = "source"
+    public static let tableName = "source"
 
-    public enum Kind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case folder, upload, video
         case urlList = "url-list"
     }
 
     /// GDPR Art. 6(1) lawful bases.
-    public enum LegalBasis: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    public enum LegalBasis: String, Codable, Sendable, CaseIterable {
         case consent, contract
         case legalObligation = "legal-obligation"
         case vitalInterest = "vital-interest"
@@ -41,7 +40,7 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
     }
 
     /// GDPR Art. 9(2) conditions, (a) to (j).
-    public enum SpecialCategoryCondition: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    public enum SpecialCategoryCondition: String, Codable, Sendable, CaseIterable {
         case explicitConsent = "explicit-consent"
         case employment
         case vitalInterest = "vital-interest"
@@ -70,9 +69,6 @@ public struct Source: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         self.organisationID = organisationID
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 
     /// Checks what the database's constraints cannot say in words.
     public func validate() throws(StoreError) {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Gallery
 @testable import Governance
 import Store
@@ -8,8 +7,8 @@ import Testing
 import Vision
 
 @Suite struct AccountsAndPolicyTests {
-    @Test func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended() throws {
-        let world = try GovernedWorld()
+    @Test(arguments: MetadataEngine.available) func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
         let g = world.governance
         let cast = try world.cast(ingest: false)
         let issued = try g.issueToken(as: cast.investigator, label: "laptop", days: 1)
@@ -23,7 +22,7 @@ import Vision
         #expect(throws: GovernanceError.unauthenticated("the token expired")) { _ = try g.authenticate(token: issued.token) }
 
         let second = try g.issueToken(as: cast.investigator, label: "desk", days: 30)
-        let id = try g.database.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM accessToken WHERE label = 'desk'") }!
+        let id = try g.database.read { db in try db.ids("SELECT id FROM accessToken WHERE label = 'desk'").first }!
         #expect(throws: GovernanceError.self) { try g.revokeToken(as: cast.supervisor, id: id) }
         try g.revokeToken(as: cast.investigator, id: id)
         #expect(throws: GovernanceError.unauthenticated("the token was revoked")) { _ = try g.authenticate(token: second.token) }
@@ -35,8 +34,8 @@ import Vision
         #expect(throws: GovernanceError.forbidden("account inv is suspended")) { _ = try world.search(cast.investigator, "obama.jpg") }
     }
 
-    @Test func accountsExpire() throws {
-        let world = try GovernedWorld()
+    @Test(arguments: MetadataEngine.available) func accountsExpire(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
         let cast = try world.cast(ingest: false)
         let g = world.governance
         let token = try g.addAccount(as: cast.admin, name: "temp", organisation: "Met", roles: [.auditor],
@@ -46,8 +45,8 @@ import Vision
         #expect(throws: GovernanceError.forbidden("account temp expired")) { _ = try g.authenticate(token: token) }
     }
 
-    @Test func policyRulesRefuseNamingTheRuleAndExcludeSources() throws {
-        let world = try GovernedWorld()
+    @Test(arguments: MetadataEngine.available) func policyRulesRefuseNamingTheRuleAndExcludeSources(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
         let g = world.governance
         let cast = try world.cast(ingest: false)
         try FileManager.default.createDirectory(atPath: world.folder + "/photos-il", withIntermediateDirectories: true)
@@ -116,8 +115,8 @@ import Vision
         }
     }
 
-    @Test func searchesPerDayAreLimitedPerAccountAndOrganisation() throws {
-        let world = try GovernedWorld()
+    @Test(arguments: MetadataEngine.available) func searchesPerDayAreLimitedPerAccountAndOrganisation(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
         let g = world.governance
         let cast = try world.cast()
         try g.setSearchesPerDay(as: cast.supervisor, account: "inv", to: 2)
@@ -138,8 +137,8 @@ import Vision
 
     /// Searches racing for the last one of the day: exactly one is recorded, even
     /// though all of them pass the check made before the work.
-    @Test func concurrentSearchesCannotOvershootTheLimit() throws {
-        let world = try GovernedWorld()
+    @Test(arguments: MetadataEngine.available) func concurrentSearchesCannotOvershootTheLimit(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
         let g = world.governance
         let cast = try world.cast()
         try g.setSearchesPerDay(as: cast.supervisor, account: "inv", to: 1)

@@ -1,8 +1,10 @@
 import Foundation
 import Gallery
 @testable import Governance
+import PostgresStore
 import Store
 import Synchronization
+import Testing
 import Vision
 
 /// A gallery of real photos (the sample portraits: three of Barack Obama, one of
@@ -21,8 +23,12 @@ final class GovernedWorld: @unchecked Sendable {
     let folder: String
     let clock = Clock()
     var governance: Governance
+    let engine: MetadataEngine
+    /// The PostgreSQL schema this world's records live in (one per world).
+    private let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
 
-    init(graphThreshold: Int? = nil) throws {
+    init(engine: MetadataEngine = .sqlite, graphThreshold: Int? = nil) throws {
+        self.engine = engine
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-governance-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos/nested", withIntermediateDirectories: true)
         for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
@@ -31,7 +37,7 @@ final class GovernedWorld: @unchecked Sendable {
         try FileManager.default.copyItem(atPath: Self.samples + "/obama3.jpg", toPath: folder + "/photos/nested/obama3.jpg")
         let clock = self.clock
         governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold),
+                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema)),
                                     now: { clock.now() })
         self.graphThreshold = graphThreshold
     }
@@ -42,11 +48,28 @@ final class GovernedWorld: @unchecked Sendable {
     func reopen() throws {
         let clock = self.clock
         governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold),
+                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema)),
                                     now: { clock.now() })
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: folder)
+        try? (governance.database as? PostgresMetadataStore)?.dropSchema()
+    }
+
+    /// Lifts the append-only guard of the audit log, as someone with the database's
+    /// owner rights could, so a test can tamper with entries behind Lineup's back.
+    func allowAuditTampering() throws {
+        switch engine {
+        case .sqlite:
+            try governance.database.write { db in
+                try db.execute("DROP TRIGGER auditEntryNoDelete")
+                try db.execute("DROP TRIGGER auditEntryNoUpdate")
+            }
+        case .postgres:
+            try governance.database.write { db in try db.execute("ALTER TABLE auditEntry DISABLE TRIGGER USER") }
+        }
+    }
 
     func advance(days: Double) { clock.date.withLock { $0 = $0.addingTimeInterval(days * 86_400) } }
 
@@ -101,4 +124,39 @@ final class GovernedWorld: @unchecked Sendable {
     func search(_ principal: Principal, _ photo: String, top: Int = 4) throws -> Governance.JustifiedSearch {
         try governance.search(as: principal, justification: Self.justification, photo: Self.photo(photo), pipeline: Self.pipeline, top: top)
     }
+}
+
+/// The metadata stores the Governance suite runs against: SQLite always, and the
+/// PostgreSQL server at `LINEUP_POSTGRES_URL` (default: the one `scripts/cluster.sh`
+/// starts) when it answers.
+enum MetadataEngine: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["LINEUP_POSTGRES_URL"] ?? "postgres://lineup@127.0.0.1:54329/lineup"
+
+    /// Whether the PostgreSQL server answers (asked once).
+    static let postgresReachable: Bool = {
+        guard let store = try? PostgresMetadataStore(url: postgresURL, connections: 1) else { return false }
+        return (try? store.read { db in try db.count("SELECT 1") }) == 1
+    }()
+
+    /// Every engine that can run here.
+    static let available: [MetadataEngine] = postgresReachable ? [.sqlite, .postgres] : [.sqlite]
+
+    /// The store for a test: nil for SQLite (the gallery's own file), a fresh schema for PostgreSQL.
+    func open(schema: String) throws -> (any MetadataStore)? {
+        switch self {
+        case .sqlite: nil
+        case .postgres: try PostgresMetadataStore(url: Self.postgresURL, schema: schema, connections: 4)
+        }
+    }
+}
+
+/// Says so when the Governance suite cannot run against PostgreSQL.
+@Suite struct MetadataEngineAvailability {
+    @Test(.enabled(if: MetadataEngine.postgresReachable,
+                   "no PostgreSQL at \(MetadataEngine.postgresURL): the Governance tests ran against SQLite only (start one with scripts/cluster.sh start postgres)"))
+    func postgresAnswers() {}
 }

@@ -39,20 +39,20 @@ import Testing
     static func withIndex(_ rows: [MilvusIndex.Row], _ body: (MilvusIndex) async throws -> Void) async throws {
         let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: "test-" + UUID().uuidString.prefix(8).lowercased(),
                                 dimension: 128)
-        try await index.open()
+        try index.open()
         do {
-            try await index.add(rows)
+            try index.add(rows)
             try await eventually("the inserted rows to show") {
-                let first = try await index.search(rows[0].vector, k: 1).first?.id
-                let last = try await index.search(rows[rows.count - 1].vector, k: 1).first?.id
+                let first = try index.search(rows[0].vector, k: 1).first?.id
+                let last = try index.search(rows[rows.count - 1].vector, k: 1).first?.id
                 return first == rows[0].faceID && last == rows[rows.count - 1].faceID
             }
             try await body(index)
         } catch {
-            try? await index.drop()
+            try? index.drop()
             throw error
         }
-        try await index.drop()
+        try index.drop()
     }
 
     static func eventually(_ what: String, seconds: Double = 30, _ check: () async throws -> Bool) async throws {
@@ -75,7 +75,7 @@ import Testing
             var found = 0
             for query in queries {
                 let truth = exact.search(query, k: 10)
-                let hits = try await index.search(query, k: 10)
+                let hits = try index.search(query, k: 10)
                 #expect(hits.count == 10)
                 found += Set(hits.map(\.id)).intersection(truth.map(\.id)).count
                 for hit in hits {
@@ -93,23 +93,23 @@ import Testing
         let byFace = Dictionary(uniqueKeysWithValues: rows.map { ($0.faceID, $0) })
         try await Self.withIndex(rows) { index in
             let query = rows[100].vector
-            let withoutSources = try await index.search(query, k: 50, scope: .init(excludedSources: [rows[100].source, 3]))
+            let withoutSources = try index.search(query, k: 50, scope: .init(excludedSources: [rows[100].source, 3]))
             #expect(withoutSources.count == 50)
             #expect(withoutSources.allSatisfy { ![rows[100].source, 3].contains(byFace[$0.id]!.source) })
 
-            let ownOnly = try await index.search(query, k: 50, scope: .init(organisations: [2]))
+            let ownOnly = try index.search(query, k: 50, scope: .init(organisations: [2]))
             #expect(ownOnly.count == 50 && ownOnly.allSatisfy { byFace[$0.id]!.organisation == 2 })
 
-            let noUS = try await index.search(query, k: 50, scope: .init(excludedJurisdictions: ["US"]))
+            let noUS = try index.search(query, k: 50, scope: .init(excludedJurisdictions: ["US"]))
             #expect(noUS.count == 50 && noUS.allSatisfy { !byFace[$0.id]!.jurisdiction.hasPrefix("US") })
 
             let optedOut: Set<Int64> = [rows[100].faceID, rows[101].faceID]
-            let fewFaces = try await index.search(query, k: 10, scope: .init(excludedFaces: optedOut))
+            let fewFaces = try index.search(query, k: 10, scope: .init(excludedFaces: optedOut))
             #expect(fewFaces.count == 10 && fewFaces.allSatisfy { !optedOut.contains($0.id) })
 
             // More faces than an expression carries are dropped from the answer instead.
             let many = Set(rows.prefix(1200).map(\.faceID))
-            let manyFaces = try await index.search(query, k: 10, scope: .init(excludedFaces: many))
+            let manyFaces = try index.search(query, k: 10, scope: .init(excludedFaces: many))
             #expect(manyFaces.count == 10 && manyFaces.allSatisfy { !many.contains($0.id) })
 
             // Nothing but ISO codes reaches an expression.
@@ -122,12 +122,12 @@ import Testing
         let rows = Self.rows(1000, seed: 31)
         try await Self.withIndex(rows) { index in
             let gone = rows[10..<15].map(\.faceID)
-            #expect(try await index.remove(faceIDs: gone) == 5)
+            #expect(try index.delete(faceIDs: gone) == 5)
             try await Self.eventually("the deletion to show") {
-                let hits = try await index.search(rows[12].vector, k: 20)
+                let hits = try index.search(rows[12].vector, k: 20)
                 return !hits.contains { gone.contains($0.id) }
             }
-            #expect(try await index.remove(faceIDs: gone) == 0, "nothing is left to remove")
+            #expect(try index.delete(faceIDs: gone) == 0, "nothing is left to remove")
         }
     }
 
@@ -135,16 +135,16 @@ import Testing
     func aCollectionOfAnotherDimensionIsRefused() async throws {
         let modelID = "dim-" + UUID().uuidString.prefix(8).lowercased()
         let small = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 64)
-        try await small.open()
+        try small.open()
         let large = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 128)
-        await #expect(throws: MilvusError.self) { try await large.open() }
-        try await small.drop()
+        #expect(throws: MilvusError.self) { try large.open() }
+        try small.drop()
     }
 
     @Test func anUnreachableServerIsAClearError() async throws {
         let index = MilvusIndex(client: MilvusClient(baseURL: URL(string: "http://127.0.0.1:9")!, timeout: 3), modelID: "x", dimension: 8)
         do {
-            try await index.open()
+            try index.open()
             Issue.record("no error")
         } catch let error as MilvusError {
             #expect(error.description.hasPrefix("Milvus cannot be reached at http://127.0.0.1:9"))

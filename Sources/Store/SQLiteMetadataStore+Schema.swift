@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+
+extension SQLiteMetadataStore {
+    /// The schema, as GRDB migrations: each runs once per database, in order, and
+    /// `PostgresMetadataStore` applies the same tables and columns under the same names.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: sources, files, images, faces, ingest runs") { db in
+            try db.create(table: Source.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("kind", .text).notNull()
+                t.column("root", .text)
+                t.column("legalBasis", .text).notNull()
+                t.column("specialCategoryCondition", .text).notNull()
+                t.column("jurisdiction", .text).notNull()
+                t.column("retentionDays", .integer).notNull().check { $0 > 0 }
+                t.column("licenceReference", .text)
+                t.column("createdAt", .datetime).notNull()
+                t.column("createdBy", .text).notNull()
+            }
+            try db.create(table: IngestRun.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(Source.tableName, onDelete: .cascade).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                for counter in ["filesSeen", "filesIngested", "filesSkipped", "faces", "errors"] {
+                    t.column(counter, .integer).notNull().defaults(to: 0)
+                }
+            }
+            try db.create(table: IngestError.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("runID", .integer).notNull().indexed()
+                    .references(IngestRun.tableName, onDelete: .cascade)
+                t.column("path", .text).notNull()
+                t.column("message", .text).notNull()
+            }
+            try db.create(table: SourceFile.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(Source.tableName, onDelete: .cascade).notNull()
+                t.column("sha256", .blob).notNull()
+                t.column("path", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("faceCount", .integer).notNull()
+                t.column("ingestedAt", .datetime).notNull()
+                t.column("runID", .integer).references(IngestRun.tableName, onDelete: .setNull)
+                t.uniqueKey(["sourceID", "sha256"])
+            }
+            try db.create(table: GalleryImage.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(Source.tableName, onDelete: .cascade).notNull()
+                t.column("fileID", .integer).notNull().indexed()
+                    .references(SourceFile.tableName, onDelete: .cascade)
+                t.column("originURI", .text).notNull()
+                t.column("pageURL", .text)
+                t.column("capturedAt", .datetime)
+                t.column("ingestedAt", .datetime).notNull()
+                t.column("width", .integer).notNull()
+                t.column("height", .integer).notNull()
+                t.column("frameSeconds", .double)
+            }
+            try db.create(table: GalleryFace.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(GalleryImage.tableName, onDelete: .cascade).notNull()
+                t.column("box", .jsonText).notNull()
+                t.column("landmarks", .jsonText).notNull()
+                t.column("detectorScore", .double).notNull()
+                t.column("quality", .jsonText).notNull()
+                t.column("modelID", .text).notNull().indexed()
+                t.column("template", .blob).notNull()
+                t.column("trackFirstSeconds", .double)
+                t.column("trackLastSeconds", .double)
+            }
+        }
+        // The tables of the accountability layer, in the gallery's own database so an
+        // erasure, its receipt and its audit entry commit together or not at all.
+        migrator.registerMigration("v2: organisations, accounts, audit log, policy, opt-outs, access requests, erasure") { db in
+            try db.alter(table: GalleryFace.tableName) { t in t.add(column: "keyID", .text) }
+            // Finds templates still in the clear without reading the table at every open.
+            try db.execute(sql: "CREATE INDEX faceInTheClear ON face(id) WHERE keyID IS NULL")
+            try db.alter(table: SourceFile.tableName) { t in t.add(column: "erasedAt", .datetime) }
+            try db.create(table: Organisation.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("type", .text).notNull()
+                t.column("jurisdiction", .text).notNull()
+                t.column("searchesPerDay", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.alter(table: Source.tableName) { t in
+                t.add(column: "organisationID", .integer).references(Organisation.tableName, onDelete: .restrict)
+            }
+            try db.create(table: Account.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(Organisation.tableName, onDelete: .restrict).notNull()
+                t.column("name", .text).notNull().unique()
+                t.column("roles", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("searchesPerDay", .integer).notNull()
+                t.column("expiresAt", .datetime)
+                t.column("createdAt", .datetime).notNull()
+                t.column("createdBy", .text).notNull()
+                t.column("approvedBy", .text)
+                t.column("approvedAt", .datetime)
+            }
+            try db.create(table: AccessToken.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo(Account.tableName, onDelete: .cascade).notNull()
+                t.column("sha256", .blob).notNull().unique()
+                t.column("label", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
+                t.column("revokedAt", .datetime)
+            }
+            try db.create(table: AuditEntry.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("recordedAt", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("organisation", .text)
+                t.column("action", .text).notNull().indexed()
+                t.column("target", .text).notNull()
+                t.column("caseNumber", .text)
+                t.column("purpose", .text)
+                t.column("legalBasis", .text)
+                t.column("details", .text).notNull()
+                t.column("previousHash", .blob).notNull()
+                t.column("hash", .blob).notNull()
+            }
+            // Append-only for every writer that goes through SQLite: changing or
+            // removing an entry takes editing the file by hand, which `audit verify` detects.
+            try db.execute(sql: """
+                CREATE TRIGGER auditEntryNoUpdate BEFORE UPDATE ON auditEntry
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER auditEntryNoDelete BEFORE DELETE ON auditEntry
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                """)
+            try db.create(table: PolicyRuleRecord.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("body", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("createdBy", .text).notNull()
+            }
+            try db.create(table: "setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: ProbeRecord.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("photoSHA256", .blob).notNull()
+                t.column("template", .blob).notNull()
+                t.column("photo", .blob)
+                t.column("keyID", .text).notNull()
+                t.column("photoKeptUntil", .datetime)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: Suppression.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("reference", .text).notNull().unique()
+                t.column("template", .blob).notNull()
+                t.column("keyID", .text).notNull()
+                t.column("contact", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("reviewedBy", .text)
+                t.column("reviewedAt", .datetime)
+            }
+            // Stored faces that matched an opt-out when it was made: left out of every
+            // search, and offered for erasure.
+            try db.create(table: "suppressedFace") { t in
+                t.column("suppressionID", .integer).notNull().references(Suppression.tableName, onDelete: .cascade)
+                t.column("faceID", .integer).notNull().indexed()
+                t.primaryKey(["suppressionID", "faceID"])
+            }
+            try db.create(table: AccessRequest.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("reference", .text).notNull().unique()
+                t.column("contact", .text).notNull()
+                t.column("template", .blob).notNull()
+                t.column("photo", .blob)
+                t.column("keyID", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("releasedBy", .text)
+                t.column("releasedAt", .datetime)
+            }
+            try db.create(table: AccessCandidate.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("requestID", .integer).notNull().indexed().references(AccessRequest.tableName, onDelete: .cascade)
+                t.column("faceID", .integer).notNull()
+                t.column("score", .double).notNull()
+                t.column("decision", .text).notNull()
+                t.column("decidedBy", .text)
+                t.column("decidedAt", .datetime)
+            }
+            try db.create(table: ErasureReceipt.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("reference", .text).notNull().unique()
+                t.column("scope", .text).notNull()
+                t.column("target", .text).notNull()
+                for counter in ["faces", "images", "files", "sources"] { t.column(counter, .integer).notNull() }
+                t.column("reason", .text).notNull()
+                t.column("erasedAt", .datetime).notNull()
+                t.column("erasedBy", .text).notNull()
+                t.column("sha256", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// The migrations applied, in order.
+    public static var migrationNames: [String] { migrator.migrations }
+
+    /// Table name → sorted column names, to compare the two engines' schemas.
+    public func columns() throws -> [String: [String]] {
+        try pool.read { db in
+            var tables: [String: [String]] = [:]
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'") {
+                tables[table.lowercased()] = try db.columns(in: table).map { $0.name.lowercased() }.sorted()
+            }
+            return tables
+        }
+    }
+}

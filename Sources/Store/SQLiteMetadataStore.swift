@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+
+/// The embedded metadata store: one SQLite file in WAL mode, through GRDB.
+///
+/// Readers run beside the single writer (WAL); SQLite itself makes every `write`
+/// run alone. `secure_delete` overwrites what is deleted, so an erased face's
+/// sealed template does not linger in free pages.
+public final class SQLiteMetadataStore: MetadataStore {
+    public let path: String
+    /// The GRDB pool, for what only SQLite has (checkpoints, integrity checks, tests
+    /// that edit the file behind the store's back).
+    public let pool: DatabasePool
+
+    public var engine: String { "sqlite" }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    public func read<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T {
+        try pool.read { db in try body(Transaction(db: db)) }
+    }
+
+    public func write<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T {
+        try pool.write { db in try body(Transaction(db: db)) }
+    }
+
+    /// A GRDB connection inside `read` or `write`.
+    final class Transaction: MetadataTransaction {
+        let db: Database
+
+        init(db: Database) { self.db = db }
+
+        func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+            try db.execute(sql: sql, arguments: Self.arguments(arguments))
+            return db.changesCount
+        }
+
+        func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: Self.arguments(arguments))
+            var columns: [String]?
+            while let row = try cursor.next() {
+                let names = columns ?? Array(row.columnNames)
+                columns = names
+                try body(SQLRow(columns: names, values: row.databaseValues.map(Self.value)))
+            }
+        }
+
+        func insert(into table: String, _ values: [(column: String, value: SQLValue)]) throws -> Int64 {
+            let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
+            try db.execute(sql: "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES (\(placeholders))",
+                           arguments: Self.arguments(values.map(\.value)))
+            return db.lastInsertedRowID
+        }
+
+        static func arguments(_ values: [SQLValue]) -> StatementArguments {
+            StatementArguments(values.map { value -> DatabaseValue in
+                switch value {
+                case .null: .null
+                case .integer(let number): number.databaseValue
+                case .real(let number): number.databaseValue
+                case .text(let text): text.databaseValue
+                case .blob(let data): data.databaseValue
+                case .date(let date): date.databaseValue
+                }
+            })
+        }
+
+        static func value(_ value: DatabaseValue) -> SQLValue {
+            switch value.storage {
+            case .null: .null
+            case .int64(let number): .integer(number)
+            case .double(let number): .real(number)
+            case .string(let text): .text(text)
+            case .blob(let data): .blob(data)
+            }
+        }
+    }
+}
