@@ -109,8 +109,9 @@ let package = Package(
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
-        // Runs against SQLite, and against PostgreSQL too when one answers (scripts/cluster.sh).
-        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "PostgresStore", "Index", "Vision"]),
+        // Runs against SQLite, against PostgreSQL, and in cluster mode (PostgreSQL and Milvus) when
+        // those answer (scripts/cluster.sh).
+        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "Vision"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Store"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Governance", "Gallery", "Store", "Vision",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),

@@ -31,9 +31,11 @@ fi
 # unless already running, stopped after if started here. When they cannot start,
 # their tests skip, saying so.
 started_cluster=0
-if ! scripts/cluster.sh status | grep -q 'milvus: running'; then
+if scripts/cluster.sh status | grep -q stopped; then
     started_cluster=1
     scripts/cluster.sh start >/dev/null || echo "test: a scale-out server did not start (above); its tests will skip" >&2
 fi
 trap 'if [ "$started_cluster" -eq 1 ]; then scripts/cluster.sh stop; fi' EXIT
+export LINEUP_POSTGRES_URL="${LINEUP_POSTGRES_URL:-postgres://lineup@127.0.0.1:54329/lineup}"
+export LINEUP_MILVUS_URL="${LINEUP_MILVUS_URL:-http://127.0.0.1:19530}"
 swift test "$@"

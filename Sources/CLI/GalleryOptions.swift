@@ -30,6 +30,9 @@ struct GalleryOptions: ParsableArguments {
     @Option(help: "Cluster mode: Milvus's address (default: LINEUP_MILVUS_URL, or http://127.0.0.1:19530).")
     var milvusURL: String?
 
+    @Option(help: "Cluster mode: the Milvus collection (default: LINEUP_MILVUS_COLLECTION, or lineup_ and the model id).")
+    var milvusCollection: String?
+
     @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use).")
     var keyring: String?
 
@@ -73,7 +76,13 @@ struct GalleryOptions: ParsableArguments {
             throw ValidationError("the Milvus address '\(milvus)' is not an http(s) URL")
         }
         let database = try PostgresMetadataStore(url: postgres)
-        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension)
+        let collection = milvusCollection ?? environment("LINEUP_MILVUS_COLLECTION")
+        if let collection, collection.isEmpty || collection.count > 255
+            || !collection.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || collection.first!.isNumber {
+            throw ValidationError("the Milvus collection '\(collection)' is not a name of letters, digits and _ starting with a letter or _")
+        }
+        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
+                                collection: collection)
         try index.open()
         return (database, index)
     }

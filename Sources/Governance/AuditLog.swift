@@ -109,6 +109,12 @@ extension Governance {
         try audit(principal, action: "view." + kind, target: "search \(auditEntry)", details: Self.json(["faces": faces]))
     }
 
+    /// Records a change to the deployment itself, such as a migration (admins).
+    public func recordDeploymentChange(as principal: Principal, action: String, details: [String: String]) throws {
+        try require(principal, .admin, for: "changing the deployment")
+        try audit(principal, action: action, target: "deployment", details: Self.json(details))
+    }
+
     /// Checks the chain (auditors and admins); the check itself is logged.
     public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
         try require(principal, .auditor, .admin, for: "verifying the audit log")

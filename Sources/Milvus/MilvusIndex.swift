@@ -72,10 +72,11 @@ public final class MilvusIndex: Sendable {
     public let collection: String
     public let dimension: Int
 
-    /// The index of `modelID`'s templates; `open()` makes its collection when missing.
-    public init(client: MilvusClient, modelID: String, dimension: Int) {
+    /// The index of `modelID`'s templates in `collection` (default: named after the
+    /// model); `open()` makes the collection when missing.
+    public init(client: MilvusClient, modelID: String, dimension: Int, collection: String? = nil) {
         self.client = client
-        self.collection = Self.collectionName(modelID: modelID)
+        self.collection = collection ?? Self.collectionName(modelID: modelID)
         self.dimension = dimension
     }
 

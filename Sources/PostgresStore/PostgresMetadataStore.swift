@@ -22,11 +22,12 @@ public final class PostgresMetadataStore: MetadataStore {
     /// The advisory lock every write holds until it commits: "LINEUP" and a version.
     static let writeLock: Int64 = 0x4C49_4E45_5550_0001
 
-    /// Connects to `url` (`postgres://user[:password]@host:port/database`) and brings the
+    /// Connects to `url` (`postgres://user[:password]@host:port/database[?schema=NAME]`) and brings the
     /// schema up to date. `schema`, when given, is created if missing and is the only
     /// schema on every connection's search path (tests use a fresh one each).
     public init(url: String, schema: String? = nil, connections: Int = 8) throws {
         let endpoint = try Endpoint(url: url)
+        let schema = schema ?? endpoint.schema
         if let schema, schema.isEmpty || schema.utf8.count > 63 || schema.contains("\0") {
             throw MetadataStoreError.unavailable("the schema name must be 1 to 63 bytes long")
         }
@@ -60,9 +61,16 @@ public final class PostgresMetadataStore: MetadataStore {
         var transaction = PostgresTransaction(connection: lease.connection, endpoint: pool.endpoint)
         while true {
             do {
-                try transaction.command(begin)
+                if lock {
+                    // Sent together: the lock is granted, or refused, in the transaction BEGIN opens.
+                    try transaction.enqueue(begin)
+                    try transaction.command("SELECT pg_advisory_xact_lock(\(Self.writeLock))")
+                } else {
+                    try transaction.command(begin)
+                }
                 break
             } catch {
+                transaction.rollback()
                 pool.giveBack(lease.connection, healthy: !transaction.connectionFailed)
                 guard transaction.connectionFailed, lease.reused else { throw error }
                 lease = try pool.take()
@@ -75,7 +83,6 @@ public final class PostgresMetadataStore: MetadataStore {
         }
         let result: T
         do {
-            if lock { try transaction.command("SELECT pg_advisory_xact_lock(\(Self.writeLock))") }
             result = try body(transaction)
         } catch {
             transaction.rollback()
@@ -93,6 +100,8 @@ struct Endpoint: Sendable {
     var user: String
     var password: String?
     var database: String
+    /// `?schema=NAME`: the PostgreSQL schema the gallery lives in (default: the user's search path).
+    var schema: String?
 
     /// "host:port", for messages (never the URL: it may hold a password).
     var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
@@ -119,6 +128,7 @@ struct Endpoint: Sendable {
         self.user = user
         self.password = parts.password
         self.database = database
+        schema = parts.queryItems?.first { $0.name == "schema" }?.value
     }
 }
 
@@ -238,6 +248,8 @@ final class PostgresTransaction: MetadataTransaction {
     /// Set when the connection itself failed: it goes back to the pool to be closed.
     var connectionFailed = false
     private var cursors = 0
+    /// Statements sent but not yet waited for.
+    private var pending: [(result: EventLoopFuture<PostgresQueryResult>, sql: String)] = []
 
     /// Rows fetched from a cursor at a time: memory stays bounded on any table.
     static let batchSize = 1000
@@ -268,7 +280,9 @@ final class PostgresTransaction: MetadataTransaction {
         }
         cursors += 1
         let cursor = "lineup_cursor_\(cursors)"
-        try send("DECLARE \(cursor) NO SCROLL CURSOR FOR \(text)", binds, reporting: sql)
+        // DECLARE goes with the first FETCH, and CLOSE with the next statement: one wait
+        // for a query whose rows fit in a batch.
+        try enqueue("DECLARE \(cursor) NO SCROLL CURSOR FOR \(text)", binds, reporting: sql)
         do {
             while true {
                 let batch = try send("FETCH FORWARD \(Self.batchSize) FROM \(cursor)", reporting: sql).rows
@@ -276,10 +290,10 @@ final class PostgresTransaction: MetadataTransaction {
                 if batch.count < Self.batchSize { break }
             }
         } catch {
-            _ = try? send("CLOSE \(cursor)", reporting: sql)
+            if !connectionFailed { try? enqueue("CLOSE \(cursor)", reporting: sql) }
             throw error
         }
-        try send("CLOSE \(cursor)", reporting: sql)
+        try enqueue("CLOSE \(cursor)", reporting: sql)
     }
 
     func insert(into table: String, _ values: [(column: String, value: SQLValue)]) throws -> Int64 {
@@ -312,6 +326,7 @@ final class PostgresTransaction: MetadataTransaction {
     /// Best effort: when ROLLBACK itself fails, the connection is discarded.
     func rollback() {
         guard isOpen, !connectionFailed else { return }
+        pending.removeAll()  // their outcome no longer matters; ROLLBACK still runs after them
         do { try send("ROLLBACK", reporting: "ROLLBACK") } catch { connectionFailed = true }
     }
 
@@ -324,19 +339,36 @@ final class PostgresTransaction: MetadataTransaction {
         return (text, PostgresSQL.bindings(arguments))
     }
 
+    /// Sends a statement without waiting for it: postgres-nio runs a connection's statements
+    /// in order, and its outcome is checked before the next statement's is returned.
+    func enqueue(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), reporting source: String? = nil) throws {
+        try checkUsable(source ?? sql)
+        pending.append((connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: quietLogger), source ?? sql))
+    }
+
     @discardableResult
     private func send(_ sql: String, _ binds: PostgresBindings = PostgresBindings(),
                       reporting source: String) throws -> PostgresQueryResult {
+        try checkUsable(source)
+        let result = connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: quietLogger)
+        let earlier = pending
+        pending = []
+        for (statement, earlierSource) in earlier {
+            do { _ = try statement.wait() } catch { throw failure(error, sql: earlierSource) }
+        }
+        do {
+            return try result.wait()
+        } catch {
+            throw failure(error, sql: source)
+        }
+    }
+
+    private func checkUsable(_ source: String) throws {
         guard isOpen else {
             throw MetadataStoreError.statement(message: "the transaction has already ended", sql: source)
         }
         guard !connectionFailed else {
             throw MetadataStoreError.unavailable("the connection to PostgreSQL at \(endpoint.address) was lost")
-        }
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: quietLogger).wait()
-        } catch {
-            throw failure(error, sql: source)
         }
     }
 

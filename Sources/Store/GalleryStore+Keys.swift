@@ -58,6 +58,6 @@ extension GalleryStore {
     /// A server database reclaims deleted rows with its own vacuum.
     public func checkpoint() throws {
         guard let sqlite = database as? SQLiteMetadataStore else { return }
-        try sqlite.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try sqlite.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 }

@@ -17,9 +17,11 @@ public protocol MetadataStore: Sendable {
     /// Which engine, for status output ("sqlite", "postgresql").
     var engine: String { get }
     /// Runs `body` in a read-only transaction that sees one consistent state.
+    @discardableResult
     func read<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T
     /// Runs `body` in a transaction that no other write interleaves with; it commits
     /// when `body` returns and rolls back when it throws.
+    @discardableResult
     func write<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T
 }
 

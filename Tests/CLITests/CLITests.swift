@@ -18,11 +18,13 @@ import Testing
 
     static func lineup(_ arguments: String...) throws -> Run { try lineup(arguments) }
 
-    static func lineup(_ arguments: [String]) throws -> Run {
+    /// Runs `lineup` with `arguments`, and `environment` added to this process's.
+    static func lineup(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let binary = root.appendingPathComponent(".build/debug/lineup").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = root
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -43,7 +45,8 @@ import Testing
 
     /// Accounts in a fresh store, made as a user would: a bootstrapped admin, an
     /// investigator a supervisor approved, a privacy officer and an auditor.
-    static func accounts(_ store: String) throws -> Tokens {
+    static func accounts(_ store: String, environment: [String: String] = [:]) throws -> Tokens {
+        func lineup(_ arguments: String...) throws -> Run { try CLITests.lineup(arguments, environment: environment) }
         func token(_ run: Run) -> String {
             #expect(run.status == 0, "\(run.stderr)")
             return run.json["token"] as? String ?? ""

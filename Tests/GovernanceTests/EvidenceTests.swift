@@ -55,7 +55,7 @@ import Testing
         #expect(try world.governance.receipts().map(\.reference) == [receipt.reference])
     }
 
-    @Test(arguments: MetadataEngine.available) func templatesAreSealedAtRestAndKeysRotate(engine: MetadataEngine) throws {
+    @Test(arguments: MetadataEngine.withLocalIndex) func templatesAreSealedAtRestAndKeysRotate(engine: MetadataEngine) throws {
         let world = try GovernedWorld(engine: engine)
         let cast = try world.cast()
         let g = world.governance

@@ -1,6 +1,8 @@
 import Foundation
 import Gallery
 @testable import Governance
+import Index
+import Milvus
 import PostgresStore
 import Store
 import Synchronization
@@ -37,7 +39,8 @@ final class GovernedWorld: @unchecked Sendable {
         try FileManager.default.copyItem(atPath: Self.samples + "/obama3.jpg", toPath: folder + "/photos/nested/obama3.jpg")
         let clock = self.clock
         governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema)),
+                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                                                     sharedIndex: engine.sharedIndex(collection: schema)),
                                     now: { clock.now() })
         self.graphThreshold = graphThreshold
     }
@@ -48,13 +51,15 @@ final class GovernedWorld: @unchecked Sendable {
     func reopen() throws {
         let clock = self.clock
         governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema)),
+                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                                                     sharedIndex: engine.sharedIndex(collection: schema)),
                                     now: { clock.now() })
     }
 
     deinit {
         try? FileManager.default.removeItem(atPath: folder)
         try? (governance.database as? PostgresMetadataStore)?.dropSchema()
+        try? (governance.gallery.sharedIndex as? SettlingIndex)?.milvus.drop()
     }
 
     /// Lifts the append-only guard of the audit log, as someone with the database's
@@ -66,7 +71,7 @@ final class GovernedWorld: @unchecked Sendable {
                 try db.execute("DROP TRIGGER auditEntryNoDelete")
                 try db.execute("DROP TRIGGER auditEntryNoUpdate")
             }
-        case .postgres:
+        case .postgres, .cluster:
             try governance.database.write { db in try db.execute("ALTER TABLE auditEntry DISABLE TRIGGER USER") }
         }
     }
@@ -126,11 +131,12 @@ final class GovernedWorld: @unchecked Sendable {
     }
 }
 
-/// The metadata stores the Governance suite runs against: SQLite always, and the
-/// PostgreSQL server at `LINEUP_POSTGRES_URL` (default: the one `scripts/cluster.sh`
-/// starts) when it answers.
+/// The deployments the Governance suite runs against: SQLite and Lineup's index
+/// always; PostgreSQL (at `LINEUP_POSTGRES_URL`, default the one `scripts/cluster.sh`
+/// starts) with Lineup's index when it answers; and the cluster deployment,
+/// PostgreSQL with Milvus (at `LINEUP_MILVUS_URL`) as the shared index, when both do.
 enum MetadataEngine: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres
+    case sqlite, postgres, cluster
 
     var testDescription: String { rawValue }
 
@@ -142,21 +148,67 @@ enum MetadataEngine: String, CaseIterable, CustomTestStringConvertible, Sendable
         return (try? store.read { db in try db.count("SELECT 1") }) == 1
     }()
 
-    /// Every engine that can run here.
-    static let available: [MetadataEngine] = postgresReachable ? [.sqlite, .postgres] : [.sqlite]
+    static let milvusURL = URL(string: ProcessInfo.processInfo.environment["LINEUP_MILVUS_URL"] ?? "http://127.0.0.1:19530")!
+
+    /// Whether Milvus answers (asked once).
+    static let milvusReachable: Bool = (try? MilvusClient(baseURL: milvusURL, timeout: 5).collections()) != nil
+
+    /// Every deployment that can run here.
+    static let available: [MetadataEngine] = [.sqlite] + (postgresReachable ? [.postgres] : [])
+        + (postgresReachable && milvusReachable ? [.cluster] : [])
+    /// Those with Lineup's own index (snapshots, rebuilds).
+    static let withLocalIndex = available.filter { $0 != .cluster }
 
     /// The store for a test: nil for SQLite (the gallery's own file), a fresh schema for PostgreSQL.
     func open(schema: String) throws -> (any MetadataStore)? {
         switch self {
         case .sqlite: nil
-        case .postgres: try PostgresMetadataStore(url: Self.postgresURL, schema: schema, connections: 4)
+        case .postgres, .cluster: try PostgresMetadataStore(url: Self.postgresURL, schema: schema, connections: 4)
+        }
+    }
+
+    /// The cluster's Milvus collection for a test (its own), or nil.
+    func sharedIndex(collection: String) throws -> (any FaceIndex)? {
+        guard self == .cluster else { return nil }
+        let milvus = MilvusIndex(client: MilvusClient(baseURL: Self.milvusURL), modelID: collection, dimension: 128)
+        try milvus.open()
+        return SettlingIndex(milvus: milvus)
+    }
+}
+
+/// Milvus shows new rows after a short delay (its consistency is bounded); a test
+/// that searches right after an ingest waits until every face added is found.
+/// Deletions need no wait: the gallery checks each hit against the metadata store.
+struct SettlingIndex: FaceIndex {
+    let milvus: MilvusIndex
+
+    var engine: String { milvus.engine }
+    func count(upTo maxFaceID: Int64) throws -> Int { try milvus.count(upTo: maxFaceID) }
+    func remove(faceIDs: [Int64]) throws { try milvus.remove(faceIDs: faceIDs) }
+    func search(_ query: [Float], k: Int, excluding: SearchExclusion) throws -> [SearchHit] {
+        try milvus.search(query, k: k, excluding: excluding)
+    }
+
+    func add(_ faces: [IndexedFace]) throws {
+        try milvus.add(faces)
+        // Generous: the suite runs many of these at once on a small machine beside Milvus.
+        let deadline = Date().addingTimeInterval(120)
+        for face in faces {
+            while try milvus.search(face.vector, k: 3, excluding: .init()).contains(where: { $0.id == face.id }) == false {
+                guard Date() < deadline else { throw MilvusError.malformed("face \(face.id) not searchable after 120 s") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
         }
     }
 }
 
-/// Says so when the Governance suite cannot run against PostgreSQL.
+/// Says so when the Governance suite cannot run against PostgreSQL or Milvus.
 @Suite struct MetadataEngineAvailability {
     @Test(.enabled(if: MetadataEngine.postgresReachable,
                    "no PostgreSQL at \(MetadataEngine.postgresURL): the Governance tests ran against SQLite only (start one with scripts/cluster.sh start postgres)"))
     func postgresAnswers() {}
+
+    @Test(.enabled(if: MetadataEngine.milvusReachable,
+                   "no Milvus at \(MetadataEngine.milvusURL): the Governance tests did not run in cluster mode (start it with scripts/cluster.sh start)"))
+    func milvusAnswers() {}
 }

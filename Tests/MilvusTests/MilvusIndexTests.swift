@@ -55,7 +55,7 @@ import Testing
         try index.drop()
     }
 
-    static func eventually(_ what: String, seconds: Double = 30, _ check: () async throws -> Bool) async throws {
+    static func eventually(_ what: String, seconds: Double = 120, _ check: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try await check() { return }

@@ -189,6 +189,12 @@ final class PostgresMetadataStoreTests: XCTestCase {
             XCTAssertEqual(columns[table], expected.split(separator: " ").map(String.init).sorted(), table)
         }
         XCTAssertEqual(Set(columns.keys), Set(Self.expectedColumns.keys))
+        // The same tables and columns as the embedded SQLite schema, by the same migrations.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-schema-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
+        let sqlite = try SQLiteMetadataStore(path: file)
+        XCTAssertEqual(try sqlite.columns(), columns)
+        XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
         XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 2)

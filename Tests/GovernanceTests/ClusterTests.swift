@@ -1,0 +1,47 @@
+import Foundation
+import Gallery
+@testable import Governance
+import Index
+import Store
+import Testing
+import Vision
+
+/// What only the cluster deployment needs: Milvus applies a deletion some time after
+/// it is asked, so the metadata store, not Milvus, decides what a search may return.
+@Suite struct ClusterTests {
+    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    func aFaceGoneFromTheMetadataStoreIsNeverACandidateWhileMilvusStillHoldsIt() throws {
+        let world = try GovernedWorld(engine: .cluster)
+        let cast = try world.cast()
+        let g = world.governance
+        let before = try world.search(cast.investigator, "obama2.jpg").result.candidates
+        let obama = try #require(before.first { $0.originURI == "obama.jpg" })
+        // The face's records go, as an erasure's transaction takes them, and Milvus is not told.
+        try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(obama.faceID)]) }
+        let shared = try #require(g.gallery.sharedIndex)
+        let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
+                                        pipeline: GovernedWorld.pipeline)
+        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init()).contains { $0.id == obama.faceID },
+                "Milvus still holds the face")
+        let after = try world.search(cast.investigator, "obama2.jpg").result.candidates
+        #expect(!after.contains { $0.faceID == obama.faceID })
+        #expect(after.count == before.count - 1)
+        #expect(after.map(\.rank) == Array(1...after.count))
+    }
+
+    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    func policyExclusionsRunInsideMilvus() throws {
+        let world = try GovernedWorld(engine: .cluster)
+        _ = try world.cast()
+        let g = world.governance
+        let source = try g.gallery.store.source(named: "portraits")
+        let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
+                                        pipeline: GovernedWorld.pipeline)
+        let shared = try #require(g.gallery.sharedIndex)
+        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init()).count == 4)
+        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init(sources: [source.id!])).isEmpty)
+        let faces = try g.gallery.store.faceIDs(ofSources: [source.id!])
+        let some = Set(faces.sorted().prefix(2))
+        #expect(try Set(shared.search(probe.template.vector, k: 4, excluding: .init(faces: some)).map(\.id)) == faces.subtracting(some))
+    }
+}
