@@ -129,3 +129,22 @@ struct MigrateCommand: ParsableCommand {
         return (searches, sameTop, overlap / Double(searches))
     }
 }
+
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Cluster mode: bring Milvus in line with PostgreSQL (remove templates of faces no longer held, add missing ones).",
+        discussion: "lineup serve does this every hour. Admins; logged when it changes anything."
+    )
+
+    @OptionGroup var options: GovernedOptions
+
+    func run() throws {
+        let (governance, principal) = try options.open()
+        guard governance.gallery.sharedIndex != nil else {
+            throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
+        }
+        let result = try governance.reconcileIndex(as: principal)
+        print("\(result.faces) faces held; \(result.added) added to the shared index, \(result.removed) removed from it")
+    }
+}

@@ -57,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
                                                        requestTimeout: .seconds(settings.requestTimeoutSeconds)),
                                   metrics: metrics)
         printError("lineup: serving on http://\(settings.host):\(settings.port)/ (API under /api/v1)")
-        // Retention runs at start and every hour, as `lineup retention run` would.
+        // Retention runs at start and every hour, as `lineup retention run` would; in cluster
+        // mode the shared index is then reconciled with the metadata store.
         let retention = Task.detached {
             while !Task.isCancelled {
                 do {
@@ -65,6 +66,16 @@ struct ServeCommand: AsyncParsableCommand {
                     if !receipts.isEmpty { printError("lineup: retention erased \(receipts.reduce(0) { $0 + $1.faces }) faces past their period") }
                 } catch {
                     printError("lineup: retention run failed: \(error)")
+                }
+                if governance.gallery.sharedIndex != nil {
+                    do {
+                        let reconciled = try governance.reconcileIndex(as: nil)
+                        if reconciled.added + reconciled.removed > 0 {
+                            printError("lineup: shared index reconciled: \(reconciled.added) added, \(reconciled.removed) removed")
+                        }
+                    } catch {
+                        printError("lineup: index reconciliation failed: \(error)")
+                    }
                 }
                 try? await Task.sleep(for: .seconds(3600))
             }

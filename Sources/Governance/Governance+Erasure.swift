@@ -67,7 +67,15 @@ extension Governance {
                                                                "images": String(images), "sha256": receipt.sha256])), in: db)
             return (receipt, faces)
         }
-        try gallery.forget(faceIDs: faceIDs)
+        do {
+            try gallery.forget(faceIDs: faceIDs)
+        } catch let error where gallery.sharedIndex != nil {
+            // The metadata store, which every search checks, no longer holds the faces, so
+            // none is returned; their templates leave the shared index at the next
+            // reconciliation (hourly under `lineup serve`, or `lineup reconcile`).
+            try audit(principal, action: "erase.index-pending", target: "receipt \(receipt.reference)",
+                      details: Self.json(["faces": String(faceIDs.count), "error": String(describing: error)]))
+        }
         return receipt
     }
 
@@ -123,6 +131,19 @@ extension Governance {
     /// The receipt with `reference`, if there is one.
     public func receipt(reference: String) throws -> ErasureReceipt? {
         try database.read { db in try db.fetchOne(ErasureReceipt.self, "WHERE reference = ?", [SQLValue(reference)]) }
+    }
+
+    /// Brings the shared index (cluster mode) back in line with the metadata store:
+    /// templates of faces no longer held are removed, faces missing are added (admins;
+    /// nil is the server's schedule). Logged when it changes anything.
+    public func reconcileIndex(as principal: Principal?) throws -> Gallery.Reconciliation {
+        if let principal { try require(principal, .admin, for: "reconciling the index") }
+        let result = try gallery.reconcileSharedIndex()
+        if result.added + result.removed > 0 {
+            try audit(principal, action: "index.reconcile", target: "shared index",
+                      details: Self.json(["added": result.added, "removed": result.removed]))
+        }
+        return result
     }
 
     /// Erases the faces whose source's retention period has passed (counted from

@@ -10,13 +10,24 @@ import Foundation
 public protocol FaceIndex: Sendable {
     /// What the index runs on, for status output ("milvus 2.3 at http://…").
     var engine: String { get }
-    /// How many of the faces with ids up to `maxFaceID` the engine holds (an erased
-    /// face may count until the engine applies the deletion).
-    func count(upTo maxFaceID: Int64) throws -> Int
+    /// The faces with ids in `range` the engine holds, at most `idRangeLimit` of them
+    /// (an erased face may still show until the engine applies the deletion).
+    func faceIDs(in range: Range<Int64>) throws -> Set<Int64>
+    /// The most ids `faceIDs(in:)` answers with: ask in ranges no wider to see them all.
+    var idRangeLimit: Int64 { get }
     func add(_ faces: [IndexedFace]) throws
     func remove(faceIDs: [Int64]) throws
     /// The `k` best hits, best first, never from `excluding`'s sources or faces.
     func search(_ query: [Float], k: Int, excluding: SearchExclusion) throws -> [SearchHit]
+}
+
+extension FaceIndex {
+    /// How many faces with ids up to `maxFaceID` the engine holds, asked range by range.
+    public func count(upTo maxFaceID: Int64) throws -> Int {
+        try stride(from: Int64(0), through: maxFaceID, by: Int(idRangeLimit)).reduce(0) { count, start in
+            count + (try faceIDs(in: start..<(start + idRangeLimit))).count
+        }
+    }
 }
 
 /// One template with what the policy filters by.

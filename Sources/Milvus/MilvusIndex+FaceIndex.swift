@@ -4,14 +4,13 @@ import Index
 extension MilvusIndex: FaceIndex {
     public var engine: String { "milvus at \(client.baseURL.absoluteString), collection \(collection)" }
 
-    /// Counted by asking for the face ids of each range of 16,384 (the RESTful API
-    /// of 2.3 allows no `count(*)` and no page past 16,384 rows).
-    public func count(upTo maxFaceID: Int64) throws -> Int {
-        var count = 0
-        for start in stride(from: Int64(0), through: maxFaceID, by: 16_384) {
-            count += try client.query(collection, filter: "face >= \(start) and face < \(start + 16_384)", fields: ["face"]).count
-        }
-        return count
+    /// The RESTful API of 2.3 returns at most 16,384 rows a query (and has no
+    /// `count(*)`), so face ids are asked for in ranges of that width.
+    public var idRangeLimit: Int64 { 16_384 }
+
+    public func faceIDs(in range: Range<Int64>) throws -> Set<Int64> {
+        let rows = try client.query(collection, filter: "face >= \(range.lowerBound) and face < \(range.upperBound)", fields: ["face"])
+        return Set(rows.compactMap { Self.int64($0["face"]) })
     }
 
     public func add(_ faces: [IndexedFace]) throws {

@@ -20,12 +20,13 @@ public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
 
     public var isNull: Bool { self == .null }
 
+    /// What the value is, for error messages: the kind and size, never stored text or bytes.
     public var description: String {
         switch self {
         case .null: "NULL"
         case .integer(let value): String(value)
         case .real(let value): String(value)
-        case .text(let value): "'\(value)'"
+        case .text(let value): "text of \(value.count) characters" // never the text: it may be a contact
         case .blob(let value): "<\(value.count) bytes>"
         case .date(let value): value.formatted(.iso8601)
         }

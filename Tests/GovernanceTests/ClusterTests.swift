@@ -44,4 +44,29 @@ import Vision
         let some = Set(faces.sorted().prefix(2))
         #expect(try Set(shared.search(probe.template.vector, k: 4, excluding: .init(faces: some)).map(\.id)) == faces.subtracting(some))
     }
+
+    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    func reconcilingBringsMilvusInLineWithTheMetadataStore() throws {
+        let world = try GovernedWorld(engine: .cluster)
+        let cast = try world.cast()
+        let g = world.governance
+        let shared = try #require(g.gallery.sharedIndex)
+        let faces = try g.gallery.store.faceIDs(ofSources: [try g.gallery.store.source(named: "portraits").id!]).sorted()
+        #expect(faces.count == 4)
+        // A face whose removal from Milvus failed, and one whose template never reached it.
+        try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(faces[0])]) }
+        try shared.remove(faceIDs: [faces[1]])
+        func indexed() throws -> Set<Int64> { try shared.faceIDs(in: 0..<shared.idRangeLimit) }
+        let deadline = Date().addingTimeInterval(120)
+        while try indexed().contains(faces[1]), Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+
+        #expect(throws: GovernanceError.self) { _ = try g.reconcileIndex(as: cast.investigator) }
+        let result = try g.reconcileIndex(as: cast.admin)
+        #expect(result.added == 1 && result.removed == 1 && result.faces == 3, "\(result)")
+        while try indexed() != Set(faces.dropFirst()), Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        #expect(try indexed() == Set(faces.dropFirst()))
+        #expect(try g.exportAudit(as: cast.auditor).last { $0.action == "index.reconcile" }?.details.contains("\"removed\":1") == true)
+        let again = try g.reconcileIndex(as: cast.admin)
+        #expect(again.added == 0 && again.removed == 0 && again.faces == 3, "nothing left to do: \(again)")
+    }
 }

@@ -183,7 +183,8 @@ struct SettlingIndex: FaceIndex {
     let milvus: MilvusIndex
 
     var engine: String { milvus.engine }
-    func count(upTo maxFaceID: Int64) throws -> Int { try milvus.count(upTo: maxFaceID) }
+    var idRangeLimit: Int64 { milvus.idRangeLimit }
+    func faceIDs(in range: Range<Int64>) throws -> Set<Int64> { try milvus.faceIDs(in: range) }
     func remove(faceIDs: [Int64]) throws { try milvus.remove(faceIDs: faceIDs) }
     func search(_ query: [Float], k: Int, excluding: SearchExclusion) throws -> [SearchHit] {
         try milvus.search(query, k: k, excluding: excluding)
