@@ -6,7 +6,7 @@ import Server
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the web interface and the HTTP API (/api/v1, OpenAPI document at /api/v1/openapi.json) on the embedded gallery.",
+        abstract: "Serve the web interface and the HTTP API (/api/v1, OpenAPI document at /api/v1/openapi.json) on the gallery.",
         discussion: """
             Open http://HOST:PORT/ in a browser: investigators, supervisors, auditors, privacy officers and \
             admins sign in with their API token; the public opt-out and access-request forms need none. \
@@ -17,6 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
             Each setting comes from its flag, else its environment variable, else the JSON config file \
             (--config or LINEUP_CONFIG; keys host, port, workers, max_upload_mib, request_timeout_seconds, \
             secure_cookies), else the default.
+
+            With --mode cluster (or LINEUP_MODE=cluster) the gallery is PostgreSQL and Milvus, and any number \
+            of these processes, each with the same keyring, serve it side by side behind a load balancer; \
+            every hour each reconciles Milvus with PostgreSQL.
             """
     )
 

@@ -142,6 +142,9 @@ public final class MilvusIndex: Sendable {
             return SearchHit(id: face, score: Float(distance))
         }
         if postFiltered { hits.removeAll { scope.excludedFaces.contains($0.id) } }
+        // A face added twice (a reconciliation racing an ingest) is one hit: its best.
+        var seen = Set<Int64>()
+        hits.removeAll { !seen.insert($0.id).inserted }
         return Array(hits.prefix(k + extra))
     }
 

@@ -132,6 +132,21 @@ import Testing
     }
 
     @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    func aFaceAddedTwiceIsOneHitAndOneRemoval() async throws {
+        let rows = Self.rows(200, seed: 41)
+        try await Self.withIndex(rows) { index in
+            try index.add([rows[7]])
+            try await Self.eventually("the second copy to show") {
+                try index.faceIDs(in: 0..<index.idRangeLimit).count == rows.count
+                    && index.client.query(index.collection, filter: "face == \(rows[7].faceID)", fields: ["face"]).count == 2
+            }
+            let hits = try index.search(rows[7].vector, k: 5)
+            #expect(hits.first?.id == rows[7].faceID && hits.filter { $0.id == rows[7].faceID }.count == 1)
+            #expect(try index.delete(faceIDs: [rows[7].faceID]) == 2, "both copies go")
+        }
+    }
+
+    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func aCollectionOfAnotherDimensionIsRefused() async throws {
         let modelID = "dim-" + UUID().uuidString.prefix(8).lowercased()
         let small = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 64)
