@@ -25,9 +25,11 @@ public struct TemplateExtractor: Sendable {
     public func extract(_ paths: [String], progress: (@Sendable (Int) -> Void)? = nil) -> [ExtractionOutcome] {
         let results = Mutex([ExtractionOutcome](repeating: .noFace, count: paths.count))
         let done = Atomic<Int>(0)
+        // Several workers each run OpenCV on one thread; one worker leaves the
+        // process-wide setting alone (see `Gallery.ingest`).
         let previousThreads = OpenCV.threads
-        OpenCV.threads = 1
-        defer { OpenCV.threads = previousThreads }
+        if pipelines.count > 1 { OpenCV.threads = 1 }
+        defer { if pipelines.count > 1 { OpenCV.threads = previousThreads } }
         drainConcurrently(count: paths.count, workers: pipelines.count) { worker, index in
             let outcome = extractOne(paths[index], pipeline: pipelines[worker])
             results.withLock { $0[index] = outcome }

@@ -103,9 +103,12 @@ extension Gallery {
         let done = Atomic<Int>(0), faces = Atomic<Int>(0), withheld = Atomic<Int>(0)
         let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
         let errors = Mutex<[IngestSummary.FileError]>([])
+        // Several workers each run OpenCV on one thread. One worker leaves OpenCV's
+        // threads alone: the setting is process-wide, and changing it while another
+        // thread is inside OpenCV (a search, another ingest) can crash its thread pool.
         let previousThreads = OpenCV.threads
-        OpenCV.threads = 1
-        defer { OpenCV.threads = previousThreads }
+        if pipelines.count > 1 { OpenCV.threads = 1 }
+        defer { if pipelines.count > 1 { OpenCV.threads = previousThreads } }
 
         drainConcurrently(count: files.count, workers: pipelines.count) { worker, index in
             let path = files[index]
