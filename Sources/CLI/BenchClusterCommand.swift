@@ -72,7 +72,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         try index.open()
         let clock = ContinuousClock()
         let rows = data.gallery.enumerated().map { i, vector in
-            MilvusIndex.Row(faceID: Int64(i), vector: vector, organisation: Int64(i % 4), source: Int64(i % 16), jurisdiction: "GB")
+            IndexedFace(id: Int64(i), vector: vector, source: Int64(i % 16), organisation: Int64(i % 4), jurisdiction: "GB")
         }
         let started = clock.now
         try index.add(rows, batch: batch)

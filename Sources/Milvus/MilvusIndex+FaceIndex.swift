@@ -14,8 +14,7 @@ extension MilvusIndex: FaceIndex {
     }
 
     public func add(_ faces: [IndexedFace]) throws {
-        try add(faces.map { Row(faceID: $0.id, vector: $0.vector, organisation: $0.organisation, source: $0.source,
-                                jurisdiction: $0.jurisdiction) })
+        try add(faces, batch: 1000)
     }
 
     public func remove(faceIDs: [Int64]) throws {

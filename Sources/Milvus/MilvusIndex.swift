@@ -11,23 +11,6 @@ import Index
 /// drops any hit whose face the metadata store no longer holds, and asks Milvus for a
 /// few more hits than it shows to make up for them.
 public final class MilvusIndex: Sendable {
-    /// One template to store, with what filters need to know of it.
-    public struct Row: Sendable {
-        public var faceID: Int64
-        public var vector: [Float]
-        public var organisation: Int64
-        public var source: Int64
-        public var jurisdiction: String
-
-        public init(faceID: Int64, vector: [Float], organisation: Int64, source: Int64, jurisdiction: String) {
-            self.faceID = faceID
-            self.vector = vector
-            self.organisation = organisation
-            self.source = source
-            self.jurisdiction = jurisdiction
-        }
-    }
-
     /// Which faces a search may return. Empty: all.
     public struct Scope: Sendable, Equatable {
         /// Sources the policy leaves out.
@@ -104,12 +87,12 @@ public final class MilvusIndex: Sendable {
     }
 
     /// Stores templates, `batch` rows a request.
-    public func add(_ rows: [Row], batch: Int = 1000) throws {
-        for start in stride(from: 0, to: rows.count, by: batch) {
-            let chunk = rows[start..<min(rows.count, start + batch)].map { row -> [String: Any] in
-                precondition(row.vector.count == dimension, "a \(row.vector.count)-value template in a \(dimension)-value index")
-                return ["vector": row.vector.map(Double.init), "face": row.faceID, "organisation": row.organisation,
-                        "source": row.source, "jurisdiction": row.jurisdiction]
+    public func add(_ faces: [IndexedFace], batch: Int) throws {
+        for start in stride(from: 0, to: faces.count, by: batch) {
+            let chunk = faces[start..<min(faces.count, start + batch)].map { face -> [String: Any] in
+                precondition(face.vector.count == dimension, "a \(face.vector.count)-value template in a \(dimension)-value index")
+                return ["vector": face.vector.map(Double.init), "face": face.id, "organisation": face.organisation,
+                        "source": face.source, "jurisdiction": face.jurisdiction]
             }
             let stored = try client.insert(collection, rows: chunk)
             guard stored == chunk.count else { throw MilvusError.malformed("Milvus stored \(stored) of \(chunk.count) rows") }

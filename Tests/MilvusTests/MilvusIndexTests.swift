@@ -24,19 +24,19 @@ import Testing
     }()
 
     /// A gallery of face-like templates spread over organisations, sources and jurisdictions.
-    static func rows(_ n: Int, seed: UInt64) -> [MilvusIndex.Row] {
+    static func rows(_ n: Int, seed: UInt64) -> [IndexedFace] {
         var generator = SyntheticTemplates(dimension: 128, seed: seed)
         let templates = generator.gallery(identities: n / 5, perIdentity: 5).templates
         let jurisdictions = ["GB", "FR", "US-IL", "US-NY"]
         return templates.enumerated().map { index, vector in
-            MilvusIndex.Row(faceID: Int64(index + 1), vector: vector, organisation: Int64(index % 3 + 1), source: Int64(index % 7 + 1),
-                            jurisdiction: jurisdictions[index % 4])
+            IndexedFace(id: Int64(index + 1), vector: vector, source: Int64(index % 7 + 1), organisation: Int64(index % 3 + 1),
+                        jurisdiction: jurisdictions[index % 4])
         }
     }
 
     /// A fresh collection, filled and visible to searches (Milvus shows inserts after
     /// its bounded-consistency delay), dropped after `body`.
-    static func withIndex(_ rows: [MilvusIndex.Row], _ body: (MilvusIndex) async throws -> Void) async throws {
+    static func withIndex(_ rows: [IndexedFace], _ body: (MilvusIndex) async throws -> Void) async throws {
         let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: "test-" + UUID().uuidString.prefix(8).lowercased(),
                                 dimension: 128)
         try index.open()
@@ -70,7 +70,7 @@ import Testing
     func searchesAgreeWithExactSearch() async throws {
         let rows = Self.rows(3000, seed: 11)
         let exact = ExactIndex(dimension: 128)
-        for row in rows { exact.add(id: row.faceID, vector: row.vector) }
+        for row in rows { exact.add(id: row.id, vector: row.vector) }
         var generator = SyntheticTemplates(dimension: 128, seed: 12)
         let queries = (0..<40).map { q in q % 2 == 0 ? generator.sample(around: rows[q * 37].vector) : generator.centre() }
         try await Self.withIndex(rows) { index in
@@ -92,7 +92,7 @@ import Testing
     @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func policyScopesRunInsideMilvus() async throws {
         let rows = Self.rows(1500, seed: 21)
-        let byFace = Dictionary(uniqueKeysWithValues: rows.map { ($0.faceID, $0) })
+        let byFace = Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
         try await Self.withIndex(rows) { index in
             let query = rows[100].vector
             let withoutSources = try index.search(query, k: 50, scope: .init(excludedSources: [rows[100].source, 3]))
@@ -105,12 +105,12 @@ import Testing
             let noUS = try index.search(query, k: 50, scope: .init(excludedJurisdictions: ["US"]))
             #expect(noUS.count == 50 && noUS.allSatisfy { !byFace[$0.id]!.jurisdiction.hasPrefix("US") })
 
-            let optedOut: Set<Int64> = [rows[100].faceID, rows[101].faceID]
+            let optedOut: Set<Int64> = [rows[100].id, rows[101].id]
             let fewFaces = try index.search(query, k: 10, scope: .init(excludedFaces: optedOut))
             #expect(fewFaces.count == 10 && fewFaces.allSatisfy { !optedOut.contains($0.id) })
 
             // More faces than an expression carries are dropped from the answer instead.
-            let many = Set(rows.prefix(1200).map(\.faceID))
+            let many = Set(rows.prefix(1200).map(\.id))
             let manyFaces = try index.search(query, k: 10, scope: .init(excludedFaces: many))
             #expect(manyFaces.count == 10 && manyFaces.allSatisfy { !many.contains($0.id) })
 
@@ -123,7 +123,7 @@ import Testing
     func removedFacesLeaveTheIndex() async throws {
         let rows = Self.rows(1000, seed: 31)
         try await Self.withIndex(rows) { index in
-            let gone = rows[10..<15].map(\.faceID)
+            let gone = rows[10..<15].map(\.id)
             #expect(try index.delete(faceIDs: gone) == 5)
             try await Self.eventually("the deletion to show") {
                 let hits = try index.search(rows[12].vector, k: 20)
@@ -140,11 +140,11 @@ import Testing
             try index.add([rows[7]])
             try await Self.eventually("the second copy to show") {
                 try index.faceIDs(in: 0..<index.idRangeLimit).count == rows.count
-                    && index.client.query(index.collection, filter: "face == \(rows[7].faceID)", fields: ["face"]).count == 2
+                    && index.client.query(index.collection, filter: "face == \(rows[7].id)", fields: ["face"]).count == 2
             }
             let hits = try index.search(rows[7].vector, k: 5)
-            #expect(hits.first?.id == rows[7].faceID && hits.filter { $0.id == rows[7].faceID }.count == 1)
-            #expect(try index.delete(faceIDs: [rows[7].faceID]) == 2, "both copies go")
+            #expect(hits.first?.id == rows[7].id && hits.filter { $0.id == rows[7].id }.count == 1)
+            #expect(try index.delete(faceIDs: [rows[7].id]) == 2, "both copies go")
         }
     }
 
