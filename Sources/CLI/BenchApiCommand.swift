@@ -18,8 +18,10 @@ struct BenchApiCommand: AsyncParsableCommand {
             investigator whose daily limits are lifted for the run. Then, in one process: the engine's \
             own justified search (Governance.search: decode, detect, embed, index, audit), one after \
             another; and the same search over HTTP with wrk at each --clients count. Prints p50 and \
-            p99 latency, requests per second and errors, and the API's p50 minus the engine's. wrk is \
-            Debian's package (scripts/bench-api.sh installs it).
+            p99 latency, requests per second and errors, and the API's p50 minus the engine's. Then, \
+            while --uploads uploads of --upload-photos photos each are ingested in the background: \
+            health's latency (one request after another) and a search's (wrk, one client), against the \
+            same without the uploads. wrk is Debian's package (scripts/bench-api.sh installs it).
             """
     )
 
@@ -45,6 +47,12 @@ struct BenchApiCommand: AsyncParsableCommand {
 
     @Option(help: "Port for the server under test.")
     var port = 18_181
+
+    @Option(help: "Uploads ingested at once for the case under ingest load (0 leaves the case out).")
+    var uploads = 2
+
+    @Option(help: "Photos in each of those uploads.")
+    var uploadPhotos = 120
 
     func run() async throws {
         guard let folder = images ?? ProjectPaths.sharedLFWImages else {
@@ -73,7 +81,10 @@ struct BenchApiCommand: AsyncParsableCommand {
         let engineP50 = engine[engine.count / 2], engineP99 = engine[min(engine.count - 1, engine.count * 99 / 100)]
         print("engine (in process, one after another): p50 \(format(engineP50)) ms  p99 \(format(engineP99)) ms")
 
-        let server = LineupServer(governance: governance, pipelines: PipelinePool(pipelines),
+        let server = LineupServer(governance: governance,
+                                  pipelines: ServerPipelines(searches: PipelinePool(pipelines),
+                                                             ingest: PipelinePool([try pipelineOptions.pipeline()]),
+                                                             publicRequests: PipelinePool([try pipelineOptions.pipeline(limits: ServerPipelines.publicLimits)])),
                                   configuration: .init(host: "127.0.0.1", port: port))
         let script = directory + "/search.lua"
         try Self.wrkScript(token: investigator.token, photo: probePath, justification: justification).write(toFile: script, atomically: true, encoding: .utf8)
@@ -90,23 +101,34 @@ struct BenchApiCommand: AsyncParsableCommand {
                       + "\(format(result.requestsPerSecond, 1).leftPad(7))  \(String(result.errors).leftPad(7))   "
                       + (count == 1 ? "\(format(result.p50 - engineP50)) ms" : "-"))
             }
+            if uploads > 0 {
+                try await IngestLoad(port: port, adminToken: investigator.adminToken, photos: folder, directory: directory,
+                                     uploads: uploads, photosPerUpload: uploadPhotos, seconds: seconds, searchScript: script)
+                    .run(governance)
+            }
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
         }
     }
 
-    /// Ingests the photos and makes an approved investigator, once per store (its
-    /// token is kept in the store folder, mode 0600, for the next run).
-    static func prepare(_ g: Governance, photos: String, pipelines: [FacePipeline]) throws -> (principal: Principal, token: String) {
-        let tokenFile = g.gallery.directory + "/bench-investigator.token"
-        if let saved = FileManager.default.contents(atPath: tokenFile).map({ String(decoding: $0, as: UTF8.self) }) {
-            return (try g.authenticate(token: saved), saved)
+    /// Ingests the photos and makes an approved investigator and an admin, once per
+    /// store (their tokens are kept in the store folder, mode 0600, for the next run).
+    static func prepare(_ g: Governance, photos: String, pipelines: [FacePipeline])
+        throws -> (principal: Principal, token: String, adminToken: String) {
+        let tokenFile = g.gallery.directory + "/bench-investigator.token", adminFile = g.gallery.directory + "/bench-admin.token"
+        func saved(_ path: String) -> String? { FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } }
+        if let token = saved(tokenFile) {
+            guard let admin = saved(adminFile) else {
+                throw ValidationError("--store was made by an earlier version of this benchmark (no admin token): use a new folder")
+            }
+            return (try g.authenticate(token: token), token, admin)
         }
         guard try g.gallery.store.database.read({ db in try db.count(Account.self) }) == 0 else {
             throw ValidationError("--store must be a new folder or one this benchmark made: it holds other accounts")
         }
-        let admin = try g.authenticate(token: g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB",
-                                                          admin: "bench-admin").token)
+        let adminToken = try g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB",
+                                         admin: "bench-admin").token
+        let admin = try g.authenticate(token: adminToken)
         _ = try g.addOrganisation(as: admin, name: "Bench police", type: .lawEnforcement, jurisdiction: "GB", searchesPerDay: 100_000_000)
         let supervisor = try g.authenticate(token: g.addAccount(as: admin, name: "bench-supervisor", organisation: "Bench police",
                                                                 roles: [.supervisor]).1.token)
@@ -120,8 +142,11 @@ struct BenchApiCommand: AsyncParsableCommand {
         _ = try g.ingest(as: admin, source: "bench-photos", paths: [], pipelines: pipelines) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces, detail: "")
         }
-        FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
-        return (try g.authenticate(token: token), token)
+        let longLived = try g.issueToken(as: admin, label: "bench", days: 366).token
+        for (path, value) in [(tokenFile, token), (adminFile, longLived)] {
+            FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
+        }
+        return (try g.authenticate(token: token), token, longLived)
     }
 
     static func wrkScript(token: String, photo: String, justification: Justification) -> String {

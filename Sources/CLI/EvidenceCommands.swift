@@ -84,8 +84,12 @@ struct AuditCommand: ParsableCommand {
             let result = try governance.verifyAudit(as: principal)
             if json {
                 try printJSON(result)
-            } else if let bad = result.firstBadEntry {
-                print("audit log BROKEN at entry \(bad): \(result.problem ?? "")")
+            } else if !result.isIntact {
+                print("audit log BROKEN: \(result.badEntryCount) of \(result.entries) entries do not fit the chain")
+                for bad in result.badEntries { print("  entry \(bad.id): \(bad.problem)") }
+                if result.badEntryCount > result.badEntries.count {
+                    print("  … and \(result.badEntryCount - result.badEntries.count) more")
+                }
             } else {
                 print("audit log intact: \(result.entries) entries; head hash \(result.headHash) (keep it to detect entries removed from the end)")
             }

@@ -46,7 +46,8 @@ struct IngestCommand: ParsableCommand {
         let (governance, principal) = try options.open()
         let pipelines = try (0..<threads).map { _ in try options.pipelineOptions.pipeline() }
         let bar = ProgressBar(total: 0, label: "ingest")
-        let summary = try governance.ingest(as: principal, source: source, paths: paths, pipelines: pipelines,
+        let summary = try governance.ingest(as: principal, source: source,
+                                            paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pipelines: pipelines,
                                             options: .init(videoInterval: videoInterval)) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
                      detail: "\(progress.skipped) skipped, \(progress.errors) errors")

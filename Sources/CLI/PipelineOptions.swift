@@ -37,8 +37,9 @@ struct PipelineOptions: ParsableArguments {
 
     func modelDirectory() throws -> ModelDirectory { try ModelDirectory.locate(explicit: models) }
 
-    func pipeline() throws -> FacePipeline {
-        try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: limits)
+    /// A pipeline with these options; `limits`, when given, replaces the options' image limits.
+    func pipeline(limits override: ImageLimits? = nil) throws -> FacePipeline {
+        try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: override ?? limits)
     }
 
     /// Names everything that changes a template, for caches: the settings, and the

@@ -15,8 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
             unless told otherwise; put TLS in front of it and pass --secure-cookies.
 
             Each setting comes from its flag, else its environment variable, else the JSON config file \
-            (--config or LINEUP_CONFIG; keys host, port, workers, max_upload_mib, request_timeout_seconds, \
-            secure_cookies), else the default.
+            (--config or LINEUP_CONFIG; keys host, port, workers, ingest_workers, max_upload_mib, \
+            request_timeout_seconds, secure_cookies), else the default.
 
             With --mode cluster (or LINEUP_MODE=cluster) the gallery is PostgreSQL and Milvus, and any number \
             of these processes, each with the same keyring, serve it side by side behind a load balancer; \
@@ -36,7 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (LINEUP_PORT; default 8080).")
     var port: Int?
 
-    @Option(help: "Largest upload accepted, in MiB; larger gets 413 (LINEUP_MAX_UPLOAD_MIB; default 20).")
+    @Option(name: .customLong("max-upload-mib"),
+            help: "Largest upload accepted, in MiB; larger gets 413 (LINEUP_MAX_UPLOAD_MIB; default 20).")
     var maxUploadMiB: Int?
 
     @Option(help: "Seconds before a request is answered 503 timeout (LINEUP_REQUEST_TIMEOUT; default 120).")
@@ -45,13 +46,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Face pipelines for concurrent searches (LINEUP_WORKERS; default one per core).")
     var workers: Int?
 
+    @Option(help: "Face pipelines for ingests, each taking one upload or folder ingest at a time while the others queue; they never take a search's (LINEUP_INGEST_WORKERS; default 1).")
+    var ingestWorkers: Int?
+
     @Flag(help: "Mark the session cookie Secure: the server is reached over HTTPS (LINEUP_SECURE_COOKIES=1).")
     var secureCookies = false
 
     func run() async throws {
         let settings = try ServeSettings.resolve(flags: self)
         let governance = try galleryOptions.governance(pipelineOptions)
-        let pipelines = try PipelinePool((0..<settings.workers).map { _ in try pipelineOptions.pipeline() })
+        let pipelines = try ServerPipelines(searchWorkers: settings.workers, ingestWorkers: settings.ingestWorkers) { limits in
+            try pipelineOptions.pipeline(limits: limits)
+        }
         let metrics = ServerMetrics()
         metrics.bootstrapProcessMetrics()
         let server = LineupServer(governance: governance, pipelines: pipelines,
@@ -65,6 +71,13 @@ struct ServeCommand: AsyncParsableCommand {
         // mode the shared index is then reconciled with the metadata store.
         let retention = Task.detached {
             while !Task.isCancelled {
+                do {
+                    // Runs whose process died (a crash, kill -9) are closed and logged.
+                    let closed = try governance.closeAbandonedRuns()
+                    if !closed.isEmpty { printError("lineup: closed \(closed.count) ingest runs whose process had stopped") }
+                } catch {
+                    printError("lineup: closing abandoned ingest runs failed: \(error)")
+                }
                 do {
                     let receipts = try governance.runRetention(as: nil)
                     if !receipts.isEmpty { printError("lineup: retention erased \(receipts.reduce(0) { $0 + $1.faces }) faces past their period") }
@@ -96,11 +109,13 @@ struct ServeSettings: Equatable {
     var host = "127.0.0.1"
     var port = 8080
     var workers = ProcessInfo.processInfo.activeProcessorCount
+    var ingestWorkers = 1
     var maxUploadMiB = 20
     var requestTimeoutSeconds = 120
     var secureCookies = false
 
-    static let fileKeys: Set<String> = ["host", "port", "workers", "max_upload_mib", "request_timeout_seconds", "secure_cookies"]
+    static let fileKeys: Set<String> = ["host", "port", "workers", "ingest_workers", "max_upload_mib", "request_timeout_seconds",
+                                        "secure_cookies"]
 
     static func resolve(flags: ServeCommand, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
         var settings = ServeSettings()
@@ -113,6 +128,7 @@ struct ServeSettings: Equatable {
         settings.host = flags.host ?? environment["LINEUP_HOST"] ?? settings.host
         settings.port = try flags.port ?? number("LINEUP_PORT") ?? settings.port
         settings.workers = try flags.workers ?? number("LINEUP_WORKERS") ?? settings.workers
+        settings.ingestWorkers = try flags.ingestWorkers ?? number("LINEUP_INGEST_WORKERS") ?? settings.ingestWorkers
         settings.maxUploadMiB = try flags.maxUploadMiB ?? number("LINEUP_MAX_UPLOAD_MIB") ?? settings.maxUploadMiB
         settings.requestTimeoutSeconds = try flags.requestTimeout ?? number("LINEUP_REQUEST_TIMEOUT") ?? settings.requestTimeoutSeconds
         if flags.secureCookies || ["1", "true", "yes"].contains(environment["LINEUP_SECURE_COOKIES"]?.lowercased() ?? "") {
@@ -127,6 +143,7 @@ struct ServeSettings: Equatable {
             var host: String?
             var port: Int?
             var workers: Int?
+            var ingestWorkers: Int?
             var maxUploadMib: Int?
             var requestTimeoutSeconds: Int?
             var secureCookies: Bool?
@@ -149,6 +166,7 @@ struct ServeSettings: Equatable {
         host = file.host ?? host
         port = file.port ?? port
         workers = file.workers ?? workers
+        ingestWorkers = file.ingestWorkers ?? ingestWorkers
         maxUploadMiB = file.maxUploadMib ?? maxUploadMiB
         requestTimeoutSeconds = file.requestTimeoutSeconds ?? requestTimeoutSeconds
         secureCookies = file.secureCookies ?? secureCookies
@@ -157,6 +175,7 @@ struct ServeSettings: Equatable {
     func check() throws {
         guard (1...65535).contains(port) else { throw ValidationError("port \(port) is not 1 to 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("workers must be 1 to 256") }
+        guard (1...64).contains(ingestWorkers) else { throw ValidationError("ingest workers must be 1 to 64") }
         guard (1...1024).contains(maxUploadMiB) else { throw ValidationError("max upload must be 1 to 1024 MiB") }
         guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("request timeout must be 1 to 3600 seconds") }
     }

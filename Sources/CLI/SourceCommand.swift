@@ -79,8 +79,8 @@ struct SourceListCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (governance, _) = try options.open()
-        let sources = try governance.gallery.store.sources()
+        let (governance, principal) = try options.open()
+        let sources = try governance.sources(as: principal)
         if json {
             try printJSON(["sources": sources])
             return

@@ -14,12 +14,21 @@ extension Gallery {
         public var faces: FaceSelection
         /// Faces for which this returns true are not stored (the opt-out list).
         public var withhold: (@Sendable (FaceTemplate) -> Bool)?
+        /// Runs in the transaction that stores a file, with the file and its face ids:
+        /// where Governance writes the file's audit entry, so a face is never held
+        /// without the log saying so, even if the process dies before the run ends.
+        public var recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)?
+        /// Told when a file recorded is taken back out (the shared index refused its
+        /// templates), so the log says that too.
+        public var withdrawn: (@Sendable (SourceFile, [Int64]) -> Void)?
 
         public init(videoInterval: Double = 1.0, faces: FaceSelection = .all,
-                    withhold: (@Sendable (FaceTemplate) -> Bool)? = nil) {
+                    withhold: (@Sendable (FaceTemplate) -> Bool)? = nil,
+                    recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil) {
             self.videoInterval = videoInterval
             self.faces = faces
             self.withhold = withhold
+            self.recorded = recorded
         }
     }
 
@@ -60,16 +69,20 @@ extension Gallery {
     }
 
     /// The photo and video files under `paths` (files or folders, walked recursively,
-    /// hidden entries skipped), sorted. Every path must lie inside the source root.
-    public static func mediaFiles(in paths: [String], root: String) throws -> [String] {
+    /// hidden entries skipped), sorted. A relative path is taken from the source root,
+    /// never from the server's working folder. Every path must lie inside the root,
+    /// and so must every file found by walking a folder: links that lead outside it
+    /// are returned in `outside`, never read.
+    public static func mediaFiles(in paths: [String], root: String) throws -> MediaFiles.Walk {
         let rootURL = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: rootURL.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw StoreError.invalid("the source root \(root) is not a folder")
         }
-        var files: [String] = []
+        var files: Set<String> = [], outside: [String] = []
         for path in paths.isEmpty ? [rootURL.path] : paths {
-            let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
+            let given = path.hasPrefix("/") ? URL(fileURLWithPath: path) : rootURL.appendingPathComponent(path)
+            let url = given.standardizedFileURL.resolvingSymlinksInPath()
             guard url.path == rootURL.path || url.path.hasPrefix(folderPrefix(rootURL.path)) else {
                 throw StoreError.outsideSourceRoot(path: path, root: root)
             }
@@ -77,12 +90,14 @@ extension Gallery {
                 throw StoreError.invalid("no such file or folder: \(path)")
             }
             if !isDirectory.boolValue {
-                files.append(url.path)
+                files.insert(url.path)
                 continue
             }
-            files += MediaFiles.list(under: url)
+            let walk = MediaFiles.walk(under: url, confinedTo: rootURL)
+            files.formUnion(walk.files)
+            outside += walk.outside
         }
-        return Array(Set(files)).sorted()
+        return MediaFiles.Walk(files: files.sorted(), outside: outside.sorted())
     }
 
     /// Takes the files under `paths` into `source`, one worker per pipeline. Files
@@ -96,13 +111,24 @@ extension Gallery {
         }
         precondition(pipelines.allSatisfy { $0.modelID == modelID }, "pipelines must make \(modelID) templates")
         let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
-        let files = try Self.mediaFiles(in: paths, root: root)
+        let walk = try Self.mediaFiles(in: paths, root: root)
+        let files = walk.files
         let start = Date()
         var run = try store.startRun(sourceID: sourceID)
         let runID = run.id!
         let done = Atomic<Int>(0), faces = Atomic<Int>(0), withheld = Atomic<Int>(0)
         let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
         let errors = Mutex<[IngestSummary.FileError]>([])
+        for link in walk.outside {
+            let relative = link.hasPrefix(Self.folderPrefix(rootPath)) ? String(link.dropFirst(Self.folderPrefix(rootPath).count)) : link
+            let message = "a link that leads outside the source root: not read"
+            errors.withLock { $0.append(.init(path: relative, message: message)) }
+            try? store.recordError(runID: runID, path: relative, message: message)
+        }
+        // The run says it is alive while it works, so a run whose process died (a
+        // crash, kill -9) is told apart from a long one and closed later.
+        let heartbeat = RunHeartbeat(store: store, runID: runID)
+        defer { heartbeat.stop() }
         // Several workers each run OpenCV on one thread. One worker leaves OpenCV's
         // threads alone: the setting is process-wide, and changing it while another
         // thread is inside OpenCV (a search, another ingest) can crash its thread pool.
@@ -134,7 +160,9 @@ extension Gallery {
         }
         try saveIndex()
         let fileErrors = errors.withLock { $0 }.sorted { $0.path < $1.path }
+        heartbeat.stop()
         run.finishedAt = Date()
+        run.heartbeatAt = run.finishedAt
         run.filesSeen = files.count
         run.filesIngested = ingested.load(ordering: .relaxed)
         run.filesSkipped = skipped.load(ordering: .relaxed)
@@ -177,7 +205,7 @@ extension Gallery {
         }
         let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
                               faceCount: 0, ingestedAt: now, runID: runID)
-        guard let stored = try store.record(file: file, pictures: pictures) else { return nil }
+        guard let stored = try store.record(file: file, pictures: pictures, alsoInTransaction: options.recorded) else { return nil }
         if let sharedIndex {
             let faces = stored.map { face in
                 IndexedFace(id: face.id!, vector: face.template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
@@ -189,6 +217,7 @@ extension Gallery {
                 // Unsearchable faces are not kept: the file is taken back whole, so the
                 // run reports it and the next run takes it again.
                 try store.unrecord(fileSHA256: digest, sourceID: sourceID)
+                options.withdrawn?(file, stored.compactMap(\.id))
                 throw error
             }
         } else {
@@ -259,4 +288,27 @@ extension Gallery {
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         return Data(hasher.finalize())
     }
+}
+
+/// Says every `interval` that an ingest run is alive, until stopped. A run whose
+/// heartbeat is older than `Governance.abandonedRunAfter` is one whose process died.
+final class RunHeartbeat: Sendable {
+    static let interval: Double = 20
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    init(store: GalleryStore, runID: Int64) {
+        try? store.beat(runID: runID)
+        let wake = self.wake
+        Thread.detachNewThread {
+            while wake.wait(timeout: .now() + Self.interval) == .timedOut { try? store.beat(runID: runID) }
+        }
+    }
+
+    func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        wake.signal()
+    }
+
+    deinit { stop() }
 }

@@ -144,6 +144,14 @@ extension Gallery {
     /// Faces the index searches: counted in this process; with a shared index, the
     /// faces the metadata store holds (what a search can return), counted at most once
     /// a minute (each search reports the figure).
+    /// The faces searched, as far as known without asking anything that may wait:
+    /// the in-process index's count, or in cluster mode the last count read from the
+    /// metadata store (nil before the first). For health checks, which answer at once.
+    public var indexedFacesKnownNow: Int? {
+        guard sharedIndex != nil else { return index.count }
+        return sharedCount.withLock { $0?.count }
+    }
+
     public func indexedFaces() throws -> Int {
         guard sharedIndex != nil else { return index.count }
         let now = ContinuousClock.now

@@ -52,7 +52,11 @@ public final class Gallery: Sendable {
     public init(directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
                 keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
                 sharedIndex: (any FaceIndex)? = nil) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The gallery's folder is its owner's alone (0700): the database, keyring and
+        // snapshots inside are 0600 too.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
         self.directory = directory
         self.modelID = modelID
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")

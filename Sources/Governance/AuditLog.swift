@@ -17,6 +17,17 @@ public enum AuditLog {
     @discardableResult
     static func append(_ entry: AuditEntry, in db: any MetadataTransaction) throws -> AuditEntry {
         var entry = entry
+        // The hash covers exactly the bytes stored: a control character (a NUL cuts
+        // SQLite's copy short) never reaches the log. Governance checks every input
+        // first; this is the last line, so a missed field fails loudly instead of
+        // breaking the chain for good.
+        for (field, value) in [("actor", entry.actor), ("organisation", entry.organisation), ("action", entry.action),
+                               ("target", entry.target), ("case number", entry.caseNumber), ("purpose", entry.purpose),
+                               ("legal basis", entry.legalBasis), ("details", entry.details)] {
+            if let value, value.unicodeScalars.contains(where: TextRule.isControl) {
+                throw GovernanceError.badInput("the audit entry's \(field) holds a control character; nothing was recorded")
+            }
+        }
         entry.recordedAt = Date(timeIntervalSince1970: (entry.recordedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
         let last = try db.row("SELECT id, hash FROM auditEntry ORDER BY id DESC LIMIT 1")
         entry.id = (try last?[0].int64() ?? 0) + 1
@@ -44,42 +55,59 @@ public enum AuditLog {
     }
 
     public struct Verification: Sendable, Codable, Equatable {
+        /// One entry that does not fit the chain, and why.
+        public struct BadEntry: Sendable, Codable, Equatable {
+            public var id: Int64
+            public var problem: String
+        }
+
         public var entries: Int
         /// The last entry's hash, hex: keep it to detect entries removed from the end.
         public var headHash: String
         /// The first entry that fails, and why; nil when the chain holds.
         public var firstBadEntry: Int64?
         public var problem: String?
+        /// Every entry that fails (the first `listLimit`), so one bad entry cannot hide others.
+        public var badEntries: [BadEntry] = []
+        /// How many entries fail in all, listed or not.
+        public var badEntryCount: Int = 0
 
         public var isIntact: Bool { firstBadEntry == nil }
     }
 
-    /// Walks the chain in order and names the first entry that does not fit.
+    /// Bad entries a verification lists; it counts them all.
+    public static let listLimit = 1000
+
+    /// Walks the whole chain in order and names every entry that does not fit. After a
+    /// bad entry it goes on from that entry's own number and stored hash, so what was
+    /// done after it is still checked: an edited entry is reported alone, and a later
+    /// edit or removal is reported too.
     public static func verify(_ database: any MetadataStore) throws -> Verification {
         try database.read { db in
             var previous = genesis, expectedID: Int64 = 1, count = 0
-            var verification: Verification?
+            var bad: [Verification.BadEntry] = [], badCount = 0
             try db.forEachRow("SELECT * FROM auditEntry ORDER BY id", []) { row in
-                guard verification == nil else { return }
                 let entry = try AuditEntry(row: row)
                 count += 1
                 let id = entry.id!
-                var problem: String?
+                var problems: [String] = []
                 if id != expectedID {
-                    problem = id > expectedID ? "entries \(expectedID)…\(id - 1) are missing" : "entry numbers out of order"
+                    problems.append(id > expectedID ? "entries \(expectedID)…\(id - 1) are missing" : "entry numbers out of order")
                 } else if entry.previousHash != previous {
-                    problem = "it does not follow the entry before it (an entry was removed, inserted or reordered)"
-                } else if hash(of: entry) != entry.hash {
-                    problem = "its content does not match its hash (the entry was edited)"
+                    problems.append("it does not follow the entry before it (an entry was removed, inserted or reordered)")
                 }
-                if let problem {
-                    verification = Verification(entries: count, headHash: hex(previous), firstBadEntry: id, problem: problem)
-                    return
+                if hash(of: entry) != entry.hash {
+                    problems.append("its content does not match its hash (the entry was edited)")
+                }
+                if !problems.isEmpty {
+                    badCount += 1
+                    if bad.count < listLimit { bad.append(.init(id: id, problem: problems.joined(separator: "; "))) }
                 }
                 previous = entry.hash
-                expectedID += 1
+                expectedID = max(expectedID, id) + 1
             }
-            return verification ?? Verification(entries: count, headHash: hex(previous), firstBadEntry: nil, problem: nil)
+            return Verification(entries: count, headHash: hex(previous), firstBadEntry: bad.first?.id,
+                                problem: bad.first?.problem, badEntries: bad, badEntryCount: badCount)
         }
     }
 
@@ -111,7 +139,7 @@ extension Governance {
 
     /// Records a change to the deployment itself, such as a migration (admins).
     public func recordDeploymentChange(as principal: Principal, action: String, details: [String: String]) throws {
-        try require(principal, .admin, for: "changing the deployment")
+        try requireOperator(principal, .admin, for: "changing the deployment")
         try audit(principal, action: action, target: "deployment", details: Self.json(details))
     }
 
@@ -125,10 +153,15 @@ extension Governance {
     }
 
     /// The entries from `since` on, oldest first (auditors and admins); the export is logged.
+    /// The operator's auditors and admins read every entry; another organisation's
+    /// read the entries of their own organisation's accounts only.
     public func exportAudit(as principal: Principal, since: Date? = nil) throws -> [AuditEntry] {
-        try require(principal, .auditor, .admin, for: "exporting the audit log")
+        let reader = try require(principal, .auditor, .admin, for: "exporting the audit log")
         let entries = try database.read { db in
-            try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? ORDER BY id", [.date(since ?? .distantPast)])
+            reader.isOperator
+                ? try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? ORDER BY id", [.date(since ?? .distantPast)])
+                : try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? AND organisation = ? ORDER BY id",
+                                  [.date(since ?? .distantPast), .text(reader.organisation.name)])
         }
         try audit(principal, action: "audit.export", target: "audit log", details: Self.json(["entries": entries.count]))
         return entries

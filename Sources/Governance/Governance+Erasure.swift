@@ -22,10 +22,66 @@ extension Governance {
     /// its snapshot is rewritten without them, and the WAL is checkpointed and
     /// truncated. A picture whose every face is erased goes too; its file's content
     /// hash stays, so re-ingesting the file does not bring the faces back.
-    public func erase(as principal: Principal, _ target: ErasureTarget, reason: String) throws -> ErasureReceipt {
+    ///
+    /// The operator's privacy officers and admins erase anything; another
+    /// organisation's erase only what came from their own organisation's sources, and
+    /// never a whole jurisdiction. Faces named by id must all be held: an unknown id
+    /// is a 404 and nothing is erased.
+    public func erase(as principal: Principal, _ target: ErasureTarget, reason rawReason: String) throws -> ErasureReceipt {
+        guard rawReason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw GovernanceError.invalid("an erasure states its reason") }
+        let reason = try TextRule.reason.check(rawReason)
+        var target = target
+        switch target {
+        case .source(let name): target = .source(try TextRule.sourceName.check(name))
+        case .jurisdiction(let code): _ = try TextRule.code.check(code)
+        case .faces(let ids, _, _) where ids.count > 100_000: throw GovernanceError.badInput("erase at most 100,000 faces at once")
+        default: break
+        }
         let actor = try require(principal, .privacyOfficer, .admin, for: "erasing")
-        guard reason.trimmingCharacters(in: .whitespaces).count >= 2 else { throw GovernanceError.invalid("an erasure states its reason") }
+        try checkReach(actor, of: target)
         return try performErasure(target, actor: actor.name, principal: actor, reason: reason)
+    }
+
+    /// Refuses an erasure of anything the principal's roles do not reach, and one of
+    /// faces by id that are not all held.
+    private func checkReach(_ actor: Principal, of target: ErasureTarget) throws {
+        try database.read { db in
+            switch target {
+            case .faces(let ids, let scope, _):
+                let owners = try db.rows("""
+                    SELECT face.id, source.organisationID FROM face JOIN image ON image.id = face.imageID
+                    JOIN source ON source.id = image.sourceID WHERE face.id IN (\(sqlList(ids)))
+                    """)
+                if scope == "face" {
+                    let held = Set(try owners.map { try $0[0].int64() })
+                    let missing = ids.filter { !held.contains($0) }
+                    guard missing.isEmpty else {
+                        throw GovernanceError.notFound("no face " + missing.prefix(10).map(String.init).joined(separator: ", ")
+                                                       + (missing.count > 10 ? " (and \(missing.count - 10) more)" : "")
+                                                       + ": nothing was erased")
+                    }
+                }
+                for owner in owners {
+                    let organisation = owner[1].isNull ? nil : try owner[1].int64()
+                    try requireReach(actor, organisation: organisation, "face \(try owner[0].int64())")
+                }
+            case .image(let id):
+                let owner = try db.scalar("SELECT source.organisationID FROM image JOIN source ON source.id = image.sourceID WHERE image.id = ?",
+                                          [.integer(id)])
+                if try db.fetchOne(GalleryImage.self, id: id) == nil { throw GovernanceError.notFound("no image \(id)") }
+                try requireReach(actor, organisation: owner.isNull ? nil : try owner.int64(), "image \(id)")
+            case .source(let name):
+                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
+                    throw GovernanceError.notFound("no source named '\(name)'")
+                }
+                try requireReach(actor, organisation: source.organisationID, "source \(name)")
+            case .jurisdiction:
+                guard actor.isOperator else {
+                    throw GovernanceError.forbidden("erasing a whole jurisdiction is for the operator's organisation; the roles of "
+                                                    + "\(actor.organisation.name) reach only its own sources")
+                }
+            }
+        }
     }
 
     func performErasure(_ target: ErasureTarget, actor: String, principal: Principal?, reason: String) throws -> ErasureReceipt {
@@ -137,7 +193,7 @@ extension Governance {
     /// templates of faces no longer held are removed, faces missing are added (admins;
     /// nil is the server's schedule). Logged when it changes anything.
     public func reconcileIndex(as principal: Principal?) throws -> Gallery.Reconciliation {
-        if let principal { try require(principal, .admin, for: "reconciling the index") }
+        if let principal { try requireOperator(principal, .admin, for: "reconciling the index") }
         let result = try gallery.reconcileSharedIndex()
         if result.added + result.removed > 0 {
             try audit(principal, action: "index.reconcile", target: "shared index",
@@ -150,7 +206,8 @@ extension Governance {
     /// ingest), one receipt per source, and search photos past their keeping time.
     /// `principal` nil is the server's schedule acting on its own.
     public func runRetention(as principal: Principal?) throws -> [ErasureReceipt] {
-        let actor = try principal.map { try require($0, .admin, .privacyOfficer, for: "running retention").name } ?? "retention-schedule"
+        let actor = try principal.map { try requireOperator($0, .admin, .privacyOfficer, for: "running retention").name }
+            ?? "retention-schedule"
         let moment = now()
         let expired = try database.read { db in
             try db.fetchAll(Source.self).compactMap { source -> (Source, [Int64])? in
@@ -179,7 +236,7 @@ extension Governance {
 
     /// Re-seals every template with a new key and retires the old ones (admins).
     public func rotateKeys(as principal: Principal) throws -> (keyID: String, resealed: Int) {
-        let admin = try require(principal, .admin, for: "rotating keys")
+        let admin = try requireOperator(principal, .admin, for: "rotating keys")
         let result = try gallery.store.rotateKeys()
         try gallery.saveIndex()
         try audit(admin, action: "keys.rotate", target: result.keyID, details: Self.json(["resealed": result.resealed]))

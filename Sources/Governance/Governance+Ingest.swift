@@ -6,38 +6,119 @@ import Vision
 extension Governance {
     /// Registers a source for the admin's organisation, which answers for it.
     public func registerSource(as principal: Principal, _ source: Source) throws -> Source {
-        let admin = try require(principal, .admin, for: "registering a source")
         var owned = source
+        owned.name = try TextRule.sourceName.check(source.name)
+        owned.root = try TextRule.path.named("root").check(source.root)
+        owned.licenceReference = try TextRule.licence.check(source.licenceReference)
+        _ = try TextRule.code.check(source.jurisdiction)
+        let admin = try require(principal, .admin, for: "registering a source")
         owned.organisationID = admin.organisation.id
         owned.createdBy = admin.name
         owned.createdAt = now()
         let stored = try gallery.store.addSource(owned)
-        try audit(admin, action: "source.add", target: source.name,
+        try audit(admin, action: "source.add", target: owned.name,
                   details: Self.json(["jurisdiction": source.jurisdiction, "legal_basis": source.legalBasis.rawValue,
                                       "retention_days": String(source.retentionDays)]))
         return stored
     }
 
-    /// Ingests files of a registered source (admins), if the policy allows ingest
-    /// from that source for the admin's organisation. Faces of opted-out people are
-    /// found, counted and not stored.
+    /// The sources a principal's roles reach: the operator's accounts see every
+    /// source; another organisation's, its own. Every entry point lists them here.
+    public func sources(as principal: Principal) throws -> [Source] {
+        let reader = try require(principal, roles: Role.allCases, for: "listing sources")
+        return try gallery.store.sources().filter { reader.reaches(organisation: $0.organisationID) }
+    }
+
+    /// The source an admin may ingest from or upload into: their organisation's own
+    /// (it answers for the source), and only if the policy lets it ingest from there.
+    func ownSource(_ admin: Principal, named rawName: String, for action: String) throws -> Source {
+        let name = try TextRule.sourceName.check(rawName)
+        let source = try gallery.store.source(named: name)
+        guard source.organisationID == admin.organisation.id else {
+            throw GovernanceError.forbidden("source '\(name)' belongs to another organisation: only its own admins may \(action) it")
+        }
+        return source
+    }
+
+    /// Ingests files of a registered source of the admin's own organisation, if the
+    /// policy allows ingest from that source for it. Faces of opted-out people are
+    /// found, counted and not stored. Each file's faces are logged (`ingest.file`) in
+    /// the transaction that stores them, so the log accounts for every face held
+    /// even when the process dies mid-run; the run's summary is logged at its end.
     public func ingest(as principal: Principal, source name: String, paths: [String], pipelines: [FacePipeline],
                        options: Gallery.IngestOptions = .init(),
                        progress: (@Sendable (Gallery.IngestProgress) -> Void)? = nil) throws -> Gallery.IngestSummary {
+        let paths = try paths.map { try TextRule.path.check($0) }
         let admin = try require(principal, .admin, for: "ingesting")
-        let source = try gallery.store.source(named: name)
+        let source = try ownSource(admin, named: name, for: "ingest from")
         _ = try enforce(PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
-                        principal: admin, target: "source \(name)")
+                        principal: admin, target: "source \(source.name)")
+        try closeAbandonedRuns()
         let suppressions = try suppressionTemplates()
         let threshold = optOutThreshold
         var governed = options
         if !suppressions.isEmpty {
             governed.withhold = { @Sendable template in suppressions.contains { dot($0, template.vector) >= threshold } }
         }
+        let target = "source \(source.name)"
+        governed.recorded = { @Sendable [self] db, file, faces in
+            try audit(admin, action: "ingest.file", target: target,
+                      details: Self.json(FileEntry(file: file.id ?? 0, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
+        }
+        governed.withdrawn = { @Sendable [self] file, faces in
+            _ = try? audit(admin, action: "ingest.file-withdrawn", target: target,
+                           details: Self.json(FileEntry(file: file.id ?? 0, path: file.path, run: file.runID ?? 0, faces: faces)))
+        }
         let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
-        try audit(admin, action: "ingest", target: "source \(name)",
+        try audit(admin, action: "ingest", target: target,
                   details: Self.json(["errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
                                       "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID)]))
         return summary
+    }
+
+    /// What the log says of one file taken in.
+    private struct FileEntry: Encodable {
+        var file: Int64
+        var path: String
+        var run: Int64
+        var faces: [Int64]
+    }
+
+    /// How long a run may go without a heartbeat before it counts as abandoned:
+    /// several missed beats, so a busy machine is not mistaken for a dead process.
+    public static let abandonedRunAfter: TimeInterval = 300
+
+    /// Closes the runs whose process died (no heartbeat for `abandonedRunAfter`):
+    /// each gets the counts of what it had committed, is marked interrupted, and is
+    /// logged as `ingest.interrupted`. Its files' faces were logged as they were
+    /// stored. Asked at every ingest and by `lineup serve` at start and hourly.
+    @discardableResult
+    public func closeAbandonedRuns() throws -> [IngestRun] {
+        let stale = try gallery.store.abandonedRuns(before: now().addingTimeInterval(-Self.abandonedRunAfter))
+        var closed: [IngestRun] = []
+        for run in stale {
+            let result = try database.write { db -> IngestRun? in
+                guard var current = try db.fetchOne(IngestRun.self, id: run.id!), current.finishedAt == nil else { return nil }
+                let runID = SQLValue.integer(run.id!)
+                current.filesIngested = try db.count(SourceFile.self, "WHERE runID = ?", [runID])
+                current.faces = try db.count("""
+                    SELECT count(*) FROM face JOIN image ON image.id = face.imageID JOIN sourceFile ON sourceFile.id = image.fileID
+                    WHERE sourceFile.runID = ?
+                    """, [runID])
+                current.errors = try db.count(IngestError.self, "WHERE runID = ?", [runID])
+                current.finishedAt = current.heartbeatAt ?? current.startedAt
+                current.interrupted = true
+                try db.update(current)
+                let source = try db.fetchOne(Source.self, id: current.sourceID)
+                try AuditLog.append(AuditEntry(recordedAt: now(), actor: "ingest-recovery", organisation: nil,
+                                               action: "ingest.interrupted",
+                                               target: "source \(source?.name ?? String(current.sourceID))",
+                                               details: Self.json(["errors": current.errors, "faces": current.faces,
+                                                                   "files": current.filesIngested, "run": Int(run.id!)])), in: db)
+                return current
+            }
+            if let result { closed.append(result) }
+        }
+        return closed
     }
 }

@@ -37,7 +37,7 @@ extension Governance {
 
     /// A privacy officer's view of the opt-outs and the stored faces each withholds.
     public func optOuts(as principal: Principal) throws -> [(Suppression, [Int64])] {
-        try require(principal, .privacyOfficer, for: "reviewing opt-outs")
+        try requireOperator(principal, .privacyOfficer, for: "reviewing opt-outs")
         return try database.read { db in
             try db.fetchAll(Suppression.self, "ORDER BY id").map { suppression in
                 var record = suppression
@@ -51,7 +51,8 @@ extension Governance {
     /// Confirms an opt-out, or rejects it (an abusive request): a rejected opt-out
     /// withholds nothing and its template is erased.
     public func reviewOptOut(as principal: Principal, reference: String, confirm: Bool) throws {
-        let officer = try require(principal, .privacyOfficer, for: "reviewing opt-outs")
+        let reference = try TextRule.reference.check(reference)
+        let officer = try requireOperator(principal, .privacyOfficer, for: "reviewing opt-outs")
         try database.write { db in
             guard var suppression = try db.fetchOne(Suppression.self, "WHERE reference = ?", [SQLValue(reference)]) else {
                 throw GovernanceError.notFound("no opt-out \(reference)")
@@ -70,7 +71,8 @@ extension Governance {
 
     /// Erases the stored faces an opt-out matched, with a receipt.
     public func eraseOptedOutFaces(as principal: Principal, reference: String) throws -> ErasureReceipt {
-        try require(principal, .privacyOfficer, for: "erasing an opted-out person's faces")
+        let reference = try TextRule.reference.check(reference)
+        try requireOperator(principal, .privacyOfficer, for: "erasing an opted-out person's faces")
         let faces = try database.read { db in
             try db.ids("""
                 SELECT faceID FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
@@ -82,7 +84,8 @@ extension Governance {
 
     /// Where a request stands, for its holder (no account needed).
     public func requestStatus(reference: String) throws -> ReviewStatus {
-        try database.read { db in
+        let reference = try TextRule.reference.check(reference)
+        return try database.read { db in
             for table in ["suppression", "accessRequest"] {
                 let status = try db.scalar("SELECT status FROM \(table) WHERE reference = ?", [.text(reference)])
                 if !status.isNull { return ReviewStatus(rawValue: try status.string()) ?? .pending }
@@ -128,7 +131,8 @@ extension Governance {
     /// The candidates of a request, best first, with provenance, and the requester's
     /// photo for a side-by-side check. The review is logged.
     public func reviewAccess(as principal: Principal, reference: String) throws -> (photo: Data?, candidates: [AccessCandidateView]) {
-        let officer = try require(principal, .privacyOfficer, for: "reviewing access requests")
+        let reference = try TextRule.reference.check(reference)
+        let officer = try requireOperator(principal, .privacyOfficer, for: "reviewing access requests")
         let (request, candidates) = try accessRequest(reference)
         let photo = try request.photo.map { try gallery.store.keyring.open($0, keyID: request.keyID) }
         let views = try candidateViews(candidates)
@@ -138,7 +142,8 @@ extension Governance {
 
     /// Confirms (it is the requester) or rejects (a lookalike) one candidate.
     public func decideAccess(as principal: Principal, reference: String, faceID: Int64, confirm: Bool) throws {
-        let officer = try require(principal, .privacyOfficer, for: "deciding access-request candidates")
+        let reference = try TextRule.reference.check(reference)
+        let officer = try requireOperator(principal, .privacyOfficer, for: "deciding access-request candidates")
         try database.write { db in
             guard let request = try db.fetchOne(AccessRequest.self, "WHERE reference = ?", [SQLValue(reference)]) else {
                 throw GovernanceError.notFound("no access request \(reference)")
@@ -183,7 +188,8 @@ extension Governance {
     }
 
     public func releaseAccessReport(as principal: Principal, reference: String) throws -> AccessReport {
-        let officer = try require(principal, .privacyOfficer, for: "releasing access reports")
+        let reference = try TextRule.reference.check(reference)
+        let officer = try requireOperator(principal, .privacyOfficer, for: "releasing access reports")
         let (_, candidates) = try accessRequest(reference)
         let pending = candidates.filter { $0.decision == .pending }.count
         guard pending == 0 else {
@@ -208,6 +214,8 @@ extension Governance {
 
     /// Erases the confirmed faces of an access request (the person's erasure request).
     public func eraseAccessRequestFaces(as principal: Principal, reference: String) throws -> ErasureReceipt {
+        let reference = try TextRule.reference.check(reference)
+        try requireOperator(principal, .privacyOfficer, for: "erasing an access request's faces")
         let (_, candidates) = try accessRequest(reference)
         let faces = candidates.filter { $0.decision == .confirmed }.map(\.faceID)
         return try erase(as: principal, .faces(faces, scope: "person", label: "access request \(reference)"),
@@ -255,9 +263,10 @@ extension Governance {
 
     /// The requester's template, from the most prominent face of their one photo.
     private func requesterTemplate(photo: [UInt8], contact: String, pipeline: FacePipeline) throws -> [Float] {
-        let contact = contact.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard contact.count >= 3, contact.count <= 320 else {
-            throw GovernanceError.invalid("give a way to reach you (an e-mail or postal address), 3 to 320 characters")
+        if contact.unicodeScalars.contains(where: TextRule.isControl) { _ = try TextRule.contact.check(contact) }
+        let contact = contact.trimmingCharacters(in: .whitespaces)
+        guard contact.count >= 3, contact.count <= TextRule.contact.maxLength else {
+            throw GovernanceError.invalid("give a way to reach you (an e-mail or postal address), 3 to \(TextRule.contact.maxLength) characters")
         }
         let image = try Image(data: photo, limits: pipeline.limits)
         return try gallery.probe(image: image, pipeline: pipeline).template.vector

@@ -17,8 +17,8 @@ extension Governance {
 
     /// Adds a rule or replaces the rule of the same name (admins).
     public func putRule(as principal: Principal, _ rule: PolicyRule) throws {
-        try require(principal, .admin, for: "editing policy rules")
         try rule.validate()
+        try requireOperator(principal, .admin, for: "editing policy rules")
         let body = Self.json(rule)
         try database.write { db in
             let existing = try db.fetchOne(PolicyRuleRecord.self, "WHERE name = ?", [SQLValue(rule.name)])
@@ -33,8 +33,9 @@ extension Governance {
         }
     }
 
-    public func removeRule(as principal: Principal, named name: String) throws {
-        try require(principal, .admin, for: "editing policy rules")
+    public func removeRule(as principal: Principal, named rawName: String) throws {
+        let name = try TextRule.ruleName.check(rawName)
+        try requireOperator(principal, .admin, for: "editing policy rules")
         try database.write { db in
             guard try db.execute("DELETE FROM policyRule WHERE name = ?", [.text(name)]) > 0 else {
                 throw GovernanceError.notFound("no policy rule named '\(name)'")
@@ -44,7 +45,7 @@ extension Governance {
     }
 
     public func setPolicyDefault(as principal: Principal, _ effect: PolicyRule.Effect) throws {
-        try require(principal, .admin, for: "editing policy rules")
+        try requireOperator(principal, .admin, for: "editing policy rules")
         guard effect != .exclude else { throw GovernanceError.invalid("the default is allow or deny") }
         try database.write { db in
             try db.setSetting(Self.policyDefaultKey, to: effect.rawValue)
@@ -56,6 +57,9 @@ extension Governance {
     /// (admins, supervisors, auditors). `rule` tries a new or changed rule against the rest.
     public func testPolicy(as principal: Principal, action: PolicyRule.Action, organisation name: String,
                            source sourceName: String? = nil, date: Date? = nil, with rule: PolicyRule? = nil) throws -> PolicyDecision {
+        _ = try TextRule.organisationName.check(name)
+        _ = try TextRule.sourceName.check(sourceName)
+        try rule?.validate()
         try require(principal, .admin, .supervisor, .auditor, for: "testing the policy")
         return try database.read { db in
             guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(name)]) else {

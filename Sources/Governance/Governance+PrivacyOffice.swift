@@ -21,7 +21,7 @@ extension Governance {
     /// The access requests (or the one with `reference`), oldest first, with their
     /// candidates counted by decision (privacy officers only). Nothing sealed is opened.
     public func accessRequests(as principal: Principal, reference: String? = nil) throws -> [AccessRequestSummary] {
-        try require(principal, .privacyOfficer, for: "listing access requests")
+        try requireOperator(principal, .privacyOfficer, for: "listing access requests")
         return try database.read { db in
             let rows = try db.rows("""
                 SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,

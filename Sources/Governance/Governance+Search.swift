@@ -30,7 +30,10 @@ extension Governance {
         do {
             try justification.validate()
         } catch {
-            try audit(investigator, action: "search.refused", target: "gallery", justification: justification,
+            // Text the log cannot keep (a control character, too long) is left out of
+            // the refusal's entry; the reason says what was wrong with it.
+            let keep = if case .unjustified = error { true } else { false }
+            try audit(investigator, action: "search.refused", target: "gallery", justification: keep ? justification : nil,
                       details: Self.json(["reason": error.description]))
             throw error
         }
@@ -53,6 +56,9 @@ extension Governance {
             return suppressions.contains { dot($0, template) >= optOutThreshold }
         }
         for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
+        let withheld = before - result.candidates.count
+            + (try optedOutFacesThatWouldRank(probe: probe.template.vector, exclusion: exclusion, result: result, top: top,
+                                              minScore: minScore))
 
         let keepHours = try database.read { db in Int(try db.setting(Self.probeKeepHoursKey) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
@@ -82,7 +88,7 @@ extension Governance {
                                                             photo_sha256: AuditLog.hex(record.photoSHA256),
                                                             template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
                                                             excluded_sources: decision.excludedSources,
-                                                            opted_out_withheld: before - result.candidates.count, top: top)),
+                                                            opted_out_withheld: withheld, top: top)),
                                  in: db)
             }
         } catch GovernanceError.rateLimited(let refusal) {
@@ -90,12 +96,30 @@ extension Governance {
             try refuseRateLimited(investigator, refusal, justification: justification)
         }
         return JustifiedSearch(result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
-                               optedOutFacesWithheld: before - result.candidates.count)
+                               optedOutFacesWithheld: withheld)
+    }
+
+    /// How many faces the opt-outs withheld from this search inside the index: the
+    /// opted-out faces (of sources the search could see) that score at least as well
+    /// as the last candidate returned, or above `minScore` when fewer than `top` came
+    /// back. The index never returns them, so they are scored here; the list is the
+    /// opt-outs' matches, small next to the gallery.
+    func optedOutFacesThatWouldRank(probe: [Float], exclusion: SearchExclusion, result: Gallery.SearchResult, top: Int,
+                                    minScore: Float?) throws -> Int {
+        guard !exclusion.faces.isEmpty else { return 0 }
+        let floor: Float = result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity)
+        let provenance = exclusion.sources.isEmpty ? [:] : try gallery.store.provenance(faceIDs: Array(exclusion.faces))
+        var count = 0
+        for (id, template) in try gallery.store.templates(faceIDs: Array(exclusion.faces)) {
+            if let source = provenance[id]?.source.id, exclusion.sources.contains(source) { continue }
+            if dot(probe, template) >= floor { count += 1 }
+        }
+        return count
     }
 
     /// Sets how long search photos are kept (hours; 0 keeps none). Admins.
     public func setProbeKeepHours(as principal: Principal, _ hours: Int) throws {
-        try require(principal, .admin, for: "setting how long search photos are kept")
+        try requireOperator(principal, .admin, for: "setting how long search photos are kept")
         guard (0...720).contains(hours) else { throw GovernanceError.invalid("keep search photos 0 to 720 hours") }
         try database.write { db in
             try db.setSetting(Self.probeKeepHoursKey, to: String(hours))
@@ -138,7 +162,7 @@ extension Governance {
         guard limit >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
         try database.write { db in
             if let organisation {
-                try require(principal, .admin, for: "changing an organisation's limit")
+                try requireOperator(principal, .admin, for: "changing an organisation's limit")
                 guard var record = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisation)]) else {
                     throw GovernanceError.notFound("no organisation named '\(organisation)'")
                 }
@@ -149,7 +173,9 @@ extension Governance {
             if let account {
                 let actor = try require(principal, .admin, .supervisor, for: "changing an account's limit")
                 var record = try fetchAccount(named: account, in: db)
-                guard actor.has(.admin) || record.organisationID == actor.organisation.id else {
+                if actor.has(.admin) {
+                    try requireReach(actor, organisation: record.organisationID, "account \(account)")
+                } else if record.organisationID != actor.organisation.id {
                     throw GovernanceError.forbidden("a supervisor changes accounts of their own organisation only")
                 }
                 record.searchesPerDay = limit

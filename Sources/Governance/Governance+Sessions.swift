@@ -11,8 +11,12 @@ extension Governance {
     /// token never sits in a browser cookie, and signing out revokes the session alone.
     public func signIn(token: String) throws -> (session: IssuedToken, principal: Principal) {
         let principal = try authenticate(token: token)
+        if principal.credential?.isSession == true {
+            throw GovernanceError.forbidden("a session's token cannot start another session: sign in with your API token")
+        }
         let session = try database.write { db in
-            let session = try issueToken(for: principal.account, label: "web session", lifetime: Self.sessionLifetime, in: db)
+            let session = try issueToken(for: principal.account, label: "web session", lifetime: Self.sessionLifetime,
+                                         isSession: true, in: db)
             try audit(principal, action: "session.start", target: principal.name, details: Self.json(["token": session.id]), in: db)
             return session
         }

@@ -10,10 +10,7 @@ extension Governance {
     /// refusal is logged like an ingest refusal).
     public func sourceForUpload(as principal: Principal, source name: String) throws -> Source {
         let admin = try require(principal, .admin, for: "uploading into a source")
-        let source = try gallery.store.source(named: name)
-        guard source.organisationID == admin.organisation.id else {
-            throw GovernanceError.forbidden("source '\(name)' belongs to another organisation: only its own admins may upload into it")
-        }
+        let source = try ownSource(admin, named: name, for: "upload into")
         guard source.root != nil else {
             throw GovernanceError.invalid("source '\(name)' has no root folder to upload into")
         }

@@ -19,6 +19,9 @@ public final class Governance: Sendable {
     let now: @Sendable () -> Date
     /// The opt-out templates in memory, with the state of the table they were read at.
     let suppressionCache = Mutex<(stamp: String, templates: [[Float]])?>(nil)
+    /// The operator's organisation id, once known (it never changes).
+    let operatorID = Mutex<Int64?>(nil)
+    static let operatorSettingKey = "operator.organisation"
 
     public init(gallery: Gallery, calibration: ScoreCalibration? = nil, now: @escaping @Sendable () -> Date = Date.init) throws {
         guard let calibration = calibration ?? ScoreCalibration.bundled(for: gallery.modelID) else {
@@ -64,11 +67,35 @@ public enum OrganisationType: String, Codable, Sendable, CaseIterable {
 public struct Principal: Sendable, Equatable {
     public var account: Account
     public var organisation: Organisation
+    /// Whether the organisation is the operator's, the one made at bootstrap. Its
+    /// admins, auditors and privacy officers act on the whole store; those of every
+    /// other organisation reach only their own organisation's data.
+    public var isOperator: Bool
+    /// The token the request came with, when it came with one.
+    public var credential: Credential?
+
+    public init(account: Account, organisation: Organisation, isOperator: Bool = false, credential: Credential? = nil) {
+        self.account = account
+        self.organisation = organisation
+        self.isOperator = isOperator
+        self.credential = credential
+    }
 
     public var name: String { account.name }
     public var roles: Set<Role> { Set(account.roleNames.compactMap(Role.init(rawValue:))) }
 
     public func has(_ role: Role) -> Bool { roles.contains(role) }
+
+    /// Whether the principal's roles reach data of this organisation.
+    public func reaches(organisation id: Int64?) -> Bool { isOperator || (id != nil && id == organisation.id) }
+}
+
+/// The token behind a principal: a web session's token may neither outlive its
+/// session through a new token nor start another session.
+public struct Credential: Sendable, Equatable {
+    public var tokenID: Int64
+    public var expiresAt: Date
+    public var isSession: Bool
 }
 
 /// Why a search is made. Every search states all three; they go into the audit log.
@@ -83,7 +110,13 @@ public struct Justification: Sendable, Codable, Equatable {
         self.legalBasis = legalBasis
     }
 
+    /// Refuses a justification with a control character or past its length (400) —
+    /// before anything is logged, since the log would keep it — and then one that
+    /// leaves a field empty (`unjustified`).
     func validate() throws(GovernanceError) {
+        for (rule, value) in [(TextRule.caseNumber, caseNumber), (.purpose, purpose), (.legalBasis, legalBasis)] {
+            if value.unicodeScalars.contains(where: TextRule.isControl) || value.count > rule.maxLength { _ = try rule.check(value) }
+        }
         for (field, value) in [("a case number", caseNumber), ("a purpose", purpose), ("a legal basis", legalBasis)]
         where value.trimmingCharacters(in: .whitespacesAndNewlines).count < 2 {
             throw .unjustified("every search must state \(field)")
@@ -98,6 +131,9 @@ public enum GovernanceError: Error, Equatable, Sendable, CustomStringConvertible
     case deniedByPolicy(rule: String, reason: String)
     case rateLimited(String)
     case invalid(String)
+    /// Input refused before anything was read or written: a control character, a
+    /// field too long or empty (HTTP 400).
+    case badInput(String)
     case notFound(String)
 
     public var description: String {
@@ -108,6 +144,7 @@ public enum GovernanceError: Error, Equatable, Sendable, CustomStringConvertible
         case .deniedByPolicy(let rule, let reason): "refused by policy rule '\(rule)': \(reason)"
         case .rateLimited(let message): "refused: \(message)"
         case .invalid(let message): message
+        case .badInput(let message): message
         case .notFound(let message): message
         }
     }
@@ -119,13 +156,18 @@ extension Governance {
     /// once, even for a principal in hand.
     @discardableResult
     func require(_ principal: Principal, _ roles: Role..., for action: String) throws -> Principal {
+        try require(principal, roles: roles, for: action)
+    }
+
+    func require(_ principal: Principal, roles: [Role], for action: String) throws -> Principal {
         let found = try database.read { db -> (Account, Organisation)? in
             guard let account = try db.fetchOne(Account.self, id: principal.account.id),
                   let organisation = try db.fetchOne(Organisation.self, id: account.organisationID) else { return nil }
             return (account, organisation)
         }
         guard let (current, organisation) = found else { throw GovernanceError.unauthenticated("the account no longer exists") }
-        let fresh = Principal(account: current, organisation: organisation)
+        let fresh = Principal(account: current, organisation: organisation, isOperator: try isOperator(organisation),
+                              credential: principal.credential)
         try checkUsable(current)
         guard roles.contains(where: fresh.has) else {
             throw GovernanceError.forbidden("\(action) needs the role \(roles.map(\.rawValue).joined(separator: " or ")); "
@@ -134,10 +176,48 @@ extension Governance {
         return fresh
     }
 
+    /// `require`, for acts on the whole store (organisations, policy, keys, people's
+    /// rights, retention): only the operator's organisation holds them.
+    @discardableResult
+    func requireOperator(_ principal: Principal, _ roles: Role..., for action: String) throws -> Principal {
+        let fresh = try require(principal, roles: roles, for: action)
+        guard fresh.isOperator else {
+            throw GovernanceError.forbidden("\(action) is for the operator's organisation; the roles of "
+                                            + "\(fresh.organisation.name) reach only its own data")
+        }
+        return fresh
+    }
+
+    /// Refuses data of an organisation the principal's roles do not reach.
+    func requireReach(_ principal: Principal, organisation id: Int64?, _ what: String) throws(GovernanceError) {
+        guard principal.reaches(organisation: id) else {
+            throw .forbidden("\(what) belongs to another organisation; the roles of \(principal.organisation.name) reach only its own data")
+        }
+    }
+
+    /// The operator's organisation: the one bootstrap made (recorded then), or in a
+    /// store made before that was recorded, the first one.
+    func operatorOrganisationID() throws -> Int64? {
+        if let known = operatorID.withLock({ $0 }) { return known }
+        let found = try database.read { db -> Int64? in
+            if let recorded = try db.setting(Self.operatorSettingKey), let id = Int64(recorded) { return id }
+            let first = try db.scalar("SELECT min(id) FROM organisation")
+            return first.isNull ? nil : try first.int64()
+        }
+        if let found { operatorID.withLock { $0 = found } }
+        return found
+    }
+
+    func isOperator(_ organisation: Organisation) throws -> Bool {
+        guard let id = organisation.id else { return false }
+        return try operatorOrganisationID() == id
+    }
+
     func checkUsable(_ account: Account) throws(GovernanceError) {
         switch account.status {
         case .pending: throw .forbidden("account \(account.name) awaits a supervisor's approval")
         case .suspended: throw .forbidden("account \(account.name) is suspended")
+        case .expired: throw .forbidden("account \(account.name) expired")
         case .active: break
         }
         if let expiry = account.expiresAt, expiry <= now() { throw .forbidden("account \(account.name) expired") }

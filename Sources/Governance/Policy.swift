@@ -83,6 +83,12 @@ public struct PolicyRule: Codable, Sendable, Equatable {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw .invalid("policy rule: the name must be letters, digits, - or _")
         }
+        _ = try TextRule.ruleName.check(name)
+        _ = try TextRule.ruleText.named("description").check(description)
+        let lists = [organisationTypes, organisationJurisdictions, exceptOrganisationJurisdictions, sourceJurisdictions]
+        guard lists.allSatisfy({ ($0?.count ?? 0) <= 300 }) else {
+            throw .badInput("policy rule '\(name)': a list holds at most 300 entries")
+        }
         guard !actions.isEmpty else { throw .invalid("policy rule '\(name)': name at least one action (search, ingest)") }
         for code in (organisationJurisdictions ?? []) + (exceptOrganisationJurisdictions ?? []) + (sourceJurisdictions ?? [])
         where !Source.isJurisdictionCode(code) {

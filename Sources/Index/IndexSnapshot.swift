@@ -53,7 +53,11 @@ public enum IndexSnapshot {
     static func writeAtomically(_ data: Data, to path: String, sealing: (any SnapshotSealing)?) throws {
         let bytes = try sealing?.seal(data) ?? data
         let temporary = path + ".partial"
-        try bytes.write(to: URL(fileURLWithPath: temporary))
+        // Owner only, from the first byte: the file is sealed, but its size and
+        // timing are the gallery's business alone.
+        guard FileManager.default.createFile(atPath: temporary, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        }
         if rename(temporary, path) != 0 {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }

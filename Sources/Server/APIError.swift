@@ -17,17 +17,25 @@ struct APIError: Error, HTTPResponseError {
         case noFace = "no_face"
         case tooLarge = "too_large"
         case timeout
+        /// The server is answering too many requests of this kind; try again later.
+        case busy
         case internalError = "internal"
     }
 
     var status: HTTPResponse.Status
     var code: Code
     var message: String
+    /// Seconds after which trying again may succeed (429, 503): sent as `Retry-After`.
+    var retryAfter: Int?
+    /// Not worth a line in the log (a client that went away mid-request).
+    var quiet = false
 
-    init(_ status: HTTPResponse.Status, _ code: Code, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: Code, _ message: String, retryAfter: Int? = nil, quiet: Bool = false) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
+        self.quiet = quiet
     }
 
     var headers: HTTPFields { [:] }
@@ -41,8 +49,9 @@ struct APIError: Error, HTTPResponseError {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         let data = try encoder.encode(Body(error: .init(code: code.rawValue, message: message)))
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
@@ -59,6 +68,7 @@ struct APIError: Error, HTTPResponseError {
             case .deniedByPolicy: return APIError(.forbidden, .deniedByPolicy, error.description)
             case .rateLimited: return APIError(.tooManyRequests, .rateLimited, error.description)
             case .invalid: return APIError(.unprocessableContent, .invalid, error.description)
+            case .badInput: return APIError(.badRequest, .invalid, error.description)
             case .notFound: return APIError(.notFound, .notFound, error.description)
             }
         case let error as StoreError:
@@ -97,5 +107,27 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if apiError.code == .internalError { context.logger.error("unhandled error: \(String(reflecting: error))") }
             return try apiError.response(from: request, context: context)
         }
+    }
+}
+
+/// Refuses a request whose declared body is larger than the server takes, with 413
+/// before a byte of it is read; the public forms take less than the rest.
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let limit: Int
+    let publicLimit: Int
+
+    /// The routes and pages anyone may post to, with their smaller limit.
+    static func isPublicForm(_ path: String) -> Bool {
+        ["/api/v1/opt-outs", "/api/v1/access-requests", "/opt-out", "/access-request"].contains(path)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let declared = request.headers[.contentLength].flatMap(Int.init) {
+            let allowed = Self.isPublicForm(request.uri.path) ? publicLimit : limit
+            if declared > allowed {
+                throw APIError(.contentTooLarge, .tooLarge, "the request body declares \(declared) bytes; this route takes at most \(allowed)")
+            }
+        }
+        return try await next(request, context)
     }
 }

@@ -18,6 +18,8 @@ final class IngestJobs: Sendable {
 
     struct Job: Sendable, Encodable {
         enum State: String, Sendable, Encodable {
+            /// Waiting for an ingest worker (each takes one job at a time).
+            case queued
             case running, finished, failed
         }
 
@@ -77,12 +79,12 @@ final class IngestJobs: Sendable {
 
     private let jobs = Mutex<[String: Job]>([:])
 
-    /// A new running job for the principal's organisation on this gallery.
+    /// A new job, queued, for the principal's organisation on this gallery.
     func create(source: String, folder: String, files: Int, setAside: [Job.SetAside], by principal: Principal,
                 gallery: String) -> Job {
         let id = Self.randomID()
         var job = Job(id: id, source: source, startedBy: principal.name, organisation: principal.organisation.name,
-                      state: .running, folder: folder, filesTotal: files, filesDone: 0, faces: 0, skipped: 0, errorCount: 0,
+                      state: .queued, folder: folder, filesTotal: files, filesDone: 0, faces: 0, skipped: 0, errorCount: 0,
                       errors: [], setAside: setAside, summary: nil, failure: nil, startedAt: Date(), finishedAt: nil,
                       links: .init(api: APIVersion.prefix + "/ingest-jobs/" + id, page: "/ingests/" + id,
                                    source: "/sources#source-" + source))
@@ -146,7 +148,10 @@ final class IngestJobs: Sendable {
         let id = job.id
         Task.detached {
             do {
-                let summary = try await server.blocking(timed: false) { try work { self.progress(id, $0) } }
+                let summary = try await server.blocking(on: .ingest, timed: false) {
+                    self.update(id) { $0.state = .running }
+                    return try work { self.progress(id, $0) }
+                }
                 self.finish(id, summary)
             } catch {
                 onFailure(error)

@@ -36,7 +36,7 @@ extension LineupServer {
         var rule: PolicyRule?
     }
 
-    func addAccountRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addAccountRoutes(to api: RouterGroup<LineupRequestContext>) {
         route(api, .get, "organisations") { _, _, _ in
             return try json(["organisations": try await blocking { try governance.organisations() }])
         }
@@ -61,11 +61,11 @@ extension LineupServer {
             return try json(Created(account: account, token: token), status: .created)
         }
         route(api, .post, "accounts/{name}/approve") { request, context, principal in
-            let name = try context.parameters.require("name")
+            let name = try parameter(context, "name")
             return try json(try await blocking { try governance.approve(as: principal, account: name) })
         }
         route(api, .post, "accounts/{name}/suspend") { request, context, principal in
-            let name = try context.parameters.require("name")
+            let name = try parameter(context, "name")
             let body = try await decode(Reason.self, from: request)
             try await blocking { try governance.suspend(as: principal, account: name, reason: body.reason) }
             return try json(["suspended": name])
@@ -87,8 +87,8 @@ extension LineupServer {
             return try json(Listing(defaultEffect: policy.defaultEffect, rules: policy.rules))
         }
         route(api, .put, "policy/rules/{name}") { request, context, principal in
-            let name = try context.parameters.require("name")
-            let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+            let name = try parameter(context, "name")
+            let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
             // The rule's name is the path's: a body naming another rule is refused.
             var object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
             if let named = object["name"] as? String, named != name {
@@ -100,7 +100,7 @@ extension LineupServer {
             return try json(rule)
         }
         route(api, .delete, "policy/rules/{name}") { request, context, principal in
-            let name = try context.parameters.require("name")
+            let name = try parameter(context, "name")
             try await blocking { try governance.removeRule(as: principal, named: name) }
             return try json(["removed": name])
         }

@@ -34,14 +34,19 @@ extension LineupServer {
         }
     }
 
-    func addRightsRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addRightsRoutes(to api: RouterGroup<LineupRequestContext>) {
         // Public: one photo and a contact, nothing else.
         for (path, make) in [("opt-outs", Governance.requestOptOut), ("access-requests", Governance.requestAccess)] {
-            publicRoute(api, .post, path) { request, _ in
-                let form = try await form(PublicRequestForm.self, from: request, fields: ["photo", "contact"])
+            publicRoute(api, .post, path) { request, context in
+                // Admitted before the body is read: a refused client costs nothing.
+                try admitPublicRequest(from: context.remoteAddress)
+                defer { publicGate.leave() }
+                let form = try await form(PublicRequestForm.self, from: request, fields: ["photo", "contact"],
+                                          limit: configuration.maxPublicBodyBytes)
                 let photo = form.photo.bytes
-                let receipt = try await blocking {
-                    try pipelines.with { pipeline in try make(governance)(photo, form.contact, pipeline) }
+                let pool = pipelines.publicRequests
+                let receipt = try await blocking(on: .publicRequests) {
+                    try pool.with { pipeline in try make(governance)(photo, form.contact, pipeline) }
                 }
                 // The reference and status only: how many stored faces matched would tell
                 // anyone with someone's photo whether Lineup holds that person.
@@ -49,7 +54,7 @@ extension LineupServer {
             }
         }
         publicRoute(api, .get, "requests/{reference}") { _, context in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             return try json(["status": try await blocking { try governance.requestStatus(reference: reference) }])
         }
         route(api, .get, "opt-outs") { request, _, principal in
@@ -60,23 +65,23 @@ extension LineupServer {
         }
         for (verb, confirm) in [("confirm", true), ("reject", false)] {
             route(api, .post, "opt-outs/{reference}/" + verb) { request, context, principal in
-                let reference = try context.parameters.require("reference")
+                let reference = try parameter(context, "reference")
                 try await blocking { try governance.reviewOptOut(as: principal, reference: reference, confirm: confirm) }
                 return try json(["status": try await blocking { try governance.requestStatus(reference: reference) }])
             }
         }
         route(api, .post, "opt-outs/{reference}/erase") { request, context, principal in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.eraseOptedOutFaces(as: principal, reference: reference) })
         }
         route(api, .get, "access-requests/{reference}") { request, context, principal in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             let review = try await blocking { try governance.reviewAccess(as: principal, reference: reference) }
             struct Review: Encodable { var requesterPhoto: String?; var candidates: [Governance.AccessCandidateView] }
             return try json(Review(requesterPhoto: review.photo?.base64EncodedString(), candidates: review.candidates))
         }
         route(api, .post, "access-requests/{reference}/decisions") { request, context, principal in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             let decision = try await decode(Decision.self, from: request)
             try await blocking {
                 try governance.decideAccess(as: principal, reference: reference, faceID: decision.faceId, confirm: decision.confirm)
@@ -84,11 +89,11 @@ extension LineupServer {
             return try json(["face_id": decision.faceId])
         }
         route(api, .post, "access-requests/{reference}/report") { request, context, principal in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.releaseAccessReport(as: principal, reference: reference) })
         }
         route(api, .post, "access-requests/{reference}/erase") { request, context, principal in
-            let reference = try context.parameters.require("reference")
+            let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.eraseAccessRequestFaces(as: principal, reference: reference) })
         }
         route(api, .post, "erasures") { request, _, principal in

@@ -46,34 +46,30 @@ extension LineupServer {
         var mostProminent: Int?
     }
 
-    func addSearchRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addSearchRoutes(to api: RouterGroup<LineupRequestContext>) {
         route(api, .post, "detect") { request, _, _ in
             struct DetectForm: Decodable { var photo: UploadedFile }
             let photo = try await form(DetectForm.self, from: request, fields: ["photo"]).photo.bytes
-            return try json(try await blocking {
-                try pipelines.with { pipeline in
-                    let image = try Image(data: photo, limits: pipeline.limits)
-                    let faces = try pipeline.detectProbe(in: image)
-                    return Detection(width: image.width, height: image.height, faces: faces,
-                                     mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
-                }
+            return try json(try await faceWork { pipeline in
+                let image = try Image(data: photo, limits: pipeline.limits)
+                let faces = try pipeline.detectProbe(in: image)
+                return Detection(width: image.width, height: image.height, faces: faces,
+                                 mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
             })
         }
         route(api, .post, "search") { request, _, principal in
             let form = try await form(SearchForm.self, from: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
             let photo = form.photo.bytes
             let justification = Justification(caseNumber: form.caseNumber, purpose: form.purpose, legalBasis: form.legalBasis)
-            let result = try await blocking {
-                try pipelines.with { pipeline in
-                    try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
-                                          faceIndex: form.face, top: form.top ?? 10)
-                }
+            let result = try await faceWork { pipeline in
+                try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                                      faceIndex: form.face, top: form.top ?? 10)
             }
             metrics?.searches.increment()
             return try json(result)
         }
-        route(api, .get, "sources") { _, _, _ in
-            return try json(["sources": try await blocking { try governance.gallery.store.sources() }])
+        route(api, .get, "sources") { _, _, principal in
+            return try json(["sources": try await blocking { try governance.sources(as: principal) }])
         }
         route(api, .post, "sources") { request, _, principal in
             let new = try await decode(NewSource.self, from: request)
@@ -89,10 +85,12 @@ extension LineupServer {
             return try json(try await blocking { try governance.registerSource(as: principal, source) }, status: .created)
         }
         route(api, .post, "sources/{name}/ingest") { request, context, principal in
-            let name = try context.parameters.require("name")
+            let name = try parameter(context, "name")
             let body = request.headers[.contentLength] == "0" ? IngestRequest() : try await decode(IngestRequest.self, from: request)
-            let summary = try await blocking(timed: false) {
-                try pipelines.with { pipeline in
+            // Relative paths are taken from the source's root, never the server's working folder.
+            let pool = pipelines.ingest
+            let summary = try await blocking(on: .ingest, timed: false) {
+                try pool.with { pipeline in
                     try governance.ingest(as: principal, source: name, paths: body.paths ?? [], pipelines: [pipeline])
                 }
             }

@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 
 extension LineupServer {
-    func addServiceRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addServiceRoutes(to api: RouterGroup<LineupRequestContext>) {
         publicRoute(api, .get, "health") { _, _ in
             struct Health: Encodable {
                 var status: String
@@ -11,9 +11,15 @@ extension LineupServer {
                 var faces: Int
                 var index: String
             }
+            // Answered on the event loop from what is in memory: health never waits
+            // behind searches, ingests or the database. In cluster mode the count is the
+            // last one read, refreshed in the background.
             let gallery = governance.gallery
-            let faces = try await blocking { try gallery.indexedFaces() }
-            return try json(Health(status: "ok", model: gallery.modelID, faces: faces, index: gallery.indexKind.rawValue))
+            let faces = gallery.indexedFacesKnownNow
+            if gallery.sharedIndex != nil {
+                Task.detached { _ = try? await blocking(timed: false) { try gallery.indexedFaces() } }
+            }
+            return try json(Health(status: "ok", model: gallery.modelID, faces: faces ?? 0, index: gallery.indexKind.rawValue))
         }
         publicRoute(api, .get, "openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],

@@ -9,9 +9,9 @@ import ZIPFoundation
 extension LineupServer {
     /// `POST /sources/{name}/uploads` and `GET /ingest-jobs/{id}`; the sources pages
     /// upload through `startUpload` too.
-    func addUploadRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addUploadRoutes(to api: RouterGroup<LineupRequestContext>) {
         route(api, .post, "sources/{name}/uploads") { request, context, principal in
-            let name = try context.parameters.require("name")
+            let name = try parameter(context, "name")
             // Refuse an unknown source, another organisation's or a policy refusal
             // before reading (and writing) a body of up to the upload limit.
             let source = try await blocking { try governance.sourceForUpload(as: principal, source: name) }
@@ -23,7 +23,7 @@ extension LineupServer {
             return try json(job, status: .accepted)
         }
         route(api, .get, "ingest-jobs/{id}") { _, context, principal in
-            let id = try context.parameters.require("id")
+            let id = try parameter(context, "id")
             return try json(try ingestJob(id, for: principal))
         }
     }
@@ -56,9 +56,11 @@ extension LineupServer {
         let job = jobs.create(source: source.name, folder: saved.relativeFolder, files: saved.paths.count, setAside: saved.setAside,
                               by: principal, gallery: governance.gallery.directory)
         let paths = saved.paths, name = source.name, folder = saved.folder
+        let pool = pipelines.ingest
         jobs.run(job, in: self, { progress in
-            // One pipeline from the pool: searches keep the other workers.
-            let summary = try pipelines.with { pipeline in
+            // An ingest pipeline of its own, on the ingest lane: searches, pages and
+            // health never wait for it. Jobs beyond the ingest workers queue.
+            let summary = try pool.with { pipeline in
                 try governance.ingest(as: principal, source: name, paths: paths, pipelines: [pipeline], progress: progress)
             }
             metrics?.ingestedFaces.increment(by: summary.faces)

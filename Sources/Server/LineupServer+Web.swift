@@ -9,7 +9,7 @@ import NIOCore
 /// CSRF token has already been checked).
 struct WebRequest: Sendable {
     var request: Request
-    var context: BasicRequestContext
+    var context: LineupRequestContext
     var principal: Principal?
     var session: String?
     var form: WebForm
@@ -75,7 +75,7 @@ extension LineupServer {
         HTTPField.Name("Referrer-Policy")!: "same-origin",
     ]
 
-    func addWebPages(to router: Router<BasicRequestContext>) {
+    func addWebPages(to router: Router<LineupRequestContext>) {
         addSessionPages(to: router)
         addSearchPages(to: router)
         addSourcePages(to: router)
@@ -87,7 +87,7 @@ extension LineupServer {
     /// Registers a page of `WebPage.catalogue`: sends the unsigned to the sign-in page,
     /// refuses roles the page does not list, checks the CSRF token of every signed-in
     /// POST, and shows errors as a page.
-    func page(_ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+    func page(_ router: Router<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
               _ handler: @escaping @Sendable (WebRequest) async throws -> Response) {
         guard let page = WebPage.catalogue.first(where: { $0.method == method && $0.path == path }) else {
             preconditionFailure("\(method) \(path) is not in WebPage.catalogue")
@@ -109,7 +109,8 @@ extension LineupServer {
                     }
                 }
                 if method == .post {
-                    web.form = try await WebForm.read(request, limit: configuration.maxUploadBytes)
+                    web.form = try await WebForm.read(request, limit: BodyLimitMiddleware<LineupRequestContext>.isPublicForm(path)
+                                                      ? configuration.maxPublicBodyBytes : configuration.maxUploadBytes)
                     if let session = web.session, !WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: session) {
                         throw APIError(.forbidden, .forbidden, "the form is stale or came from another site: reload the page and send it again")
                     }
@@ -148,6 +149,16 @@ extension LineupServer {
         return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
+    /// The sign-in page with a fresh sign-in cookie and the CSRF token derived from it.
+    func signInForm(_ web: WebRequest, next: String, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        let (nonce, cookie) = WebSession.newSignIn(secure: configuration.secureCookies)
+        var values: [String: Any] = ["next": next, "signin_csrf": WebSession.csrf(for: nonce)]
+        if let error { values["error"] = error }
+        var response = render("login", values, for: web, status: status)
+        response.headers[.setCookie] = cookie
+        return response
+    }
+
     func redirect(to location: String, cookie: String? = nil) -> Response {
         var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
         if let cookie { headers[.setCookie] = cookie }
@@ -163,23 +174,33 @@ extension LineupServer {
         return "/sources"
     }
 
-    func addSessionPages(to router: Router<BasicRequestContext>) {
+    func addSessionPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/") { web in
             if let principal = web.principal { return redirect(to: Self.home(of: principal)) }
             return render("home", [:], for: web)
         }
         page(router, .get, "/login") { web in
-            render("login", ["next": web.query("next") ?? ""], for: web)
+            signInForm(web, next: WebSession.safeNext(web.query("next")) ?? "")
         }
         page(router, .post, "/login") { web in
+            let next = WebSession.safeNext(web.form["next"]) ?? ""
+            // The form must come from this server's own sign-in page (its cookie and
+            // the token derived from it): another site cannot sign a visitor in.
+            guard let nonce = WebSession.signInNonce(of: web.request),
+                  WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: nonce) else {
+                return signInForm(web, next: next, error: "the sign-in form is stale or came from another site: send it again",
+                                  status: .forbidden)
+            }
             let token = web.form["token"] ?? ""
             do {
                 let (session, principal) = try await blocking { try governance.signIn(token: token) }
-                let next = web.form["next"] ?? ""
-                let safe = next.hasPrefix("/") && !next.hasPrefix("//") && !next.contains("\\") ? next : Self.home(of: principal)
-                return redirect(to: safe, cookie: WebSession.setCookie(session.token, secure: configuration.secureCookies))
+                var response = redirect(to: next.isEmpty ? Self.home(of: principal) : next,
+                                        cookie: WebSession.setCookie(session.token, secure: configuration.secureCookies))
+                response.headers.append(HTTPField(name: .setCookie, value: WebSession.signInCookieName
+                                                  + "=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"))
+                return response
             } catch let error as GovernanceError {
-                return render("login", ["next": web.form["next"] ?? "", "error": error.description], for: web, status: .unauthorized)
+                return signInForm(web, next: next, error: error.description, status: .unauthorized)
             }
         }
         page(router, .post, "/logout") { web in

@@ -10,7 +10,7 @@ import Vision
 /// every candidate is decided, and erasures that end in a receipt. Every decision is
 /// Governance's (the same calls as the JSON API); these pages only show and ask.
 extension LineupServer {
-    func addPrivacyPages(to router: Router<BasicRequestContext>) {
+    func addPrivacyPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/privacy") { web in
             let principal = try web.signedIn
             let (optOuts, requests, receipts) = try await blocking {

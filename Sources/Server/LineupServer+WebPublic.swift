@@ -42,7 +42,7 @@ extension LineupServer {
         }
     }
 
-    func addPublicPages(to router: Router<BasicRequestContext>) {
+    func addPublicPages(to router: Router<LineupRequestContext>) {
         for kind in PublicRequest.allCases {
             page(router, .get, "/" + kind.rawValue) { web in
                 render("public-request", publicRequestValues(kind), for: web)
@@ -52,7 +52,9 @@ extension LineupServer {
                 do {
                     let photo = try web.form.file("photo", label: "a photo of your face")
                     guard contact.count >= 3 else { throw APIError(.badRequest, .invalid, "give an address where we can reach you") }
-                    let receipt = try await blocking { try pipelines.with { pipeline in try kind.record(governance)(photo, contact, pipeline) } }
+                    let receipt = try await publicFaceWork(from: web.context.remoteAddress) { pipeline in
+                        try kind.record(governance)(photo, contact, pipeline)
+                    }
                     return render("request-sent", ["heading": kind.heading, "reference": receipt.reference,
                                                    "opt_out": kind == .optOut], for: web, status: .created)
                 } catch {

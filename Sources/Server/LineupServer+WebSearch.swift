@@ -7,7 +7,7 @@ import Vision
 /// The investigator's pages: the search form (photo, the faces found in it, the
 /// justification), the candidates for human review, and one candidate opened.
 extension LineupServer {
-    func addSearchPages(to router: Router<BasicRequestContext>) {
+    func addSearchPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/search") { web in
             render("search", ["top": 10], for: web)
         }
@@ -26,13 +26,11 @@ extension LineupServer {
             }
             let top = Int(form["top"] ?? "") ?? 10
             let face = form["face"].flatMap { Int($0) }
-            return try await blocking {
-                try pipelines.with { pipeline in
-                    let found = try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
-                                                      faceIndex: face, top: top)
-                    return render("results", try resultsPage(found, justification: justification, photo: photo, principal: principal,
-                                                             limits: pipeline.limits), for: web)
-                }
+            return try await faceWork { pipeline in
+                let found = try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                                                  faceIndex: face, top: top)
+                return render("results", try resultsPage(found, justification: justification, photo: photo, principal: principal,
+                                                         limits: pipeline.limits), for: web)
             }
         }
         page(router, .get, "/searches/{entry}/candidates/{face}") { web in

@@ -9,7 +9,7 @@ import Store
 /// their organisation's, then follow the ingest live. Every act is Governance's,
 /// through the same calls as the JSON API.
 extension LineupServer {
-    func addSourcePages(to router: Router<BasicRequestContext>) {
+    func addSourcePages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/sources") { web in
             let registered = web.query("registered")
             return try await sourcesPage(web, notice: registered.map { "Source \($0) registered. Upload its files below, "
@@ -53,7 +53,7 @@ extension LineupServer {
     func sourcesPage(_ web: WebRequest, notice: String? = nil, registrationError: String? = nil,
                      uploadError: (source: String, message: String)? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let principal = try web.signedIn
-        let sources = try await blocking { try governance.gallery.store.sources() }
+        let sources = try await blocking { try governance.sources(as: principal) }
         let isAdmin = principal.has(.admin)
         var values: [String: Any] = [
             "sources": sources.map { source -> [String: Any] in
@@ -144,7 +144,7 @@ enum IngestPageValues {
             "folder": job.folder,
             "started_by": job.startedBy,
             "state": job.state.rawValue,
-            "running": job.state == .running,
+            "running": job.state == .running || job.state == .queued,
             "percent": job.percent,
             "files_total": job.filesTotal,
             "files_done": job.filesDone,

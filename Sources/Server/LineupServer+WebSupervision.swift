@@ -9,7 +9,7 @@ import Store
 /// (malformed JSON, an unknown organisation, a bad date) is shown on the page it came
 /// from, and nothing is changed.
 extension LineupServer {
-    func addSupervisionPages(to router: Router<BasicRequestContext>) {
+    func addSupervisionPages(to router: Router<LineupRequestContext>) {
         addAccountPages(to: router)
         addAuditPage(to: router)
         addPolicyPages(to: router)
@@ -17,7 +17,7 @@ extension LineupServer {
 
     // MARK: Accounts
 
-    private func addAccountPages(to router: Router<BasicRequestContext>) {
+    private func addAccountPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/accounts") { web in
             let query = web.queryForm
             let notice = query["approved"].map { "Approved \($0): the account can sign in and search." }
@@ -77,7 +77,7 @@ extension LineupServer {
     /// through `Governance.exportAudit`, which records an `audit.export` entry, and a
     /// chain check (`?verify=1`) records an `audit.verify` entry. The page shows the
     /// newest `auditRowsShown` matching entries and how many matched.
-    private func addAuditPage(to router: Router<BasicRequestContext>) {
+    private func addAuditPage(to router: Router<LineupRequestContext>) {
         page(router, .get, "/audit") { web in
             let principal = try web.signedIn
             let query = web.queryForm
@@ -89,8 +89,8 @@ extension LineupServer {
                 let verification = try await blocking { try governance.verifyAudit(as: principal) }
                 var shown: [String: Any] = ["intact": verification.isIntact, "entries": verification.entries,
                                             "headHash": verification.headHash]
-                if let bad = verification.firstBadEntry { shown["firstBadEntry"] = bad }
-                if let problem = verification.problem { shown["problem"] = problem }
+                shown["badCount"] = verification.badEntryCount
+                shown["badEntries"] = verification.badEntries.map { ["id": $0.id, "problem": $0.problem] as [String: Any] }
                 values["verification"] = shown
             }
             do {
@@ -145,7 +145,7 @@ extension LineupServer {
 
     // MARK: Policy
 
-    private func addPolicyPages(to router: Router<BasicRequestContext>) {
+    private func addPolicyPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/policy") { web in
             let query = web.queryForm
             var view = PolicyView()

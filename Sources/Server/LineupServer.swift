@@ -21,38 +21,66 @@ public struct LineupServer: Sendable {
         public var secureCookies: Bool
         /// A request that takes longer than this gets 503 with the `timeout` error code.
         public var requestTimeout: Duration
+        /// How long a request head may take to arrive (from the connection opening or
+        /// the last answer), and its body after it; past either the connection is closed.
+        public var headTimeout: Duration
+        public var bodyTimeout: Duration
+        /// How many public requests each client address may send per window, and how
+        /// many may wait at once.
+        public var publicRequestsPerAddress: Int
+        public var publicRequestWindow: Duration
+        public var publicRequestQueue: Int
 
         public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024,
-                    secureCookies: Bool = false, requestTimeout: Duration = .seconds(120)) {
+                    secureCookies: Bool = false, requestTimeout: Duration = .seconds(120),
+                    headTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(120),
+                    publicRequestsPerAddress: Int = 5, publicRequestWindow: Duration = .seconds(900), publicRequestQueue: Int = 4) {
             self.host = host
             self.port = port
             self.maxUploadBytes = maxUploadBytes
             self.secureCookies = secureCookies
             self.requestTimeout = requestTimeout
+            self.headTimeout = headTimeout
+            self.bodyTimeout = bodyTimeout
+            self.publicRequestsPerAddress = publicRequestsPerAddress
+            self.publicRequestWindow = publicRequestWindow
+            self.publicRequestQueue = publicRequestQueue
         }
+
+        /// The largest body a public form takes: one photo within the public limits,
+        /// a contact and the form's framing.
+        var maxPublicBodyBytes: Int { min(maxUploadBytes, ServerPipelines.publicLimits.maxBytes + (64 << 10)) }
     }
 
     let governance: Governance
-    let pipelines: PipelinePool
+    let pipelines: ServerPipelines
     let configuration: Configuration
     let metrics: ServerMetrics?
     /// The background ingests that uploads start.
     let ingestJobs = IngestJobs()
+    let lanes: WorkLanes
+    let publicGate: PublicRequestGate
 
-    public init(governance: Governance, pipelines: PipelinePool, configuration: Configuration = .init(),
+    public init(governance: Governance, pipelines: ServerPipelines, configuration: Configuration = .init(),
                 metrics: ServerMetrics? = nil) {
         self.governance = governance
         self.pipelines = pipelines
         self.configuration = configuration
         self.metrics = metrics
+        lanes = WorkLanes(pipelines: pipelines)
+        publicGate = PublicRequestGate(limits: .init(perAddress: configuration.publicRequestsPerAddress,
+                                                     window: configuration.publicRequestWindow,
+                                                     queueLimit: configuration.publicRequestQueue))
     }
 
     /// The router with every route of `Endpoint.catalogue`.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<LineupRequestContext> {
+        let router = Router(context: LineupRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.info, redactHeaders: [.authorization, .cookie]))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: APIErrorMiddleware(onError: countRefusal))
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxUploadBytes,
+                                                   publicLimit: configuration.maxPublicBodyBytes))
         addMetricsRoute(to: router)
         let api = router.group(RouterPath(APIVersion.prefix))
         addServiceRoutes(to: api)
@@ -65,8 +93,11 @@ public struct LineupServer: Sendable {
     }
 
     public func application() -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                                           serverName: "Lineup"))
+        let deadlines = ConnectionDeadlines.Limits(head: .init(configuration.headTimeout), body: .init(configuration.bodyTimeout))
+        return Application(router: router(),
+                           server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines(limits: deadlines)])),
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                                serverName: "Lineup"))
     }
 
     // MARK: - Registering routes
@@ -81,8 +112,8 @@ public struct LineupServer: Sendable {
 
     /// Registers a route that needs a token, refusing roles the catalogue does not
     /// list before the body is read (Governance checks again when it acts).
-    func route(_ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-               _ handler: @escaping @Sendable (Request, BasicRequestContext, Principal) async throws -> Response) {
+    func route(_ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+               _ handler: @escaping @Sendable (Request, LineupRequestContext, Principal) async throws -> Response) {
         let endpoint = Self.endpoint(method, path)
         precondition(endpoint.access != .public, "\(method) \(path) is public in the catalogue")
         group.on(RouterPath(path), method: method) { request, context in
@@ -96,21 +127,24 @@ public struct LineupServer: Sendable {
     }
 
     /// Registers a route anyone may call.
-    func publicRoute(_ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-                     _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+    func publicRoute(_ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+                     _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response) {
         precondition(Self.endpoint(method, path).access == .public, "\(method) \(path) is not public in the catalogue")
         group.on(RouterPath(path), method: method, use: handler)
     }
 
     // MARK: - Helpers shared by the routes
 
-    /// Runs blocking work (database, decoding, networks) off the event loops. Unless
-    /// `timed` is false (background jobs, a synchronous folder ingest, the one-row
-    /// token check that must decide 401 before anything else), a request
-    /// whose work outlasts `configuration.requestTimeout` is answered 503 `timeout`;
-    /// the work itself runs to its end, so nothing is left half done.
-    func blocking<T: Sendable>(timed: Bool = true, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        guard timed else { return try await NIOThreadPool.singleton.runIfActive(body) }
+    /// Runs blocking work off the event loops, on the threads of its `lane` (database
+    /// work of requests by default; see `WorkLane`). Unless `timed` is false
+    /// (background jobs, a synchronous folder ingest, the one-row token check that must
+    /// decide 401 before anything else), a request whose work outlasts
+    /// `configuration.requestTimeout` is answered 503 `timeout`; the work itself runs
+    /// to its end, so nothing is left half done.
+    func blocking<T: Sendable>(on lane: WorkLane = .requests, timed: Bool = true,
+                               _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let lanes = self.lanes
+        guard timed else { return try await lanes.run(on: lane, body) }
         let timeout = configuration.requestTimeout
         let deadline = ContinuousClock.now + timeout
         let late = APIError(.serviceUnavailable, .timeout,
@@ -126,7 +160,7 @@ public struct LineupServer: Sendable {
             }
             Task {
                 do {
-                    let value = try await NIOThreadPool.singleton.runIfActive(body)
+                    let value = try await lanes.run(on: lane, body)
                     // Work that outlasted the timeout is late even if the timer has not run yet
                     // (a busy machine may run it after the work): the answer does not depend on which task ran first.
                     answer(ContinuousClock.now >= deadline ? .failure(late) : .success(value))
@@ -135,6 +169,54 @@ public struct LineupServer: Sendable {
                 }
                 timer.cancel()
             }
+        }
+    }
+
+    /// Runs face work of a signed-in request (a search, a detection) with a search
+    /// pipeline, on the lane that has one thread per pipeline.
+    func faceWork<T: Sendable>(_ body: @escaping @Sendable (FacePipeline) throws -> T) async throws -> T {
+        let pool = pipelines.searches
+        return try await blocking(on: .faces) { try pool.with(body) }
+    }
+
+    /// Runs a public request's face work with the public pipeline, once the gate
+    /// lets the client's address in (429 or 503 with Retry-After when not).
+    func publicFaceWork<T: Sendable>(from address: SocketAddress?,
+                                     _ body: @escaping @Sendable (FacePipeline) throws -> T) async throws -> T {
+        try admitPublicRequest(from: address)
+        defer { publicGate.leave() }
+        let pool = pipelines.publicRequests
+        return try await blocking(on: .publicRequests) { try pool.with(body) }
+    }
+
+    /// Takes a place at the public gate (given back with `publicGate.leave()`).
+    func admitPublicRequest(from address: SocketAddress?) throws {
+        do {
+            try publicGate.enter(from: PublicRequestGate.key(of: address))
+        } catch .tooMany(let seconds) {
+            throw APIError(.tooManyRequests, .rateLimited, "too many requests from your address; try again in \(seconds) s",
+                           retryAfter: seconds)
+        } catch .busy {
+            throw APIError(.serviceUnavailable, .busy, "the server is answering other requests; try again in a minute",
+                           retryAfter: 60)
+        }
+    }
+
+    /// A `{name}` of the route's path, percent-decoded (the router leaves it encoded).
+    func parameter(_ context: LineupRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    /// The request's body, up to `limit` bytes (413 beyond). A client that goes away
+    /// before its body ends gets a 400 it will never read, and no error is logged.
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, .invalid, "the request body ended before it was complete", quiet: true)
         }
     }
 
@@ -158,7 +240,7 @@ public struct LineupServer: Sendable {
 
     /// The request's JSON body, decoded with snake_case keys.
     func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+        let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
@@ -177,12 +259,12 @@ public struct LineupServer: Sendable {
     }
 
     /// The request's multipart form, decoded; a missing field is named.
-    func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String]) async throws -> T {
+    func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String], limit: Int? = nil) async throws -> T {
         guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
               let boundary = WebForm.parameter("boundary", of: contentType) else {
             throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
         }
-        let body = try await request.body.collect(upTo: configuration.maxUploadBytes)
+        let body = try await Self.body(of: request, limit: limit ?? configuration.maxUploadBytes)
         do {
             return try FormDataDecoder().decode(type, from: body, boundary: boundary)
         } catch {
@@ -198,7 +280,8 @@ public struct LineupServer: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        // Answers carry personal data (candidates, accounts, audit entries): no cache keeps them.
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
     }
 
@@ -219,15 +302,18 @@ public struct LineupServer: Sendable {
 public final class PipelinePool: Sendable {
     private let available: Mutex<[FacePipeline]>
     private let free: DispatchSemaphore
+    /// How many pipelines the pool holds.
+    public let count: Int
 
     public init(_ pipelines: [FacePipeline]) {
         precondition(!pipelines.isEmpty, "a pool needs a pipeline")
         available = Mutex(pipelines)
         free = DispatchSemaphore(value: pipelines.count)
+        count = pipelines.count
     }
 
     /// Runs `body` with a pipeline, waiting for one when all are lent (call off the event loops).
-    func with<T>(_ body: (FacePipeline) throws -> T) rethrows -> T {
+    public func with<T>(_ body: (FacePipeline) throws -> T) rethrows -> T {
         free.wait()
         let pipeline = available.withLock { $0.removeLast() }
         defer {

@@ -31,9 +31,15 @@ public struct ServerMetrics: Sendable {
 }
 
 extension LineupServer {
-    func addMetricsRoute(to router: Router<BasicRequestContext>) {
+    func addMetricsRoute(to router: Router<LineupRequestContext>) {
         guard let metrics else { return }
-        router.get("metrics") { _, _ in
+        // Counts of searches and refusals say how the service is used: an admin's or an
+        // auditor's token reads them (a Prometheus scrape sends it as a bearer token).
+        router.get("metrics") { request, _ in
+            let principal = try await principal(request)
+            guard principal.has(.admin) || principal.has(.auditor) else {
+                throw APIError(.forbidden, .forbidden, "GET /metrics needs the role admin or auditor")
+            }
             let gallery = governance.gallery
             if let faces = try? await blocking(timed: false, { try gallery.indexedFaces() }) { metrics.galleryFaces.record(faces) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -35,7 +35,7 @@ struct WebForm: Sendable {
     /// Reads the request's body (at most `limit` bytes) as a form.
     static func read(_ request: Request, limit: Int) async throws -> WebForm {
         let contentType = request.headers[.contentType] ?? ""
-        let body = try await request.body.collect(upTo: limit)
+        let body = try await LineupServer.body(of: request, limit: limit)
         if contentType.lowercased().hasPrefix("multipart/form-data") {
             guard let boundary = parameter("boundary", of: contentType) else {
                 throw APIError(.badRequest, .invalid, "the multipart form has no boundary")

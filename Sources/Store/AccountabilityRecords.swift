@@ -45,6 +45,8 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
 
     public enum Status: String, Codable, Sendable {
         case pending, active, suspended
+        /// Never stored: how a listing shows an active account whose expiry has passed.
+        case expired
     }
 
     public init(organisationID: Int64, name: String, roles: [String], status: Status, searchesPerDay: Int,
@@ -72,15 +74,18 @@ public struct AccessToken: Codable, Sendable, Equatable, StoredRecord {
     public var createdAt: Date
     public var expiresAt: Date
     public var revokedAt: Date?
+    /// A web interface session's token: it can neither issue tokens nor start a session.
+    public var isSession: Bool = false
 
     public static let tableName = "accessToken"
 
-    public init(accountID: Int64, sha256: Data, label: String, createdAt: Date = Date(), expiresAt: Date) {
+    public init(accountID: Int64, sha256: Data, label: String, createdAt: Date = Date(), expiresAt: Date, isSession: Bool = false) {
         self.accountID = accountID
         self.sha256 = sha256
         self.label = label
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.isSession = isSession
     }
 
 }

@@ -121,6 +121,10 @@ public struct IngestRun: Codable, Sendable, Equatable, StoredRecord {
     public var filesSkipped: Int = 0
     public var faces: Int = 0
     public var errors: Int = 0
+    /// The last time the process running it said it was alive (every 20 s).
+    public var heartbeatAt: Date?
+    /// Closed after its process died: the counts are what it had committed.
+    public var interrupted: Bool = false
 
     public static let tableName = "ingestRun"
 

@@ -86,7 +86,9 @@ extension GalleryStore {
     /// Stores a file with all its pictures and faces in one transaction and returns
     /// the stored faces (with ids, templates in the clear for the index). Returns nil
     /// when the content was stored before.
-    public func record(file: SourceFile, pictures: [PictureToStore]) throws -> [GalleryFace]? {
+    public func record(file: SourceFile, pictures: [PictureToStore],
+                       alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil) throws
+        -> [GalleryFace]? {
         try database.write { db in
             guard try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(file.sourceID), .blob(file.sha256)]) == 0 else {
                 return nil
@@ -110,6 +112,7 @@ extension GalleryStore {
                     stored.append(face)
                 }
             }
+            try recorded?(db, storedFile, stored.compactMap(\.id))
             return stored
         }
     }
@@ -132,6 +135,22 @@ extension GalleryStore {
 
     public func update(_ run: IngestRun) throws {
         try database.write { db in try db.update(run) }
+    }
+
+    /// Marks a run as alive now.
+    public func beat(runID: Int64) throws {
+        try database.write { db in
+            try db.execute("UPDATE ingestRun SET heartbeatAt = ? WHERE id = ? AND finishedAt IS NULL", [.date(Date()), .integer(runID)])
+        }
+    }
+
+    /// Runs not finished whose last sign of life (heartbeat, or start) is older than
+    /// `since`: their process is gone.
+    public func abandonedRuns(before since: Date) throws -> [IngestRun] {
+        try database.read { db in
+            try db.fetchAll(IngestRun.self, "WHERE finishedAt IS NULL AND COALESCE(heartbeatAt, startedAt) < ? ORDER BY id",
+                            [.date(since)])
+        }
     }
 
     public func recordError(runID: Int64, path: String, message: String) throws {

@@ -206,6 +206,18 @@ extension SQLiteMetadataStore {
                 t.column("sha256", .text).notNull()
             }
         }
+        // A run's sign of life, so one whose process died is closed; a session's token
+        // known from an API token.
+        migrator.registerMigration("v3: ingest run heartbeat, session tokens") { db in
+            try db.alter(table: IngestRun.tableName) { t in
+                t.add(column: "heartbeatAt", .datetime)
+                t.add(column: "interrupted", .boolean).notNull().defaults(to: false)
+            }
+            try db.alter(table: AccessToken.tableName) { t in
+                t.add(column: "isSession", .boolean).notNull().defaults(to: false)
+            }
+            try db.execute(sql: "UPDATE accessToken SET isSession = 1 WHERE label = 'web session'")
+        }
         return migrator
     }
 

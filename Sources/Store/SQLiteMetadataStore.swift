@@ -17,6 +17,18 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
         self.path = path
+        // The database and its -wal and -shm files are the owner's alone: SQLite gives
+        // the journal files the database file's mode, so creating it 0600 is enough;
+        // one made by an earlier version is tightened.
+        let files = FileManager.default
+        if !files.fileExists(atPath: path) {
+            guard files.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError.invalid("cannot create the database file \(path)")
+            }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where files.fileExists(atPath: file) {
+            try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA secure_delete = ON")

@@ -10,15 +10,43 @@ public enum MediaFiles {
     public static func isPhoto(_ path: String) -> Bool { photoExtensions.contains(pathExtension(path)) }
     public static func isVideo(_ path: String) -> Bool { videoExtensions.contains(pathExtension(path)) }
 
-    /// The photos and videos under `folder`, walked recursively with hidden entries skipped, sorted.
+    /// The photos and videos under `folder`, walked recursively with hidden entries
+    /// skipped, sorted; a link that leads outside `folder` is left out.
     public static func list(under folder: URL) -> [String] {
-        let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey],
-                                                    options: [.skipsHiddenFiles])
-        var files: [String] = []
-        while let item = walker?.nextObject() as? URL {
-            if isPhoto(item.path) || isVideo(item.path) { files.append(item.path) }
+        walk(under: folder, confinedTo: folder).files
+    }
+
+    /// What a walk found: files to read, by their real paths inside the root, and the
+    /// entries that lead outside it (links), by the paths they were found at.
+    public struct Walk: Sendable, Equatable {
+        public var files: [String]
+        public var outside: [String]
+
+        public init(files: [String], outside: [String]) {
+            self.files = files
+            self.outside = outside
         }
-        return files.sorted()
+    }
+
+    /// The photos and videos under `folder`, walked recursively with hidden entries
+    /// skipped. Every entry is resolved through its links: a file whose real path lies
+    /// inside `root` is listed by that real path (a link to another file of the root is
+    /// that file), one that leaves `root` is only named in `outside`, and a link to a
+    /// folder is never descended, so nothing outside the root is ever read.
+    public static func walk(under folder: URL, confinedTo root: URL) -> Walk {
+        let rootPath = root.standardizedFileURL.resolvingSymlinksInPath().path
+        let prefix = rootPath.hasSuffix("/") ? rootPath : rootPath + "/"
+        let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
+                                                    options: [.skipsHiddenFiles])
+        var files = Set<String>(), outside: [String] = []
+        while let item = walker?.nextObject() as? URL {
+            guard isPhoto(item.path) || isVideo(item.path) else { continue }
+            let real = item.resolvingSymlinksInPath().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: real, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            if real.hasPrefix(prefix) { files.insert(real) } else { outside.append(item.path) }
+        }
+        return Walk(files: files.sorted(), outside: outside.sorted())
     }
 
     private static func pathExtension(_ path: String) -> String { (path as NSString).pathExtension.lowercased() }

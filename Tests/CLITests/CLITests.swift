@@ -140,6 +140,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/store/gallery.sqlite"), "nothing was opened")
     }
 
+    /// The flags the README documents are the flags `serve` takes.
+    @Test func serveTakesTheDocumentedFlags() throws {
+        let help = try Self.lineup("serve", "--help")
+        for flag in ["--max-upload-mib", "--ingest-workers", "--request-timeout", "--workers", "--secure-cookies"] {
+            #expect(help.stdout.contains(flag), "\(flag)")
+        }
+        #expect(!help.stdout.contains("--max-upload-mi-b"))
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        for flag in ["--max-upload-mib", "--ingest-workers"] { #expect(readme.contains(flag), "README: \(flag)") }
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try Self.lineup("serve", "--store", folder + "/store", "--max-upload-mib", "0")
+        #expect(run.status != 0 && run.stderr.contains("max upload must be 1 to 1024 MiB"), "\(run.stderr)")
+    }
+
     @Test func compareGivesScoreBandAndVerdict() throws {
         let same = try Self.lineup("compare", "--json", Self.samples + "/obama.jpg", Self.samples + "/obama2.jpg")
         #expect(same.status == 0, "\(same.stderr)")
@@ -320,7 +335,7 @@ import Testing
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
         }.first { $0["action"] as? String == "search" }?["id"] as? Int
         let broken = try Self.lineup("audit", "verify", "--store", store, "--token", tokens.auditor)
-        #expect(broken.status == 1 && broken.stdout.contains("BROKEN at entry \(searchEntry ?? -1)"), "\(broken.stdout)")
+        #expect(broken.status == 1 && broken.stdout.contains("BROKEN") && broken.stdout.contains("entry \(searchEntry ?? -1): its content does not match"), "\(broken.stdout)")
     }
 
     /// The LFW protocol end to end on a slice of the development pairs, with the

@@ -146,7 +146,7 @@ import Testing
             #expect(upload.status == 202, "\(upload.body)")
             let job = try #require(upload.body["id"] as? String)
             var state = upload.body["state"] as? String
-            for _ in 0..<240 where state == "running" {
+            for _ in 0..<240 where state == "running" || state == "queued" {
                 try await Task.sleep(for: .milliseconds(250))
                 state = try await one.call("GET", "/ingest-jobs/" + job, token: tokens.admin).body["state"] as? String
             }

@@ -234,3 +234,31 @@ enum GalleryFixtures {
         #expect(hit.score > 0.6, "the stored subject is Obama")
     }
 }
+
+/// The gallery's folder and files are its owner's alone.
+@Suite struct GalleryFileModeTests {
+    static func mode(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    @Test func theStoreFolderIs0700AndItsFiles0600() throws {
+        let folder = try GalleryFixtures.workspace()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let gallery = try GalleryFixtures.gallery(folder)
+        let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
+        _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
+        let store = folder + "/store"
+        #expect(try Self.mode(store) == 0o700)
+        let files = try FileManager.default.contentsOfDirectory(atPath: store)
+        for name in ["gallery.sqlite", "gallery.sqlite-wal", "gallery.sqlite-shm", "keyring.json"] {
+            #expect(files.contains(name), "\(name) exists")
+        }
+        for name in files { #expect(try Self.mode(store + "/" + name) == 0o600, "\(name)") }
+
+        // A store made world-readable by an earlier version is tightened when opened.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: store)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: store + "/gallery.sqlite")
+        _ = try GalleryFixtures.gallery(folder)
+        #expect(try Self.mode(store) == 0o700 && Self.mode(store + "/gallery.sqlite") == 0o600)
+    }
+}

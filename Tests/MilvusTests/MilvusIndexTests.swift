@@ -56,7 +56,7 @@ import Testing
         try index.drop()
     }
 
-    static func eventually(_ what: String, seconds: Double = 120, _ found: () -> String = { "" },
+    static func eventually(_ what: String, seconds: Double = 300, _ found: () -> String = { "" },
                            _ check: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {

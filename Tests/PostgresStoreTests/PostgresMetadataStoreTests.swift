@@ -197,7 +197,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 2)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 3)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
@@ -225,14 +225,14 @@ final class PostgresMetadataStoreTests: XCTestCase {
 
     static let expectedColumns: [String: String] = [
         "source": "id name kind root legalbasis specialcategorycondition jurisdiction retentiondays licencereference createdat createdby organisationid",
-        "ingestrun": "id sourceid startedat finishedat filesseen filesingested filesskipped faces errors",
+        "ingestrun": "id sourceid startedat finishedat filesseen filesingested filesskipped faces errors heartbeatat interrupted",
         "ingesterror": "id runid path message",
         "sourcefile": "id sourceid sha256 path kind facecount ingestedat runid erasedat",
         "image": "id sourceid fileid originuri pageurl capturedat ingestedat width height frameseconds",
         "face": "id imageid box landmarks detectorscore quality modelid template trackfirstseconds tracklastseconds keyid",
         "organisation": "id name type jurisdiction searchesperday createdat",
         "account": "id organisationid name roles status searchesperday expiresat createdat createdby approvedby approvedat",
-        "accesstoken": "id accountid sha256 label createdat expiresat revokedat",
+        "accesstoken": "id accountid sha256 label createdat expiresat revokedat issession",
         "auditentry": "id recordedat actor organisation action target casenumber purpose legalbasis details previoushash hash",
         "policyrule": "id name body createdat createdby",
         "setting": "key value",

@@ -12,7 +12,12 @@ import Vision
 struct ServerWorld {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let samples = root.appendingPathComponent(".lineup/samples").path
-    static let pipeline = try! FacePipeline(models: ModelDirectory(path: root.appendingPathComponent(".lineup/models").path))
+    static let models = try! ModelDirectory(path: root.appendingPathComponent(".lineup/models").path)
+    static let pipeline = try! FacePipeline(models: models)
+    /// A server's pipelines, as `lineup serve` holds them: one for searches, one for
+    /// ingests, one for the public forms (with the public limits).
+    static let pipelines = try! ServerPipelines(searches: PipelinePool([pipeline]), ingest: PipelinePool([FacePipeline(models: models)]),
+                                                publicRequests: PipelinePool([FacePipeline(models: models, limits: ServerPipelines.publicLimits)]))
 
     let folder: String
     let governance: Governance
@@ -20,7 +25,8 @@ struct ServerWorld {
     /// A token per role, each account holding only that role.
     let tokens: [Role: String]
 
-    init(maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false) throws {
+    init(maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false,
+         configuration: LineupServer.Configuration? = nil) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
         for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
@@ -46,8 +52,8 @@ struct ServerWorld {
                                                        retentionDays: 30, createdBy: ""))
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
-        server = LineupServer(governance: governance, pipelines: PipelinePool([Self.pipeline]),
-                              configuration: .init(maxUploadBytes: maxUploadBytes, requestTimeout: requestTimeout),
+        server = LineupServer(governance: governance, pipelines: Self.pipelines,
+                              configuration: configuration ?? .init(maxUploadBytes: maxUploadBytes, requestTimeout: requestTimeout),
                               metrics: ServerMetrics())
     }
 
@@ -199,7 +205,8 @@ struct ServerWorld {
             #expect((ServerWorld.json(tooLarge)["error"] as? [String: Any])?["code"] as? String == "too_large")
         }
         try await world.test { client in
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get,
+                                                                   headers: [.authorization: "Bearer " + world.tokens[.auditor]!]).body)
             #expect(metrics.contains("lineup_searches_total 1\n"), "\(metrics)")
             #expect(metrics.contains("lineup_gallery_faces 4"))
         }

@@ -45,7 +45,7 @@ import ZIPFoundation
                                                         headers: [.authorization: "Bearer " + world.tokens[.admin]!])
                 #expect(response.status == .ok)
                 let job = ServerWorld.json(response)
-                if job["state"] as? String != "running" || Date() > deadline { return job }
+                if !["running", "queued"].contains(job["state"] as? String) || Date() > deadline { return job }
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -121,7 +121,8 @@ import ZIPFoundation
             let candidates = (ServerWorld.json(search)["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
             #expect(candidates.first?["origin_uri"] as? String == "uploads/\(folders[0])/obama.jpg")
 
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get,
+                                                                   headers: [.authorization: "Bearer " + desk.world.tokens[.admin]!]).body)
             #expect(metrics.contains("lineup_ingested_faces_total \(faces)\n"), "\(metrics)")
         }
     }

@@ -10,6 +10,8 @@
   var url = panel.dataset.jobUrl;
   var failures = 0;
 
+  // A queued job waits for an ingest worker; both are still under way.
+  function inProgress(state) { return state === "running" || state === "queued"; }
   function byId(id) { return document.getElementById(id); }
   function setText(id, value) { var element = byId(id); if (element) { element.textContent = String(value); } }
   function show(id, visible) { var element = byId(id); if (element) { element.hidden = !visible; } }
@@ -38,7 +40,7 @@
     var bar = byId("job-progress");
     if (bar) {
       bar.max = Math.max(job.files_total, 1);
-      bar.value = job.files_total === 0 && job.state !== "running" ? 1 : job.files_done;
+      bar.value = job.files_total === 0 && !inProgress(job.state) ? 1 : job.files_done;
     }
     setText("job-files-done", job.files_done);
     setText("job-files-total", job.files_total);
@@ -49,7 +51,7 @@
     show("job-errors-panel", (job.errors || []).length > 0);
     setText("job-failure", job.failure || "");
     show("job-failure", Boolean(job.failure));
-    show("job-running-hint", job.state === "running");
+    show("job-running-hint", inProgress(job.state));
     if (job.finished_at) { setText("job-finished-at", job.finished_at); }
     show("job-finished", Boolean(job.finished_at));
   }
@@ -63,7 +65,7 @@
       .then(function (job) {
         failures = 0;
         render(job);
-        if (job.state === "running") { window.setTimeout(poll, 1000); }
+        if (inProgress(job.state)) { window.setTimeout(poll, 1000); }
       })
       .catch(function () {
         // A dropped connection or a restarted server: try a few more times, then
@@ -73,5 +75,5 @@
       });
   }
 
-  if (panel.dataset.state === "running") { window.setTimeout(poll, 1000); }
+  if (inProgress(panel.dataset.state)) { window.setTimeout(poll, 1000); }
 }());

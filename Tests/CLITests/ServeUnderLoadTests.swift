@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// A real `lineup serve` while two large uploads are ingested and searches run:
+/// health and a signed-in read must still answer at once. The server is its own
+/// process and the requests are timed from threads of their own, so what is
+/// measured is the server, not this test process's other work.
+@Suite struct ServeUnderLoadTests {
+    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let lfw = CLITests.shared + "/lfw-dev/images"
+
+    @Test(.enabled(if: CLITests.hasLFW || inCI, "the shared LFW photos are missing: set LINEUP_SHARED_FACES"))
+    func healthAndSignedInReadsAnswerWhileTwoUploadsIngestAndSearchesRun() async throws {
+        try #require(FileManager.default.fileExists(atPath: Self.lfw), "the shared LFW photos are missing at \(Self.lfw)")
+        let folder = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store", photos = folder + "/photos", uploads = folder + "/uploads"
+        for path in [photos, uploads] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
+            try FileManager.default.copyItem(atPath: CLITests.samples + "/" + name, toPath: photos + "/" + name)
+        }
+        let tokens = try CLITests.accounts(store)
+        for (name, root) in [("portraits", photos), ("uploaded", uploads)] {
+            let added = try CLITests.lineup("source", "add", name, "--store", store, "--root", root, "--basis", "public-task",
+                                            "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+                                            "--retention-days", "30", "--token", tokens.admin)
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        #expect(try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin).status == 0)
+
+        let port = Int.random(in: 20_000...60_000)
+        let server = Process()
+        server.executableURL = CLITests.root.appendingPathComponent(".build/debug/lineup")
+        server.arguments = ["serve", "--store", store, "--port", String(port), "--workers", "1", "--ingest-workers", "1"]
+        server.currentDirectoryURL = CLITests.root
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let all = (FileManager.default.subpaths(atPath: Self.lfw) ?? []).filter { $0.hasSuffix(".jpg") }.sorted()
+        let batches = [Array(all.prefix(150)), Array(all.dropFirst(150).prefix(150))].map { $0.map { Self.lfw + "/" + $0 } }
+        let probe = try Data(contentsOf: URL(fileURLWithPath: CLITests.samples + "/obama2.jpg"))
+
+        let result = try await onThread { () throws -> (slowest: Double, states: [String], searches: [Int], ended: [String]) in
+            let client = PlainHTTP(port: port)
+            try client.waitForHealth()
+            var jobs: [String] = []
+            for batch in batches {
+                let files = try batch.map { ("files", ($0 as NSString).lastPathComponent, try Data(contentsOf: URL(fileURLWithPath: $0))) }
+                let (type, body) = PlainHTTP.multipart([:], files: files)
+                let answer = try client.request("POST", "/api/v1/sources/uploaded/uploads", token: tokens.admin, contentType: type, body: body)
+                #expect(answer.status == 202, "\(answer.body)")
+                jobs.append(answer.json["id"] as? String ?? "")
+            }
+            // Searches keep the search pipeline busy meanwhile.
+            let statuses = Mutex<[Int]>([]), stop = Mutex(false)
+            let group = DispatchGroup()
+            for _ in 0..<3 {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    let (type, body) = PlainHTTP.multipart(["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
+                                                           files: [("photo", "probe.jpg", probe)])
+                    while !stop.withLock({ $0 }) {
+                        let status = (try? client.request("POST", "/api/v1/search", token: tokens.investigator, contentType: type,
+                                                          body: body).status) ?? -1
+                        statuses.withLock { $0.append(status) }
+                    }
+                }
+            }
+            var slowest = 0.0
+            for _ in 0..<20 {
+                let start = Date()
+                #expect(try client.request("GET", "/api/v1/health").status == 200)
+                #expect(try client.request("GET", "/api/v1/sources", token: tokens.auditor).status == 200)
+                slowest = max(slowest, Date().timeIntervalSince(start))
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let states = try jobs.map { try client.request("GET", "/api/v1/ingest-jobs/\($0)", token: tokens.admin).json["state"] as? String ?? "" }
+            stop.withLock { $0 = true }
+            group.wait()
+            // The jobs run to their end.
+            var ended: [String] = []
+            for job in jobs {
+                var state = "running"
+                for _ in 0..<1200 where state == "running" || state == "queued" {
+                    state = try client.request("GET", "/api/v1/ingest-jobs/\(job)", token: tokens.admin).json["state"] as? String ?? ""
+                    Thread.sleep(forTimeInterval: 0.25)
+                }
+                ended.append(state)
+            }
+            return (slowest, states, statuses.withLock { $0 }, ended)
+        }
+        #expect(result.states.contains { $0 == "running" || $0 == "queued" }, "measured while the uploads were ingested: \(result.states)")
+        // Before, two 120-photo uploads made health take 35.6 s.
+        #expect(result.slowest < 2, "slowest health and signed-in read: \(result.slowest) s")
+        #expect(!result.searches.isEmpty && result.searches.allSatisfy { $0 == 200 }, "\(result.searches)")
+        #expect(result.ended == ["finished", "finished"])
+    }
+
+    /// Runs `body` on a thread of its own, off Swift's cooperative pool.
+    func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// HTTP/1.1 over a plain socket, one connection a request, blocking: a client whose
+/// timing depends on nothing but the server and the kernel.
+struct PlainHTTP: Sendable {
+    let port: Int
+
+    struct Answer {
+        var status: Int
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    func waitForHealth() throws {
+        for _ in 0..<240 {
+            if (try? request("GET", "/api/v1/health").status) == 200 { return }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    func request(_ method: String, _ path: String, token: String? = nil, contentType: String? = nil, body: Data = Data()) throws -> Answer {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 300, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        if let contentType { head += "Content-Type: \(contentType)\r\n" }
+        let bytes = Array((head + "\r\n").utf8) + Array(body)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw POSIXError(.EPIPE) }
+            sent += count
+        }
+        var received = [UInt8](), buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let status = Int(text.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? -1
+        let answerBody = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return Answer(status: status, body: answerBody)
+    }
+
+    static func multipart(_ fields: [String: String], files: [(String, String, Data)]) -> (String, Data) {
+        let boundary = "lineup-load-\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+        }
+        for (name, file, bytes) in files {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8))
+            body.append(bytes)
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        return ("multipart/form-data; boundary=\(boundary)", body)
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Governance
+import Hummingbird
+import HummingbirdTesting
+@testable import Server
+import Store
+import Testing
+import Vision
+
+/// The server's side of the probe's findings: each test fails without its fix.
+@Suite struct HardeningServerTests {
+    // MARK: 2 and 3: ServeUnderLoadTests (CLITests) times a real `lineup serve` under load.
+
+    // MARK: 4. Sign-in: same-origin redirects only, and its own CSRF token
+
+    @Test func signInRedirectsOnlyToThisServersPaths() async throws {
+        let world = try ServerWorld()
+        for next in ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/\t/evil.example",
+                     "javascript:alert(1)", "/%2F/evil.example", " /search"] {
+            #expect(WebSession.safeNext(next) == nil, "\(next)")
+        }
+        #expect(WebSession.safeNext("/accounts?filter=a%20b") == "/accounts?filter=a%20b")
+        try await world.test { client in
+            let evil = try await BrowserSession.postSignIn(client, token: world.tokens[.auditor]!, next: "/\t/evil.example")
+            #expect(evil.status == .seeOther)
+            #expect(evil.headers[.location] == "/audit", "home, not \(evil.headers[.location] ?? "")")
+            let good = try await BrowserSession.postSignIn(client, token: world.tokens[.auditor]!, next: "/policy")
+            #expect(good.headers[.location] == "/policy")
+            // A form posted from another site has neither the sign-in cookie nor its token.
+            let forged = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                  body: ByteBuffer(string: "token=" + world.tokens[.auditor]!))
+            #expect(forged.status == .forbidden)
+            #expect(!(forged.headers[.setCookie] ?? "").hasPrefix(WebSession.cookieName + "="), "no session was started")
+        }
+    }
+
+    // MARK: 10. The public forms cannot take the server down
+
+    @Test func publicRequestsAreLimitedPerAddressAndDecodedWithinSmallLimits() async throws {
+        let world = try ServerWorld(configuration: .init(publicRequestsPerAddress: 2))
+        try await world.test { client in
+            let photo = try ServerWorld.photo("biden.jpg")
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                let (headers, body) = ServerWorld.form(["contact": "person@example.org"], files: [("photo", "me.jpg", photo)])
+                let response = try await client.execute(uri: "/api/v1/access-requests", method: .post, headers: headers, body: body)
+                statuses.append(response.status.code)
+                if response.status == .tooManyRequests { #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0) }
+            }
+            #expect(statuses == [201, 201, 429])
+        }
+        // A PNG declaring 9500×9500 is refused from its header by the public limits,
+        // before any decoding (a search's limits would decode it).
+        let bomb = Self.pngHeader(width: 9500, height: 9500)
+        let world2 = try ServerWorld()
+        try await world2.test { client in
+            let (headers, body) = ServerWorld.form(["contact": "person@example.org"], files: [("photo", "big.png", bomb)])
+            let start = ContinuousClock.now
+            let response = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: headers, body: body)
+            #expect(response.status == .unprocessableContent)
+            #expect(String(buffer: response.body).contains("16000000"))
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+        // The gate itself: per address, and at most `queueLimit` at once.
+        let gate = PublicRequestGate(limits: .init(perAddress: 10, window: .seconds(60), queueLimit: 2))
+        try gate.enter(from: "a")
+        try gate.enter(from: "b")
+        #expect(throws: PublicRequestGate.Refusal.self) { try gate.enter(from: "c") }
+        gate.leave()
+        try gate.enter(from: "c")
+    }
+
+    /// The signature, IHDR and IEND chunks of a PNG of `width` × `height`, and no pixels.
+    static func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
+        func be(_ value: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((value >> $0) & 0xFF) } }
+        let ihdr: [UInt8] = Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0]
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in ihdr {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        // IEND closes it (with IEND's fixed CRC), as an encoder would.
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(~crc)
+            + be(0) + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82]
+    }
+
+    // MARK: 12, 21. Path parameters decoded; no cache; metrics need a role
+
+    @Test func apiPathParametersArePercentDecoded() async throws {
+        let world = try ServerWorld()
+        let g = world.governance
+        _ = try g.addAccount(as: g.authenticate(token: world.tokens[.supervisor]!), name: "sp ace", organisation: "Met",
+                             roles: [.investigator])
+        try await world.test { client in
+            let response = try await client.execute(uri: "/api/v1/accounts/sp%20ace/approve", method: .post,
+                                                    headers: [.authorization: "Bearer " + world.tokens[.supervisor]!])
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+        }
+    }
+
+    @Test func personalAnswersAreNeverCachedAndMetricsNeedARole() async throws {
+        let world = try ServerWorld()
+        try await world.test { client in
+            for (uri, role) in [("/api/v1/accounts", Role.admin), ("/api/v1/audit/entries", .auditor), ("/api/v1/sources", .investigator)] {
+                let response = try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer " + world.tokens[role]!])
+                #expect(response.status == .ok)
+                #expect(response.headers[.cacheControl] == "no-store", "\(uri)")
+            }
+            let refused = try await client.execute(uri: "/api/v1/accounts", method: .get)
+            #expect(refused.headers[.cacheControl] == "no-store")
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            let investigator = try await client.execute(uri: "/metrics", method: .get,
+                                                        headers: [.authorization: "Bearer " + world.tokens[.investigator]!])
+            #expect(investigator.status == .forbidden)
+            let auditor = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer " + world.tokens[.auditor]!])
+            #expect(auditor.status == .ok && String(buffer: auditor.body).contains("lineup_searches_total"))
+        }
+    }
+
+    @Test func folderIngestPathsAreTheSourceRootsNotTheWorkingFolders() async throws {
+        let world = try ServerWorld()
+        let g = world.governance
+        _ = try g.registerSource(as: g.authenticate(token: world.tokens[.admin]!),
+                                 Source(name: "portraits", kind: .folder, root: world.folder + "/photos", legalBasis: .publicTask,
+                                        specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30,
+                                        createdBy: ""))
+        try await world.test { client in
+            let response = try await client.execute(uri: "/api/v1/sources/portraits/ingest", method: .post,
+                                                    headers: [.authorization: "Bearer " + world.tokens[.admin]!, .contentType: "application/json"],
+                                                    body: ByteBuffer(string: #"{"paths": ["biden.jpg"]}"#))
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            #expect(ServerWorld.json(response)["files_ingested"] as? Int == 1)
+        }
+    }
+
+    /// A client that goes away mid-body is no server error.
+    @Test func aBodyCutShortIsTheClientsNotAnUnhandledError() async throws {
+        struct Cut: Error {}
+        let stream = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            continuation.yield(ByteBuffer(string: "--x\r\n"))
+            continuation.finish(throwing: Cut())
+        }
+        let request = Request(head: .init(method: .post, scheme: "http", authority: "localhost", path: "/api/v1/search"),
+                              body: RequestBody(asyncSequence: stream))
+        do {
+            _ = try await LineupServer.body(of: request, limit: 1 << 20)
+            Issue.record("a cut body was read")
+        } catch let error as APIError {
+            #expect(error.status == .badRequest && error.quiet)
+            #expect(APIError.from(error).code != .internalError)
+        }
+    }
+
+    // MARK: 15. Slow headers, slow bodies, idle connections and declared sizes
+
+    @Test func slowAndIdleConnectionsAreClosedAndHugeBodiesRefusedUpFront() async throws {
+        let world = try ServerWorld(configuration: .init(port: 0, maxUploadBytes: 20 << 20, headTimeout: .seconds(1), bodyTimeout: .seconds(2)))
+        defer { try? FileManager.default.removeItem(atPath: world.folder) }
+        try await world.server.application().test(.live) { client in
+            let port = try #require(client.port)
+            // Slow headers: a byte at a time, never finished.
+            let slow = try RawConnection(port: port)
+            try slow.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+            let start = ContinuousClock.now
+            #expect(slow.waitForClose(within: .seconds(5)), "a head that never ends is cut off")
+            #expect(ContinuousClock.now - start < .seconds(4))
+            // Idle keep-alive: one answer, then silence.
+            let idle = try RawConnection(port: port)
+            try idle.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(idle.waitForClose(within: .seconds(5)), "an idle connection is closed")
+            #expect(idle.received.hasPrefix("HTTP/1.1 200"))
+            // A slow body: head sent, body never finished.
+            let body = try RawConnection(port: port)
+            try body.send("POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                          + "Content-Length: 1000\r\n\r\n--x\r\n")
+            #expect(body.waitForClose(within: .seconds(6)), "a body that never ends is cut off")
+            // A public form declaring more than a public form takes (but less than an
+            // upload may be) is refused before it is sent.
+            let form = try RawConnection(port: port)
+            try form.send("POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                          + "Content-Length: \(15 << 20)\r\n\r\n")
+            _ = form.waitForClose(within: .seconds(15))
+            #expect(form.received.hasPrefix("HTTP/1.1 413"), "\(form.received.prefix(40))")
+            // A declared 1 GiB body is refused before it is sent.
+            let huge = try RawConnection(port: port)
+            try huge.send("POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                          + "Content-Length: \(1 << 30)\r\n\r\n")
+            _ = huge.waitForClose(within: .seconds(15))
+            #expect(huge.received.hasPrefix("HTTP/1.1 413"), "\(huge.received.prefix(40))")
+        }
+    }
+}
+
+/// A TCP connection to the server on loopback, written to and read from by hand,
+/// so a test can be as slow or as rude as an attacker.
+final class RawConnection {
+    let socket: Int32
+    private(set) var received = ""
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    /// Reads until the server closes the connection or `limit` passes; whether it closed.
+    func waitForClose(within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now + limit
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count <= 0 { return true }
+            received += String(decoding: buffer[0..<count], as: UTF8.self)
+        }
+        return false
+    }
+
+    deinit { close(socket) }
+}
