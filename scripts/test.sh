@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# What the server tests drive: openapi-spec-validator for the served document, and
-# headless Chromium (Debian's chromium and chromium-driver) through Selenium for the
-# browser test.
+# What the server tests drive: openapi-spec-validator for the served document,
+# schemathesis against a real `lineup serve` with that document, and headless
+# Chromium (Debian's chromium and chromium-driver) through Selenium for the browser
+# test.
 missing=()
 for package in chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -26,6 +27,11 @@ if ! "$venv/bin/python" -c 'import selenium, openapi_spec_validator' 2>/dev/null
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 selenium==4.27.1 >&2 \
         || { echo "test: pip install openapi-spec-validator selenium failed" >&2; exit 1; }
+fi
+if ! "$venv/bin/st" --version 2>/dev/null | grep -qx 'st, version 4.32.5'; then
+    printf '==> installing schemathesis 4.32.5 for the API conformance test\n' >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5 >&2 \
+        || { echo "test: pip install schemathesis failed" >&2; exit 1; }
 fi
 # The scale-out engines (PostgreSQL, Milvus) for the integration tests: started here
 # unless already running, stopped after if started here. When they cannot start,

@@ -54,11 +54,23 @@ struct IngestLoad {
             states.append(status["state"] as? String ?? "?")
         }
         let elapsed = (ContinuousClock.now - started).components.seconds
+        // The uploads run to their end: how long two take beside the searches above.
+        var faces = 0
+        for job in jobs {
+            var status: [String: Any] = [:]
+            repeat {
+                try await Task.sleep(for: .milliseconds(500))
+                status = try await get("/api/v1/ingest-jobs/\(job)")
+            } while ["running", "queued"].contains(status["state"] as? String)
+            faces += status["faces"] as? Int ?? 0
+        }
+        let allDone = Double((ContinuousClock.now - started).components.seconds)
 
         print("")
         print("under ingest load: \(uploads) uploads of \(batches.map(\.count).map(String.init).joined(separator: "+")) photos, "
               + "ingest workers 1; after \(elapsed) s \(done) of \(total) files ingested (jobs \(states.joined(separator: ", ")))")
         print("                     health p50   health p99   health max   search p50   search p99   search req/s")
+        print("both uploads ingested in \(format(allDone, 0)) s: \(format(Double(all.count) / allDone, 1)) files/s, \(faces) faces")
         for (label, health, search) in [("idle", idleHealth, idleSearch), ("while ingesting", health, busySearch)] {
             let sorted = health.sorted()
             func at(_ q: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }

@@ -108,6 +108,7 @@ struct BenchApiCommand: AsyncParsableCommand {
             }
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
+            await server.stopIngests()
         }
     }
 
@@ -144,7 +145,7 @@ struct BenchApiCommand: AsyncParsableCommand {
         }
         let longLived = try g.issueToken(as: admin, label: "bench", days: 366).token
         for (path, value) in [(tokenFile, token), (adminFile, longLived)] {
-            FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data(value.utf8), attributes: [.posixPermissions: 0o600])
         }
         return (try g.authenticate(token: token), token, longLived)
     }

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
 
             Each setting comes from its flag, else its environment variable, else the JSON config file \
             (--config or LINEUP_CONFIG; keys host, port, workers, ingest_workers, max_upload_mib, \
-            request_timeout_seconds, secure_cookies), else the default.
+            request_timeout_seconds, head_timeout_seconds, body_timeout_seconds, secure_cookies, \
+            public_requests_per_address), else the default.
 
             With --mode cluster (or LINEUP_MODE=cluster) the gallery is PostgreSQL and Milvus, and any number \
             of these processes, each with the same keyring, serve it side by side behind a load balancer; \
@@ -43,11 +44,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds before a request is answered 503 timeout (LINEUP_REQUEST_TIMEOUT; default 120).")
     var requestTimeout: Int?
 
+    @Option(help: "Seconds a request head may take to arrive, from the connection opening or the last answer (slow headers, idle keep-alive); the connection is closed past it (LINEUP_HEAD_TIMEOUT; default 20).")
+    var headTimeout: Int?
+
+    @Option(help: "Seconds a request body may take to arrive after its head; the connection is closed past it (LINEUP_BODY_TIMEOUT; default 120).")
+    var bodyTimeout: Int?
+
     @Option(help: "Face pipelines for concurrent searches (LINEUP_WORKERS; default one per core).")
     var workers: Int?
 
     @Option(help: "Face pipelines for ingests, each taking one upload or folder ingest at a time while the others queue; they never take a search's (LINEUP_INGEST_WORKERS; default 1).")
     var ingestWorkers: Int?
+
+    @Option(help: "Public opt-out and access requests each client address may send per 15 minutes; more get 429 (LINEUP_PUBLIC_REQUESTS_PER_ADDRESS; default 5). Behind a proxy every request has the proxy's address.")
+    var publicRequestsPerAddress: Int?
 
     @Flag(help: "Mark the session cookie Secure: the server is reached over HTTPS (LINEUP_SECURE_COOKIES=1).")
     var secureCookies = false
@@ -64,7 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
                                   configuration: .init(host: settings.host, port: settings.port,
                                                        maxUploadBytes: settings.maxUploadMiB << 20,
                                                        secureCookies: settings.secureCookies,
-                                                       requestTimeout: .seconds(settings.requestTimeoutSeconds)),
+                                                       requestTimeout: .seconds(settings.requestTimeoutSeconds),
+                                                       headTimeout: .seconds(settings.headTimeoutSeconds),
+                                                       bodyTimeout: .seconds(settings.bodyTimeoutSeconds),
+                                                       publicRequestsPerAddress: settings.publicRequestsPerAddress),
                                   metrics: metrics)
         printError("lineup: serving on http://\(settings.host):\(settings.port)/ (API under /api/v1)")
         // Retention runs at start and every hour, as `lineup retention run` would; in cluster
@@ -99,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { retention.cancel() }
         try await server.application().runService()
+        await server.stopIngests()
     }
 }
 
@@ -110,12 +124,16 @@ struct ServeSettings: Equatable {
     var port = 8080
     var workers = ProcessInfo.processInfo.activeProcessorCount
     var ingestWorkers = 1
+    var publicRequestsPerAddress = 5
     var maxUploadMiB = 20
     var requestTimeoutSeconds = 120
+    var headTimeoutSeconds = 20
+    var bodyTimeoutSeconds = 120
     var secureCookies = false
 
     static let fileKeys: Set<String> = ["host", "port", "workers", "ingest_workers", "max_upload_mib", "request_timeout_seconds",
-                                        "secure_cookies"]
+                                        "secure_cookies", "public_requests_per_address", "head_timeout_seconds",
+                                        "body_timeout_seconds"]
 
     static func resolve(flags: ServeCommand, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
         var settings = ServeSettings()
@@ -129,8 +147,12 @@ struct ServeSettings: Equatable {
         settings.port = try flags.port ?? number("LINEUP_PORT") ?? settings.port
         settings.workers = try flags.workers ?? number("LINEUP_WORKERS") ?? settings.workers
         settings.ingestWorkers = try flags.ingestWorkers ?? number("LINEUP_INGEST_WORKERS") ?? settings.ingestWorkers
+        settings.publicRequestsPerAddress = try flags.publicRequestsPerAddress ?? number("LINEUP_PUBLIC_REQUESTS_PER_ADDRESS")
+            ?? settings.publicRequestsPerAddress
         settings.maxUploadMiB = try flags.maxUploadMiB ?? number("LINEUP_MAX_UPLOAD_MIB") ?? settings.maxUploadMiB
         settings.requestTimeoutSeconds = try flags.requestTimeout ?? number("LINEUP_REQUEST_TIMEOUT") ?? settings.requestTimeoutSeconds
+        settings.headTimeoutSeconds = try flags.headTimeout ?? number("LINEUP_HEAD_TIMEOUT") ?? settings.headTimeoutSeconds
+        settings.bodyTimeoutSeconds = try flags.bodyTimeout ?? number("LINEUP_BODY_TIMEOUT") ?? settings.bodyTimeoutSeconds
         if flags.secureCookies || ["1", "true", "yes"].contains(environment["LINEUP_SECURE_COOKIES"]?.lowercased() ?? "") {
             settings.secureCookies = true
         }
@@ -144,8 +166,11 @@ struct ServeSettings: Equatable {
             var port: Int?
             var workers: Int?
             var ingestWorkers: Int?
+            var publicRequestsPerAddress: Int?
             var maxUploadMib: Int?
             var requestTimeoutSeconds: Int?
+            var headTimeoutSeconds: Int?
+            var bodyTimeoutSeconds: Int?
             var secureCookies: Bool?
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the config file \(path)") }
@@ -167,8 +192,11 @@ struct ServeSettings: Equatable {
         port = file.port ?? port
         workers = file.workers ?? workers
         ingestWorkers = file.ingestWorkers ?? ingestWorkers
+        publicRequestsPerAddress = file.publicRequestsPerAddress ?? publicRequestsPerAddress
         maxUploadMiB = file.maxUploadMib ?? maxUploadMiB
         requestTimeoutSeconds = file.requestTimeoutSeconds ?? requestTimeoutSeconds
+        headTimeoutSeconds = file.headTimeoutSeconds ?? headTimeoutSeconds
+        bodyTimeoutSeconds = file.bodyTimeoutSeconds ?? bodyTimeoutSeconds
         secureCookies = file.secureCookies ?? secureCookies
     }
 
@@ -176,7 +204,12 @@ struct ServeSettings: Equatable {
         guard (1...65535).contains(port) else { throw ValidationError("port \(port) is not 1 to 65535") }
         guard (1...256).contains(workers) else { throw ValidationError("workers must be 1 to 256") }
         guard (1...64).contains(ingestWorkers) else { throw ValidationError("ingest workers must be 1 to 64") }
+        guard (1...1_000_000).contains(publicRequestsPerAddress) else {
+            throw ValidationError("public requests per address must be 1 to 1000000")
+        }
         guard (1...1024).contains(maxUploadMiB) else { throw ValidationError("max upload must be 1 to 1024 MiB") }
         guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("request timeout must be 1 to 3600 seconds") }
+        guard (1...600).contains(headTimeoutSeconds) else { throw ValidationError("head timeout must be 1 to 600 seconds") }
+        guard (1...3600).contains(bodyTimeoutSeconds) else { throw ValidationError("body timeout must be 1 to 3600 seconds") }
     }
 }

@@ -21,14 +21,19 @@ extension Gallery {
         /// Told when a file recorded is taken back out (the shared index refused its
         /// templates), so the log says that too.
         public var withdrawn: (@Sendable (SourceFile, [Int64]) -> Void)?
+        /// Asked before each file: true stops the run at a file boundary (the server
+        /// shutting down), with every file stored so far whole.
+        public var shouldStop: (@Sendable () -> Bool)?
 
         public init(videoInterval: Double = 1.0, faces: FaceSelection = .all,
                     withhold: (@Sendable (FaceTemplate) -> Bool)? = nil,
-                    recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil) {
+                    recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil,
+                    shouldStop: (@Sendable () -> Bool)? = nil) {
             self.videoInterval = videoInterval
             self.faces = faces
             self.withhold = withhold
             self.recorded = recorded
+            self.shouldStop = shouldStop
         }
     }
 
@@ -61,6 +66,9 @@ extension Gallery {
         public var seconds: Double
         public var facesPerSecond: Double
         public var filesPerSecond: Double
+        /// Stopped before every file was looked at (`IngestOptions.shouldStop`); a later
+        /// run takes the rest.
+        public var stopped: Bool = false
 
         public struct FileError: Sendable, Codable {
             public var path: String
@@ -136,7 +144,12 @@ extension Gallery {
         if pipelines.count > 1 { OpenCV.threads = 1 }
         defer { if pipelines.count > 1 { OpenCV.threads = previousThreads } }
 
+        let stopped = Atomic<Bool>(false)
         drainConcurrently(count: files.count, workers: pipelines.count) { worker, index in
+            if stopped.load(ordering: .relaxed) || options.shouldStop?() == true {
+                stopped.store(true, ordering: .relaxed)
+                return
+            }
             let path = files[index]
             let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
             do {
@@ -163,18 +176,19 @@ extension Gallery {
         heartbeat.stop()
         run.finishedAt = Date()
         run.heartbeatAt = run.finishedAt
-        run.filesSeen = files.count
+        run.filesSeen = done.load(ordering: .relaxed)
+        run.interrupted = stopped.load(ordering: .relaxed)
         run.filesIngested = ingested.load(ordering: .relaxed)
         run.filesSkipped = skipped.load(ordering: .relaxed)
         run.faces = faces.load(ordering: .relaxed)
         run.errors = fileErrors.count
         try store.update(run)
         let seconds = run.finishedAt!.timeIntervalSince(start)
-        return IngestSummary(runID: runID, source: source.name, filesSeen: files.count, filesIngested: run.filesIngested,
+        return IngestSummary(runID: runID, source: source.name, filesSeen: run.filesSeen, filesIngested: run.filesIngested,
                              filesSkipped: run.filesSkipped, faces: run.faces,
                              facesWithheld: withheld.load(ordering: .relaxed), errors: fileErrors, seconds: seconds,
                              facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
-                             filesPerSecond: Double(files.count) / max(seconds, 1e-9))
+                             filesPerSecond: Double(run.filesSeen) / max(seconds, 1e-9), stopped: run.interrupted)
     }
 
     /// Stores one file; returns its stored and withheld face counts, or nil when its

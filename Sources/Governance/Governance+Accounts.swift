@@ -76,7 +76,7 @@ extension Governance {
         guard !roles.isEmpty else { throw GovernanceError.invalid("an account needs at least one role") }
         guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
         if let expiresAt, expiresAt <= now() {
-            throw GovernanceError.badInput("expires_at \(expiresAt.formatted(.iso8601)) is not in the future")
+            throw GovernanceError.invalid("expires_at \(expiresAt.formatted(.iso8601)) is not in the future")
         }
         return try database.write { db in
             guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisationName)]) else {

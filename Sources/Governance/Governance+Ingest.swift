@@ -22,11 +22,12 @@ extension Governance {
         return stored
     }
 
-    /// The sources a principal's roles reach: the operator's accounts see every
-    /// source; another organisation's, its own. Every entry point lists them here.
+    /// The registered sources, for any active account: what a search runs over and
+    /// on what grounds is no secret from the people who search or oversee it (who may
+    /// act on a source is decided per act). Every entry point lists them here.
     public func sources(as principal: Principal) throws -> [Source] {
-        let reader = try require(principal, roles: Role.allCases, for: "listing sources")
-        return try gallery.store.sources().filter { reader.reaches(organisation: $0.organisationID) }
+        try require(principal, roles: Role.allCases, for: "listing sources")
+        return try gallery.store.sources()
     }
 
     /// The source an admin may ingest from or upload into: their organisation's own

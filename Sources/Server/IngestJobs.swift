@@ -78,6 +78,22 @@ final class IngestJobs: Sendable {
     }
 
     private let jobs = Mutex<[String: Job]>([:])
+    /// Set when the server shuts down: running jobs stop at their next file, queued
+    /// ones do not start.
+    private let stopping = Atomic<Bool>(false)
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Stops every job at a file boundary and waits (at most `timeout`) until none
+    /// runs, so the process never exits with an ingest inside the face pipeline.
+    func stopAll(timeout: Duration) async {
+        stopping.store(true, ordering: .relaxed)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline,
+              jobs.withLock({ $0.values.contains { $0.state == .running || $0.state == .queued } }) {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
 
     /// A new job, queued, for the principal's organisation on this gallery.
     func create(source: String, folder: String, files: Int, setAside: [Job.SetAside], by principal: Principal,
@@ -152,7 +168,12 @@ final class IngestJobs: Sendable {
                     self.update(id) { $0.state = .running }
                     return try work { self.progress(id, $0) }
                 }
-                self.finish(id, summary)
+                if summary.stopped {
+                    self.fail(id, "the server shut down after \(summary.filesSeen) of the upload's files; the others are in the "
+                              + "source's folder: ingest the source to take them in")
+                } else {
+                    self.finish(id, summary)
+                }
             } catch {
                 onFailure(error)
                 self.fail(id, APIError.from(error).message)

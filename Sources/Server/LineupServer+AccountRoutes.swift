@@ -28,12 +28,17 @@ extension LineupServer {
         var days: Int?
     }
 
+    /// A dry run's question; its `rule`, if any, is read as a rule file is
+    /// (`PolicyRule.parse`, the rule's own snake_case keys), not with this body's coder.
     struct PolicyQuestion: Decodable {
         var action: PolicyRule.Action
         var organisation: String
         var source: String?
         var date: String?
-        var rule: PolicyRule?
+
+        enum CodingKeys: String, CodingKey {
+            case action, organisation, source, date
+        }
     }
 
     func addAccountRoutes(to api: RouterGroup<LineupRequestContext>) {
@@ -105,11 +110,19 @@ extension LineupServer {
             return try json(["removed": name])
         }
         route(api, .post, "policy/test") { request, _, principal in
-            let question = try await decode(PolicyQuestion.self, from: request)
+            let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
+            let question = try decode(PolicyQuestion.self, body: body)
             let date = try question.date.map { try day($0, field: "date") }
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+            let rule = try (object?["rule"]).flatMap { $0 is NSNull ? nil : $0 }.map { value -> PolicyRule in
+                guard JSONSerialization.isValidJSONObject(value) else {
+                    throw APIError(.badRequest, .invalid, "the field 'rule' must be a policy rule object")
+                }
+                return try PolicyRule.parse(try JSONSerialization.data(withJSONObject: value))
+            }
             return try json(try await blocking {
                 try governance.testPolicy(as: principal, action: question.action, organisation: question.organisation,
-                                          source: question.source, date: date, with: question.rule)
+                                          source: question.source, date: date, with: rule)
             })
         }
     }

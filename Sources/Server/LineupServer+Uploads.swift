@@ -61,7 +61,8 @@ extension LineupServer {
             // An ingest pipeline of its own, on the ingest lane: searches, pages and
             // health never wait for it. Jobs beyond the ingest workers queue.
             let summary = try pool.with { pipeline in
-                try governance.ingest(as: principal, source: name, paths: paths, pipelines: [pipeline], progress: progress)
+                try governance.ingest(as: principal, source: name, paths: paths, pipelines: [pipeline],
+                                      options: .init(shouldStop: { jobs.isStopping }), progress: progress)
             }
             metrics?.ingestedFaces.increment(by: summary.faces)
             return summary

@@ -79,6 +79,7 @@ public struct LineupServer: Sendable {
         router.add(middleware: LogRequestsMiddleware(.info, redactHeaders: [.authorization, .cookie]))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: APIErrorMiddleware(onError: countRefusal))
+        router.add(middleware: MethodNotAllowedMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxUploadBytes,
                                                    publicLimit: configuration.maxPublicBodyBytes))
         addMetricsRoute(to: router)
@@ -90,6 +91,13 @@ public struct LineupServer: Sendable {
         addRightsRoutes(to: api)
         addWebPages(to: router)
         return router
+    }
+
+    /// Stops the background ingests at their next file and waits for them (at most
+    /// `timeout`): called once the server has stopped taking requests, so the process
+    /// never exits with an ingest inside the face pipeline.
+    public func stopIngests(timeout: Duration = .seconds(60)) async {
+        await ingestJobs.stopAll(timeout: timeout)
     }
 
     public func application() -> some ApplicationProtocol {
@@ -240,11 +248,32 @@ public struct LineupServer: Sendable {
 
     /// The request's JSON body, decoded with snake_case keys.
     func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
+        try decode(type, body: try await Self.body(of: request, limit: configuration.maxUploadBytes))
+    }
+
+    /// A JSON body already read, decoded with snake_case keys and ISO 8601 dates (with
+    /// or without fractional seconds), as the API writes them.
+    func decode<T: Decodable>(_ type: T.Type, body: ByteBuffer) throws -> T {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            let plain = ISO8601DateFormatter(), fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
+                let field = decoder.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
+                // Written as a time but no such time (month 13): the request is well formed.
+                if text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T"#, options: .regularExpression) != nil {
+                    throw APIError(.unprocessableContent, .invalid, "\(field) \(text) is no such time")
+                }
+                throw APIError(.badRequest, .invalid, "\(field) is not an ISO 8601 time such as 2027-01-31T12:00:00Z")
+            }
+            return date
+        }
         do {
             return try decoder.decode(type, from: Data(buffer: body))
+        } catch let error as APIError {
+            throw error
         } catch DecodingError.keyNotFound(let key, _) {
             throw APIError(.badRequest, .invalid, "the JSON body needs the field '\(Self.snakeCase(key.stringValue))'")
         } catch DecodingError.typeMismatch(_, let context) {
@@ -287,7 +316,13 @@ public struct LineupServer: Sendable {
 
     /// A day given as YYYY-MM-DD (midnight UTC), or a 400 naming the field.
     func day(_ text: String, field: String) throws -> Date {
-        guard let day = PolicyRule.day(text) else { throw APIError(.badRequest, .invalid, "\(field) \(text) is not a date YYYY-MM-DD") }
+        guard let day = PolicyRule.day(text) else {
+            // Written as a day but no such day (2026-02-30): the request is well formed.
+            if text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil {
+                throw APIError(.unprocessableContent, .invalid, "\(field) \(text) is no such day")
+            }
+            throw APIError(.badRequest, .invalid, "\(field) \(text) is not a date YYYY-MM-DD")
+        }
         return day
     }
 

@@ -1,9 +1,6 @@
 import Dispatch
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 
 /// A real `lineup serve` while two large uploads are ingested and searches run:
@@ -106,6 +103,90 @@ import Testing
         #expect(result.ended == ["finished", "finished"])
     }
 
+    /// Anonymous clients flooding the public forms (photos that declare 9500×9500
+    /// pixels, and real ones) neither slow health nor take the search pipeline: the
+    /// per-address limit turns most away before their body is read, and the rest
+    /// have a pipeline and a thread of their own, with limits that refuse the bombs
+    /// from their headers.
+    @Test func healthAndSearchesHoldWhileThePublicFormsAreFlooded() async throws {
+        let folder = try CLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store", photos = folder + "/photos"
+        try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        for name in ["obama.jpg", "obama2.jpg", "biden.jpg"] {
+            try FileManager.default.copyItem(atPath: CLITests.samples + "/" + name, toPath: photos + "/" + name)
+        }
+        let tokens = try CLITests.accounts(store)
+        #expect(try CLITests.lineup("source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
+                                    "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+                                    "--retention-days", "30", "--token", tokens.admin).status == 0)
+        #expect(try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin).status == 0)
+        let port = Int.random(in: 20_000...60_000)
+        let server = Process()
+        server.executableURL = CLITests.root.appendingPathComponent(".build/debug/lineup")
+        server.arguments = ["serve", "--store", store, "--port", String(port), "--workers", "1"]
+        server.currentDirectoryURL = CLITests.root
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let probe = try Data(contentsOf: URL(fileURLWithPath: CLITests.samples + "/obama2.jpg"))
+        let face = try Data(contentsOf: URL(fileURLWithPath: CLITests.samples + "/biden.jpg"))
+        let bomb = Self.pngDeclaring(width: 9500, height: 9500)
+
+        let result = try await onThread { () throws -> (slowestHealth: Double, slowestSearch: Double, public: [Int]) in
+            let client = PlainHTTP(port: port)
+            try client.waitForHealth()
+            let statuses = Mutex<[Int]>([])
+            let group = DispatchGroup()
+            for index in 0..<25 {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    let (type, body) = PlainHTTP.multipart(["contact": "someone@example.org"],
+                                                           files: [("photo", index % 2 == 0 ? "big.png" : "me.jpg",
+                                                                    index % 2 == 0 ? bomb : face)])
+                    let status = (try? client.request("POST", "/api/v1/access-requests", contentType: type, body: body).status) ?? -1
+                    statuses.withLock { $0.append(status) }
+                }
+            }
+            var slowestHealth = 0.0, slowestSearch = 0.0
+            let (type, body) = PlainHTTP.multipart(["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
+                                                   files: [("photo", "probe.jpg", probe)])
+            for _ in 0..<5 {
+                var start = Date()
+                #expect(try client.request("GET", "/api/v1/health").status == 200)
+                slowestHealth = max(slowestHealth, Date().timeIntervalSince(start))
+                start = Date()
+                #expect(try client.request("POST", "/api/v1/search", token: tokens.investigator, contentType: type, body: body).status == 200)
+                slowestSearch = max(slowestSearch, Date().timeIntervalSince(start))
+            }
+            group.wait()
+            return (slowestHealth, slowestSearch, statuses.withLock { $0 })
+        }
+        #expect(result.public.count == 25 && result.public.allSatisfy { [201, 422, 429, 503].contains($0) }, "\(result.public)")
+        #expect(result.public.filter { $0 == 429 }.count >= 20, "one address sends 5 per window: \(result.public)")
+        #expect(result.slowestHealth < 2, "slowest health: \(result.slowestHealth) s")
+        // Before, 25 such requests in 30 s made searches 57 times slower.
+        #expect(result.slowestSearch < 10, "slowest search: \(result.slowestSearch) s")
+    }
+
+    /// The signature, IHDR and IEND chunks of a PNG of `width` × `height`, and no pixels.
+    static func pngDeclaring(width: UInt32, height: UInt32) -> Data {
+        func be(_ value: UInt32) -> [UInt8] { [24, 16, 8, 0].map { UInt8((value >> $0) & 0xFF) } }
+        let ihdr: [UInt8] = Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0]
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in ihdr {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(~crc)
+                    + be(0) + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82])
+    }
+
     /// Runs `body` on a thread of its own, off Swift's cooperative pool.
     func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -134,35 +215,13 @@ struct PlainHTTP: Sendable {
     }
 
     func request(_ method: String, _ path: String, token: String? = nil, contentType: String? = nil, body: Data = Data()) throws -> Answer {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 300, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let connection = try RawConnection(port: port)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
-        let bytes = Array((head + "\r\n").utf8) + Array(body)
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard count > 0 else { throw POSIXError(.EPIPE) }
-            sent += count
-        }
-        var received = [UInt8](), buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer[0..<count]
-        }
-        let text = String(decoding: received, as: UTF8.self)
+        try connection.send(bytes: Array((head + "\r\n").utf8) + Array(body))
+        guard connection.waitForClose(within: 300) else { throw POSIXError(.ETIMEDOUT) }
+        let text = connection.received
         let status = Int(text.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? -1
         let answerBody = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return Answer(status: status, body: answerBody)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Governance
 import Hummingbird
 import HummingbirdTesting
@@ -154,82 +151,5 @@ import Vision
         }
     }
 
-    // MARK: 15. Slow headers, slow bodies, idle connections and declared sizes
-
-    @Test func slowAndIdleConnectionsAreClosedAndHugeBodiesRefusedUpFront() async throws {
-        let world = try ServerWorld(configuration: .init(port: 0, maxUploadBytes: 20 << 20, headTimeout: .seconds(1), bodyTimeout: .seconds(2)))
-        defer { try? FileManager.default.removeItem(atPath: world.folder) }
-        try await world.server.application().test(.live) { client in
-            let port = try #require(client.port)
-            // Slow headers: a byte at a time, never finished.
-            let slow = try RawConnection(port: port)
-            try slow.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
-            let start = ContinuousClock.now
-            #expect(slow.waitForClose(within: .seconds(5)), "a head that never ends is cut off")
-            #expect(ContinuousClock.now - start < .seconds(4))
-            // Idle keep-alive: one answer, then silence.
-            let idle = try RawConnection(port: port)
-            try idle.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            #expect(idle.waitForClose(within: .seconds(5)), "an idle connection is closed")
-            #expect(idle.received.hasPrefix("HTTP/1.1 200"))
-            // A slow body: head sent, body never finished.
-            let body = try RawConnection(port: port)
-            try body.send("POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                          + "Content-Length: 1000\r\n\r\n--x\r\n")
-            #expect(body.waitForClose(within: .seconds(6)), "a body that never ends is cut off")
-            // A public form declaring more than a public form takes (but less than an
-            // upload may be) is refused before it is sent.
-            let form = try RawConnection(port: port)
-            try form.send("POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                          + "Content-Length: \(15 << 20)\r\n\r\n")
-            _ = form.waitForClose(within: .seconds(15))
-            #expect(form.received.hasPrefix("HTTP/1.1 413"), "\(form.received.prefix(40))")
-            // A declared 1 GiB body is refused before it is sent.
-            let huge = try RawConnection(port: port)
-            try huge.send("POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                          + "Content-Length: \(1 << 30)\r\n\r\n")
-            _ = huge.waitForClose(within: .seconds(15))
-            #expect(huge.received.hasPrefix("HTTP/1.1 413"), "\(huge.received.prefix(40))")
-        }
-    }
-}
-
-/// A TCP connection to the server on loopback, written to and read from by hand,
-/// so a test can be as slow or as rude as an attacker.
-final class RawConnection {
-    let socket: Int32
-    private(set) var received = ""
-
-    init(port: Int) throws {
-        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    }
-
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard Glibc.send(socket, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw POSIXError(.EPIPE) }
-    }
-
-    /// Reads until the server closes the connection or `limit` passes; whether it closed.
-    func waitForClose(within limit: Duration) -> Bool {
-        let deadline = ContinuousClock.now + limit
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while ContinuousClock.now < deadline {
-            var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 100) > 0 else { continue }
-            let count = recv(socket, &buffer, buffer.count, 0)
-            if count <= 0 { return true }
-            received += String(decoding: buffer[0..<count], as: UTF8.self)
-        }
-        return false
-    }
-
-    deinit { close(socket) }
+    // MARK: 15: ServeConnectionTests (CLITests) is as slow and rude as an attacker to a real `lineup serve`.
 }
