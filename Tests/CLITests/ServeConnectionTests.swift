@@ -9,25 +9,10 @@ import Testing
 /// declared larger than the server takes. Each is timed from a thread of its own.
 @Suite struct ServeConnectionTests {
     @Test func slowAndIdleConnectionsAreClosedAndOversizedBodiesRefusedUpFront() async throws {
-        let folder = try CLITests.scratch()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = folder + "/store"
-        _ = try CLITests.accounts(store)
-        let port = Int.random(in: 20_000...60_000)
-        let server = Process()
-        server.executableURL = CLITests.root.appendingPathComponent(".build/debug/lineup")
-        server.arguments = ["serve", "--store", store, "--port", String(port), "--workers", "1",
-                            "--head-timeout", "1", "--body-timeout", "2", "--max-upload-mib", "20"]
-        server.currentDirectoryURL = CLITests.root
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            server.terminate()
-            server.waitUntilExit()
-        }
-        try await ServeUnderLoadTests().onThread {
-            try PlainHTTP(port: port).waitForHealth()
+        let served = try ServedGallery(portraits: false, serveArguments: ["--head-timeout", "1", "--body-timeout", "2",
+                                                                          "--max-upload-mib", "20"])
+        let port = served.port
+        try await served.onThread { _ throws in
             // Slow headers: the head is never finished.
             let slow = try RawConnection(port: port)
             try slow.send("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
