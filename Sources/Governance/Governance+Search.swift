@@ -108,13 +108,25 @@ extension Governance {
                                     minScore: Float?) throws -> Int {
         guard !exclusion.faces.isEmpty else { return 0 }
         let floor: Float = result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity)
-        let provenance = exclusion.sources.isEmpty ? [:] : try gallery.store.provenance(faceIDs: Array(exclusion.faces))
         var count = 0
-        for (id, template) in try gallery.store.templates(faceIDs: Array(exclusion.faces)) {
-            if let source = provenance[id]?.source.id, exclusion.sources.contains(source) { continue }
-            if dot(probe, template) >= floor { count += 1 }
+        for face in try optedOutFaces(exclusion.faces) where !exclusion.sources.contains(face.source) {
+            if dot(probe, face.template) >= floor { count += 1 }
         }
         return count
+    }
+
+    /// The templates and sources of the opted-out faces, opened once and kept until the
+    /// set of faces changes (an opt-out added or rejected, a face erased), so a search
+    /// does not open them all again.
+    func optedOutFaces(_ ids: Set<Int64>) throws -> [(template: [Float], source: Int64)] {
+        if let cached = optedOutFacesCache.withLock({ $0 }), cached.ids == ids { return cached.faces }
+        let list = Array(ids)
+        let provenance = try gallery.store.provenance(faceIDs: list)
+        let faces = try gallery.store.templates(faceIDs: list).compactMap { id, template -> ([Float], Int64)? in
+            provenance[id]?.source.id.map { (template, $0) }
+        }.map { (template: $0.0, source: $0.1) }
+        optedOutFacesCache.withLock { $0 = (ids, faces) }
+        return faces
     }
 
     /// Sets how long search photos are kept (hours; 0 keeps none). Admins.

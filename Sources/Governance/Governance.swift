@@ -19,6 +19,8 @@ public final class Governance: Sendable {
     let now: @Sendable () -> Date
     /// The opt-out templates in memory, with the state of the table they were read at.
     let suppressionCache = Mutex<(stamp: String, templates: [[Float]])?>(nil)
+    /// The opted-out faces' templates and sources, for counting what a search withheld.
+    let optedOutFacesCache = Mutex<(ids: Set<Int64>, faces: [(template: [Float], source: Int64)])?>(nil)
     /// The operator's organisation id, once known (it never changes).
     let operatorID = Mutex<Int64?>(nil)
     static let operatorSettingKey = "operator.organisation"
