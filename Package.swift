@@ -103,20 +103,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "VisionTests", dependencies: ["Vision"]),
+        // What the test targets share: whether they run in CI, where a missing server,
+        // data set or browser fails a suite instead of skipping it.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Vision"]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
-        .testTarget(name: "MilvusTests", dependencies: ["Milvus", "Index"]),
-        .testTarget(name: "GalleryTests", dependencies: ["Gallery", "Store", "Index", "Vision"]),
+        .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),
+        .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "Vision"]),
         // Runs against SQLite, against PostgreSQL, and in cluster mode (PostgreSQL and Milvus) when
         // those answer (scripts/cluster.sh).
-        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "Vision"]),
-        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Store"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Governance", "Gallery", "Store", "Vision",
+        .testTarget(name: "GovernanceTests", dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "Vision"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["TestSupport", "PostgresStore", "Store"]),
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Governance", "Gallery", "Store", "Vision",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `lineup` executable.
-        .testTarget(name: "CLITests", dependencies: ["CLI"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "CLI"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 
 /// Headless Chromium through the web interface of a real `lineup serve`: sign in,
 /// choose a photo, search, see the candidates, open one; then the public opt-out
@@ -13,7 +14,7 @@ import Testing
     static let ready = FileManager.default.isExecutableFile(atPath: chromium) && FileManager.default.isExecutableFile(atPath: driver)
         && FileManager.default.isExecutableFile(atPath: python)
 
-    @Test(.enabled(if: ready, "Chromium, chromedriver or Selenium is not installed: scripts/test.sh installs them"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: ready), "Chromium, chromedriver or Selenium is not installed: scripts/test.sh installs them"))
     func searchAndTheOptOutFormInARealBrowser() async throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `lineup` executable as a user would and checks what it prints.
 @Suite(.serialized) struct CLITests {
@@ -340,7 +341,7 @@ import Testing
 
     /// The LFW protocol end to end on a slice of the development pairs, with the
     /// threshold from a slice of the training pairs.
-    @Test(.enabled(if: hasLFW, "shared LFW photos not found beside the checkout"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: hasLFW), "shared LFW photos not found beside the checkout"))
     func evalLFWReportsTheProtocolFigures() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -370,7 +371,7 @@ import Testing
 
 /// A real `kill -9` of an ingest, then a re-run: the gallery ends exactly as a clean
 /// run leaves it, and the database is sound.
-@Suite(.serialized, .enabled(if: CLITests.hasLFW, "shared LFW photos not found beside the checkout"))
+@Suite(.serialized, .enabled(if: TestEnvironment.runs(whenAvailable: CLITests.hasLFW), "shared LFW photos not found beside the checkout"))
 struct CrashRecoveryTests {
     @Test func killedIngestResumesToTheCountsOfACleanRun() throws {
         let folder = try CLITests.scratch()

@@ -4,6 +4,7 @@ import Synchronization
 import FoundationNetworking
 #endif
 import Testing
+import TestSupport
 
 /// Two `lineup serve --mode cluster` processes on different ports sharing one
 /// PostgreSQL database and one Milvus collection (scripts/cluster.sh starts both):
@@ -111,7 +112,7 @@ import Testing
 
     static func photo(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: CLITests.samples + "/" + name)) }
 
-    @Test(.enabled(if: reachable, "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
     func twoInstancesShareIngestAndErasure() async throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -183,7 +184,7 @@ import Testing
         #expect(health.body["index"] as? String == "shared")
     }
 
-    @Test(.enabled(if: reachable, "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
     func migrateCopiesAnEmbeddedGalleryAndChecksTheCopy() throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }

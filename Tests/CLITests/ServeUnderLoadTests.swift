@@ -2,16 +2,16 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// A real `lineup serve` while two large uploads are ingested and searches run:
 /// health and a signed-in read must still answer at once. The server is its own
 /// process and the requests are timed from threads of their own, so what is
 /// measured is the server, not this test process's other work.
 @Suite struct ServeUnderLoadTests {
-    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
     static let lfw = CLITests.shared + "/lfw-dev/images"
 
-    @Test(.enabled(if: CLITests.hasLFW || inCI, "the shared LFW photos are missing: set LINEUP_SHARED_FACES"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: CLITests.hasLFW), "the shared LFW photos are missing: set LINEUP_SHARED_FACES"))
     func healthAndSignedInReadsAnswerWhileTwoUploadsIngestAndSearchesRun() async throws {
         try #require(FileManager.default.fileExists(atPath: Self.lfw), "the shared LFW photos are missing at \(Self.lfw)")
         let served = try ServedGallery(sources: ["uploaded"], serveArguments: ["--ingest-workers", "1"])

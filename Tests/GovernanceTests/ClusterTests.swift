@@ -5,11 +5,12 @@ import Index
 import Store
 import Testing
 import Vision
+import TestSupport
 
 /// What only the cluster deployment needs: Milvus applies a deletion some time after
 /// it is asked, so the metadata store, not Milvus, decides what a search may return.
 @Suite struct ClusterTests {
-    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func aFaceGoneFromTheMetadataStoreIsNeverACandidateWhileMilvusStillHoldsIt() throws {
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()
@@ -29,7 +30,7 @@ import Vision
         #expect(after.map(\.rank) == Array(1...after.count))
     }
 
-    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func policyExclusionsRunInsideMilvus() throws {
         let world = try GovernedWorld(engine: .cluster)
         _ = try world.cast()
@@ -45,7 +46,7 @@ import Vision
         #expect(try Set(shared.search(probe.template.vector, k: 4, excluding: .init(faces: some)).map(\.id)) == faces.subtracting(some))
     }
 
-    @Test(.enabled(if: MetadataEngine.available.contains(.cluster), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func reconcilingBringsMilvusInLineWithTheMetadataStore() throws {
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()

@@ -5,6 +5,7 @@ import FoundationNetworking
 import Index
 @testable import Milvus
 import Testing
+import TestSupport
 
 /// The Milvus index against a real Milvus 2.3.5 standalone server (started by
 /// scripts/cluster.sh, which .ci/run calls), with exact search as the oracle.
@@ -66,7 +67,7 @@ import Testing
         Issue.record("waited \(Int(seconds)) s for \(what); last seen: \(found())")
     }
 
-    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func searchesAgreeWithExactSearch() async throws {
         let rows = Self.rows(3000, seed: 11)
         let exact = ExactIndex(dimension: 128)
@@ -89,7 +90,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func policyScopesRunInsideMilvus() async throws {
         let rows = Self.rows(1500, seed: 21)
         let byFace = Dictionary(uniqueKeysWithValues: rows.map { ($0.id, $0) })
@@ -119,7 +120,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func removedFacesLeaveTheIndex() async throws {
         let rows = Self.rows(1000, seed: 31)
         try await Self.withIndex(rows) { index in
@@ -133,7 +134,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func aFaceAddedTwiceIsOneHitAndOneRemoval() async throws {
         let rows = Self.rows(200, seed: 41)
         try await Self.withIndex(rows) { index in
@@ -148,7 +149,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: reachable, "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
+    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"))
     func aCollectionOfAnotherDimensionIsRefused() async throws {
         let modelID = "dim-" + UUID().uuidString.prefix(8).lowercased()
         let small = MilvusIndex(client: MilvusClient(baseURL: Self.url), modelID: modelID, dimension: 64)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Vision
+import TestSupport
 
 @Suite struct FacePipelineTests {
     static let people = ["obama.jpg": "Obama", "obama2.jpg": "Obama", "obama3.jpg": "Obama", "biden.jpg": "Biden"]
@@ -108,7 +109,7 @@ import Testing
     }
 }
 
-@Suite(.enabled(if: Fixtures.hasShared, Fixtures.sharedMissing))
+@Suite(.enabled(if: TestEnvironment.runs(whenAvailable: Fixtures.hasShared), Fixtures.sharedMissing))
 struct DetectionSetTests {
     @Test func dogsAreNotFaces() throws {
         let image = try Image(contentsOf: Fixtures.shared + "/detection/dogs.jpg")
