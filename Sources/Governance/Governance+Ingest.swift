@@ -64,11 +64,11 @@ extension Governance {
         let target = "source \(source.name)"
         governed.recorded = { @Sendable [self] db, file, faces in
             try audit(admin, action: "ingest.file", target: target,
-                      details: Self.json(FileEntry(file: file.id ?? 0, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
+                      details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
         }
         governed.withdrawn = { @Sendable [self] file, faces in
             _ = try? audit(admin, action: "ingest.file-withdrawn", target: target,
-                           details: Self.json(FileEntry(file: file.id ?? 0, path: file.path, run: file.runID ?? 0, faces: faces)))
+                           details: Self.json(FileEntry(file: nil, path: file.path, run: file.runID ?? 0, faces: faces)))
         }
         let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
         try audit(admin, action: "ingest", target: target,
@@ -79,7 +79,8 @@ extension Governance {
 
     /// What the log says of one file taken in.
     private struct FileEntry: Encodable {
-        var file: Int64
+        /// The stored file's id; none once it was taken back out.
+        var file: Int64?
         var path: String
         var run: Int64
         var faces: [Int64]

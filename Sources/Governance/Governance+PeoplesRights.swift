@@ -263,7 +263,7 @@ extension Governance {
 
     /// The requester's template, from the most prominent face of their one photo.
     private func requesterTemplate(photo: [UInt8], contact: String, pipeline: FacePipeline) throws -> [Float] {
-        if contact.unicodeScalars.contains(where: TextRule.isControl) { _ = try TextRule.contact.check(contact) }
+        _ = try TextRule.contact.allowingShort.check(contact)
         let contact = contact.trimmingCharacters(in: .whitespaces)
         guard contact.count >= 3, contact.count <= TextRule.contact.maxLength else {
             throw GovernanceError.invalid("give a way to reach you (an e-mail or postal address), 3 to \(TextRule.contact.maxLength) characters")

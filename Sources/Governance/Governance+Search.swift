@@ -122,9 +122,9 @@ extension Governance {
         if let cached = optedOutFacesCache.withLock({ $0 }), cached.ids == ids { return cached.faces }
         let list = Array(ids)
         let provenance = try gallery.store.provenance(faceIDs: list)
-        let faces = try gallery.store.templates(faceIDs: list).compactMap { id, template -> ([Float], Int64)? in
-            provenance[id]?.source.id.map { (template, $0) }
-        }.map { (template: $0.0, source: $0.1) }
+        let faces = try gallery.store.templates(faceIDs: list).compactMap { id, template -> (template: [Float], source: Int64)? in
+            provenance[id]?.source.id.map { (template: template, source: $0) }
+        }
         optedOutFacesCache.withLock { $0 = (ids, faces) }
         return faces
     }

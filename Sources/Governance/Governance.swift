@@ -117,7 +117,7 @@ public struct Justification: Sendable, Codable, Equatable {
     /// leaves a field empty (`unjustified`).
     func validate() throws(GovernanceError) {
         for (rule, value) in [(TextRule.caseNumber, caseNumber), (.purpose, purpose), (.legalBasis, legalBasis)] {
-            if value.unicodeScalars.contains(where: TextRule.isControl) || value.count > rule.maxLength { _ = try rule.check(value) }
+            _ = try rule.allowingShort.check(value)
         }
         for (field, value) in [("a case number", caseNumber), ("a purpose", purpose), ("a legal basis", legalBasis)]
         where value.trimmingCharacters(in: .whitespacesAndNewlines).count < 2 {

@@ -55,6 +55,14 @@ public struct TextRule: Sendable, Equatable {
     /// Jurisdiction codes and other short codes, checked further by their own rules.
     public static let code = TextRule("jurisdiction", .line, max: 16)
 
+    /// The same rule without its minimum length, for a field whose emptiness is
+    /// refused elsewhere in words of its own (a search's justification, a contact).
+    public var allowingShort: TextRule {
+        var rule = self
+        rule.minLength = 0
+        return rule
+    }
+
     /// The same rule under another field name (for errors).
     public func named(_ field: String) -> TextRule {
         var rule = self

@@ -27,15 +27,12 @@ struct APIError: Error, HTTPResponseError {
     var message: String
     /// Seconds after which trying again may succeed (429, 503): sent as `Retry-After`.
     var retryAfter: Int?
-    /// Not worth a line in the log (a client that went away mid-request).
-    var quiet = false
 
-    init(_ status: HTTPResponse.Status, _ code: Code, _ message: String, retryAfter: Int? = nil, quiet: Bool = false) {
+    init(_ status: HTTPResponse.Status, _ code: Code, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
-        self.quiet = quiet
     }
 
     var headers: HTTPFields { [:] }
@@ -116,10 +113,9 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Int
     let publicLimit: Int
 
-    /// The routes and pages anyone may post to, with their smaller limit.
-    static func isPublicForm(_ path: String) -> Bool {
-        ["/api/v1/opt-outs", "/api/v1/access-requests", "/opt-out", "/access-request"].contains(path)
-    }
+    /// Whether anyone may post to `path` without an account (one of the catalogues'
+    /// public POSTs): those take the smaller limit.
+    static func isPublicForm(_ path: String) -> Bool { publicFormPaths.contains(path) }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init) {
@@ -131,3 +127,8 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 }
+
+/// The routes and pages anyone may post to without an account.
+private let publicFormPaths: Set<String> = Set(
+    Endpoint.catalogue.filter { $0.access == .public && $0.method == .post }.map(\.path)
+        + WebPage.catalogue.filter { $0.access == .public && $0.method == .post }.map(\.path))

@@ -39,14 +39,11 @@ extension LineupServer {
         for (path, make) in [("opt-outs", Governance.requestOptOut), ("access-requests", Governance.requestAccess)] {
             publicRoute(api, .post, path) { request, context in
                 // Admitted before the body is read: a refused client costs nothing.
-                try admitPublicRequest(from: context.remoteAddress)
-                defer { publicGate.leave() }
-                let form = try await form(PublicRequestForm.self, from: request, fields: ["photo", "contact"],
-                                          limit: configuration.maxPublicBodyBytes)
-                let photo = form.photo.bytes
-                let pool = pipelines.publicRequests
-                let receipt = try await blocking(on: .publicRequests) {
-                    try pool.with { pipeline in try make(governance)(photo, form.contact, pipeline) }
+                let receipt = try await publicRequest(from: context.remoteAddress) {
+                    let form = try await form(PublicRequestForm.self, from: request, fields: ["photo", "contact"],
+                                              limit: configuration.maxPublicBodyBytes)
+                    let photo = form.photo.bytes
+                    return try await publicFaceWork { pipeline in try make(governance)(photo, form.contact, pipeline) }
                 }
                 // The reference and status only: how many stored faces matched would tell
                 // anyone with someone's photo whether Lineup holds that person.

@@ -52,8 +52,8 @@ extension LineupServer {
                 do {
                     let photo = try web.form.file("photo", label: "a photo of your face")
                     guard contact.count >= 3 else { throw APIError(.badRequest, .invalid, "give an address where we can reach you") }
-                    let receipt = try await publicFaceWork(from: web.context.remoteAddress) { pipeline in
-                        try kind.record(governance)(photo, contact, pipeline)
+                    let receipt = try await publicRequest(from: web.context.remoteAddress) {
+                        try await publicFaceWork { pipeline in try kind.record(governance)(photo, contact, pipeline) }
                     }
                     return render("request-sent", ["heading": kind.heading, "reference": receipt.reference,
                                                    "opt_out": kind == .optOut], for: web, status: .created)

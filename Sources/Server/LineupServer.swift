@@ -187,18 +187,10 @@ public struct LineupServer: Sendable {
         return try await blocking(on: .faces) { try pool.with(body) }
     }
 
-    /// Runs a public request's face work with the public pipeline, once the gate
-    /// lets the client's address in (429 or 503 with Retry-After when not).
-    func publicFaceWork<T: Sendable>(from address: SocketAddress?,
-                                     _ body: @escaping @Sendable (FacePipeline) throws -> T) async throws -> T {
-        try admitPublicRequest(from: address)
-        defer { publicGate.leave() }
-        let pool = pipelines.publicRequests
-        return try await blocking(on: .publicRequests) { try pool.with(body) }
-    }
-
-    /// Takes a place at the public gate (given back with `publicGate.leave()`).
-    func admitPublicRequest(from address: SocketAddress?) throws {
+    /// Runs a public request (`work`: reading its form, then `publicFaceWork`) once
+    /// the gate lets the client's address in, and gives the place back after; 429 or
+    /// 503 with Retry-After when the gate says no.
+    func publicRequest<T: Sendable>(from address: SocketAddress?, _ work: () async throws -> T) async throws -> T {
         do {
             try publicGate.enter(from: PublicRequestGate.key(of: address))
         } catch .tooMany(let seconds) {
@@ -208,6 +200,14 @@ public struct LineupServer: Sendable {
             throw APIError(.serviceUnavailable, .busy, "the server is answering other requests; try again in a minute",
                            retryAfter: 60)
         }
+        defer { publicGate.leave() }
+        return try await work()
+    }
+
+    /// Runs a public request's face work with the public pipeline, on its own lane.
+    func publicFaceWork<T: Sendable>(_ body: @escaping @Sendable (FacePipeline) throws -> T) async throws -> T {
+        let pool = pipelines.publicRequests
+        return try await blocking(on: .publicRequests) { try pool.with(body) }
     }
 
     /// A `{name}` of the route's path, percent-decoded (the router leaves it encoded).
@@ -217,14 +217,15 @@ public struct LineupServer: Sendable {
     }
 
     /// The request's body, up to `limit` bytes (413 beyond). A client that goes away
-    /// before its body ends gets a 400 it will never read, and no error is logged.
+    /// before its body ends gets a 400 it will never read; only internal errors are
+    /// logged, so this is not.
     static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: limit)
         } catch let error as NIOTooManyBytesError {
             throw error
         } catch {
-            throw APIError(.badRequest, .invalid, "the request body ended before it was complete", quiet: true)
+            throw APIError(.badRequest, .invalid, "the request body ended before it was complete")
         }
     }
 

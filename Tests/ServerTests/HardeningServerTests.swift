@@ -121,7 +121,7 @@ import Vision
             _ = try await LineupServer.body(of: request, limit: 1 << 20)
             Issue.record("a cut body was read")
         } catch let error as APIError {
-            #expect(error.status == .badRequest && error.quiet)
+            #expect(error.status == .badRequest)
             #expect(APIError.from(error).code != .internalError)
         }
     }
