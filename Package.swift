@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "lineup", targets: ["CLI"]),
-        .library(name: "Vision", targets: ["Vision"]),
+        .library(name: "FaceVision", targets: ["FaceVision"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,21 +46,21 @@ let package = Package(
                 .linkedLibrary("opencv_core"),
             ]
         ),
-        .target(name: "Vision", dependencies: ["CVision"], resources: [.process("Resources")]),
+        .target(name: "FaceVision", dependencies: ["CVision", "Index"], resources: [.process("Resources")]),
         // One inline function: the prefetch hint Swift lacks.
         .target(name: "CPrefetch"),
         // The graph index's kernels are compiled for AVX2 and FMA on x86-64 (2013 and
         // later processors); measured: see the README's index section.
         .target(
             name: "Index",
-            dependencies: ["Vision", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
         // Face templates in Milvus (its RESTful API), for galleries past one machine.
         .target(name: "Milvus", dependencies: ["Index"]),
         .target(
             name: "Store",
-            dependencies: ["Vision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FaceVision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The metadata store on a PostgreSQL server, shared by any number of `lineup serve`.
         .target(
@@ -69,19 +69,19 @@ let package = Package(
         ),
         .target(
             name: "Gallery",
-            dependencies: ["Vision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FaceVision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Accounts, policy, audit log, people's rights: the rules every entry point goes through.
         .target(
             name: "Governance",
-            dependencies: ["Vision", "Index", "Store", "Gallery", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["FaceVision", "Index", "Store", "Gallery", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The HTTP API and the web interface (Hummingbird 2, Mustache pages) over the same
         // Governance layer as the CLI.
         .target(
             name: "Server",
-            dependencies: ["Vision", "Store", "Gallery", "Governance",
+            dependencies: ["FaceVision", "Store", "Gallery", "Governance",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Mustache", package: "swift-mustache"),
                            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -93,12 +93,12 @@ let package = Package(
         ),
         .target(
             name: "Evaluation",
-            dependencies: ["Vision", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FaceVision", "Index", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Vision", "Evaluation", "Index", "Milvus", "Store", "PostgresStore", "Gallery", "Governance", "Server",
+                "FaceVision", "Evaluation", "Index", "Milvus", "Store", "PostgresStore", "Gallery", "Governance", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -106,17 +106,17 @@ let package = Package(
         // What the test targets share: whether they run in CI, where a missing server,
         // data set or browser fails a suite instead of skipping it.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Vision"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", "Vision"]),
+        .testTarget(name: "FaceVisionTests", dependencies: ["FaceVision", "Index", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceVision"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "FaceVision"]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),
-        .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "Vision"]),
+        .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "FaceVision"]),
         // Runs against SQLite, against PostgreSQL, and in cluster mode (PostgreSQL and Milvus) when
         // those answer (scripts/cluster.sh).
-        .testTarget(name: "GovernanceTests", dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "Vision"]),
+        .testTarget(name: "GovernanceTests", dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "FaceVision"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["TestSupport", "PostgresStore", "Store"]),
-        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Governance", "Gallery", "Store", "Vision",
+        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Governance", "Gallery", "Store", "FaceVision",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `lineup` executable.
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "CLI"]),

@@ -6,7 +6,7 @@ import FoundationNetworking
 #endif
 import Governance
 import Store
-import Vision
+import FaceVision
 
 /// The case of `lineup bench api` where uploads are ingested while people search:
 /// health's latency (one request after another) and a search's (wrk, one client),

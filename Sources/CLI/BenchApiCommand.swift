@@ -7,7 +7,7 @@ import Logging
 import Server
 import ServiceLifecycle
 import Store
-import Vision
+import FaceVision
 
 struct BenchApiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

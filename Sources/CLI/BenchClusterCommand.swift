@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Index
 import Milvus
-import Vision
+import FaceVision
 
 struct BenchClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

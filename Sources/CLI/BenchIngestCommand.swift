@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Gallery
 import Store
-import Vision
+import FaceVision
 
 struct BenchIngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,7 +100,7 @@ struct BenchIngestCommand: ParsableCommand {
         let report = Report(
             photos: photos.count, threads: threads, visionMsPerPhoto: visionSeconds * 1000, idealPhotosPerSecond: ideal,
             photosPerSecond: summary.filesPerSecond, facesPerSecond: summary.facesPerSecond,
-            overheadPercent: (ideal / summary.filesPerSecond - 1) * 100, galleryFaces: gallery.index.count,
+            overheadPercent: (ideal / summary.filesPerSecond - 1) * 100, galleryFaces: try gallery.indexedFaces(),
             searchMsP50: percentile(engine, 0.5), searchMsP95: percentile(engine, 0.95), indexMsP50: percentile(indexOnly, 0.5))
         if json {
             try printJSON(report)

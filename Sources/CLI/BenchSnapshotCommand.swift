@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Index
-import Vision
+import FaceVision
 
 struct BenchSnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Vision
+import FaceVision
+import Index
 
 struct BenchVisionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Vision
+import FaceVision
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

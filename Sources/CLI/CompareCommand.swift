@@ -1,5 +1,5 @@
 import ArgumentParser
-import Vision
+import FaceVision
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

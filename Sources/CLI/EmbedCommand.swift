@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Vision
+import FaceVision
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

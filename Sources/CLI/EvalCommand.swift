@@ -1,7 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Vision
+import FaceVision
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

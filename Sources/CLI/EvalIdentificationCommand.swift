@@ -5,7 +5,7 @@ import Foundation
 import Gallery
 import Store
 import Synchronization
-import Vision
+import FaceVision
 
 extension Gallery.FaceSelection: ExpressibleByArgument {}
 
@@ -139,7 +139,7 @@ struct EvalIdentificationCommand: ParsableCommand {
         let strict = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.001)
         let loose = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.01)
         let report = Report(
-            model: store.modelID, enrol: enrol.rawValue, galleryPhotos: galleryPaths.count, galleryFaces: store.index.count,
+            model: store.modelID, enrol: enrol.rawValue, galleryPhotos: galleryPaths.count, galleryFaces: try store.indexedFaces(),
             matedProbes: matedOutcomes.count, nonmatedProbes: nonmatedTops.count,
             rank1: IdentificationMetrics.hitRate(matedOutcomes, rank: 1), rank10: IdentificationMetrics.hitRate(matedOutcomes, rank: 10),
             fnirAtFpir001: loose?.fnir, fnirAtFpir0001: strict?.fnir, thresholdAtFpir001: loose?.threshold,

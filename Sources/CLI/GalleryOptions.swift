@@ -5,7 +5,7 @@ import Governance
 import Milvus
 import PostgresStore
 import Store
-import Vision
+import FaceVision
 
 /// How a deployment keeps its gallery.
 enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {

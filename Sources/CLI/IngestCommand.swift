@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Gallery
 import Governance
-import Vision
+import FaceVision
 
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,7 +6,7 @@ import Index
 import Milvus
 import PostgresStore
 import Store
-import Vision
+import FaceVision
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -98,13 +98,9 @@ struct MigrateCommand: ParsableCommand {
     /// Every face with its template opened and what the policy filters by.
     func indexedFaces(of gallery: Gallery) throws -> [IndexedFace] {
         let sources = Dictionary(uniqueKeysWithValues: try gallery.store.sources().map { ($0.id!, $0) })
-        let imageSource = try gallery.store.database.read { db in
-            Dictionary(uniqueKeysWithValues: try db.rows("SELECT face.id, image.sourceID FROM face JOIN image ON image.id = face.imageID")
-                .map { (try $0[0].int64(), try $0[1].int64()) })
-        }
         var faces: [IndexedFace] = []
-        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, vector in
-            guard let source = imageSource[id].flatMap({ sources[$0] }) else { return }
+        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, sourceID, vector in
+            guard let source = sources[sourceID] else { return }
             faces.append(IndexedFace(id: id, vector: Array(vector), source: source.id!, organisation: source.organisationID ?? 0,
                                      jurisdiction: source.jurisdiction))
         }
@@ -113,14 +109,14 @@ struct MigrateCommand: ParsableCommand {
 
     /// Searches with a sample of the gallery's own templates in both indexes: the top
     /// face (itself) must agree, and the top ten should mostly overlap.
-    func compareSearches(_ faces: [IndexedFace], local: any VectorIndex, shared: MilvusIndex) throws
+    func compareSearches(_ faces: [IndexedFace], local: any FaceIndex, shared: any FaceIndex) throws
         -> (searches: Int, sameTop: Int, overlap: Double) {
         guard !faces.isEmpty, sample > 0 else { return (0, 0, 1) }
         let step = max(1, faces.count / sample)
         var searches = 0, sameTop = 0, overlap = 0.0
         for face in stride(from: 0, to: faces.count, by: step).prefix(sample).map({ faces[$0] }) {
-            let expected = local.search(face.vector, k: 10)
-            let found = try shared.search(face.vector, k: 10, excluding: .init()).prefix(10)
+            let expected = try local.search(face.vector, k: 10)
+            let found = try shared.search(face.vector, k: 10).prefix(10)
             searches += 1
             // The same face, or one with the same score (a photo stored twice).
             if let top = found.first, let want = expected.first, top.id == want.id || abs(top.score - want.score) < 1e-4 { sameTop += 1 }
@@ -141,7 +137,7 @@ struct ReconcileCommand: ParsableCommand {
 
     func run() throws {
         let (governance, principal) = try options.open()
-        guard governance.gallery.sharedIndex != nil else {
+        guard governance.gallery.indexKind == .shared else {
             throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
         }
         let result = try governance.reconcileIndex(as: principal)

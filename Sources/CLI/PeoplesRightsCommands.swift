@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Governance
 import Store
-import Vision
+import FaceVision
 
 /// The parts of a public request: one photo and a way to reach the person; nothing else.
 struct PublicRequestOptions: ParsableArguments {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Vision
+import FaceVision
 
 /// Options every command that looks at photos shares.
 struct PipelineOptions: ParsableArguments {

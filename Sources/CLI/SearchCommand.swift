@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Gallery
 import Governance
-import Vision
+import FaceVision
 
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -97,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch {
                     printError("lineup: retention run failed: \(error)")
                 }
-                if governance.gallery.sharedIndex != nil {
+                if governance.gallery.indexKind == .shared {
                     do {
                         let reconciled = try governance.reconcileIndex(as: nil)
                         if reconciled.added + reconciled.removed > 0 {

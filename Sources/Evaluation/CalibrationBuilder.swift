@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
-import Vision
+import FaceVision
+import Index
 
 /// Builds a `ScoreCalibration` from templates of photos grouped by person, using
 /// every same-person pair and every different-person pair.

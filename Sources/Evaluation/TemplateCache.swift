@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
-import Vision
+import FaceVision
 
 /// What extracting a template from one photo gave.
 public enum ExtractionOutcome: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
-import Vision
+import FaceVision
 
 /// Computes the template of the most prominent face of many photos in parallel.
 ///

@@ -4,7 +4,7 @@ import Foundation
 import Index
 import Store
 import Synchronization
-import Vision
+import FaceVision
 
 extension Gallery {
     public struct IngestOptions: Sendable {
@@ -220,24 +220,18 @@ extension Gallery {
         let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
                               faceCount: 0, ingestedAt: now, runID: runID)
         guard let stored = try store.record(file: file, pictures: pictures, alsoInTransaction: options.recorded) else { return nil }
-        if let sharedIndex {
-            let faces = stored.map { face in
-                IndexedFace(id: face.id!, vector: face.template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
-                            source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
-            }
-            do {
-                try sharedIndex.add(faces)
-            } catch {
-                // Unsearchable faces are not kept: the file is taken back whole, so the
-                // run reports it and the next run takes it again.
-                try store.unrecord(fileSHA256: digest, sourceID: sourceID)
-                options.withdrawn?(file, stored.compactMap(\.id))
-                throw error
-            }
-        } else {
-            for face in stored {
-                face.template.withUnsafeBytes { index.add(id: face.id!, vector: $0.bindMemory(to: Float.self)) }
-            }
+        let faces = stored.map { face in
+            IndexedFace(id: face.id!, vector: face.template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
+                        source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
+        }
+        do {
+            try index.add(faces)
+        } catch {
+            // Unsearchable faces are not kept (a shared index refused them): the file is
+            // taken back whole, so the run reports it and the next run takes it again.
+            try store.unrecord(fileSHA256: digest, sourceID: sourceID)
+            options.withdrawn?(file, stored.compactMap(\.id))
+            throw error
         }
         return (stored.count, withheld)
     }

@@ -3,7 +3,7 @@ import Index
 import Store
 
 extension Gallery {
-    /// What bringing a shared index back in line with the metadata store changed.
+    /// What bringing the index back in line with the metadata store changed.
     public struct Reconciliation: Sendable, Codable, Equatable {
         /// Faces the store holds that the index lacked (an ingest cut short between
         /// its commit and the index), now added.
@@ -14,42 +14,39 @@ extension Gallery {
         public var faces: Int
     }
 
-    /// Compares the shared index with the metadata store, the truth, range of ids by
-    /// range, and adds or removes what differs. An embedded gallery's index is rebuilt
-    /// from the store when it opens, so there is nothing to do.
-    public func reconcileSharedIndex() throws -> Reconciliation {
-        guard let sharedIndex else { return Reconciliation(added: 0, removed: 0, faces: index.count) }
-        let maxID = try store.database.read { db in try db.scalar("SELECT COALESCE(max(id), 0) FROM face").int64() }
+    /// Compares the index with the metadata store, the truth, range of ids by range
+    /// (as wide as the index answers in full), and adds or removes what differs; a
+    /// snapshot is saved when anything changed. An index in this process is also
+    /// checked whenever the gallery opens, so this matters most for a shared one,
+    /// where an ingest or erasure can fail halfway across the network.
+    public func reconcileIndex() throws -> Reconciliation {
+        let maxID = try store.maxFaceID()
         var result = Reconciliation(added: 0, removed: 0, faces: 0)
-        let width = sharedIndex.idRangeLimit
-        for start in stride(from: Int64(0), through: maxID, by: Int(width)) {
-            let range = start..<(start + width)
-            let held = Set(try store.database.read { db in
-                try db.ids("SELECT id FROM face WHERE modelID = ? AND id >= ? AND id < ?",
-                           [.text(modelID), .integer(range.lowerBound), .integer(range.upperBound)])
-            })
-            let indexed = try sharedIndex.faceIDs(in: range)
+        for range in index.idRanges(upTo: maxID) {
+            let held = try store.faceIDs(modelID: modelID, in: range)
+            let indexed = try index.faceIDs(in: range)
             result.faces += held.count
             let stray = indexed.subtracting(held), missing = held.subtracting(indexed)
             if !stray.isEmpty {
-                try sharedIndex.remove(faceIDs: stray.sorted())
+                try index.remove(ids: stray.sorted())
                 result.removed += stray.count
             }
             if !missing.isEmpty {
-                try sharedIndex.add(try indexedFaces(missing))
+                try index.add(try indexedFaces(missing))
                 result.added += missing.count
             }
         }
         // Above every stored face: the newest faces, erased.
         let above = (maxID + 1)..<Int64.max
-        var stray = try sharedIndex.faceIDs(in: above)
+        var stray = try index.faceIDs(in: above)
         while !stray.isEmpty {
-            try sharedIndex.remove(faceIDs: stray.sorted())
+            try index.remove(ids: stray.sorted())
             result.removed += stray.count
-            let left = try sharedIndex.faceIDs(in: above)
+            let left = try index.faceIDs(in: above)
             guard left != stray else { break } // removals not applied yet: the next run finishes them
             stray = left
         }
+        if result.added + result.removed > 0 { try saveIndex() }
         return result
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Index
 import Store
-import Vision
+import FaceVision
 
 extension Gallery {
     /// One face of the gallery offered for human review, with where it came from.
@@ -80,15 +80,7 @@ extension Gallery {
                        excluding: SearchExclusion = .init(), filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
         let clock = ContinuousClock()
         let started = clock.now
-        var hits: [SearchHit]
-        if let sharedIndex {
-            hits = try sharedIndex.search(probe.template.vector, k: top, excluding: excluding)
-            if let filter { hits.removeAll { !filter($0.id) } }
-        } else {
-            let hidden = excluding.faces.union(try store.faceIDs(ofSources: excluding.sources))
-            let keep: (@Sendable (Int64) -> Bool)? = hidden.isEmpty ? filter : { @Sendable id in !hidden.contains(id) && filter?(id) != false }
-            hits = index.search(probe.template.vector, k: top, filter: keep)
-        }
+        var hits = try index.search(probe.template.vector, parameters: SearchParameters(k: top, filter: excluding.filter(admitting: filter)))
         hits.removeAll { minScore != nil && $0.score < minScore! }
         let elapsed = clock.now - started
         let comparisons = try indexedFaces()
@@ -141,23 +133,22 @@ extension Gallery {
 }
 
 extension Gallery {
-    /// Faces the index searches: counted in this process; with a shared index, the
-    /// faces the metadata store holds (what a search can return), counted at most once
-    /// a minute (each search reports the figure).
     /// The faces searched, as far as known without asking anything that may wait:
-    /// the in-process index's count, or in cluster mode the last count read from the
+    /// the in-process index's count, or for a shared index the last count read from the
     /// metadata store (nil before the first). For health checks, which answer at once.
     public var indexedFacesKnownNow: Int? {
-        guard sharedIndex != nil else { return index.count }
-        return sharedCount.withLock { $0?.count }
+        index.countInProcess ?? storedCount.withLock { $0?.count }
     }
 
+    /// Faces the index searches: counted in this process; for a shared index, the
+    /// faces the metadata store holds (what a search can return), counted at most once
+    /// a minute (each search reports the figure).
     public func indexedFaces() throws -> Int {
-        guard sharedIndex != nil else { return index.count }
+        if let count = index.countInProcess { return count }
         let now = ContinuousClock.now
-        if let last = sharedCount.withLock({ $0 }), now - last.at < .seconds(60) { return last.count }
+        if let last = storedCount.withLock({ $0 }), now - last.at < .seconds(60) { return last.count }
         let count = try store.faceCount(modelID: modelID)
-        sharedCount.withLock { $0 = (count, now) }
+        storedCount.withLock { $0 = (count, now) }
         return count
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Index
 import Synchronization
 import Store
-import Vision
+import FaceVision
 
 /// Lineup's main job on one machine: a folder holding the gallery database and the
 /// index of its templates for one model, with ingest and search on top.
@@ -29,13 +29,13 @@ public final class Gallery: Sendable {
     public let directory: String
     public let store: GalleryStore
     public let modelID: String
-    /// The index in this process; empty when the gallery searches a shared one.
-    public let index: any VectorIndex
-    /// The shared index (Milvus) a cluster deployment searches, when there is one.
-    public let sharedIndex: (any FaceIndex)?
+    /// The templates' index: in this process (exact or graph), or shared by a cluster
+    /// deployment (Milvus).
+    public let index: any FaceIndex
     public let indexKind: IndexKind
-    /// The shared index's face count as last asked, and when (each search reports it).
-    let sharedCount = Mutex<(count: Int, at: ContinuousClock.Instant)?>(nil)
+    /// The metadata store's face count as last asked, and when: the N of the bands for
+    /// an index that cannot count in this process.
+    let storedCount = Mutex<(count: Int, at: ContinuousClock.Instant)?>(nil)
     /// How the index came to be, for status output.
     public let indexOrigin: String
 
@@ -61,9 +61,8 @@ public final class Gallery: Sendable {
         self.modelID = modelID
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
         store = try GalleryStore(database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys)
-        self.sharedIndex = sharedIndex
         if let sharedIndex {
-            (indexKind, index, indexOrigin) = (.shared, ExactIndex(dimension: dimension), sharedIndex.engine)
+            (indexKind, index, indexOrigin) = (.shared, sharedIndex, sharedIndex.engine)
             return
         }
         let sealing = SealedSnapshot(store: store)
@@ -92,16 +91,11 @@ public final class Gallery: Sendable {
 
     public var snapshotPath: String { Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind) }
 
-    /// Writes the index snapshot (atomically, sealed with the current key); a shared
-    /// index keeps itself.
+    /// Writes the index snapshot (atomically, sealed with the current key); an index
+    /// that keeps no snapshot (a shared one keeps itself) has nothing to write.
     public func saveIndex() throws {
-        guard sharedIndex == nil else { return }
-        let sealing = SealedSnapshot(store: store)
-        switch index {
-        case let exact as ExactIndex: try IndexSnapshot.save(exact, modelID: modelID, to: snapshotPath, sealing: sealing)
-        case let graph as HNSWIndex: try graph.save(modelID: modelID, to: snapshotPath, sealing: sealing)
-        default: preconditionFailure("no snapshot format for \(type(of: index))")
-        }
+        guard let snapshotting = index as? any SnapshottingIndex else { return }
+        try snapshotting.save(modelID: modelID, to: snapshotPath, sealing: SealedSnapshot(store: store))
         // A snapshot of the other kind, left from when the gallery was smaller or
         // larger, is out of date and may hold erased faces: it goes.
         let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind == .graph ? .exact : .graph)
@@ -118,15 +112,17 @@ public final class Gallery: Sendable {
             origin = "database"
         } catch {
             origin = "database (\(error.description))"
-            index.load(ids: [], vectors: [])
+            index.removeAll()
         }
         let before = index.count
-        try store.forEachTemplate(modelID: modelID, afterID: index.maxID) { id, vector in index.add(id: id, vector: vector) }
+        try store.forEachTemplate(modelID: modelID, afterID: index.maxID) { id, source, vector in
+            index.add(id: id, source: source, vector: vector)
+        }
         if index.count != before { origin += " + \(index.count - before) newer faces" }
         let stored = try store.faceCount(modelID: modelID)
         if index.count != stored {
-            index.load(ids: [], vectors: [])
-            try store.forEachTemplate(modelID: modelID) { id, vector in index.add(id: id, vector: vector) }
+            index.removeAll()
+            try store.forEachTemplate(modelID: modelID) { id, source, vector in index.add(id: id, source: source, vector: vector) }
             origin = "database (rebuilt: the snapshot disagreed with it)"
         }
         return origin
@@ -160,15 +156,17 @@ public final class Gallery: Sendable {
 
     /// Reads templates in batches and inserts each batch with every core.
     private static func addTemplates(from store: GalleryStore, modelID: String, afterID: Int64, to graph: HNSWIndex) throws {
-        var ids: [Int64] = [], vectors: [[Float]] = []
+        var ids: [Int64] = [], sources: [Int64] = [], vectors: [[Float]] = []
         let cores = ProcessInfo.processInfo.activeProcessorCount
         func flush() {
-            graph.add(ids: ids, vectors: vectors, threads: cores)
+            graph.add(ids: ids, sources: sources, vectors: vectors, threads: cores)
             ids.removeAll(keepingCapacity: true)
+            sources.removeAll(keepingCapacity: true)
             vectors.removeAll(keepingCapacity: true)
         }
-        try store.forEachTemplate(modelID: modelID, afterID: afterID) { id, vector in
+        try store.forEachTemplate(modelID: modelID, afterID: afterID) { id, source, vector in
             ids.append(id)
+            sources.append(source)
             vectors.append(Array(vector))
             if ids.count == 65_536 { flush() }
         }

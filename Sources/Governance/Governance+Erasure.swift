@@ -125,7 +125,7 @@ extension Governance {
         }
         do {
             try gallery.forget(faceIDs: faceIDs)
-        } catch let error where gallery.sharedIndex != nil {
+        } catch let error where gallery.indexKind == .shared {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next
             // reconciliation (hourly under `lineup serve`, or `lineup reconcile`).
@@ -194,7 +194,7 @@ extension Governance {
     /// nil is the server's schedule). Logged when it changes anything.
     public func reconcileIndex(as principal: Principal?) throws -> Gallery.Reconciliation {
         if let principal { try requireOperator(principal, .admin, for: "reconciling the index") }
-        let result = try gallery.reconcileSharedIndex()
+        let result = try gallery.reconcileIndex()
         if result.added + result.removed > 0 {
             try audit(principal, action: "index.reconcile", target: "shared index",
                       details: Self.json(["added": result.added, "removed": result.removed]))

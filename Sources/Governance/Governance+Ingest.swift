@@ -1,7 +1,8 @@
 import Foundation
 import Gallery
 import Store
-import Vision
+import FaceVision
+import Index
 
 extension Governance {
     /// Registers a source for the admin's organisation, which answers for it.

@@ -2,7 +2,7 @@ import Foundation
 import Gallery
 import Index
 import Store
-import Vision
+import FaceVision
 
 /// Opt-outs and access requests: anyone may make one with one photo and a way to
 /// reach them; nothing else is asked. A privacy officer reviews both.
@@ -276,7 +276,7 @@ extension Governance {
     /// scan of the database, so nothing the index might miss is missed.
     private func storedMatches(of template: [Float], threshold: Float) throws -> [(Int64, Float)] {
         var matches: [(Int64, Float)] = []
-        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, vector in
+        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, _, vector in
             let score = dot(vector, template)
             if score >= threshold { matches.append((id, score)) }
         }

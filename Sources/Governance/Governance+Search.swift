@@ -3,7 +3,7 @@ import Foundation
 import Index
 import Gallery
 import Store
-import Vision
+import FaceVision
 
 extension Governance {
     static let probeKeepHoursKey = "probe.keep-hours"
@@ -238,9 +238,4 @@ extension Governance {
             return templates
         }
     }
-}
-
-/// The inner product of two templates (arrays, or a buffer read from the store).
-func dot(_ a: some RandomAccessCollection<Float>, _ b: some RandomAccessCollection<Float>) -> Float {
-    zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
 }

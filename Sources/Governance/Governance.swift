@@ -2,7 +2,7 @@ import Foundation
 import Gallery
 import Store
 import Synchronization
-import Vision
+import FaceVision
 
 /// The rules of the engine: who may act, on what grounds, within which policy,
 /// and the evidence of every act. Every entry point (the command line, the HTTP

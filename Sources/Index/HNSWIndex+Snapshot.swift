@@ -6,7 +6,7 @@ import Foundation
 /// Layout (little-endian): magic `LINEUPHN`, format version (UInt32), then the
 /// header (dimension, M, efConstruction, efSearch as UInt32; seed,
 /// slots used, entry point, top level as Int64; model id length and UTF-8 bytes),
-/// then per slot the ids, levels, half-precision vectors, int8 codes and level-0 link rows,
+/// then per slot the ids, sources, levels, half-precision vectors, int8 codes and level-0 link rows,
 /// then the upper link rows of every slot above level 0 in slot order, then the
 /// SHA-256 of everything before it. Written to a temporary file and renamed, so a
 /// crash leaves the old file or the new one. Any failed check is refused with a
@@ -14,7 +14,7 @@ import Foundation
 /// from the database.
 extension HNSWIndex {
     static let snapshotMagic = Array("LINEUPHN".utf8)
-    static let snapshotVersion: UInt32 = 2
+    static let snapshotVersion: UInt32 = 3
 
     /// Saves the graph atomically; inserts and removals wait until it is written.
     public func save(modelID: String, to path: String, sealing: (any SnapshotSealing)? = nil) throws {
@@ -31,6 +31,7 @@ extension HNSWIndex {
             append(&data, UInt32(name.count))
             data.append(contentsOf: name)
             data.append(UnsafeBufferPointer(start: storage.ids, count: used))
+            data.append(UnsafeBufferPointer(start: storage.sources, count: used))
             data.append(UnsafeBufferPointer(start: storage.levels, count: used))
             data.append(UnsafeBufferPointer(start: storage.vectors, count: used * dimension))
             data.append(UnsafeBufferPointer(start: storage.codes, count: used * storage.codeStride))
@@ -70,6 +71,7 @@ extension HNSWIndex {
         let storage = index.storage
         storage.grow(to: max(used, 1))
         try reader.copy(into: storage.ids, count: used)
+        try reader.copy(into: storage.sources, count: used)
         try reader.copy(into: storage.levels, count: used)
         try reader.copy(into: storage.vectors, count: used * dimension)
         try reader.copy(into: storage.codes, count: used * storage.codeStride)

@@ -18,7 +18,7 @@ import Synchronization
 /// see is a valid slot whose data was written before it was linked). Growing the
 /// buffers and removing a node take the structure lock exclusively: a removal must
 /// be complete before any later search starts, and erasure is rare.
-public final class HNSWIndex: VectorIndex, @unchecked Sendable {
+public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
     public struct Parameters: Sendable, Equatable {
         /// Links per node on upper levels (twice as many on level 0).
         public var m: Int
@@ -70,9 +70,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         state = Mutex(State(random: parameters.seed))
     }
 
+    public var engine: String { "graph (HNSW, M \(parameters.m), ef \(efSearchOverride ?? parameters.efSearch)), in this process" }
+
     public var count: Int { state.withLock { $0.slots.count } }
 
-    /// The largest id stored (0 when empty): where loading from the store resumes.
+    public var countInProcess: Int? { count }
+
     public var maxID: Int64 { state.withLock { $0.slots.keys.max() ?? 0 } }
 
     /// Overrides `parameters.efSearch` (for sweeps); nil uses the parameter.
@@ -86,11 +89,20 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: Insert
 
-    public func add(id: Int64, vector: UnsafeBufferPointer<Float>) {
+    public func add(_ faces: [IndexedFace]) {
+        for face in faces { face.vector.withUnsafeBufferPointer { add(id: face.id, source: face.source, vector: $0) } }
+    }
+
+    public func add(id: Int64, source: Int64 = 0, vector: [Float]) {
+        vector.withUnsafeBufferPointer { add(id: id, source: source, vector: $0) }
+    }
+
+    /// Adds or replaces the vector of `id`.
+    public func add(id: Int64, source: Int64 = 0, vector: UnsafeBufferPointer<Float>) {
         precondition(vector.count == dimension, "vector has \(vector.count) values, the index \(dimension)")
         while true {
             if state.withLock({ $0.slots[id] != nil }) { remove(id: id) }
-            switch structure.read({ insertShared(id: id, vector: vector) }) {
+            switch structure.read({ insertShared(id: id, source: source, vector: vector) }) {
             case .inserted: return
             case .idTaken: continue
             case .full: reserve(capacity: max(1024, storage.capacity * 2))
@@ -106,13 +118,22 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// at the same moment would not see each other. Measured on face-like data
     /// (20,000 × 512, M = 16, ef 128): recall@10 0.747 with interleaved threads,
     /// 0.755 to 0.763 with contiguous shares (one thread: 0.759).
-    public func add(ids: [Int64], vectors: [[Float]], threads: Int) {
-        precondition(ids.count == vectors.count)
+    public func add(ids: [Int64], sources: [Int64]? = nil, vectors: [[Float]], threads: Int) {
+        precondition(ids.count == vectors.count && (sources?.count ?? ids.count) == ids.count)
         reserve(capacity: count + ids.count)
         let parts = max(1, min(threads, ids.count))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            for i in ids.count * part / parts..<ids.count * (part + 1) / parts { add(id: ids[i], vector: vectors[i]) }
+            for i in ids.count * part / parts..<ids.count * (part + 1) / parts {
+                add(id: ids[i], source: sources?[i] ?? 0, vector: vectors[i])
+            }
         }
+    }
+
+    /// A million ids a range, so a caller comparing range by range holds a million at a time.
+    public var idRangeLimit: Int64 { 1 << 20 }
+
+    public func faceIDs(in range: Range<Int64>) -> Set<Int64> {
+        state.withLock { Set($0.slots.keys.filter(range.contains)) }
     }
 
     /// Makes room for `capacity` nodes without further growth.
@@ -123,7 +144,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     private enum Insertion { case inserted, idTaken, full }
 
     /// Runs under the shared structure lock.
-    private func insertShared(id: Int64, vector: UnsafeBufferPointer<Float>) -> Insertion {
+    private func insertShared(id: Int64, source: Int64, vector: UnsafeBufferPointer<Float>) -> Insertion {
         let capacity = storage.capacity
         let claimed = state.withLock { state -> (slot: Int32, level: Int)?? in
             guard state.slots[id] == nil else { return .some(nil) }
@@ -141,7 +162,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         }
         guard let claimed else { return .full }
         guard let (slot, level) = claimed else { return .idTaken }
-        storage.occupy(slot, id: id, level: level, vector: vector, quantizer: quantizer)
+        storage.occupy(slot, id: id, source: source, level: level, vector: vector, quantizer: quantizer)
         let start = state.withLock { state -> (Int32, Int)? in
             guard state.entryPoint >= 0 else {
                 (state.entryPoint, state.maxLevel) = (slot, level)
@@ -252,14 +273,23 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: Search
 
-    public func search(_ query: [Float], k: Int, filter: (@Sendable (Int64) -> Bool)?) -> [SearchHit] {
+    /// The `k` best-scoring entries `filter` admits, best first.
+    public func search(_ query: [Float], k: Int, filter: SearchFilter = .all) -> [SearchHit] {
+        search(query, parameters: SearchParameters(k: k, filter: filter))
+    }
+
+    public func search(_ query: [Float], parameters search: SearchParameters) -> [SearchHit] {
         precondition(query.count == dimension, "query has \(query.count) values, the index \(dimension)")
+        let k = search.k
         guard k > 0 else { return [] }
         return structure.read {
             let (entry, top) = state.withLock { ($0.entryPoint, $0.maxLevel) }
             guard entry >= 0 else { return [] }
-            let ef = max(efSearchOverride ?? parameters.efSearch, k)
-            if let filter, let hits = exactSearchIfSelective(query, k: k, ef: ef, filter: filter) { return hits }
+            let ef = max(search.breadth ?? efSearchOverride ?? parameters.efSearch, k)
+            let ids = storage.ids, sources = storage.sources
+            let filter = search.filter
+            let accept: ((Int32) -> Bool)? = filter.admitsAll ? nil : { filter.accepts(id: ids[Int($0)], source: sources[Int($0)]) }
+            if let accept, let hits = exactSearchIfSelective(query, k: k, ef: ef, accept: accept) { return hits }
             return query.withUnsafeBufferPointer { vector in
                 withUnsafeTemporaryAllocation(of: Int8.self, capacity: storage.codeStride) { code in
                     quantizer.encode(vector.baseAddress!, into: code.baseAddress!)
@@ -269,8 +299,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                         for layer in stride(from: top, to: 0, by: -1) {
                             current = greedy(query, from: current, layer: layer, locked: false)
                         }
-                        let ids = storage.ids
-                        let accept: ((Int32) -> Bool)? = filter.map { filter in { filter(ids[Int($0)]) } }
                         var found = searchLayer(query, from: current, ef: ef, layer: 0, locked: false, accept: accept, scratch: scratch)
                         // The int8 order is close to the exact one: re-scoring the best
                         // few times k recovers the exact top k.
@@ -290,20 +318,20 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// must visit about `ef / share` nodes to collect `ef` accepted ones. Scoring
     /// the accepted nodes directly costs `share × N`. The share is estimated on
     /// 256 evenly spaced slots, and the cheaper way is taken.
-    private func exactSearchIfSelective(_ query: [Float], k: Int, ef: Int, filter: (Int64) -> Bool) -> [SearchHit]? {
+    private func exactSearchIfSelective(_ query: [Float], k: Int, ef: Int, accept: (Int32) -> Bool) -> [SearchHit]? {
         let used = state.withLock { $0.used }
         let step = max(1, used / 256)
         var live = 0, accepted = 0
         for slot in stride(from: 0, to: used, by: step) where storage.levels[slot] >= 0 {
             live += 1
-            if filter(storage.ids[slot]) { accepted += 1 }
+            if accept(Int32(slot)) { accepted += 1 }
         }
         let share = max(0.5, Double(accepted)) / Double(max(1, live))
         let graphCost = Double(Self.scoredPerCandidate * ef) / share
         guard share * Double(used) <= graphCost else { return nil }
         var best = TopK(k: k)
         query.withUnsafeBufferPointer { vector in
-            for slot in 0..<used where storage.levels[slot] >= 0 && filter(storage.ids[slot]) {
+            for slot in 0..<used where storage.levels[slot] >= 0 && accept(Int32(slot)) {
                 best.offer(id: storage.ids[slot], score: innerProduct(vector.baseAddress!, storage.vector(Int32(slot)), count: dimension))
             }
         }

@@ -6,13 +6,13 @@ import Foundation
 ///
 /// Layout (little-endian): magic `LINEUPIX`, format version (UInt32), dimension
 /// (UInt32), count (UInt64), model id length (UInt32) and UTF-8 bytes, the ids
-/// (Int64 × count), the vectors (Float32 × count × dimension), then the SHA-256
+/// (Int64 × count), their sources (Int64 × count), the vectors (Float32 × count × dimension), then the SHA-256
 /// of everything before it. Saved to a temporary file and renamed, so a crash
 /// leaves the old snapshot or the new one, never a mix. A snapshot that fails any
 /// check is refused with a reason, and the caller rebuilds from the database.
 public enum IndexSnapshot {
     static let magic = Array("LINEUPIX".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     public enum LoadError: Error, Equatable, CustomStringConvertible {
         case missing
@@ -33,10 +33,11 @@ public enum IndexSnapshot {
         data.append(contentsOf: magic)
         append(&data, version)
         append(&data, UInt32(index.dimension))
-        var ids: [Int64] = []
+        var ids: [Int64] = [], sources: [Int64] = []
         var vectors: [Float] = []
-        index.forEach { id, vector in
+        index.forEach { id, source, vector in
             ids.append(id)
+            sources.append(source)
             vectors.append(contentsOf: vector)
         }
         append(&data, UInt64(ids.count))
@@ -44,6 +45,7 @@ public enum IndexSnapshot {
         append(&data, UInt32(name.count))
         data.append(contentsOf: name)
         ids.withUnsafeBytes { data.append(contentsOf: $0) }
+        sources.withUnsafeBytes { data.append(contentsOf: $0) }
         vectors.withUnsafeBytes { data.append(contentsOf: $0) }
         data.append(contentsOf: SHA256.hash(data: data))
         try writeAtomically(data, to: path, sealing: sealing)
@@ -95,11 +97,13 @@ public enum IndexSnapshot {
         offset += nameLength
         guard name == modelID else { throw .mismatch("model \(name), expected \(modelID)") }
         guard dimension == index.dimension else { throw .mismatch("dimension \(dimension), expected \(index.dimension)") }
-        guard offset + count * 8 + count * dimension * 4 == body.count else { throw .corrupt("sizes do not add up") }
+        guard offset + count * 16 + count * dimension * 4 == body.count else { throw .corrupt("sizes do not add up") }
         let ids = data[offset..<offset + count * 8].withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
         offset += count * 8
+        let sources = data[offset..<offset + count * 8].withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        offset += count * 8
         let vectors = data[offset..<offset + count * dimension * 4].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        index.load(ids: ids, vectors: vectors)
+        index.load(ids: ids, sources: sources, vectors: vectors)
     }
 
     private static func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {

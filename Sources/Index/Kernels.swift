@@ -1,7 +1,46 @@
-/// Inner products for the graph index. The index module is compiled for AVX2, FMA
+/// Inner products: the one float dot product every module uses (templates, exact
+/// search, evaluation, people's-rights scans), and the graph index's kernels. The index module is compiled for AVX2, FMA
 /// and F16C on x86-64 (see Package.swift), so the re-scoring kernel runs as 256-bit
 /// conversions and fused multiply-adds, and the int8 kernel's plain loop is
 /// vectorised by the compiler into widening multiply-adds.
+
+/// Dot product of two equally long float vectors, 16 lanes at a time. Inlinable, so
+/// a caller's loop gets it without a call.
+@inlinable
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var sum = SIMD16<Float>()
+    var i = 0
+    while i + 16 <= count {
+        let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+        let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+        sum += va * vb
+        i += 16
+    }
+    var total = sum.sum()
+    while i < count {
+        total += a[i] * b[i]
+        i += 1
+    }
+    return total
+}
+
+@inlinable
+public func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+    precondition(a.count == b.count, "vectors of \(a.count) and \(b.count) values")
+    guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
+    return dot(pa, pb, count: a.count)
+}
+
+@inlinable
+public func dot(_ a: [Float], _ b: [Float]) -> Float {
+    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in dot(pa, pb) } }
+}
+
+/// A template read from the store (a buffer) against one in memory.
+@inlinable
+public func dot(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
+    b.withUnsafeBufferPointer { dot(a, $0) }
+}
 
 /// Inner product of a float query and a half-precision vector, two 8-lane
 /// accumulators (each half-precision load widens in one instruction with F16C).

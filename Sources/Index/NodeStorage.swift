@@ -6,7 +6,7 @@ import Darwin
 
 /// The graph's memory, slot by slot, in flat raw buffers: half-precision vectors
 /// (for final scores), int8 codes (for traversal), level-0 link rows, upper-level
-/// link rows, ids and levels. Half precision holds a unit vector's components to
+/// link rows, ids, sources (what a search filter leaves out by) and levels. Half precision holds a unit vector's components to
 /// 2⁻¹¹ of their size, so a re-scored inner product is within 5·10⁻⁴ of the float
 /// one (10⁻⁵ typically), at half the memory: with the codes, a node costs less than
 /// its float vector alone would. A link row is `[count, link…]`. Rows and codes are padded to
@@ -27,6 +27,7 @@ final class NodeStorage {
     private(set) var rows0: UnsafeMutablePointer<Int32>
     private(set) var upperRows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     private(set) var ids: UnsafeMutablePointer<Int64>
+    private(set) var sources: UnsafeMutablePointer<Int64>
     /// The node's top level, or -1 for a free slot.
     private(set) var levels: UnsafeMutablePointer<Int32>
 
@@ -40,13 +41,15 @@ final class NodeStorage {
         rows0 = Self.allocate(Int32.self, 0)
         upperRows = Self.allocate(UnsafeMutablePointer<Int32>?.self, 0)
         ids = Self.allocate(Int64.self, 0)
+        sources = Self.allocate(Int64.self, 0)
         levels = Self.allocate(Int32.self, 0)
     }
 
     deinit {
         for slot in 0..<capacity { upperRows[slot]?.deallocate() }
         for pointer in [UnsafeMutableRawPointer(vectors), UnsafeMutableRawPointer(codes), UnsafeMutableRawPointer(rows0),
-                        UnsafeMutableRawPointer(upperRows), UnsafeMutableRawPointer(ids), UnsafeMutableRawPointer(levels)] {
+                        UnsafeMutableRawPointer(upperRows), UnsafeMutableRawPointer(ids), UnsafeMutableRawPointer(sources),
+                        UnsafeMutableRawPointer(levels)] {
             free(pointer)
         }
     }
@@ -61,13 +64,14 @@ final class NodeStorage {
         return upper + (layer - 1) * rowStrideUpper
     }
 
-    /// Fills a slot: vector, code, id, level and empty link rows on every level.
-    func occupy(_ slot: Int32, id: Int64, level: Int, vector: UnsafeBufferPointer<Float>, quantizer: ScalarQuantizer) {
+    /// Fills a slot: vector, code, id, source, level and empty link rows on every level.
+    func occupy(_ slot: Int32, id: Int64, source: Int64, level: Int, vector: UnsafeBufferPointer<Float>, quantizer: ScalarQuantizer) {
         let s = Int(slot)
         let half = self.vector(slot)
         for i in 0..<dimension { half[i] = Float16(vector[i]) }
         quantizer.encode(vector.baseAddress!, into: code(slot))
         ids[s] = id
+        sources[s] = source
         rows0[s * rowStride0] = 0
         upperRows[s]?.deallocate()
         upperRows[s] = nil
@@ -91,6 +95,7 @@ final class NodeStorage {
             upperRows[s] = nil
         }
         ids[s] = 0
+        sources[s] = 0
         levels[s] = -1
     }
 
@@ -102,6 +107,7 @@ final class NodeStorage {
         rows0 = Self.reallocate(rows0, capacity * rowStride0, newCapacity * rowStride0)
         upperRows = Self.reallocate(upperRows, capacity, newCapacity)
         ids = Self.reallocate(ids, capacity, newCapacity)
+        sources = Self.reallocate(sources, capacity, newCapacity)
         levels = Self.reallocate(levels, capacity, newCapacity)
         (levels + capacity).update(repeating: -1, count: newCapacity - capacity)
         capacity = newCapacity
@@ -111,7 +117,7 @@ final class NodeStorage {
     var memoryBytes: Int {
         var upper = 0
         for slot in 0..<capacity where levels[slot] > 0 { upper += Int(levels[slot]) * rowStrideUpper * 4 }
-        return capacity * (dimension * 2 + codeStride + rowStride0 * 4 + 8 + 8 + 4) + upper
+        return capacity * (dimension * 2 + codeStride + rowStride0 * 4 + 8 + 8 + 8 + 4) + upper
     }
 
     /// Zero-filled, cache-line-aligned buffer.

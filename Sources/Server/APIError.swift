@@ -3,7 +3,7 @@ import Governance
 import Hummingbird
 import NIOCore
 import Store
-import Vision
+import FaceVision
 
 /// The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`,
 /// a stable code for programs and a sentence for people.

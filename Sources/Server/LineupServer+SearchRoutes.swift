@@ -4,7 +4,7 @@ import Governance
 import Hummingbird
 import MultipartKit
 import Store
-import Vision
+import FaceVision
 
 extension LineupServer {
     struct SearchForm: Decodable {

@@ -16,7 +16,7 @@ extension LineupServer {
             // last one read, refreshed in the background.
             let gallery = governance.gallery
             let faces = gallery.indexedFacesKnownNow
-            if gallery.sharedIndex != nil {
+            if gallery.index.countInProcess == nil {
                 Task.detached { _ = try? await blocking(timed: false) { try gallery.indexedFaces() } }
             }
             return try json(Health(status: "ok", model: gallery.modelID, faces: faces ?? 0, index: gallery.indexKind.rawValue))

@@ -3,7 +3,7 @@ import Gallery
 import Governance
 import Hummingbird
 import Store
-import Vision
+import FaceVision
 import ZIPFoundation
 
 extension LineupServer {

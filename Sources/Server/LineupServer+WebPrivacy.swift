@@ -3,7 +3,7 @@ import Gallery
 import Governance
 import Hummingbird
 import Store
-import Vision
+import FaceVision
 
 /// The privacy office's pages: opt-outs to confirm, reject or act on, access requests
 /// reviewed face by face beside the requester's photo, reports released only once

@@ -1,7 +1,7 @@
 import Foundation
 import Governance
 import Hummingbird
-import Vision
+import FaceVision
 
 /// The public's pages, without an account: an opt-out and an access request each
 /// take one photo and a contact address and nothing else, and a request is followed

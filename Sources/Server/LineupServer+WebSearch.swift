@@ -2,7 +2,7 @@ import Foundation
 import Gallery
 import Governance
 import Hummingbird
-import Vision
+import FaceVision
 
 /// The investigator's pages: the search form (photo, the faces found in it, the
 /// justification), the candidates for human review, and one candidate opened.

@@ -7,7 +7,7 @@ import MultipartKit
 import NIOCore
 import NIOPosix
 import Synchronization
-import Vision
+import FaceVision
 
 /// The HTTP API over the same Governance layer the command line uses: every route
 /// authenticates, and Governance decides and logs. No rule lives here.

@@ -3,7 +3,7 @@ import Gallery
 import Governance
 import Hummingbird
 import Store
-import Vision
+import FaceVision
 
 /// The OpenAPI 3.1 document of the API, made from `Endpoint.catalogue`.
 enum OpenAPIDocument {

@@ -1,5 +1,5 @@
 import Foundation
-import Vision
+import FaceVision
 
 /// Pictures for pages: scaled down, face boxes drawn into the pixels (so a box is
 /// there in a screenshot or a saved copy, with no script or style needed), and

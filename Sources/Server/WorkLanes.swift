@@ -4,7 +4,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
-import Vision
+import FaceVision
 
 /// Where blocking work runs. Each kind of work has threads of its own, so one kind
 /// never waits behind another: two 10,000-photo uploads being ingested leave the

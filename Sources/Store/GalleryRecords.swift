@@ -1,5 +1,5 @@
 import Foundation
-import Vision
+import FaceVision
 
 /// One file taken in from a source: the unit of idempotent, all-or-nothing ingest.
 /// A photo or a video is recorded together with every image and face it gave, in

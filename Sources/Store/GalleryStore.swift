@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
-import Vision
+import FaceVision
 
 /// The gallery's records in a metadata store, with templates sealed at rest.
 ///
@@ -172,16 +172,32 @@ extension GalleryStore {
         try database.read { db in try db.count(GalleryFace.self, "WHERE modelID = ?", [.text(modelID)]) }
     }
 
-    /// Visits the (id, template) of every face of a model with an id above `afterID`,
-    /// in id order, without loading the rest of the rows.
-    public func forEachTemplate(modelID: String, afterID: Int64 = 0, _ body: (Int64, UnsafeBufferPointer<Float>) -> Void) throws {
+    /// The largest face id (0 when there is none).
+    public func maxFaceID() throws -> Int64 {
+        try database.read { db in try db.scalar("SELECT COALESCE(max(id), 0) FROM face").int64() }
+    }
+
+    /// The ids of a model's faces within `range`.
+    public func faceIDs(modelID: String, in range: Range<Int64>) throws -> Set<Int64> {
+        Set(try database.read { db in
+            try db.ids("SELECT id FROM face WHERE modelID = ? AND id >= ? AND id < ?",
+                       [.text(modelID), .integer(range.lowerBound), .integer(range.upperBound)])
+        })
+    }
+
+    /// Visits the (id, source id, template) of every face of a model with an id above
+    /// `afterID`, in id order, without loading the rest of the rows.
+    public func forEachTemplate(modelID: String, afterID: Int64 = 0,
+                                _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) throws {
         try database.read { db in
             let keyring = self.keyring
-            try db.forEachRow("SELECT id, template, keyID FROM face WHERE modelID = ? AND id > ? ORDER BY id",
-                              [.text(modelID), .integer(afterID)]) { row in
-                let id = try row[0].int64()
-                let clear = try keyring.open(try row[1].data(), keyID: try row[2].string())
-                clear.withUnsafeBytes { body(id, $0.bindMemory(to: Float.self)) }
+            try db.forEachRow("""
+                SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID
+                WHERE face.modelID = ? AND face.id > ? ORDER BY face.id
+                """, [.text(modelID), .integer(afterID)]) { row in
+                let id = try row[0].int64(), source = try row[1].int64()
+                let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
+                clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
             }
         }
     }

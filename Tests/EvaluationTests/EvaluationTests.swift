@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Evaluation
-import Vision
+import FaceVision
 
 @Suite struct PairsProtocolTests {
     @Test func readsOneSetAndFolds() throws {

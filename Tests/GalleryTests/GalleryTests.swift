@@ -3,7 +3,7 @@ import Testing
 @testable import Gallery
 import Index
 import Store
-import Vision
+import FaceVision
 
 /// Real photos only: the sample portraits (three of Barack Obama, one of Joe Biden)
 /// copied into a fresh source folder per test, and the shared LFW photos when present.
@@ -75,7 +75,7 @@ enum GalleryFixtures {
         let again = try gallery.ingest(source: source, paths: [folder + "/photos/nested"], pipelines: [GalleryFixtures.pipeline])
         #expect(again.filesSeen == 1 && again.filesSkipped == 1 && again.faces == 0)
         #expect(try gallery.store.counts() == counts)
-        #expect(gallery.index.count == counts.faces)
+        #expect(gallery.index.countInProcess == counts.faces)
     }
 
     @Test func badFilesAreRecordedAndTheRunGoesOn() throws {
@@ -121,21 +121,21 @@ enum GalleryFixtures {
         _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
         let query = try GalleryFixtures.pipeline.embed(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
                                                       faces: GalleryFixtures.pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))).template
-        let expected = gallery.index.search(query.vector, k: 4)
+        let expected = try gallery.index.search(query.vector, k: 4)
 
         let reopened = try GalleryFixtures.gallery(folder)
         #expect(reopened.indexOrigin == "snapshot")
-        #expect(reopened.index.search(query.vector, k: 4) == expected)
+        #expect(try reopened.index.search(query.vector, k: 4) == expected)
 
         var bytes = try Data(contentsOf: URL(fileURLWithPath: gallery.snapshotPath))
         bytes[bytes.count / 2] ^= 0x55
         try bytes.write(to: URL(fileURLWithPath: gallery.snapshotPath))
         let repaired = try GalleryFixtures.gallery(folder)
         #expect(repaired.indexOrigin.contains("damaged"))
-        #expect(repaired.index.search(query.vector, k: 4) == expected)
+        #expect(try repaired.index.search(query.vector, k: 4) == expected)
 
         try FileManager.default.removeItem(atPath: gallery.snapshotPath)
-        #expect(try GalleryFixtures.gallery(folder).index.count == 4)
+        #expect(try GalleryFixtures.gallery(folder).index.countInProcess == 4)
     }
 
     /// From the threshold on, the gallery opens a graph index, saves it, reloads it
@@ -149,7 +149,7 @@ enum GalleryFixtures {
         #expect(gallery.indexKind == .exact)
         let photo = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg")
         let query = try GalleryFixtures.pipeline.embed(in: photo, faces: GalleryFixtures.pipeline.detect(in: photo)).template
-        let expected = gallery.index.search(query.vector, k: 4)
+        let expected = try gallery.index.search(query.vector, k: 4)
         // Same faces in the same order; scores agree to rounding (the kernels sum in another order).
         func agrees(_ hits: [SearchHit]) -> Bool {
             hits.map(\.id) == expected.map(\.id) && zip(hits, expected).allSatisfy { abs($0.score - $1.score) < 1e-4 }
@@ -158,18 +158,18 @@ enum GalleryFixtures {
         let graph = try GalleryFixtures.gallery(folder, graphThreshold: 3)
         #expect(graph.indexKind == .graph)
         #expect(graph.indexOrigin == "database")
-        #expect(agrees(graph.index.search(query.vector, k: 4)))
+        #expect(agrees(try graph.index.search(query.vector, k: 4)))
         try graph.saveIndex()
         let reopened = try GalleryFixtures.gallery(folder, graphThreshold: 3)
         #expect(reopened.indexOrigin == "graph snapshot")
-        #expect(agrees(reopened.index.search(query.vector, k: 4)))
+        #expect(agrees(try reopened.index.search(query.vector, k: 4)))
 
         var bytes = try Data(contentsOf: URL(fileURLWithPath: graph.snapshotPath))
         bytes[bytes.count / 3] ^= 0x55
         try bytes.write(to: URL(fileURLWithPath: graph.snapshotPath))
         let repaired = try GalleryFixtures.gallery(folder, graphThreshold: 3)
         #expect(repaired.indexOrigin.contains("damaged"))
-        #expect(agrees(repaired.index.search(query.vector, k: 4)))
+        #expect(agrees(try repaired.index.search(query.vector, k: 4)))
     }
 
     /// A clip made here from the real portraits: four seconds of Obama, then four of
@@ -188,7 +188,7 @@ enum GalleryFixtures {
         let summary = try gallery.ingest(source: source, paths: [folder + "/photos/clip." + container], pipelines: [GalleryFixtures.pipeline],
                                          options: .init(videoInterval: 0.4))
         #expect(summary.errors.isEmpty && summary.faces == 2, "\(summary.errors)")
-        let ids = gallery.index.search(try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2).map(\.id)
+        let ids = try gallery.index.search(try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2).map(\.id)
         let provenance = try gallery.store.provenance(faceIDs: ids)
         let first = try #require(provenance[ids[0]]), second = try #require(provenance[ids[1]])
         #expect(first.face.trackFirstSeconds == 0 && abs(first.face.trackLastSeconds! - 3.6) < 0.01, "Obama: 0 to 3.6 s")
@@ -230,7 +230,7 @@ enum GalleryFixtures {
         let subjects = try Gallery(directory: folder + "/subject", modelID: pipeline.modelID, dimension: 128)
         let subjectSource = try GalleryFixtures.register(subjects, root: folder + "/pair")
         #expect(try subjects.ingest(source: subjectSource, paths: [], pipelines: [pipeline], options: .init(faces: .subject)).faces == 1)
-        let hit = try #require(subjects.index.search(obama.vector, k: 1).first)
+        let hit = try #require(try subjects.index.search(obama.vector, k: 1).first)
         #expect(hit.score > 0.6, "the stored subject is Obama")
     }
 }

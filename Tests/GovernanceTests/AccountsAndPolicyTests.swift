@@ -4,7 +4,7 @@ import Gallery
 import Store
 import Synchronization
 import Testing
-import Vision
+import FaceVision
 
 @Suite struct AccountsAndPolicyTests {
     @Test(arguments: MetadataEngine.available) func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended(engine: MetadataEngine) throws {

@@ -4,7 +4,7 @@ import Gallery
 import Index
 import Store
 import Testing
-import Vision
+import FaceVision
 import TestSupport
 
 /// What only the cluster deployment needs: Milvus applies a deletion some time after
@@ -19,10 +19,11 @@ import TestSupport
         let obama = try #require(before.first { $0.originURI == "obama.jpg" })
         // The face's records go, as an erasure's transaction takes them, and Milvus is not told.
         try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(obama.faceID)]) }
-        let shared = try #require(g.gallery.sharedIndex)
+        let shared = g.gallery.index
+        #expect(g.gallery.indexKind == .shared)
         let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
                                         pipeline: GovernedWorld.pipeline)
-        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init()).contains { $0.id == obama.faceID },
+        #expect(try shared.search(probe.template.vector, k: 4, filter: .all).contains { $0.id == obama.faceID },
                 "Milvus still holds the face")
         let after = try world.search(cast.investigator, "obama2.jpg").result.candidates
         #expect(!after.contains { $0.faceID == obama.faceID })
@@ -38,12 +39,13 @@ import TestSupport
         let source = try g.gallery.store.source(named: "portraits")
         let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
                                         pipeline: GovernedWorld.pipeline)
-        let shared = try #require(g.gallery.sharedIndex)
-        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init()).count == 4)
-        #expect(try shared.search(probe.template.vector, k: 4, excluding: .init(sources: [source.id!])).isEmpty)
+        let shared = g.gallery.index
+        #expect(g.gallery.indexKind == .shared)
+        #expect(try shared.search(probe.template.vector, k: 4, filter: .all).count == 4)
+        #expect(try shared.search(probe.template.vector, k: 4, filter: SearchFilter(excludedSources: [source.id!])).isEmpty)
         let faces = try g.gallery.store.faceIDs(ofSources: [source.id!])
         let some = Set(faces.sorted().prefix(2))
-        #expect(try Set(shared.search(probe.template.vector, k: 4, excluding: .init(faces: some)).map(\.id)) == faces.subtracting(some))
+        #expect(try Set(shared.search(probe.template.vector, k: 4, filter: SearchFilter(excludedFaces: some)).map(\.id)) == faces.subtracting(some))
     }
 
     @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
@@ -51,12 +53,13 @@ import TestSupport
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()
         let g = world.governance
-        let shared = try #require(g.gallery.sharedIndex)
+        let shared = g.gallery.index
+        #expect(g.gallery.indexKind == .shared)
         let faces = try g.gallery.store.faceIDs(ofSources: [try g.gallery.store.source(named: "portraits").id!]).sorted()
         #expect(faces.count == 4)
         // A face whose removal from Milvus failed, and one whose template never reached it.
         try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(faces[0])]) }
-        try shared.remove(faceIDs: [faces[1]])
+        try shared.remove(ids: [faces[1]])
         func indexed() throws -> Set<Int64> { try shared.faceIDs(in: 0..<shared.idRangeLimit) }
         let deadline = Date().addingTimeInterval(120)
         while try indexed().contains(faces[1]), Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }

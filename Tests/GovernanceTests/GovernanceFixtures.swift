@@ -7,7 +7,7 @@ import PostgresStore
 import Store
 import Synchronization
 import Testing
-import Vision
+import FaceVision
 import TestSupport
 
 /// A gallery of real photos (the sample portraits: three of Barack Obama, one of
@@ -60,7 +60,7 @@ final class GovernedWorld: @unchecked Sendable {
     deinit {
         try? FileManager.default.removeItem(atPath: folder)
         try? (governance.database as? PostgresMetadataStore)?.dropSchema()
-        try? (governance.gallery.sharedIndex as? SettlingIndex)?.milvus.drop()
+        try? (governance.gallery.index as? SettlingIndex)?.milvus.drop()
     }
 
     /// Lifts the append-only guard of the audit log, as someone with the database's
@@ -181,15 +181,19 @@ enum MetadataEngine: String, CaseIterable, CustomTestStringConvertible, Sendable
 /// Milvus shows new rows after a short delay (its consistency is bounded); a test
 /// that searches right after an ingest waits until every face added is found.
 /// Deletions need no wait: the gallery checks each hit against the metadata store.
-struct SettlingIndex: FaceIndex {
+final class SettlingIndex: FaceIndex {
     let milvus: MilvusIndex
 
+    init(milvus: MilvusIndex) { self.milvus = milvus }
+
+    var dimension: Int { milvus.dimension }
     var engine: String { milvus.engine }
+    var countInProcess: Int? { nil }
     var idRangeLimit: Int64 { milvus.idRangeLimit }
     func faceIDs(in range: Range<Int64>) throws -> Set<Int64> { try milvus.faceIDs(in: range) }
-    func remove(faceIDs: [Int64]) throws { try milvus.remove(faceIDs: faceIDs) }
-    func search(_ query: [Float], k: Int, excluding: SearchExclusion) throws -> [SearchHit] {
-        try milvus.search(query, k: k, excluding: excluding)
+    func remove(ids: [Int64]) throws -> Int { try milvus.remove(ids: ids) }
+    func search(_ query: [Float], parameters: SearchParameters) throws -> [SearchHit] {
+        try milvus.search(query, parameters: parameters)
     }
 
     func add(_ faces: [IndexedFace]) throws {
@@ -197,7 +201,7 @@ struct SettlingIndex: FaceIndex {
         // Generous: the suite runs many of these at once on a small machine beside Milvus.
         let deadline = Date().addingTimeInterval(120)
         for face in faces {
-            while try milvus.search(face.vector, k: 3, excluding: .init()).contains(where: { $0.id == face.id }) == false {
+            while try milvus.search(face.vector, k: 3).contains(where: { $0.id == face.id }) == false {
                 guard Date() < deadline else { throw MilvusError.malformed("face \(face.id) not searchable after 120 s") }
                 Thread.sleep(forTimeInterval: 0.1)
             }

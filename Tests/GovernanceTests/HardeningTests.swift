@@ -3,7 +3,7 @@ import Gallery
 @testable import Governance
 import Store
 import Testing
-import Vision
+import FaceVision
 
 /// The defects found by probing Lineup as an attacker and a careless operator would:
 /// each test fails without its fix.

@@ -3,7 +3,7 @@ import Gallery
 @testable import Governance
 import Store
 import Testing
-import Vision
+import FaceVision
 
 /// Who reaches whose data. The operator's organisation (made at bootstrap) holds the
 /// store-wide roles; every other organisation's admins, auditors and privacy

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Index
-import Vision
+import FaceVision
 
 /// Face-like vectors from the index module's seeded generator.
 enum FaceLikeData {
@@ -11,8 +11,8 @@ enum FaceLikeData {
         return generator.gallery(identities: identities, perIdentity: perIdentity).templates
     }
 
-    static func recall(_ index: any VectorIndex, _ oracle: ExactIndex, queries: [[Float]], k: Int,
-                       filter: (@Sendable (Int64) -> Bool)? = nil) -> Double {
+    static func recall(_ index: HNSWIndex, _ oracle: ExactIndex, queries: [[Float]], k: Int,
+                       filter: SearchFilter = .all) -> Double {
         var found = 0, total = 0
         for query in queries {
             let truth = Set(oracle.search(query, k: k, filter: filter).map(\.id))
@@ -112,7 +112,7 @@ enum FaceLikeData {
     /// A filter that keeps 10 % of the faces loses at most 2 points of recall.
     @Test func filteredSearchKeepsRecall() {
         let (graph, exact) = Self.build(Self.all)
-        let filter: @Sendable (Int64) -> Bool = { $0 % 10 == 3 }
+        let filter = SearchFilter(admits: { $0 % 10 == 3 })
         let unfiltered = FaceLikeData.recall(graph, exact, queries: Self.queries, k: 10)
         let filtered = FaceLikeData.recall(graph, exact, queries: Self.queries, k: 10, filter: filter)
         #expect(filtered >= unfiltered - 0.02, "filtered \(filtered), unfiltered \(unfiltered)")
@@ -124,7 +124,7 @@ enum FaceLikeData {
     /// rounding bound of the true k-th best, and none of them is missed by more.
     @Test func verySelectiveFilterIsExact() {
         let (graph, exact) = Self.build(Self.all)
-        let filter: @Sendable (Int64) -> Bool = { $0 % 100 == 7 }
+        let filter = SearchFilter(admits: { $0 % 100 == 7 })
         for query in Self.queries {
             let truth = exact.search(query, k: 32, filter: filter)
             let scores = Dictionary(uniqueKeysWithValues: truth.map { ($0.id, $0.score) })

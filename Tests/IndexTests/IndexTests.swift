@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Index
-import Vision
+import FaceVision
 
 /// Index mechanics on seeded random unit vectors (the face pipeline has its own
 /// tests on photographs; here only the geometry of vectors matters).
@@ -46,7 +46,7 @@ import Vision
         #expect(index.count == 9)
         #expect(!index.search(data[2], k: 10).contains { $0.id == 3 })
         var seen: [Int64] = []
-        index.forEach { id, vector in
+        index.forEach { id, _, vector in
             seen.append(id)
             #expect(dot(Array(vector), data[Int(id) - 1]) > 0.999, "the moved vector stays with its id")
         }
@@ -60,7 +60,7 @@ import Vision
         let data = Self.vectors(500)
         let index = ExactIndex(dimension: 128)
         for (i, v) in data.enumerated() { index.add(id: Int64(i + 1), vector: v) }
-        let hits = index.search(data[0], k: 20, filter: { $0 % 2 == 0 })
+        let hits = index.search(data[0], k: 20, filter: SearchFilter(admits: { $0 % 2 == 0 }))
         #expect(hits.count == 20 && hits.allSatisfy { $0.id % 2 == 0 })
         #expect(!hits.contains { $0.id == 1 })
     }

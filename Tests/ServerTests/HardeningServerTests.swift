@@ -5,7 +5,7 @@ import HummingbirdTesting
 @testable import Server
 import Store
 import Testing
-import Vision
+import FaceVision
 
 /// The server's side of the probe's findings: each test fails without its fix.
 @Suite struct HardeningServerTests {

@@ -6,7 +6,7 @@ import HummingbirdTesting
 @testable import Server
 import Store
 import Testing
-import Vision
+import FaceVision
 import TestSupport
 
 /// A server over a real gallery of the sample portraits, with one account per role.

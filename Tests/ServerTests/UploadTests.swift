@@ -27,7 +27,7 @@ import ZIPFoundation
                 specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
         }
 
-        var faces: Int { world.governance.gallery.index.count }
+        var faces: Int { world.governance.gallery.index.countInProcess ?? 0 }
 
         /// POSTs files to the upload route as `role`.
         func upload(_ client: some TestClientProtocol, _ files: [(String, [UInt8])], as role: Role = .admin,

@@ -5,7 +5,7 @@ import HummingbirdTesting
 @testable import Server
 import Store
 import Testing
-import Vision
+import FaceVision
 
 /// The privacy office's pages over a real gallery of four portraits (three of Obama,
 /// one of Biden): what a privacy officer sees, that the pages act only through

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Vision
+@testable import FaceVision
+import Index
 import TestSupport
 
 @Suite struct FacePipelineTests {

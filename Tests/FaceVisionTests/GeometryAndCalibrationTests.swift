@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Vision
+@testable import FaceVision
 
 @Suite struct GeometryTests {
     @Test func similarityRecoversAKnownTransform() {

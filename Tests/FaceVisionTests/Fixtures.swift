@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Vision
+@testable import FaceVision
 
 /// Real photographs for tests: the sample photos the setup script takes from the
 /// `face_recognition` source package (always present after setup), and the shared

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Vision
+@testable import FaceVision
 
 /// Bad input gets a specific error and nothing else; good input in every accepted format decodes.
 @Suite struct ImageInputTests {

@@ -1,3 +1,5 @@
+import Index
+
 /// A face template: the L2-normalised embedding of one face, tagged with the model
 /// that made it. Templates of different models live in different spaces and must
 /// never be compared; `similarity(to:)` refuses to.
@@ -25,31 +27,4 @@ public struct FaceTemplate: Sendable, Equatable, Codable {
         precondition(modelID == other.modelID, "templates of \(modelID) and \(other.modelID) cannot be compared")
         return dot(vector, other.vector)
     }
-}
-
-/// Dot product of two equally long vectors, 16 lanes at a time.
-@inlinable
-public func dot(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return a.withUnsafeBufferPointer { pa in
-        b.withUnsafeBufferPointer { pb in dot(pa.baseAddress!, pb.baseAddress!, count: a.count) }
-    }
-}
-
-@inlinable
-public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var sum = SIMD16<Float>()
-    var i = 0
-    while i + 16 <= count {
-        let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-        let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-        sum += va * vb
-        i += 16
-    }
-    var total = sum.sum()
-    while i < count {
-        total += a[i] * b[i]
-        i += 1
-    }
-    return total
 }
