@@ -74,8 +74,7 @@ let package = Package(
         // Accounts, policy, audit log, people's rights: the rules every entry point goes through.
         .target(
             name: "Governance",
-            dependencies: ["FaceVision", "Index", "Store", "Gallery", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FaceVision", "Index", "Store", "Gallery", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The HTTP API and the web interface (Hummingbird 2, Mustache pages) over the same
         // Governance layer as the CLI.
@@ -108,7 +107,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FaceVisionTests", dependencies: ["FaceVision", "Index", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceVision"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", "FaceVision"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index"]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "FaceVision"]),

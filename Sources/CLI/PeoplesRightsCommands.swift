@@ -47,7 +47,7 @@ struct OptOutCommand: ParsableCommand {
         func run() throws {
             try request.submit({ try $0.requestOptOut(photo: $1, contact: request.contact, pipeline: $2) }) {
                 "opt-out recorded: reference \($0.reference) (keep it to follow the request); "
-                    + "\($0.matchingFaces) stored faces withheld from searches from now on; the photo was not kept"
+                    + "any stored face of yours is withheld from searches from now on; the photo was not kept"
             }
         }
     }
@@ -123,7 +123,7 @@ struct AccessCommand: ParsableCommand {
         func run() throws {
             try request.submit({ try $0.requestAccess(photo: $1, contact: request.contact, pipeline: $2) }) {
                 "access request recorded: reference \($0.reference) (keep it to follow the request); a privacy officer "
-                    + "reviews \($0.matchingFaces) possible faces before anything is released"
+                    + "reviews every possible face before anything is released"
             }
         }
     }

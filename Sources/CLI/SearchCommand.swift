@@ -66,7 +66,7 @@ struct SearchCommand: ParsableCommand {
                 guard let crop = try gallery.reviewCrop(of: candidate, limits: pipeline.limits) else { continue }
                 try Data(crop.jpegData()).write(to: URL(fileURLWithPath: crops + "/candidate-\(candidate.rank)-face-\(candidate.faceID).jpg"))
             }
-            try governance.recordView(as: principal, search: search.auditEntry, faces: result.candidates.map(\.faceID), kind: "crops")
+            try governance.recordView(as: principal, search: search.auditEntry, faces: result.candidates.map(\.faceID), kind: .crops)
         }
         if json {
             try printJSON(search)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Gallery
+import Governance
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,32 +13,15 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    struct Report: Encodable {
-        var store: String
-        var sources: Int
-        var files: Int
-        var images: Int
-        var faces: Int
-        var model: String
-        var indexedFaces: Int
-        var indexKind: String
-        var indexOrigin: String
-        var integrity: String
-    }
-
     func run() throws {
-        let gallery = try options.open().0.gallery
-        let counts = try gallery.store.counts()
-        let report = Report(store: gallery.directory, sources: try gallery.store.sources().count, files: counts.files,
-                            images: counts.images, faces: counts.faces, model: gallery.modelID,
-                            indexedFaces: try gallery.indexedFaces(), indexKind: gallery.indexKind.rawValue,
-                            indexOrigin: gallery.indexOrigin,
-                            integrity: try gallery.store.integrityCheck())
+        let (governance, principal) = try options.open()
+        let report = try governance.status(as: principal)
         if json {
             try printJSON(report)
             return
         }
-        print("gallery \(report.store): \(report.sources) sources, \(report.files) files, \(report.images) images, \(report.faces) faces")
+        print("gallery \(report.store) (\(report.database)): \(report.sources) sources, \(report.files) files, "
+              + "\(report.images) images, \(report.faces) faces")
         print("\(report.indexKind) index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
         print("database integrity: \(report.integrity)")
     }

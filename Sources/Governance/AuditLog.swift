@@ -117,13 +117,13 @@ public enum AuditLog {
 extension Governance {
     /// Writes one entry in its own transaction (for refusals and reads, which change nothing else).
     @discardableResult
-    func audit(_ principal: Principal?, action: String, target: String, justification: Justification? = nil,
+    func audit(_ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
                details: String = "{}") throws -> AuditEntry {
         try database.write { db in try audit(principal, action: action, target: target, justification: justification, details: details, in: db) }
     }
 
     @discardableResult
-    func audit(_ principal: Principal?, action: String, target: String, justification: Justification? = nil,
+    func audit(_ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
                details: String = "{}", in db: any MetadataTransaction) throws -> AuditEntry {
         try AuditLog.append(AuditEntry(recordedAt: now(), actor: principal?.name ?? "public",
                                        organisation: principal?.organisation.name, action: action, target: target,
@@ -133,21 +133,15 @@ extension Governance {
 
     /// Records that the principal looked at or kept results of one of their searches
     /// (face crops written, a candidate opened): views are logged like searches.
-    public func recordView(as principal: Principal, search auditEntry: Int64, faces: [Int64], kind: String) throws {
-        try audit(principal, action: "view." + kind, target: "search \(auditEntry)", details: Self.json(["faces": faces]))
-    }
-
-    /// Records a change to the deployment itself, such as a migration (admins).
-    public func recordDeploymentChange(as principal: Principal, action: String, details: [String: String]) throws {
-        try requireOperator(principal, .admin, for: "changing the deployment")
-        try audit(principal, action: action, target: "deployment", details: Self.json(details))
+    public func recordView(as principal: Principal, search auditEntry: Int64, faces: [Int64], kind: ReviewView) throws {
+        try audit(principal, action: kind.action, target: "search \(auditEntry)", details: Self.json(["faces": faces]))
     }
 
     /// Checks the chain (auditors and admins); the check itself is logged.
     public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
         try require(principal, .auditor, .admin, for: "verifying the audit log")
         let result = try AuditLog.verify(database)
-        try audit(principal, action: "audit.verify", target: "audit log",
+        try audit(principal, action: .auditVerify, target: "audit log",
                   details: Self.json(["intact": result.isIntact ? "yes" : "no", "entries": String(result.entries)]))
         return result
     }
@@ -163,7 +157,22 @@ extension Governance {
                 : try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? AND organisation = ? ORDER BY id",
                                   [.date(since ?? .distantPast), .text(reader.organisation.name)])
         }
-        try audit(principal, action: "audit.export", target: "audit log", details: Self.json(["entries": entries.count]))
+        try audit(principal, action: .auditExport, target: "audit log", details: Self.json(["entries": entries.count]))
         return entries
+    }
+}
+
+/// What a principal looked at or kept of a search's results.
+public enum ReviewView: Sendable {
+    /// Face crops written out (the CLI's `--crops`, the web page's thumbnails).
+    case crops
+    /// One candidate opened for review.
+    case candidate
+
+    var action: AuditAction {
+        switch self {
+        case .crops: .viewCrops
+        case .candidate: .viewCandidate
+        }
     }
 }

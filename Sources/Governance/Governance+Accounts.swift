@@ -23,17 +23,17 @@ extension Governance {
             guard try db.count(Account.self) == 0 else {
                 throw GovernanceError.forbidden("this store already has accounts; bootstrap only sets up a fresh store")
             }
-            var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
+            var organisation = Organisation(name: name, type: type, jurisdiction: jurisdiction,
                                             searchesPerDay: Self.defaultOrganisationSearchesPerDay, createdAt: now())
             try db.insert(&organisation)
             // The operator: its store-wide roles reach every organisation's data.
-            try db.setSetting(Self.operatorSettingKey, to: String(organisation.id!))
-            var account = Account(organisationID: organisation.id!, name: admin, roles: [Role.admin.rawValue], status: .active,
+            try Setting.set(.operatorOrganisation, to: String(organisation.id!), in: db)
+            var account = Account(organisationID: organisation.id!, name: admin, roles: [.admin], status: .active,
                                   searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
                                   createdBy: "bootstrap")
             try db.insert(&account)
             let principal = Principal(account: account, organisation: organisation, isOperator: true)
-            try audit(principal, action: "bootstrap", target: "organisation \(name)",
+            try audit(principal, action: .bootstrap, target: "organisation \(name)",
                       details: Self.json(["admin": admin, "jurisdiction": jurisdiction, "type": type.rawValue]), in: db)
             return try issueToken(for: account, label: "bootstrap", days: Self.defaultTokenDays, in: db)
         }
@@ -46,13 +46,13 @@ extension Governance {
         try validate(jurisdiction: jurisdiction)
         guard searchesPerDay >= 0 else { throw GovernanceError.invalid("searches per day cannot be negative") }
         return try database.write { db in
-            guard try db.count(Organisation.self, "WHERE name = ?", [SQLValue(name)]) == 0 else {
+            guard try Organisation.named(name, in: db) == nil else {
                 throw GovernanceError.invalid("an organisation named '\(name)' already exists")
             }
-            var organisation = Organisation(name: name, type: type.rawValue, jurisdiction: jurisdiction,
+            var organisation = Organisation(name: name, type: type, jurisdiction: jurisdiction,
                                             searchesPerDay: searchesPerDay, createdAt: now())
             try db.insert(&organisation)
-            try audit(principal, action: "organisation.add", target: name,
+            try audit(principal, action: .organisationAdd, target: name,
                       details: Self.json(["jurisdiction": jurisdiction, "searches_per_day": String(searchesPerDay),
                                           "type": type.rawValue]), in: db)
             return organisation
@@ -79,7 +79,7 @@ extension Governance {
             throw GovernanceError.invalid("expires_at \(expiresAt.formatted(.iso8601)) is not in the future")
         }
         return try database.write { db in
-            guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisationName)]) else {
+            guard let organisation = try Organisation.named(organisationName, in: db) else {
                 throw GovernanceError.notFound("no organisation named '\(organisationName)'")
             }
             if actor.has(.admin) {
@@ -89,15 +89,15 @@ extension Governance {
                     throw GovernanceError.forbidden("a supervisor adds investigators of their own organisation only")
                 }
             }
-            guard try db.count(Account.self, "WHERE name = ?", [SQLValue(name)]) == 0 else {
+            guard try Account.named(name, in: db) == nil else {
                 throw GovernanceError.invalid("an account named '\(name)' already exists")
             }
             let status: Account.Status = roles.contains(.investigator) ? .pending : .active
-            var account = Account(organisationID: organisation.id!, name: name, roles: roles.map(\.rawValue), status: status,
+            var account = Account(organisationID: organisation.id!, name: name, roles: roles, status: status,
                                   searchesPerDay: searchesPerDay, expiresAt: expiresAt, createdAt: now(), createdBy: actor.name)
             try db.insert(&account)
-            try audit(actor, action: "account.add", target: name,
-                      details: Self.json(["organisation": organisationName, "roles": account.roles, "status": status.rawValue]),
+            try audit(actor, action: .accountAdd, target: name,
+                      details: Self.json(["organisation": organisationName, "roles": account.roles.description, "status": status.rawValue]),
                       in: db)
             return (account, try issueToken(for: account, label: "first token", days: Self.defaultTokenDays, in: db))
         }
@@ -118,7 +118,7 @@ extension Governance {
             account.approvedBy = supervisor.name
             account.approvedAt = now()
             try db.update(account)
-            try audit(supervisor, action: "account.approve", target: name, in: db)
+            try audit(supervisor, action: .accountApprove, target: name, in: db)
             return account
         }
     }
@@ -139,14 +139,14 @@ extension Governance {
                 guard account.organisationID == actor.organisation.id else {
                     throw GovernanceError.forbidden("a supervisor suspends accounts of their own organisation only")
                 }
-                guard account.roleNames == [Role.investigator.rawValue] else {
+                guard account.roles.roles == [.investigator] else {
                     throw GovernanceError.forbidden("a supervisor suspends investigators only; \(name) holds "
-                                                    + "\(account.roleNames.joined(separator: ", ")): ask an admin")
+                                                    + "\(account.roles.listed): ask an admin")
                 }
             }
             account.status = .suspended
             try db.update(account)
-            try audit(actor, action: "account.suspend", target: name, details: Self.json(["reason": reason]), in: db)
+            try audit(actor, action: .accountSuspend, target: name, details: Self.json(["reason": reason]), in: db)
         }
     }
 
@@ -182,7 +182,7 @@ extension Governance {
         }
         return try database.write { db in
             let token = try issueToken(for: holder.account, label: label, days: days, in: db)
-            try audit(holder, action: "token.issue", target: holder.name, details: Self.json(["label": label]), in: db)
+            try audit(holder, action: .tokenIssue, target: holder.name, details: Self.json(["label": label]), in: db)
             return token
         }
     }
@@ -200,7 +200,7 @@ extension Governance {
             }
             token.revokedAt = now()
             try db.update(token)
-            try audit(principal, action: "token.revoke", target: "token \(id)", in: db)
+            try audit(principal, action: .tokenRevoke, target: "token \(id)", in: db)
         }
     }
 
@@ -240,7 +240,7 @@ extension Governance {
     }
 
     func fetchAccount(named name: String, in db: any MetadataTransaction) throws -> Account {
-        guard let account = try db.fetchOne(Account.self, "WHERE name = ?", [SQLValue(name)]) else {
+        guard let account = try Account.named(name, in: db) else {
             throw GovernanceError.notFound("no account named '\(name)'")
         }
         return account

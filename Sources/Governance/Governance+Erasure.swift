@@ -48,12 +48,9 @@ extension Governance {
         try database.read { db in
             switch target {
             case .faces(let ids, let scope, _):
-                let owners = try db.rows("""
-                    SELECT face.id, source.organisationID FROM face JOIN image ON image.id = face.imageID
-                    JOIN source ON source.id = image.sourceID WHERE face.id IN (\(sqlList(ids)))
-                    """)
+                let owners = try GalleryStore.owners(ofFaces: ids, in: db)
                 if scope == "face" {
-                    let held = Set(try owners.map { try $0[0].int64() })
+                    let held = Set(owners.map(\.face))
                     let missing = ids.filter { !held.contains($0) }
                     guard missing.isEmpty else {
                         throw GovernanceError.notFound("no face " + missing.prefix(10).map(String.init).joined(separator: ", ")
@@ -61,17 +58,12 @@ extension Governance {
                                                        + ": nothing was erased")
                     }
                 }
-                for owner in owners {
-                    let organisation = owner[1].isNull ? nil : try owner[1].int64()
-                    try requireReach(actor, organisation: organisation, "face \(try owner[0].int64())")
-                }
+                for owner in owners { try requireReach(actor, organisation: owner.organisation, "face \(owner.face)") }
             case .image(let id):
-                let owner = try db.scalar("SELECT source.organisationID FROM image JOIN source ON source.id = image.sourceID WHERE image.id = ?",
-                                          [.integer(id)])
-                if try db.fetchOne(GalleryImage.self, id: id) == nil { throw GovernanceError.notFound("no image \(id)") }
-                try requireReach(actor, organisation: owner.isNull ? nil : try owner.int64(), "image \(id)")
+                guard let owner = try GalleryStore.owner(ofImage: id, in: db) else { throw GovernanceError.notFound("no image \(id)") }
+                try requireReach(actor, organisation: owner, "image \(id)")
             case .source(let name):
-                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
+                guard let source = try Source.named(name, in: db) else {
                     throw GovernanceError.notFound("no source named '\(name)'")
                 }
                 try requireReach(actor, organisation: source.organisationID, "source \(name)")
@@ -86,39 +78,39 @@ extension Governance {
 
     func performErasure(_ target: ErasureTarget, actor: String, principal: Principal?, reason: String) throws -> ErasureReceipt {
         let (receipt, faceIDs) = try database.write { db -> (ErasureReceipt, [Int64]) in
-            var faces: [Int64] = [], images = 0, files = 0, sources = 0
+            var deletion: GalleryStore.Deletion, sources = 0
             let scope: String, label: String
             switch target {
             case .faces(let ids, let kind, let name):
                 (scope, label) = (kind, name)
-                faces = try db.ids("SELECT id FROM face WHERE id IN (\(sqlList(ids)))")
-                (images, files) = try deleteFaces(faces, in: db)
+                deletion = try GalleryStore.deleteFaces(try GalleryStore.heldFaces(ids, in: db), erasedAt: now(), in: db)
             case .image(let id):
                 (scope, label) = ("image", "image \(id)")
                 guard try db.fetchOne(GalleryImage.self, id: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
-                faces = try db.ids("SELECT id FROM face WHERE imageID = ?", [.integer(id)])
-                (images, files) = try deleteFaces(faces, alsoImages: [id], in: db)
+                deletion = try GalleryStore.deleteFaces(try GalleryStore.faces(ofImage: id, in: db), alsoImages: [id],
+                                                        erasedAt: now(), in: db)
             case .source(let name):
                 (scope, label) = ("source", name)
-                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
+                guard let source = try Source.named(name, in: db) else {
                     throw GovernanceError.notFound("no source named '\(name)'")
                 }
-                (faces, images, files) = try deleteSources([source.id!], in: db)
+                deletion = try GalleryStore.deleteSources([source.id!], in: db)
                 sources = 1
             case .jurisdiction(let code):
                 try validate(jurisdiction: code)
                 (scope, label) = ("jurisdiction", code)
                 let matching = try db.fetchAll(Source.self).filter { PolicyRule.covers(code, $0.jurisdiction) }
-                (faces, images, files) = try deleteSources(matching.map { $0.id! }, in: db)
+                deletion = try GalleryStore.deleteSources(matching.map { $0.id! }, in: db)
                 sources = matching.count
             }
+            let (faces, images, files) = (deletion.faces, deletion.images, deletion.files)
             var receipt = ErasureReceipt(reference: Self.newReference(prefix: "ER"), scope: scope, target: label,
                                          faces: faces.count, images: images, files: files, sources: sources, reason: reason,
                                          erasedAt: now(), erasedBy: actor)
             receipt.sha256 = Self.receiptHash(receipt)
             try db.insert(&receipt)
             try AuditLog.append(AuditEntry(recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
-                                           action: "erase", target: "\(scope) \(label)",
+                                           action: .erase, target: "\(scope) \(label)",
                                            details: Self.json(["receipt": receipt.reference, "faces": String(faces.count),
                                                                "images": String(images), "sha256": receipt.sha256])), in: db)
             return (receipt, faces)
@@ -129,46 +121,10 @@ extension Governance {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next
             // reconciliation (hourly under `lineup serve`, or `lineup reconcile`).
-            try audit(principal, action: "erase.index-pending", target: "receipt \(receipt.reference)",
+            try audit(principal, action: .eraseIndexPending, target: "receipt \(receipt.reference)",
                       details: Self.json(["faces": String(faceIDs.count), "error": String(describing: error)]))
         }
         return receipt
-    }
-
-    /// Deletes faces (and the listed images, and pictures left with no face); marks
-    /// files left with no picture as erased. Returns the pictures and files affected.
-    private func deleteFaces(_ faces: [Int64], alsoImages: [Int64] = [], in db: any MetadataTransaction) throws -> (images: Int, files: Int) {
-        guard !faces.isEmpty || !alsoImages.isEmpty else { return (0, 0) }
-        let imageIDs = Set(try db.ids("SELECT imageID FROM face WHERE id IN (\(sqlList(faces)))") + alsoImages)
-        let fileIDs = Set(try db.ids("SELECT fileID FROM image WHERE id IN (\(sqlList(imageIDs)))"))
-        try db.delete(GalleryFace.self, ids: faces)
-        try db.execute("DELETE FROM suppressedFace WHERE faceID IN (\(sqlList(faces)))")
-        var images = 0
-        for id in imageIDs {
-            let emptied = try db.count(GalleryFace.self, "WHERE imageID = ?", [SQLValue(id)]) == 0
-            if alsoImages.contains(id) || emptied { images += try db.delete(GalleryImage.self, ids: [id]) }
-        }
-        var files = 0
-        for id in fileIDs where try db.count(GalleryImage.self, "WHERE fileID = ?", [SQLValue(id)]) == 0 {
-            try db.execute("UPDATE sourceFile SET erasedAt = ?, faceCount = 0 WHERE id = ?", [.date(now()), .integer(id)])
-            files += 1
-        }
-        return (images, files)
-    }
-
-    /// Deletes sources with their files, pictures, faces and ingest records.
-    private func deleteSources(_ ids: [Int64], in db: any MetadataTransaction) throws -> (faces: [Int64], images: Int, files: Int) {
-        guard !ids.isEmpty else { return ([], 0, 0) }
-        let list = sqlList(ids)
-        let faces = try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(list))")
-        let images = try db.count(GalleryImage.self, "WHERE sourceID IN (\(list))")
-        let files = try db.count(SourceFile.self, "WHERE sourceID IN (\(list))")
-        try db.delete(GalleryFace.self, ids: faces)
-        if !faces.isEmpty {
-            try db.execute("DELETE FROM suppressedFace WHERE faceID IN (\(sqlList(faces)))")
-        }
-        try db.delete(Source.self, ids: ids)
-        return (faces, images, files)
     }
 
     /// SHA-256 over the receipt's fields, hex: quoting it proves the receipt unaltered.
@@ -186,7 +142,7 @@ extension Governance {
 
     /// The receipt with `reference`, if there is one.
     public func receipt(reference: String) throws -> ErasureReceipt? {
-        try database.read { db in try db.fetchOne(ErasureReceipt.self, "WHERE reference = ?", [SQLValue(reference)]) }
+        try database.read { db in try ErasureReceipt.withReference(reference, in: db) }
     }
 
     /// Brings the shared index (cluster mode) back in line with the metadata store:
@@ -196,7 +152,7 @@ extension Governance {
         if let principal { try requireOperator(principal, .admin, for: "reconciling the index") }
         let result = try gallery.reconcileIndex()
         if result.added + result.removed > 0 {
-            try audit(principal, action: "index.reconcile", target: "shared index",
+            try audit(principal, action: .indexReconcile, target: "shared index",
                       details: Self.json(["added": result.added, "removed": result.removed]))
         }
         return result
@@ -212,9 +168,7 @@ extension Governance {
         let expired = try database.read { db in
             try db.fetchAll(Source.self).compactMap { source -> (Source, [Int64])? in
                 let cutoff = moment.addingTimeInterval(-Double(source.retentionDays) * 86_400)
-                let ids = try db.ids("""
-                    SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID = ? AND image.ingestedAt < ?
-                    """, [SQLValue(source.id), .date(cutoff)])
+                let ids = try GalleryStore.faces(ofSource: source.id!, ingestedBefore: cutoff, in: db)
                 return ids.isEmpty ? nil : (source, ids)
             }
         }
@@ -224,10 +178,9 @@ extension Governance {
                                                actor: actor, principal: principal, reason: "retention period passed"))
         }
         try database.write { db in
-            try db.execute("UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
-                           [.date(moment)])
+            try ProbeRecord.forgetPhotos(keptUntil: moment, in: db)
             try AuditLog.append(AuditEntry(recordedAt: moment, actor: actor, organisation: principal?.organisation.name,
-                                           action: "retention.run", target: "all sources",
+                                           action: .retentionRun, target: "all sources",
                                            details: Self.json(["receipts": receipts.map(\.reference)])), in: db)
         }
         try gallery.store.checkpoint()
@@ -239,7 +192,7 @@ extension Governance {
         let admin = try requireOperator(principal, .admin, for: "rotating keys")
         let result = try gallery.store.rotateKeys()
         try gallery.saveIndex()
-        try audit(admin, action: "keys.rotate", target: result.keyID, details: Self.json(["resealed": result.resealed]))
+        try audit(admin, action: .keysRotate, target: result.keyID, details: Self.json(["resealed": result.resealed]))
         return result
     }
 }

@@ -17,7 +17,7 @@ extension Governance {
         owned.createdBy = admin.name
         owned.createdAt = now()
         let stored = try gallery.store.addSource(owned)
-        try audit(admin, action: "source.add", target: owned.name,
+        try audit(admin, action: .sourceAdd, target: owned.name,
                   details: Self.json(["jurisdiction": source.jurisdiction, "legal_basis": source.legalBasis.rawValue,
                                       "retention_days": String(source.retentionDays)]))
         return stored
@@ -64,15 +64,15 @@ extension Governance {
         }
         let target = "source \(source.name)"
         governed.recorded = { @Sendable [self] db, file, faces in
-            try audit(admin, action: "ingest.file", target: target,
+            try audit(admin, action: .ingestFile, target: target,
                       details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
         }
         governed.withdrawn = { @Sendable [self] file, faces in
-            _ = try? audit(admin, action: "ingest.file-withdrawn", target: target,
+            _ = try? audit(admin, action: .ingestFileWithdrawn, target: target,
                            details: Self.json(FileEntry(file: nil, path: file.path, run: file.runID ?? 0, faces: faces)))
         }
         let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
-        try audit(admin, action: "ingest", target: target,
+        try audit(admin, action: .ingest, target: target,
                   details: Self.json(["errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
                                       "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID)]))
         return summary
@@ -104,17 +104,14 @@ extension Governance {
                 guard var current = try db.fetchOne(IngestRun.self, id: run.id!), current.finishedAt == nil else { return nil }
                 let runID = SQLValue.integer(run.id!)
                 current.filesIngested = try db.count(SourceFile.self, "WHERE runID = ?", [runID])
-                current.faces = try db.count("""
-                    SELECT count(*) FROM face JOIN image ON image.id = face.imageID JOIN sourceFile ON sourceFile.id = image.fileID
-                    WHERE sourceFile.runID = ?
-                    """, [runID])
+                current.faces = try GalleryStore.faceCount(ofRun: run.id!, in: db)
                 current.errors = try db.count(IngestError.self, "WHERE runID = ?", [runID])
                 current.finishedAt = current.heartbeatAt ?? current.startedAt
                 current.interrupted = true
                 try db.update(current)
                 let source = try db.fetchOne(Source.self, id: current.sourceID)
                 try AuditLog.append(AuditEntry(recordedAt: now(), actor: "ingest-recovery", organisation: nil,
-                                               action: "ingest.interrupted",
+                                               action: .ingestInterrupted,
                                                target: "source \(source?.name ?? String(current.sourceID))",
                                                details: Self.json(["errors": current.errors, "faces": current.faces,
                                                                    "files": current.filesIngested, "run": Int(run.id!)])), in: db)

@@ -7,12 +7,28 @@ import FaceVision
 /// Opt-outs and access requests: anyone may make one with one photo and a way to
 /// reach them; nothing else is asked. A privacy officer reviews both.
 extension Governance {
-    /// What the requester gets back: a reference to follow the request with.
+    /// What the requester gets back: a reference to follow the request with, and
+    /// nothing that says whether Lineup holds the person (the privacy office sees
+    /// the matches; the audit entry records how many).
     public struct RequestReceipt: Sendable, Codable {
         public var reference: String
         public var status: ReviewStatus
-        /// Stored faces that matched (for an opt-out: now withheld from every search).
-        public var matchingFaces: Int
+        /// Stored faces that matched: kept inside Governance (and its tests), never
+        /// given to an entry point, so no answer to the public can carry it.
+        var matchingFaces: Int
+
+        enum CodingKeys: String, CodingKey { case reference, status }
+
+        init(reference: String, status: ReviewStatus, matchingFaces: Int) {
+            (self.reference, self.status, self.matchingFaces) = (reference, status, matchingFaces)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            reference = try container.decode(String.self, forKey: .reference)
+            status = try container.decode(ReviewStatus.self, forKey: .status)
+            matchingFaces = 0
+        }
     }
 
     /// Records an opt-out: the person's template (sealed) and contact, never the
@@ -28,9 +44,9 @@ extension Governance {
                                           keyID: keyring.currentKeyID, contact: contact, createdAt: now())
             try db.insert(&suppression)
             for (faceID, _) in matches {
-                try db.execute("INSERT INTO suppressedFace (suppressionID, faceID) VALUES (?, ?)", [SQLValue(suppression.id), .integer(faceID)])
+                try SuppressedFace(suppressionID: suppression.id!, faceID: faceID).insert(in: db)
             }
-            try audit(nil, action: "optout.request", target: reference, details: Self.json(["matching_faces": matches.count]), in: db)
+            try audit(nil, action: .optoutRequest, target: reference, details: Self.json(["matching_faces": matches.count]), in: db)
         }
         return RequestReceipt(reference: reference, status: .pending, matchingFaces: matches.count)
     }
@@ -42,8 +58,7 @@ extension Governance {
             try db.fetchAll(Suppression.self, "ORDER BY id").map { suppression in
                 var record = suppression
                 record.template = Data()
-                return (record, try db.ids("SELECT faceID FROM suppressedFace WHERE suppressionID = ? ORDER BY faceID",
-                                           [SQLValue(suppression.id)]))
+                return (record, try SuppressedFace.faces(ofSuppression: suppression.id!, in: db))
             }
         }
     }
@@ -54,7 +69,7 @@ extension Governance {
         let reference = try TextRule.reference.check(reference)
         let officer = try requireOperator(principal, .privacyOfficer, for: "reviewing opt-outs")
         try database.write { db in
-            guard var suppression = try db.fetchOne(Suppression.self, "WHERE reference = ?", [SQLValue(reference)]) else {
+            guard var suppression = try Suppression.withReference(reference, in: db) else {
                 throw GovernanceError.notFound("no opt-out \(reference)")
             }
             suppression.status = confirm ? .confirmed : .rejected
@@ -62,10 +77,10 @@ extension Governance {
             suppression.reviewedAt = now()
             if !confirm {
                 suppression.template = Data()
-                try db.execute("DELETE FROM suppressedFace WHERE suppressionID = ?", [SQLValue(suppression.id)])
+                try SuppressedFace.deleteAll(ofSuppression: suppression.id!, in: db)
             }
             try db.update(suppression)
-            try audit(officer, action: confirm ? "optout.confirm" : "optout.reject", target: reference, in: db)
+            try audit(officer, action: confirm ? .optoutConfirm : .optoutReject, target: reference, in: db)
         }
     }
 
@@ -73,12 +88,7 @@ extension Governance {
     public func eraseOptedOutFaces(as principal: Principal, reference: String) throws -> ErasureReceipt {
         let reference = try TextRule.reference.check(reference)
         try requireOperator(principal, .privacyOfficer, for: "erasing an opted-out person's faces")
-        let faces = try database.read { db in
-            try db.ids("""
-                SELECT faceID FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
-                WHERE suppression.reference = ? AND suppression.status != 'rejected'
-                """, [.text(reference)])
-        }
+        let faces = try database.read { db in try SuppressedFace.faces(ofReference: reference, in: db) }
         return try erase(as: principal, .faces(faces, scope: "person", label: "opt-out \(reference)"), reason: "opt-out \(reference)")
     }
 
@@ -86,10 +96,8 @@ extension Governance {
     public func requestStatus(reference: String) throws -> ReviewStatus {
         let reference = try TextRule.reference.check(reference)
         return try database.read { db in
-            for table in ["suppression", "accessRequest"] {
-                let status = try db.scalar("SELECT status FROM \(table) WHERE reference = ?", [.text(reference)])
-                if !status.isNull { return ReviewStatus(rawValue: try status.string()) ?? .pending }
-            }
+            if let optOut = try Suppression.withReference(reference, in: db) { return optOut.status }
+            if let request = try AccessRequest.withReference(reference, in: db) { return request.status }
             throw GovernanceError.notFound("no request \(reference)")
         }
     }
@@ -112,7 +120,7 @@ extension Governance {
                 var candidate = AccessCandidate(requestID: request.id!, faceID: faceID, score: score)
                 try db.insert(&candidate)
             }
-            try audit(nil, action: "access.request", target: reference, details: Self.json(["candidates": matches.count]), in: db)
+            try audit(nil, action: .accessRequest, target: reference, details: Self.json(["candidates": matches.count]), in: db)
         }
         return RequestReceipt(reference: reference, status: .pending, matchingFaces: matches.count)
     }
@@ -136,7 +144,7 @@ extension Governance {
         let (request, candidates) = try accessRequest(reference)
         let photo = try request.photo.map { try gallery.store.keyring.open($0, keyID: request.keyID) }
         let views = try candidateViews(candidates)
-        try audit(officer, action: "access.review", target: reference)
+        try audit(officer, action: .accessReview, target: reference)
         return (photo, views)
     }
 
@@ -145,7 +153,7 @@ extension Governance {
         let reference = try TextRule.reference.check(reference)
         let officer = try requireOperator(principal, .privacyOfficer, for: "deciding access-request candidates")
         try database.write { db in
-            guard let request = try db.fetchOne(AccessRequest.self, "WHERE reference = ?", [SQLValue(reference)]) else {
+            guard let request = try AccessRequest.withReference(reference, in: db) else {
                 throw GovernanceError.notFound("no access request \(reference)")
             }
             guard request.status == .pending else { throw GovernanceError.invalid("access request \(reference) was already released") }
@@ -156,7 +164,7 @@ extension Governance {
             candidate.decidedBy = officer.name
             candidate.decidedAt = now()
             try db.update(candidate)
-            try audit(officer, action: confirm ? "access.confirm" : "access.reject", target: reference,
+            try audit(officer, action: confirm ? .accessConfirm : .accessReject, target: reference,
                       details: Self.json(["face": faceID]), in: db)
         }
     }
@@ -204,9 +212,12 @@ extension Governance {
         }
         let released = now()
         try database.write { db in
-            try db.execute("UPDATE accessRequest SET status = ?, photo = NULL, releasedBy = ?, releasedAt = ? WHERE reference = ?",
-                           [.text(ReviewStatus.released.rawValue), .text(officer.name), .date(released), .text(reference)])
-            try audit(officer, action: "access.release", target: reference, details: Self.json(["faces": faces.map(\.faceID)]), in: db)
+            guard var request = try AccessRequest.withReference(reference, in: db) else {
+                throw GovernanceError.notFound("no access request \(reference)")
+            }
+            (request.status, request.photo, request.releasedBy, request.releasedAt) = (.released, nil, officer.name, released)
+            try db.update(request)
+            try audit(officer, action: .accessRelease, target: reference, details: Self.json(["faces": faces.map(\.faceID)]), in: db)
         }
         try gallery.store.checkpoint()
         return AccessReport(reference: reference, releasedBy: officer.name, releasedAt: released, faces: faces)
@@ -226,7 +237,7 @@ extension Governance {
 
     private func accessRequest(_ reference: String) throws -> (AccessRequest, [AccessCandidate]) {
         try database.read { db in
-            guard let request = try db.fetchOne(AccessRequest.self, "WHERE reference = ?", [SQLValue(reference)]) else {
+            guard let request = try AccessRequest.withReference(reference, in: db) else {
                 throw GovernanceError.notFound("no access request \(reference)")
             }
             let candidates = try db.fetchAll(AccessCandidate.self, "WHERE requestID = ? ORDER BY score DESC", [SQLValue(request.id)])
@@ -249,8 +260,7 @@ extension Governance {
         struct Details: Decodable { var faces: [Int64]? }
         return try database.read { db in
             var found: [Int64: [AccessReport.Appearance]] = [:]
-            try db.forEachRow("SELECT * FROM auditEntry WHERE action = 'search' ORDER BY id", []) { row in
-                let entry = try AuditEntry(row: row)
+            try AuditEntry.forEach(of: .search, in: db) { entry in
                 let returned = (try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)))?.faces ?? []
                 for face in returned where faces.contains(face) {
                     found[face, default: []].append(.init(auditEntry: entry.id!, at: entry.recordedAt, organisation: entry.organisation,

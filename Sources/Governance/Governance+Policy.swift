@@ -2,7 +2,6 @@ import Foundation
 import Store
 
 extension Governance {
-    static let policyDefaultKey = "policy.default"
 
     /// The rules and default in force now (admins, supervisors, auditors).
     public func policy(as principal: Principal) throws -> Policy {
@@ -12,7 +11,7 @@ extension Governance {
 
     func policy(in db: any MetadataTransaction) throws -> Policy {
         let rules = try db.fetchAll(PolicyRuleRecord.self, "ORDER BY name").map { try PolicyRule.parse(Data($0.body.utf8)) }
-        return Policy(rules: rules, defaultEffect: try db.setting(Self.policyDefaultKey) == "deny" ? .deny : .allow)
+        return Policy(rules: rules, defaultEffect: try Setting.value(.policyDefault, in: db) == "deny" ? .deny : .allow)
     }
 
     /// Adds a rule or replaces the rule of the same name (admins).
@@ -21,7 +20,7 @@ extension Governance {
         try requireOperator(principal, .admin, for: "editing policy rules")
         let body = Self.json(rule)
         try database.write { db in
-            let existing = try db.fetchOne(PolicyRuleRecord.self, "WHERE name = ?", [SQLValue(rule.name)])
+            let existing = try PolicyRuleRecord.named(rule.name, in: db)
             if var existing {
                 existing.body = body
                 try db.update(existing)
@@ -29,7 +28,7 @@ extension Governance {
                 var record = PolicyRuleRecord(name: rule.name, body: body, createdAt: now(), createdBy: principal.name)
                 try db.insert(&record)
             }
-            try audit(principal, action: existing == nil ? "policy.add" : "policy.replace", target: rule.name, details: body, in: db)
+            try audit(principal, action: existing == nil ? .policyAdd : .policyReplace, target: rule.name, details: body, in: db)
         }
     }
 
@@ -37,10 +36,10 @@ extension Governance {
         let name = try TextRule.ruleName.check(rawName)
         try requireOperator(principal, .admin, for: "editing policy rules")
         try database.write { db in
-            guard try db.execute("DELETE FROM policyRule WHERE name = ?", [.text(name)]) > 0 else {
+            guard try PolicyRuleRecord.delete(named: name, in: db) else {
                 throw GovernanceError.notFound("no policy rule named '\(name)'")
             }
-            try audit(principal, action: "policy.remove", target: name, in: db)
+            try audit(principal, action: .policyRemove, target: name, in: db)
         }
     }
 
@@ -48,8 +47,8 @@ extension Governance {
         try requireOperator(principal, .admin, for: "editing policy rules")
         guard effect != .exclude else { throw GovernanceError.invalid("the default is allow or deny") }
         try database.write { db in
-            try db.setSetting(Self.policyDefaultKey, to: effect.rawValue)
-            try audit(principal, action: "policy.default", target: effect.rawValue, in: db)
+            try Setting.set(.policyDefault, to: effect.rawValue, in: db)
+            try audit(principal, action: .policyDefault, target: effect.rawValue, in: db)
         }
     }
 
@@ -62,11 +61,11 @@ extension Governance {
         try rule?.validate()
         try require(principal, .admin, .supervisor, .auditor, for: "testing the policy")
         return try database.read { db in
-            guard let organisation = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(name)]) else {
+            guard let organisation = try Organisation.named(name, in: db) else {
                 throw GovernanceError.notFound("no organisation named '\(name)'")
             }
             let source = try sourceName.map { name in
-                guard let source = try db.fetchOne(Source.self, "WHERE name = ?", [SQLValue(name)]) else {
+                guard let source = try Source.named(name, in: db) else {
                     throw GovernanceError.notFound("no source named '\(name)'")
                 }
                 return source
@@ -89,7 +88,7 @@ extension Governance {
         }
         guard decision.allowed else {
             let rule = decision.deniedBy ?? "default"
-            try audit(principal, action: act.action.rawValue + ".refused", target: target, justification: justification,
+            try audit(principal, action: act.action == .search ? .searchRefused : .ingestRefused, target: target, justification: justification,
                       details: Self.json(["reason": decision.reason ?? "", "rule": rule]))
             throw GovernanceError.deniedByPolicy(rule: rule, reason: decision.reason ?? "denied")
         }

@@ -11,7 +11,7 @@ extension Governance {
     public func reviewCandidate(as principal: Principal, search entryID: Int64, face faceID: Int64) throws -> Gallery.Candidate {
         let investigator = try require(principal, .investigator, for: "reviewing candidates")
         let returned = try database.read { db -> [Int64: Float]? in
-            guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.action == "search",
+            guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.knownAction == .search,
                   entry.actor == investigator.name else { return nil }
             struct Details: Decodable { var faces: [Int64]; var scores: [Float]? }
             guard let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)) else { return nil }
@@ -25,7 +25,7 @@ extension Governance {
                                                      comparisons: gallery.indexedFaces()).first else {
             throw GovernanceError.notFound("face \(faceID) is no longer held")
         }
-        try recordView(as: investigator, search: entryID, faces: [faceID], kind: "candidate")
+        try recordView(as: investigator, search: entryID, faces: [faceID], kind: .candidate)
         return candidate
     }
 }

@@ -6,7 +6,6 @@ import Store
 import FaceVision
 
 extension Governance {
-    static let probeKeepHoursKey = "probe.keep-hours"
 
     /// A search's candidates and the account of how they were chosen.
     public struct JustifiedSearch: Sendable, Codable {
@@ -33,7 +32,7 @@ extension Governance {
             // Text the log cannot keep (a control character, too long) is left out of
             // the refusal's entry; the reason says what was wrong with it.
             let keep = if case .unjustified = error { true } else { false }
-            try audit(investigator, action: "search.refused", target: "gallery", justification: keep ? justification : nil,
+            try audit(investigator, action: .searchRefused, target: "gallery", justification: keep ? justification : nil,
                       details: Self.json(["reason": error.description]))
             throw error
         }
@@ -60,7 +59,7 @@ extension Governance {
             + (try optedOutFacesThatWouldRank(probe: probe.template.vector, exclusion: exclusion, result: result, top: top,
                                               minScore: minScore))
 
-        let keepHours = try database.read { db in Int(try db.setting(Self.probeKeepHoursKey) ?? "0") ?? 0 }
+        let keepHours = try database.read { db in Int(try Setting.value(.probeKeepHours, in: db) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
         let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
         let entry: AuditEntry
@@ -82,7 +81,7 @@ extension Governance {
                     var opted_out_withheld: Int
                     var top: Int
                 }
-                return try audit(investigator, action: "search", target: "gallery", justification: justification,
+                return try audit(investigator, action: .search, target: "gallery", justification: justification,
                                  details: Self.json(Details(faces: result.candidates.map(\.faceID),
                                                             scores: result.candidates.map(\.score), probe: record.id!,
                                                             photo_sha256: AuditLog.hex(record.photoSHA256),
@@ -134,8 +133,8 @@ extension Governance {
         try requireOperator(principal, .admin, for: "setting how long search photos are kept")
         guard (0...720).contains(hours) else { throw GovernanceError.invalid("keep search photos 0 to 720 hours") }
         try database.write { db in
-            try db.setSetting(Self.probeKeepHoursKey, to: String(hours))
-            try audit(principal, action: "setting.probe-keep-hours", target: String(hours), in: db)
+            try Setting.set(.probeKeepHours, to: String(hours), in: db)
+            try audit(principal, action: .settingProbeKeepHours, target: String(hours), in: db)
         }
     }
 
@@ -150,12 +149,12 @@ extension Governance {
     func rateLimitRefusal(_ principal: Principal, in db: any MetadataTransaction) throws -> String? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let today = "WHERE action = 'search' AND recordedAt >= ?", start = SQLValue.date(calendar.startOfDay(for: now()))
-        let mine = try db.count(AuditEntry.self, today + " AND actor = ?", [start, .text(principal.name)])
+        let start = calendar.startOfDay(for: now())
+        let mine = try AuditEntry.count(of: .search, since: start, actor: principal.name, in: db)
         if mine >= principal.account.searchesPerDay {
             return "\(principal.name) has run \(mine) of \(principal.account.searchesPerDay) searches allowed today"
         }
-        let ours = try db.count(AuditEntry.self, today + " AND organisation = ?", [start, .text(principal.organisation.name)])
+        let ours = try AuditEntry.count(of: .search, since: start, organisation: principal.organisation.name, in: db)
         if ours >= principal.organisation.searchesPerDay {
             return "\(principal.organisation.name) has run \(ours) of \(principal.organisation.searchesPerDay) searches allowed today"
         }
@@ -163,7 +162,7 @@ extension Governance {
     }
 
     func refuseRateLimited(_ principal: Principal, _ refusal: String, justification: Justification) throws -> Never {
-        try audit(principal, action: "search.refused", target: "gallery", justification: justification,
+        try audit(principal, action: .searchRefused, target: "gallery", justification: justification,
                   details: Self.json(["reason": refusal]))
         throw GovernanceError.rateLimited(refusal)
     }
@@ -175,12 +174,12 @@ extension Governance {
         try database.write { db in
             if let organisation {
                 try requireOperator(principal, .admin, for: "changing an organisation's limit")
-                guard var record = try db.fetchOne(Organisation.self, "WHERE name = ?", [SQLValue(organisation)]) else {
+                guard var record = try Organisation.named(organisation, in: db) else {
                     throw GovernanceError.notFound("no organisation named '\(organisation)'")
                 }
                 record.searchesPerDay = limit
                 try db.update(record)
-                try audit(principal, action: "limit.organisation", target: organisation, details: Self.json(["searches_per_day": limit]), in: db)
+                try audit(principal, action: .limitOrganisation, target: organisation, details: Self.json(["searches_per_day": limit]), in: db)
             }
             if let account {
                 let actor = try require(principal, .admin, .supervisor, for: "changing an account's limit")
@@ -192,7 +191,7 @@ extension Governance {
                 }
                 record.searchesPerDay = limit
                 try db.update(record)
-                try audit(principal, action: "limit.account", target: account, details: Self.json(["searches_per_day": limit]), in: db)
+                try audit(principal, action: .limitAccount, target: account, details: Self.json(["searches_per_day": limit]), in: db)
             }
         }
     }
@@ -201,25 +200,15 @@ extension Governance {
     /// policy leaves out (named).
     func searchExclusion(excludingSources sources: Set<String>) throws -> SearchExclusion {
         try database.read { db in
-            let faces = Set(try db.ids("""
-                SELECT suppressedFace.faceID FROM suppressedFace
-                JOIN suppression ON suppression.id = suppressedFace.suppressionID WHERE suppression.status != 'rejected'
-                """))
+            let faces = try SuppressedFace.facesInForce(in: db)
             guard !sources.isEmpty else { return SearchExclusion(faces: faces) }
-            let marks = sources.map { _ in "?" }.joined(separator: ",")
-            let ids = try db.ids("SELECT id FROM source WHERE name IN (\(marks))", sources.sorted().map(SQLValue.text))
-            return SearchExclusion(sources: Set(ids), faces: faces)
+            return SearchExclusion(sources: try Source.ids(named: sources, in: db), faces: faces)
         }
     }
 
     /// Whether a confirmed or pending opt-out withholds this face.
     func isOptedOut(faceID: Int64) throws -> Bool {
-        try database.read { db in
-            try db.count("""
-                SELECT count(*) FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
-                WHERE suppressedFace.faceID = ? AND suppression.status != 'rejected'
-                """, [.integer(faceID)]) > 0
-        }
+        try database.read { db in try SuppressedFace.isInForce(faceID: faceID, in: db) }
     }
 
     /// The templates of every opt-out in force, opened into memory once and kept
@@ -227,9 +216,7 @@ extension Governance {
     func suppressionTemplates() throws -> [[Float]] {
         let keyring = gallery.store.keyring
         return try database.read { db in
-            let stamp = try db.row("""
-                SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) FROM suppression
-                """).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
+            let stamp = try Suppression.stamp(in: db)
             if let cached = suppressionCache.withLock({ $0 }), cached.stamp == stamp { return cached.templates }
             let templates = try db.fetchAll(Suppression.self, "WHERE status != ?", [.text(ReviewStatus.rejected.rawValue)]).map { suppression in
                 try keyring.openTemplate(suppression.template, keyID: suppression.keyID)

@@ -17,7 +17,7 @@ extension Governance {
         let session = try database.write { db in
             let session = try issueToken(for: principal.account, label: "web session", lifetime: Self.sessionLifetime,
                                          isSession: true, in: db)
-            try audit(principal, action: "session.start", target: principal.name, details: Self.json(["token": session.id]), in: db)
+            try audit(principal, action: .sessionStart, target: principal.name, details: Self.json(["token": session.id]), in: db)
             return session
         }
         return (session, principal)
@@ -28,8 +28,8 @@ extension Governance {
         let principal = try authenticate(token: sessionToken)
         let digest = Data(SHA256.hash(data: Data(sessionToken.utf8)))
         try database.write { db in
-            try db.execute("UPDATE accessToken SET revokedAt = ? WHERE sha256 = ? AND revokedAt IS NULL", [.date(now()), .blob(digest)])
-            try audit(principal, action: "session.end", target: principal.name, in: db)
+            try AccessToken.revoke(sha256: digest, at: now(), in: db)
+            try audit(principal, action: .sessionEnd, target: principal.name, in: db)
         }
     }
 }

@@ -24,7 +24,7 @@ extension Governance {
     public func recordUpload(as principal: Principal, source name: String, folder: String, files: Int, bytes: Int,
                              setAside: Int) throws {
         let admin = try require(principal, .admin, for: "uploading into a source")
-        try audit(admin, action: "source.upload", target: "source \(name)",
+        try audit(admin, action: .sourceUpload, target: "source \(name)",
                   details: Self.json(["folder": folder, "files": String(files), "bytes": String(bytes),
                                       "set_aside": String(setAside)]))
     }

@@ -23,7 +23,6 @@ public final class Governance: Sendable {
     let optedOutFacesCache = Mutex<(ids: Set<Int64>, faces: [(template: [Float], source: Int64)])?>(nil)
     /// The operator's organisation id, once known (it never changes).
     let operatorID = Mutex<Int64?>(nil)
-    static let operatorSettingKey = "operator.organisation"
 
     public init(gallery: Gallery, calibration: ScoreCalibration? = nil, now: @escaping @Sendable () -> Date = Date.init) throws {
         guard let calibration = calibration ?? ScoreCalibration.bundled(for: gallery.modelID) else {
@@ -52,19 +51,6 @@ public final class Governance: Sendable {
     public var accessRequestThreshold: Float { calibration.threshold(atFalseMatchRate: 1e-2) }
 }
 
-/// What a role may do. An account holds one or more.
-public enum Role: String, Codable, Sendable, CaseIterable {
-    case investigator, supervisor, auditor
-    case privacyOfficer = "privacy-officer"
-    case admin
-}
-
-/// Kinds of organisation the policy rules speak of.
-public enum OrganisationType: String, Codable, Sendable, CaseIterable {
-    case lawEnforcement = "law-enforcement"
-    case government, `private`, ngo, newsroom
-}
-
 /// An authenticated, active account and its organisation: who is acting.
 public struct Principal: Sendable, Equatable {
     public var account: Account
@@ -84,7 +70,7 @@ public struct Principal: Sendable, Equatable {
     }
 
     public var name: String { account.name }
-    public var roles: Set<Role> { Set(account.roleNames.compactMap(Role.init(rawValue:))) }
+    public var roles: Set<Role> { Set(account.roles.roles) }
 
     public func has(_ role: Role) -> Bool { roles.contains(role) }
 
@@ -173,7 +159,7 @@ extension Governance {
         try checkUsable(current)
         guard roles.contains(where: fresh.has) else {
             throw GovernanceError.forbidden("\(action) needs the role \(roles.map(\.rawValue).joined(separator: " or ")); "
-                                            + "\(current.name) has \(current.roleNames.joined(separator: ", "))")
+                                            + "\(current.name) has \(current.roles.listed)")
         }
         return fresh
     }
@@ -202,9 +188,8 @@ extension Governance {
     func operatorOrganisationID() throws -> Int64? {
         if let known = operatorID.withLock({ $0 }) { return known }
         let found = try database.read { db -> Int64? in
-            if let recorded = try db.setting(Self.operatorSettingKey), let id = Int64(recorded) { return id }
-            let first = try db.scalar("SELECT min(id) FROM organisation")
-            return first.isNull ? nil : try first.int64()
+            if let recorded = try Setting.value(.operatorOrganisation, in: db), let id = Int64(recorded) { return id }
+            return try Organisation.firstID(in: db)
         }
         if let found { operatorID.withLock { $0 = found } }
         return found

@@ -112,7 +112,7 @@ public struct PolicyRule: Codable, Sendable, Equatable {
     /// Whether the rule applies to this act (for exclude rules: whether it is in force).
     func applies(to act: PolicyAct) -> Bool {
         guard actions.contains(act.action) else { return false }
-        if let types = organisationTypes, !types.contains(act.organisation.type) { return false }
+        if let types = organisationTypes, !types.contains(act.organisation.type.rawValue) { return false }
         if let codes = organisationJurisdictions, !codes.contains(where: { Self.covers($0, act.organisation.jurisdiction) }) {
             return false
         }

@@ -132,7 +132,7 @@ extension LineupServer {
         var all = values
         if let principal = web.principal, let session = web.session {
             all["user"] = ["name": principal.name, "organisation": principal.organisation.name,
-                           "roles": principal.account.roleNames.joined(separator: ", ")]
+                           "roles": principal.account.roles.listed]
             all["csrf"] = WebSession.csrf(for: session)
             all["nav"] = [
                 "search": principal.has(.investigator),

@@ -71,7 +71,7 @@ extension LineupServer {
             cards.append(card)
         }
         if !result.candidates.isEmpty {
-            try governance.recordView(as: principal, search: found.auditEntry, faces: result.candidates.map(\.faceID), kind: "crops")
+            try governance.recordView(as: principal, search: found.auditEntry, faces: result.candidates.map(\.faceID), kind: .crops)
         }
         let probe = try Image(data: photo, limits: limits)
         return [

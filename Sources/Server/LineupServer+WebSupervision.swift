@@ -55,7 +55,7 @@ extension LineupServer {
                 let (account, organisation) = pair
                 var row: [String: Any] = [
                     "name": account.name, "path": PageText.pathSegment(account.name),
-                    "organisation": organisation.name, "roles": account.roleNames.joined(separator: ", "),
+                    "organisation": organisation.name, "roles": account.roles.listed,
                     "status": account.status.rawValue, "pending": account.status == .pending,
                     "suspendable": account.status != .suspended,
                     "expires": account.expiresAt.map { PageText.day($0) } ?? "never",

@@ -1,11 +1,54 @@
 import Foundation
 
+/// Kinds of organisation the policy rules speak of.
+public enum OrganisationType: String, Codable, Sendable, CaseIterable {
+    case lawEnforcement = "law-enforcement"
+    case government, `private`, ngo, newsroom
+}
+
+/// What a role may do. An account holds one or more.
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case investigator, supervisor, auditor
+    case privacyOfficer = "privacy-officer"
+    case admin
+}
+
+/// An account's roles, in the order given. Kept in one text column as the role
+/// names joined by commas (`investigator,supervisor`), which is also how JSON shows them.
+public struct RoleList: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var roles: [Role]
+
+    public init(_ roles: [Role]) { self.roles = roles }
+
+    public func contains(_ role: Role) -> Bool { roles.contains(role) }
+
+    public var description: String { roles.map(\.rawValue).joined(separator: ",") }
+
+    /// The role names for people to read: `investigator, supervisor`.
+    public var listed: String { roles.map(\.rawValue).joined(separator: ", ") }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        roles = try text.split(separator: ",").map { name in
+            guard let role = Role(rawValue: String(name)) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no role named '\(name)'"))
+            }
+            return role
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// A body that uses Lineup: a police force, a ministry, a newsroom. Who may search
 /// what depends on its type and home jurisdiction (see the policy rules).
 public struct Organisation: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var name: String
-    public var type: String
+    public var type: OrganisationType
     /// ISO 3166 code of where the organisation is based: `GB`, `US-IL`.
     public var jurisdiction: String
     /// Searches the whole organisation may run per UTC day.
@@ -14,7 +57,7 @@ public struct Organisation: Codable, Sendable, Equatable, StoredRecord {
 
     public static let tableName = "organisation"
 
-    public init(name: String, type: String, jurisdiction: String, searchesPerDay: Int, createdAt: Date = Date()) {
+    public init(name: String, type: OrganisationType, jurisdiction: String, searchesPerDay: Int, createdAt: Date = Date()) {
         self.name = name
         self.type = type
         self.jurisdiction = jurisdiction
@@ -30,8 +73,7 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var organisationID: Int64
     public var name: String
-    /// Role names, comma-separated: investigator, supervisor, auditor, privacy-officer, admin.
-    public var roles: String
+    public var roles: RoleList
     public var status: Status
     /// Searches this account may run per UTC day.
     public var searchesPerDay: Int
@@ -49,11 +91,11 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
         case expired
     }
 
-    public init(organisationID: Int64, name: String, roles: [String], status: Status, searchesPerDay: Int,
+    public init(organisationID: Int64, name: String, roles: [Role], status: Status, searchesPerDay: Int,
                 expiresAt: Date?, createdAt: Date = Date(), createdBy: String) {
         self.organisationID = organisationID
         self.name = name
-        self.roles = roles.joined(separator: ",")
+        self.roles = RoleList(roles)
         self.status = status
         self.searchesPerDay = searchesPerDay
         self.expiresAt = expiresAt
@@ -61,7 +103,6 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
         self.createdBy = createdBy
     }
 
-    public var roleNames: [String] { roles.split(separator: ",").map(String.init) }
 
 }
 
@@ -284,17 +325,4 @@ public struct ErasureReceipt: Codable, Sendable, Equatable, StoredRecord {
         sha256 = ""
     }
 
-}
-
-/// Named settings kept in the database (probe keeping time, the policy default).
-extension MetadataTransaction {
-    public func setting(_ key: String) throws -> String? {
-        let value = try scalar("SELECT value FROM setting WHERE key = ?", [.text(key)])
-        return value.isNull ? nil : try value.string()
-    }
-
-    public func setSetting(_ key: String, to value: String) throws {
-        try execute("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [.text(key), .text(value)])
-    }
 }

@@ -262,8 +262,28 @@ extension GalleryStore {
 
     /// "ok" when the database is sound: SQLite's `PRAGMA integrity_check`; a
     /// server database answering a query.
+    /// The database engine's own check and the gallery's references, one word when
+    /// all is well: `ok`. Otherwise what was found, or `not checked: …` with the
+    /// reason when the engine could not check itself (the references still are).
     public func integrityCheck() throws -> String {
-        guard let sqlite = database as? SQLiteMetadataStore else { return try database.read { db in try db.count("SELECT 1") } == 1 ? "ok" : "no answer" }
-        return try sqlite.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+        let engine = try database.engineIntegrityCheck()
+        let broken = try danglingReferences().filter { $0.value > 0 }
+        var parts: [String] = []
+        if !engine.ran { parts.append("not checked: \(engine.findings)") } else if engine.findings != "ok" { parts.append(engine.findings) }
+        if !broken.isEmpty { parts.append(broken.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")) }
+        return parts.isEmpty ? "ok" : parts.joined(separator: "; ")
+    }
+
+    /// Rows that point at rows no longer there, by kind: what no engine check sees
+    /// (the tables hold no foreign keys across the records an erasure cascades through).
+    public func danglingReferences() throws -> [String: Int] {
+        try database.read { db in
+            [
+                "faces without their picture": try db.count("SELECT count(*) FROM face WHERE NOT EXISTS (SELECT 1 FROM image WHERE image.id = face.imageID)"),
+                "pictures without their source": try db.count("SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM source WHERE source.id = image.sourceID)"),
+                "pictures without their file": try db.count("SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM sourceFile WHERE sourceFile.id = image.fileID)"),
+                "opt-out links to erased faces": try db.count("SELECT count(*) FROM suppressedFace WHERE NOT EXISTS (SELECT 1 FROM face WHERE face.id = suppressedFace.faceID)"),
+            ]
+        }
     }
 }

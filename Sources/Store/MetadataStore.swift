@@ -23,6 +23,26 @@ public protocol MetadataStore: Sendable {
     /// when `body` returns and rolls back when it throws.
     @discardableResult
     func write<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T
+    /// The engine's own check of its files and indexes, or why none could be run.
+    func engineIntegrityCheck() throws -> EngineIntegrity
+}
+
+/// What a database engine's own integrity check found.
+public struct EngineIntegrity: Sendable, Codable, Equatable {
+    /// Whether a check ran; when not, `findings` says why.
+    public var ran: Bool
+    /// `ok`, or what the check found wrong, or why no check ran.
+    public var findings: String
+    /// What was checked ("PRAGMA integrity_check", "amcheck: 31 indexes, 16 tables").
+    public var method: String
+
+    public init(ran: Bool, findings: String, method: String) {
+        self.ran = ran
+        self.findings = findings
+        self.method = method
+    }
+
+    public var isSound: Bool { ran && findings == "ok" }
 }
 
 /// One open transaction: statements with `?` placeholders and `SQLValue` arguments.

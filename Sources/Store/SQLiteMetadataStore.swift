@@ -14,6 +14,12 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     public var engine: String { "sqlite" }
 
+    /// SQLite's own check of every page, index and constraint of the file.
+    public func engineIntegrityCheck() throws -> EngineIntegrity {
+        let findings = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        return EngineIntegrity(ran: true, findings: findings.joined(separator: "; "), method: "PRAGMA integrity_check")
+    }
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
         self.path = path

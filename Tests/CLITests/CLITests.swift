@@ -293,7 +293,11 @@ import TestSupport
 
         let optOut = try Self.lineup("optout", "request", Self.samples + "/obama3.jpg", "--contact", "b.obama@example.org",
                                      "--store", store, "--json")
-        #expect(optOut.json["matching_faces"] as? Int == 3, "\(optOut.stderr)")
+        #expect(optOut.json["reference"] is String && optOut.json["matching_faces"] == nil,
+                "the public answer does not say whether Lineup holds the person: \(optOut.stdout) \(optOut.stderr)")
+        let optOuts = try run(["optout", "list"], as: tokens.officer)
+        #expect(optOuts.stdout.contains("\(optOut.json["reference"] as? String ?? "?")  pending"), "\(optOuts.stdout)")
+        #expect(optOuts.stdout.split(separator: " ").last?.split(separator: ",").count == 3, "three stored faces withheld: \(optOuts.stdout)")
         let search = try run(["search", "--json", Self.samples + "/obama.jpg"] + Self.justification, as: tokens.investigator)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         #expect(candidates.map { $0["origin_uri"] as? String } == ["biden.jpg"])

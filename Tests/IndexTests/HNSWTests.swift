@@ -2,7 +2,6 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Index
-import FaceVision
 
 /// Face-like vectors from the index module's seeded generator.
 enum FaceLikeData {

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import Index
-import FaceVision
 
 /// Index mechanics on seeded random unit vectors (the face pipeline has its own
 /// tests on photographs; here only the geometry of vectors matters).

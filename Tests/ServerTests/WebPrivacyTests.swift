@@ -1,5 +1,5 @@
 import Foundation
-import Governance
+@testable import Governance
 import Hummingbird
 import HummingbirdTesting
 @testable import Server

@@ -1,5 +1,6 @@
 import Foundation
 import Governance
+import Store
 import Hummingbird
 import HummingbirdTesting
 @testable import Server

@@ -1,0 +1,104 @@
+import Foundation
+
+// The statements of the accountability tables beyond plain record reads and writes,
+// kept beside their records so that no other module writes SQL against them.
+
+extension Organisation {
+    /// The first organisation made (the operator's, in a store older than the
+    /// `operator.organisation` setting).
+    public static func firstID(in db: any MetadataTransaction) throws -> Int64? {
+        let first = try db.scalar("SELECT min(id) FROM organisation")
+        return first.isNull ? nil : try first.int64()
+    }
+}
+
+extension Source {
+    /// The ids of the sources with these names (names no source has are skipped).
+    public static func ids(named names: Set<String>, in db: any MetadataTransaction) throws -> Set<Int64> {
+        guard !names.isEmpty else { return [] }
+        let marks = names.map { _ in "?" }.joined(separator: ",")
+        return Set(try db.ids("SELECT id FROM source WHERE name IN (\(marks))", names.sorted().map(SQLValue.text)))
+    }
+}
+
+extension AccessToken {
+    /// Revokes the token with this digest, if it is still in force.
+    public static func revoke(sha256: Data, at date: Date, in db: any MetadataTransaction) throws {
+        try db.execute("UPDATE accessToken SET revokedAt = ? WHERE sha256 = ? AND revokedAt IS NULL", [.date(date), .blob(sha256)])
+    }
+}
+
+extension PolicyRuleRecord {
+    /// Deletes the rule named `name`; false when there was none.
+    public static func delete(named name: String, in db: any MetadataTransaction) throws -> Bool {
+        try db.execute("DELETE FROM policyRule WHERE name = ?", [.text(name)]) > 0
+    }
+}
+
+extension ProbeRecord {
+    /// Forgets the probe photos whose keeping time has passed by `date`.
+    public static func forgetPhotos(keptUntil date: Date, in db: any MetadataTransaction) throws {
+        try db.execute("UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
+                       [.date(date)])
+    }
+}
+
+extension Suppression {
+    /// Changes whenever an opt-out is added or rejected: what a cache of the opt-outs'
+    /// templates is checked against.
+    public static func stamp(in db: any MetadataTransaction) throws -> String {
+        try db.row("""
+            SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) FROM suppression
+            """, [.text(ReviewStatus.rejected.rawValue)]).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
+    }
+}
+
+extension AccessRequest {
+    /// One access request as the privacy office's list shows it: enough to see what
+    /// waits for review and how far each review has come, without opening the
+    /// requester's photo.
+    public struct Summary: Sendable, Codable, Equatable {
+        public var reference: String
+        public var status: ReviewStatus
+        public var contact: String
+        public var createdAt: Date
+        public var releasedBy: String?
+        public var releasedAt: Date?
+        /// Candidates a privacy officer has confirmed or rejected.
+        public var decided: Int
+        /// Candidates still awaiting a decision; the report is refused while any remain.
+        public var undecided: Int
+    }
+
+    /// The access requests (or the one with `reference`), oldest first, with their
+    /// candidates counted by decision.
+    public static func summaries(reference: String? = nil, in db: any MetadataTransaction) throws -> [Summary] {
+        let rows = try db.rows("""
+            SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,
+                   accessRequest.releasedBy, accessRequest.releasedAt,
+                   COUNT(accessCandidate.id) AS candidates,
+                   COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS undecided
+            FROM accessRequest LEFT JOIN accessCandidate ON accessCandidate.requestID = accessRequest.id
+            WHERE \(reference == nil ? "TRUE" : "accessRequest.reference = ?")
+            GROUP BY accessRequest.id ORDER BY accessRequest.id
+            """, [.text(ReviewStatus.pending.rawValue)] + (reference.map { [.text($0)] } ?? []))
+        return try rows.map { row in
+            let request = try row.decode(SummaryRow.self)
+            return Summary(reference: request.reference, status: request.status, contact: request.contact,
+                           createdAt: request.createdAt, releasedBy: request.releasedBy, releasedAt: request.releasedAt,
+                           decided: request.candidates - request.undecided, undecided: request.undecided)
+        }
+    }
+
+    /// One row of the listing query.
+    private struct SummaryRow: Decodable {
+        var reference: String
+        var status: ReviewStatus
+        var contact: String
+        var createdAt: Date
+        var releasedBy: String?
+        var releasedAt: Date?
+        var candidates: Int
+        var undecided: Int
+    }
+}

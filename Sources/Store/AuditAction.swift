@@ -1,0 +1,62 @@
+import Foundation
+
+/// What an audit entry records, one case per kind of act Lineup logs. Entries keep
+/// the raw value as text (`AuditEntry.action`), so the log reads and verifies the same
+/// whatever version wrote it; new code names its acts only through these cases.
+public enum AuditAction: String, Codable, Sendable, CaseIterable {
+    case accessConfirm = "access.confirm"
+    case accessReject = "access.reject"
+    case accessRelease = "access.release"
+    case accessRequest = "access.request"
+    case accessReview = "access.review"
+    case accountAdd = "account.add"
+    case accountApprove = "account.approve"
+    case accountSuspend = "account.suspend"
+    case auditExport = "audit.export"
+    case auditVerify = "audit.verify"
+    case bootstrap
+    case erase
+    case eraseIndexPending = "erase.index-pending"
+    case indexReconcile = "index.reconcile"
+    case ingest
+    case ingestFile = "ingest.file"
+    case ingestFileWithdrawn = "ingest.file-withdrawn"
+    case ingestInterrupted = "ingest.interrupted"
+    case ingestRefused = "ingest.refused"
+    case keysRotate = "keys.rotate"
+    case limitAccount = "limit.account"
+    case limitOrganisation = "limit.organisation"
+    case migrateFromEmbedded = "migrate.from-embedded"
+    case migrateToCluster = "migrate.to-cluster"
+    case optoutConfirm = "optout.confirm"
+    case optoutReject = "optout.reject"
+    case optoutRequest = "optout.request"
+    case organisationAdd = "organisation.add"
+    case policyAdd = "policy.add"
+    case policyDefault = "policy.default"
+    case policyRemove = "policy.remove"
+    case policyReplace = "policy.replace"
+    case retentionRun = "retention.run"
+    case search
+    case searchRefused = "search.refused"
+    case sessionEnd = "session.end"
+    case sessionStart = "session.start"
+    case settingProbeKeepHours = "setting.probe-keep-hours"
+    case sourceAdd = "source.add"
+    case sourceUpload = "source.upload"
+    case tokenIssue = "token.issue"
+    case tokenRevoke = "token.revoke"
+    case viewCandidate = "view.candidate"
+    case viewCrops = "view.crops"
+}
+
+extension AuditEntry {
+    public init(recordedAt: Date, actor: String, organisation: String?, action: AuditAction, target: String,
+                caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}") {
+        self.init(recordedAt: recordedAt, actor: actor, organisation: organisation, action: action.rawValue, target: target,
+                  caseNumber: caseNumber, purpose: purpose, legalBasis: legalBasis, details: details)
+    }
+
+    /// The act as Lineup names it today; nil for one this version does not know.
+    public var knownAction: AuditAction? { AuditAction(rawValue: action) }
+}
