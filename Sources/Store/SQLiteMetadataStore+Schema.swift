@@ -218,20 +218,54 @@ extension SQLiteMetadataStore {
             }
             try db.execute(sql: "UPDATE accessToken SET isSession = 1 WHERE label = 'web session'")
         }
+        // PostgreSQL's v4 brings its tables in line with these ones (found by comparing the
+        // two schemas, `schemaDescription()`); nothing changes here, the name keeps the
+        // two lists of migrations the same.
+        migrator.registerMigration("v4: one schema on both engines") { _ in }
         return migrator
     }
 
     /// The migrations applied, in order.
     public static var migrationNames: [String] { migrator.migrations }
 
-    /// Table name → sorted column names, to compare the two engines' schemas.
-    public func columns() throws -> [String: [String]] {
+    /// The tables as SQLite reports them (`PRAGMA table_info`, `foreign_key_list`,
+    /// `index_list`), in the terms `PostgresMetadataStore.schemaDescription()` uses.
+    public func schemaDescription() throws -> SchemaDescription {
         try pool.read { db in
-            var tables: [String: [String]] = [:]
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'") {
-                tables[table.lowercased()] = try db.columns(in: table).map { $0.name.lowercased() }.sorted()
+            var tables: [String: TableShape] = [:]
+            let names = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'
+                """)
+            for table in names {
+                let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                              arguments: [table]) ?? ""
+                var columns: [TableShape.Column] = [], primaryKey: [(Int, String)] = []
+                for row in try Row.fetchAll(db, sql: "PRAGMA table_info(\(table.quotedDatabaseIdentifier))") {
+                    let name: String = row["name"], type: String = row["type"]
+                    guard let kind = TableShape.kind(ofDeclaredType: type) else {
+                        throw MetadataStoreError.type("\(table).\(name) has the type \(type), which the schema description does not know")
+                    }
+                    let pk: Int = row["pk"]
+                    // SQLite lets a primary key column be NULL unless told otherwise; an
+                    // INTEGER PRIMARY KEY is the rowid and never is.
+                    columns.append(.init(name: name, kind: kind, nullable: (row["notnull"] as Int) == 0 && pk == 0))
+                    if pk > 0 { primaryKey.append((pk, name)) }
+                }
+                let foreignKeys = try Row.fetchAll(db, sql: "PRAGMA foreign_key_list(\(table.quotedDatabaseIdentifier))").map { row in
+                    TableShape.ForeignKey(column: row["from"], table: row["table"], onDelete: row["on_delete"])
+                }
+                var indexes: [TableShape.Index] = []
+                for row in try Row.fetchAll(db, sql: "PRAGMA index_list(\(table.quotedDatabaseIdentifier))") {
+                    let name: String = row["name"]
+                    let columns = try Row.fetchAll(db, sql: "PRAGMA index_info(\(name.quotedDatabaseIdentifier))")
+                        .sorted { ($0["seqno"] as Int) < ($1["seqno"] as Int) }.map { $0["name"] as String }
+                    indexes.append(.init(columns: columns, unique: (row["unique"] as Int) != 0, partial: (row["partial"] as Int) != 0))
+                }
+                let checks = sql.uppercased().components(separatedBy: "CHECK").count - 1
+                tables[table.lowercased()] = TableShape(columns: columns, primaryKey: primaryKey.sorted { $0.0 < $1.0 }.map(\.1),
+                                                        foreignKeys: foreignKeys, indexes: indexes, checks: checks)
             }
-            return tables
+            return SchemaDescription(tables: tables)
         }
     }
 }

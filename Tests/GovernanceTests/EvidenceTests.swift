@@ -137,6 +137,26 @@ import Testing
         #expect(try verify().firstBadEntry == snapshot[2].id)
     }
 
+    /// The status runs each engine's own check (SQLite's integrity_check, PostgreSQL's
+    /// amcheck) and finds rows pointing at rows that are gone; it is the operator's
+    /// admins' and auditors' to read.
+    @Test(arguments: MetadataEngine.available) func statusChecksTheDatabase(engine: MetadataEngine) throws {
+        let world = try GovernedWorld(engine: engine)
+        let cast = try world.cast()
+        let g = world.governance
+        #expect(try g.status(as: cast.auditor).integrity == "ok")
+        #expect(try g.database.engineIntegrityCheck().ran, "the engine checked itself")
+        #expect(throws: GovernanceError.self) { _ = try g.status(as: cast.investigator) }
+        // An opt-out's link to a face that is not there (written behind Lineup's back).
+        let optOut = try g.requestOptOut(photo: GovernedWorld.photo("obama3.jpg"), contact: "b.obama@example.org",
+                                         pipeline: GovernedWorld.pipeline)
+        try g.database.write { db in
+            let suppression = try #require(try Suppression.withReference(optOut.reference, in: db))
+            try SuppressedFace(suppressionID: suppression.id!, faceID: 987_654_321).insert(in: db)
+        }
+        #expect(try g.status(as: cast.admin).integrity == "1 opt-out links to erased faces")
+    }
+
     @Test(arguments: MetadataEngine.available) func retentionErasesExpiredFacesWithReceipts(engine: MetadataEngine) throws {
         let world = try GovernedWorld(engine: engine)
         let cast = try world.cast()

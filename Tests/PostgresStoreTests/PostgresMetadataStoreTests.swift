@@ -187,20 +187,24 @@ final class PostgresMetadataStoreTests: XCTestCase {
 
     func testMigrationsCreateTheTablesRecordThemselvesAndRunOnce() throws {
         let store = try makeStore()
-        let columns = try store.columns()
+        let schema = try store.schemaDescription()
+        let columns = schema.tables.mapValues { $0.columns.map(\.name) }
         for (table, expected) in Self.expectedColumns {
             XCTAssertEqual(columns[table], expected.split(separator: " ").map(String.init).sorted(), table)
         }
         XCTAssertEqual(Set(columns.keys), Set(Self.expectedColumns.keys))
-        // The same tables and columns as the embedded SQLite schema, by the same migrations.
+        // The same tables as the embedded SQLite schema, by the same migrations: the same
+        // columns with the same kinds and nullability, keys, constraints and indexes.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-schema-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } }
         let sqlite = try SQLiteMetadataStore(path: file)
-        XCTAssertEqual(try sqlite.columns(), columns)
+        let embedded = try sqlite.schemaDescription()
+        XCTAssertEqual(embedded.differences(from: schema), [], "SQLite ≠ PostgreSQL")
+        XCTAssertEqual(embedded, schema)
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 3)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 4)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
