@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "lineup", targets: ["CLI"]),
+        .executable(name: "lineup-bench", targets: ["Bench"]),
         .library(name: "FaceVision", targets: ["FaceVision"]),
     ],
     dependencies: [
@@ -94,11 +95,28 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["FaceVision", "Index", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What Lineup's two programs share: option groups, output, the checkout's paths.
+        .target(
+            name: "Console",
+            dependencies: [
+                "FaceVision", "Evaluation", "Milvus", "Store", "PostgresStore", "Gallery", "Governance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `lineup`: the operator's tool (accounts, sources, ingest, search, rights, serve).
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "FaceVision", "Evaluation", "Index", "Milvus", "Store", "PostgresStore", "Gallery", "Governance", "Server",
+                "Console", "FaceVision", "Evaluation", "Index", "Milvus", "Store", "PostgresStore", "Gallery", "Governance", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `lineup-bench`: evaluation, calibration and benchmarks against the named peers.
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "Console", "FaceVision", "Evaluation", "Index", "Milvus", "Store", "Gallery", "Governance", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -118,7 +136,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Governance", "Gallery", "Store", "FaceVision",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Runs the built `lineup` executable.
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "CLI"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "CLI", "Bench"]),
     ],
     cxxLanguageStandard: .cxx17
 )

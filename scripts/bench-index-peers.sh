@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs hnswlib and faiss-cpu for `lineup bench index --peers` in their own Python
+# Runs hnswlib and faiss-cpu for `lineup-bench index --peers` in their own Python
 # environment (.lineup/venv-index, created on first use from pinned PyPI packages;
 # hnswlib is built from its source package, with the machine's own CPU features).
 # Arguments are passed to scripts/bench_index_peers.py.

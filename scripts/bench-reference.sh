@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the onnxruntime reference pipeline of `lineup bench vision` in its own
+# Runs the onnxruntime reference pipeline of `lineup-bench vision` in its own
 # Python environment (.lineup/venv-bench, created on first use from pinned PyPI
 # packages). Arguments are passed to scripts/bench_reference.py.
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""Peer engines for `lineup bench index`: hnswlib and faiss-cpu HNSW on the data
+"""Peer engines for `lineup-bench index`: hnswlib and faiss-cpu HNSW on the data
 set Lineup wrote (base.fvecs, queries.fvecs, truth.ivecs, mated.txt), with the
 same M, efConstruction, ef sweep, build threads and single-thread search.
 Prints one JSON object per (engine, M, ef) row on standard output."""

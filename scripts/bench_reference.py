@@ -1,4 +1,4 @@
-"""Reference face pipeline for `lineup bench vision`: the same work as Lineup
+"""Reference face pipeline for `lineup-bench vision`: the same work as Lineup
 (decode, detect, align, embed the most prominent face, with the mirrored face in
 the same batch) on the same two ONNX models, through onnxruntime and OpenCV's
 Python wheel, single-threaded. The detector runs at its shipped 640x640 input,

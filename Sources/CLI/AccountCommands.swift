@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 import Store
@@ -28,13 +29,12 @@ struct BootstrapCommand: ParsableCommand {
     @Option(help: "The admin account's name.")
     var admin: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
         let token = try galleryOptions.governance(pipelineOptions)
             .bootstrap(organisation: organisation, type: type, jurisdiction: jurisdiction, admin: admin)
-        try printToken(token, json: json)
+        try printToken(token, json: outputOptions.json)
     }
 }
 
@@ -52,7 +52,7 @@ struct OrganisationCommand: ParsableCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an organisation (admins).")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
+        @Argument(help: "The organisation's name.") var name: String
         @Option(help: "\(OrganisationType.allCases.map(\.rawValue).joined(separator: ", ")).") var type: OrganisationType
         @Option(help: "Home jurisdiction (ISO 3166).") var jurisdiction: String
         @Option(help: "Searches the organisation may run per UTC day.") var searchesPerDay = Governance.defaultOrganisationSearchesPerDay
@@ -61,31 +61,32 @@ struct OrganisationCommand: ParsableCommand {
             let (governance, principal) = try options.open()
             let organisation = try governance.addOrganisation(as: principal, name: name, type: type, jurisdiction: jurisdiction,
                                                               searchesPerDay: searchesPerDay)
-            print("added organisation '\(organisation.name)' (\(organisation.type), \(organisation.jurisdiction))")
+            try options.outputOptions.present(organisation) { "added organisation '\($0.name)' (\($0.type.rawValue), \($0.jurisdiction))" }
         }
     }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the organisations.")
         @OptionGroup var options: GovernedOptions
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let organisations = try options.open().0.organisations()
-            if json { return try printJSON(["organisations": organisations]) }
-            for o in organisations { print("\(o.name)  \(o.type)  \(o.jurisdiction)  \(o.searchesPerDay) searches/day") }
+            if options.outputOptions.json { return try printJSON(["organisations": organisations]) }
+            for o in organisations { print("\(o.name)  \(o.type.rawValue)  \(o.jurisdiction)  \(o.searchesPerDay) searches/day") }
         }
     }
 
     struct Limit: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set an organisation's searches per UTC day (admins).")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
-        @Argument var searchesPerDay: Int
+        @Argument(help: "The organisation's name.") var name: String
+        @Argument(help: "Searches its accounts may run together per UTC day.") var searchesPerDay: Int
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setSearchesPerDay(as: principal, organisation: name, to: searchesPerDay)
+            try options.outputOptions.present(Outcome("limited", "organisation \(name)", figures: ["searches_per_day": searchesPerDay]),
+                                              text: "organisation '\(name)' may run \(searchesPerDay) searches per UTC day")
         }
     }
 }
@@ -103,57 +104,58 @@ struct AccountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add an account and print its first token, to hand to its holder (admins; supervisors add investigators).")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
+        @Argument(help: "The account's name (its holder signs in with its token).") var name: String
         @Option(name: .customLong("org"), help: "Its organisation.") var organisation: String
         @Option(parsing: .upToNextOption, help: "Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).") var role: [Role]
         @Option(help: "Last day of the account, YYYY-MM-DD (UTC).") var expires: String?
         @Option(help: "Searches per UTC day.") var searchesPerDay = Governance.defaultAccountSearchesPerDay
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let expiry = try expires.map { try parseDay($0, option: "--expires").addingTimeInterval(86_400) }
             let (governance, principal) = try options.open()
             let (account, token) = try governance.addAccount(as: principal, name: name, organisation: organisation, roles: role,
                                                              expiresAt: expiry, searchesPerDay: searchesPerDay)
-            if !json { print("added account '\(account.name)' (\(account.roles)), \(account.status.rawValue)") }
-            try printToken(token, json: json)
+            if !options.outputOptions.json { print("added account '\(account.name)' (\(account.roles)), \(account.status.rawValue)") }
+            try printToken(token, json: options.outputOptions.json)
         }
     }
 
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Approve a pending account of your organisation (supervisors).")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
+        @Argument(help: "The pending account's name.") var name: String
 
         func run() throws {
             let (governance, principal) = try options.open()
-            _ = try governance.approve(as: principal, account: name)
-            print("approved '\(name)'")
+            let account = try governance.approve(as: principal, account: name)
+            try options.outputOptions.present(account) { "approved '\($0.name)'" }
         }
     }
 
     struct Suspend: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Suspend an account; its tokens stop working at once.")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
-        @Option(help: "Why.") var reason: String
+        @Argument(help: "The account's name.") var name: String
+        @Option(help: "Why (kept in the audit log).") var reason: String
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.suspend(as: principal, account: name, reason: reason)
-            print("suspended '\(name)'")
+            try options.outputOptions.present(Outcome("suspended", "account \(name)"), text: "suspended '\(name)'")
         }
     }
 
     struct Limit: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set an account's searches per UTC day.")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
-        @Argument var searchesPerDay: Int
+        @Argument(help: "The account's name.") var name: String
+        @Argument(help: "Searches it may run per UTC day.") var searchesPerDay: Int
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setSearchesPerDay(as: principal, account: name, to: searchesPerDay)
+            try options.outputOptions.present(Outcome("limited", "account \(name)", figures: ["searches_per_day": searchesPerDay]),
+                                              text: "account '\(name)' may run \(searchesPerDay) searches per UTC day")
         }
     }
 
@@ -162,8 +164,16 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var options: GovernedOptions
 
         func run() throws {
+            struct Listed: Encodable {
+                var account: Account
+                var organisation: String
+            }
             let (governance, principal) = try options.open()
-            for (account, organisation) in try governance.accounts(as: principal) {
+            let accounts = try governance.accounts(as: principal)
+            if options.outputOptions.json {
+                return try printJSON(["accounts": accounts.map { Listed(account: $0.0, organisation: $0.1.name) }])
+            }
+            for (account, organisation) in accounts {
                 print("\(account.name)  \(organisation.name)  \(account.roles)  \(account.status.rawValue)"
                       + (account.approvedBy.map { "  approved by \($0)" } ?? ""))
             }
@@ -181,22 +191,22 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var options: GovernedOptions
         @Option(help: "What the token is for.") var label = "cli"
         @Option(help: "Days it lives (1–366).") var days = Governance.defaultTokenDays
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let (governance, principal) = try options.open()
-            try printToken(governance.issueToken(as: principal, label: label, days: days), json: json)
+            try printToken(governance.issueToken(as: principal, label: label, days: days), json: options.outputOptions.json)
         }
     }
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by its id.")
         @OptionGroup var options: GovernedOptions
-        @Argument var id: Int64
+        @Argument(help: "The token's id (printed when it was issued).") var id: Int64
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.revokeToken(as: principal, id: id)
+            try options.outputOptions.present(Outcome("revoked", "token \(id)"))
         }
     }
 }

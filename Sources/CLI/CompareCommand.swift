@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import FaceVision
 
 struct CompareCommand: ParsableCommand {
@@ -20,8 +21,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Calibration file (default: the one Lineup ships for the model).")
     var calibration: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     @Argument(help: "First photo.")
     var first: String
@@ -66,7 +66,7 @@ struct CompareCommand: ParsableCommand {
             falseMatchRate: scoreCalibration.falseMatchRate(atScore: score),
             band: scoreCalibration.band(forScore: score), samePerson: same,
             verdict: same ? "likely the same person" : "likely different people", warnings: warnings)
-        if json {
+        if outputOptions.json {
             try printJSON(report)
             return
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import FaceVision
 
 struct DetectCommand: ParsableCommand {
@@ -9,8 +10,7 @@ struct DetectCommand: ParsableCommand {
 
     @OptionGroup var pipelineOptions: PipelineOptions
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     @Argument(help: "Photos (JPEG, PNG, WebP, BMP or TIFF).")
     var images: [String]
@@ -39,14 +39,14 @@ struct DetectCommand: ParsableCommand {
                 reports.append(Report(path: path, error: String(describing: error)))
             }
         }
-        if json {
+        if outputOptions.json {
             try printJSON(["images": reports])
         } else {
             for report in reports { printText(report) }
         }
         let failures = reports.count { $0.error != nil }
         if failures > 0 {
-            if !json { printError("\(failures) of \(reports.count) photos could not be read") }
+            if !outputOptions.json { printError("\(failures) of \(reports.count) photos could not be read") }
             throw ExitCode.failure
         }
     }

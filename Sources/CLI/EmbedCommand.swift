@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import FaceVision
 
@@ -16,8 +17,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Also write the aligned 112×112 face the template was computed from (PNG or JPEG by extension).")
     var alignedOut: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     @Argument(help: "A photo.")
     var image: String
@@ -41,7 +41,7 @@ struct EmbedCommand: ParsableCommand {
             try Data(bytes).write(to: URL(fileURLWithPath: alignedOut))
         }
         let report = Report(path: image, model: template.modelID, facesInImage: faces.count, face: chosen, template: template.vector)
-        if json {
+        if outputOptions.json {
             try printJSON(report)
             return
         }

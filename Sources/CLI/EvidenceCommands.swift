@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 import Store
@@ -77,12 +78,11 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every entry's hash and chain; names the first entry edited, removed or moved. Exits 1 when broken.")
         @OptionGroup var options: GovernedOptions
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let (governance, principal) = try options.open()
             let result = try governance.verifyAudit(as: principal)
-            if json {
+            if options.outputOptions.json {
                 try printJSON(result)
             } else if !result.isIntact {
                 print("audit log BROKEN: \(result.badEntryCount) of \(result.entries) entries do not fit the chain")
@@ -122,7 +122,8 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             let result = try governance.rotateKeys(as: principal)
-            print("key \(result.keyID) is current; \(result.resealed) sealed records re-sealed; old keys retired")
+            try options.outputOptions.present(Outcome("rotated", "key \(result.keyID)", figures: ["resealed": result.resealed]),
+                                              text: "key \(result.keyID) is current; \(result.resealed) sealed records re-sealed; old keys retired")
         }
     }
 }
@@ -136,11 +137,13 @@ struct SettingsCommand: ParsableCommand {
             commandName: "keep-search-photos",
             abstract: "Hours a search's photo is kept, sealed (default 0: not kept; the template and the photo's hash always are).")
         @OptionGroup var options: GovernedOptions
-        @Argument var hours: Int
+        @Argument(help: "Hours, 0 to 720.") var hours: Int
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setProbeKeepHours(as: principal, hours)
+            try options.outputOptions.present(Outcome("set", "keep-search-photos", figures: ["hours": hours]),
+                                              text: hours == 0 ? "search photos are not kept" : "search photos are kept \(hours) hours, sealed")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Gallery
 import Governance
@@ -28,8 +29,6 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Seconds between the video frames examined.")
     var videoInterval = 1.0
 
-    @Flag(help: "Print a JSON summary.")
-    var json = false
 
     @Argument(help: "The registered source.")
     var source: String
@@ -52,7 +51,7 @@ struct IngestCommand: ParsableCommand {
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
                      detail: "\(progress.skipped) skipped, \(progress.errors) errors")
         }
-        if json {
+        if options.outputOptions.json {
             try printJSON(summary)
         } else {
             print("\(summary.filesSeen) files: \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored, "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 
 @main
 struct Lineup: AsyncParsableCommand {
@@ -11,7 +12,6 @@ struct Lineup: AsyncParsableCommand {
             PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
             RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self, MigrateCommand.self, ReconcileCommand.self,
             DetectCommand.self, EmbedCommand.self, CompareCommand.self,
-            EvalCommand.self, CalibrateCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Gallery
 import Governance
@@ -79,6 +80,8 @@ struct ReconcileCommand: ParsableCommand {
             throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
         }
         let result = try governance.reconcileIndex(as: principal)
-        print("\(result.faces) faces held; \(result.added) added to the shared index, \(result.removed) removed from it")
+        try options.outputOptions.present(result) {
+            "\($0.faces) faces held; \($0.added) added to the shared index, \($0.removed) removed from it"
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 import Store
@@ -15,8 +16,7 @@ struct PublicRequestOptions: ParsableArguments {
     @Argument(help: "One photo of the person.")
     var photo: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     /// Makes the request and prints its receipt (JSON, or `summary` of it).
     func submit(_ make: (Governance, [UInt8], FacePipeline) throws -> Governance.RequestReceipt,
@@ -24,7 +24,7 @@ struct PublicRequestOptions: ParsableArguments {
         let governance = try galleryOptions.governance(pipelineOptions)
         let pipeline = try pipelineOptions.pipeline()
         let receipt = try make(governance, try readPhoto(photo, limits: pipeline.limits), pipeline)
-        if json { return try printJSON(receipt) }
+        if outputOptions.json { return try printJSON(receipt) }
         print(summary(receipt))
     }
 }
@@ -56,10 +56,16 @@ struct OptOutCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Where an opt-out or access request stands (no account needed).")
         @OptionGroup var pipelineOptions: PipelineOptions
         @OptionGroup var galleryOptions: GalleryOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
+        @OptionGroup var outputOptions: OutputOptions
 
         func run() throws {
-            print(try galleryOptions.governance(pipelineOptions).requestStatus(reference: reference).rawValue)
+            struct Standing: Encodable {
+                var reference: String
+                var status: ReviewStatus
+            }
+            let status = try galleryOptions.governance(pipelineOptions).requestStatus(reference: reference)
+            try outputOptions.present(Standing(reference: reference, status: status)) { $0.status.rawValue }
         }
     }
 
@@ -68,8 +74,14 @@ struct OptOutCommand: ParsableCommand {
         @OptionGroup var options: GovernedOptions
 
         func run() throws {
+            struct Listed: Encodable {
+                var optOut: Suppression
+                var faces: [Int64]
+            }
             let (governance, principal) = try options.open()
-            for (suppression, faces) in try governance.optOuts(as: principal) {
+            let optOuts = try governance.optOuts(as: principal)
+            if options.outputOptions.json { return try printJSON(["opt_outs": optOuts.map { Listed(optOut: $0.0, faces: $0.1) }]) }
+            for (suppression, faces) in optOuts {
                 print("\(suppression.reference)  \(suppression.status.rawValue)  \(suppression.contact)  "
                       + "faces \(faces.map(String.init).joined(separator: ","))")
             }
@@ -79,29 +91,31 @@ struct OptOutCommand: ParsableCommand {
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Confirm an opt-out (privacy officers).")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.reviewOptOut(as: principal, reference: reference, confirm: true)
+            try options.outputOptions.present(Outcome("confirmed", "opt-out \(reference)"))
         }
     }
 
     struct Reject: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reject an abusive opt-out: it withholds nothing and its template is erased.")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.reviewOptOut(as: principal, reference: reference, confirm: false)
+            try options.outputOptions.present(Outcome("rejected", "opt-out \(reference)"))
         }
     }
 
     struct Erase: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Erase the stored faces an opt-out matched, with a receipt.")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
 
         func run() throws {
             let (governance, principal) = try options.open()
@@ -131,15 +145,14 @@ struct AccessCommand: ParsableCommand {
     struct Review: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The candidates of a request, with provenance (privacy officers).")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
         @Option(help: "Write the requester's photo here, to compare side by side.") var photoOut: String?
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let (governance, principal) = try options.open()
             let review = try governance.reviewAccess(as: principal, reference: reference)
             if let photoOut, let photo = review.photo { try photo.write(to: URL(fileURLWithPath: photoOut)) }
-            if json { return try printJSON(review.candidates) }
+            if options.outputOptions.json { return try printJSON(review.candidates) }
             for c in review.candidates {
                 let origin = c.provenance.map { "\($0.source): \($0.originURI)" } ?? "(erased)"
                 print("face \(c.faceID)  \(format(Double(c.score), 4))  \(c.decision.rawValue)  \(origin)")
@@ -150,7 +163,7 @@ struct AccessCommand: ParsableCommand {
     struct Decide: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Confirm (it is the requester) or reject (a lookalike) one face.")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
         @Option(help: "The face id.") var face: Int64
         @Flag(exclusivity: .exclusive, help: "The decision.") var decision: Choice
 
@@ -159,6 +172,7 @@ struct AccessCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.decideAccess(as: principal, reference: reference, faceID: face, confirm: decision == .confirm)
+            try options.outputOptions.present(Outcome(decision == .confirm ? "confirmed" : "rejected", "face \(face) of \(reference)"))
         }
     }
 
@@ -166,7 +180,7 @@ struct AccessCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Release the report of confirmed faces, their provenance and the searches that returned them (JSON).")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
 
         func run() throws {
             let (governance, principal) = try options.open()
@@ -177,7 +191,7 @@ struct AccessCommand: ParsableCommand {
     struct Erase: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Erase the confirmed faces of a request, with a receipt.")
         @OptionGroup var options: GovernedOptions
-        @Argument var reference: String
+        @Argument(help: "The request's reference (OO-… or AR-…).") var reference: String
 
         func run() throws {
             let (governance, principal) = try options.open()

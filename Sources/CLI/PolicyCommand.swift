@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 
@@ -32,18 +33,19 @@ struct PolicyCommand: ParsableCommand {
             let rule = try PolicyCommand.readRule(file)
             let (governance, principal) = try options.open()
             try governance.putRule(as: principal, rule)
-            print("policy rule '\(rule.name)' in force")
+            try options.outputOptions.present(Outcome("in force", "policy rule \(rule.name)"), text: "policy rule '\(rule.name)' in force")
         }
     }
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a rule (admins).")
         @OptionGroup var options: GovernedOptions
-        @Argument var name: String
+        @Argument(help: "The rule's name.") var name: String
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.removeRule(as: principal, named: name)
+            try options.outputOptions.present(Outcome("removed", "policy rule \(name)"), text: "policy rule '\(name)' removed")
         }
     }
 
@@ -65,11 +67,13 @@ struct PolicyCommand: ParsableCommand {
     struct Default: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "What happens when no rule speaks: allow or deny (admins).")
         @OptionGroup var options: GovernedOptions
-        @Argument var effect: PolicyRule.Effect
+        @Argument(help: "allow or deny.") var effect: PolicyRule.Effect
 
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setPolicyDefault(as: principal, effect)
+            try options.outputOptions.present(Outcome("set", "policy default \(effect.rawValue)"),
+                                              text: "when no rule speaks, the policy says \(effect.rawValue)")
         }
     }
 
@@ -82,7 +86,6 @@ struct PolicyCommand: ParsableCommand {
         @Option(help: "The source (for ingest).") var source: String?
         @Option(help: "The day, YYYY-MM-DD (default: now).") var date: String?
         @Option(help: "A JSON file with a rule to try alongside the rules in force.") var rule: String?
-        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let day = try date.map { try parseDay($0, option: "--date") }
@@ -90,7 +93,7 @@ struct PolicyCommand: ParsableCommand {
             let (governance, principal) = try options.open()
             let decision = try governance.testPolicy(as: principal, action: action, organisation: organisation, source: source,
                                                      date: day, with: extra)
-            if json { return try printJSON(decision) }
+            if options.outputOptions.json { return try printJSON(decision) }
             if decision.allowed {
                 print("allowed" + (decision.allowedBy.isEmpty ? "" : " by \(decision.allowedBy.joined(separator: ", "))"))
             } else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Gallery
 import Governance
@@ -41,8 +42,6 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Write each candidate's face, cut from its original, as JPEG into this folder.")
     var crops: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
 
     @Argument(help: "The probe photo.")
     var photo: String
@@ -68,7 +67,7 @@ struct SearchCommand: ParsableCommand {
             }
             try governance.recordView(as: principal, search: search.auditEntry, faces: result.candidates.map(\.faceID), kind: .crops)
         }
-        if json {
+        if options.outputOptions.json {
             try printJSON(search)
             return
         }

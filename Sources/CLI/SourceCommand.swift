@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 import Store
@@ -53,8 +54,6 @@ struct SourceAddCommand: ParsableCommand {
     @Option(help: "Licence, contract or consent record covering the material.")
     var licence: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
 
     func run() throws {
         var isDirectory: ObjCBool = false
@@ -66,7 +65,7 @@ struct SourceAddCommand: ParsableCommand {
         let source = try governance.registerSource(as: principal, Source(
             name: name, kind: kind, root: absoluteRoot, legalBasis: basis, specialCategoryCondition: condition,
             jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name))
-        if json { try printJSON(source) } else { print("registered source '\(source.name)' (\(source.jurisdiction), \(source.legalBasis.rawValue))") }
+        if options.outputOptions.json { try printJSON(source) } else { print("registered source '\(source.name)' (\(source.jurisdiction), \(source.legalBasis.rawValue))") }
     }
 }
 
@@ -75,13 +74,11 @@ struct SourceListCommand: ParsableCommand {
 
     @OptionGroup var options: GovernedOptions
 
-    @Flag(help: "Print JSON.")
-    var json = false
 
     func run() throws {
         let (governance, principal) = try options.open()
         let sources = try governance.sources(as: principal)
-        if json {
+        if options.outputOptions.json {
             try printJSON(["sources": sources])
             return
         }

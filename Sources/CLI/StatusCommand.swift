@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Governance
 
@@ -10,13 +11,11 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var options: GovernedOptions
 
-    @Flag(help: "Print JSON.")
-    var json = false
 
     func run() throws {
         let (governance, principal) = try options.open()
         let report = try governance.status(as: principal)
-        if json {
+        if options.outputOptions.json {
             try printJSON(report)
             return
         }

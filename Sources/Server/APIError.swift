@@ -109,7 +109,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// Refuses a request whose declared body is larger than the server takes, with 413
 /// before a byte of it is read; the public forms take less than the rest.
-struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+struct BodyLimitMiddleware: RouterMiddleware {
+    typealias Context = LineupRequestContext
     let limit: Int
     let publicLimit: Int
 
@@ -117,13 +118,15 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     /// public POSTs): those take the smaller limit.
     static func isPublicForm(_ path: String) -> Bool { publicFormPaths.contains(path) }
 
+    /// Refuses a body declared larger than the route takes, and sets the context's
+    /// limit for the body read while the request is answered.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let declared = request.headers[.contentLength].flatMap(Int.init) {
-            let allowed = Self.isPublicForm(request.uri.path) ? publicLimit : limit
-            if declared > allowed {
-                throw APIError(.contentTooLarge, .tooLarge, "the request body declares \(declared) bytes; this route takes at most \(allowed)")
-            }
+        let allowed = Self.isPublicForm(request.uri.path) ? publicLimit : limit
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > allowed {
+            throw APIError(.contentTooLarge, .tooLarge, "the request body declares \(declared) bytes; this route takes at most \(allowed)")
         }
+        var context = context
+        context.maxUploadSize = allowed
         return try await next(request, context)
     }
 }

@@ -42,21 +42,24 @@ extension LineupServer {
     }
 
     func addAccountRoutes(to api: RouterGroup<LineupRequestContext>) {
-        route(api, .get, "organisations") { _, _, _ in
+        route(api, .get, "organisations") { _, _ in
             return try json(["organisations": try await blocking { try governance.organisations() }])
         }
-        route(api, .post, "organisations") { request, _, principal in
-            let new = try await decode(NewOrganisation.self, from: request)
+        route(api, .post, "organisations") { request, context in
+            let principal = try context.authenticated
+            let new = try await request.decode(as: NewOrganisation.self, context: context)
             return try json(try await blocking {
                 try governance.addOrganisation(as: principal, name: new.name, type: new.type, jurisdiction: new.jurisdiction,
                                                searchesPerDay: new.searchesPerDay ?? Governance.defaultOrganisationSearchesPerDay)
             }, status: .created)
         }
-        route(api, .get, "accounts") { request, _, principal in
+        route(api, .get, "accounts") { request, context in
+            let principal = try context.authenticated
             return try json(["accounts": try await blocking { try governance.accounts(as: principal) }.map(\.0)])
         }
-        route(api, .post, "accounts") { request, _, principal in
-            let new = try await decode(NewAccount.self, from: request)
+        route(api, .post, "accounts") { request, context in
+            let principal = try context.authenticated
+            let new = try await request.decode(as: NewAccount.self, context: context)
             let (account, token) = try await blocking {
                 try governance.addAccount(as: principal, name: new.name, organisation: new.organisation, roles: new.roles,
                                           expiresAt: new.expiresAt,
@@ -65,33 +68,39 @@ extension LineupServer {
             struct Created: Encodable { var account: Account; var token: Governance.IssuedToken }
             return try json(Created(account: account, token: token), status: .created)
         }
-        route(api, .post, "accounts/{name}/approve") { request, context, principal in
+        route(api, .post, "accounts/{name}/approve") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
             return try json(try await blocking { try governance.approve(as: principal, account: name) })
         }
-        route(api, .post, "accounts/{name}/suspend") { request, context, principal in
+        route(api, .post, "accounts/{name}/suspend") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
-            let body = try await decode(Reason.self, from: request)
+            let body = try await request.decode(as: Reason.self, context: context)
             try await blocking { try governance.suspend(as: principal, account: name, reason: body.reason) }
             return try json(["suspended": name])
         }
-        route(api, .post, "tokens") { request, _, principal in
-            let body = try await decode(NewToken.self, from: request)
+        route(api, .post, "tokens") { request, context in
+            let principal = try context.authenticated
+            let body = try await request.decode(as: NewToken.self, context: context)
             return try json(try await blocking {
                 try governance.issueToken(as: principal, label: body.label ?? "api", days: body.days ?? Governance.defaultTokenDays)
             }, status: .created)
         }
-        route(api, .delete, "tokens/{id}") { request, context, principal in
+        route(api, .delete, "tokens/{id}") { request, context in
+            let principal = try context.authenticated
             let id = try context.parameters.require("id", as: Int64.self)
             try await blocking { try governance.revokeToken(as: principal, id: id) }
             return try json(["revoked": id])
         }
-        route(api, .get, "policy") { request, _, principal in
+        route(api, .get, "policy") { request, context in
+            let principal = try context.authenticated
             let policy = try await blocking { try governance.policy(as: principal) }
             struct Listing: Encodable { var defaultEffect: PolicyRule.Effect; var rules: [PolicyRule] }
             return try json(Listing(defaultEffect: policy.defaultEffect, rules: policy.rules))
         }
-        route(api, .put, "policy/rules/{name}") { request, context, principal in
+        route(api, .put, "policy/rules/{name}") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
             let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
             // The rule's name is the path's: a body naming another rule is refused.
@@ -104,12 +113,14 @@ extension LineupServer {
             try await blocking { try governance.putRule(as: principal, rule) }
             return try json(rule)
         }
-        route(api, .delete, "policy/rules/{name}") { request, context, principal in
+        route(api, .delete, "policy/rules/{name}") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
             try await blocking { try governance.removeRule(as: principal, named: name) }
             return try json(["removed": name])
         }
-        route(api, .post, "policy/test") { request, _, principal in
+        route(api, .post, "policy/test") { request, context in
+            let principal = try context.authenticated
             let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
             let question = try decode(PolicyQuestion.self, body: body)
             let date = try question.date.map { try day($0, field: "date") }

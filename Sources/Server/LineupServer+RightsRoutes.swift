@@ -54,63 +54,75 @@ extension LineupServer {
             let reference = try parameter(context, "reference")
             return try json(["status": try await blocking { try governance.requestStatus(reference: reference) }])
         }
-        route(api, .get, "opt-outs") { request, _, principal in
+        route(api, .get, "opt-outs") { request, context in
+            let principal = try context.authenticated
             struct Listed: Encodable { var reference: String; var status: ReviewStatus; var contact: String; var faces: [Int64] }
             let listed = try await blocking { try governance.optOuts(as: principal) }
                 .map { Listed(reference: $0.0.reference, status: $0.0.status, contact: $0.0.contact, faces: $0.1) }
             return try json(["opt_outs": listed])
         }
         for (verb, confirm) in [("confirm", true), ("reject", false)] {
-            route(api, .post, "opt-outs/{reference}/" + verb) { request, context, principal in
+            route(api, .post, "opt-outs/{reference}/" + verb) { request, context in
+                let principal = try context.authenticated
                 let reference = try parameter(context, "reference")
                 try await blocking { try governance.reviewOptOut(as: principal, reference: reference, confirm: confirm) }
                 return try json(["status": try await blocking { try governance.requestStatus(reference: reference) }])
             }
         }
-        route(api, .post, "opt-outs/{reference}/erase") { request, context, principal in
+        route(api, .post, "opt-outs/{reference}/erase") { request, context in
+            let principal = try context.authenticated
             let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.eraseOptedOutFaces(as: principal, reference: reference) })
         }
-        route(api, .get, "access-requests/{reference}") { request, context, principal in
+        route(api, .get, "access-requests/{reference}") { request, context in
+            let principal = try context.authenticated
             let reference = try parameter(context, "reference")
             let review = try await blocking { try governance.reviewAccess(as: principal, reference: reference) }
             struct Review: Encodable { var requesterPhoto: String?; var candidates: [Governance.AccessCandidateView] }
             return try json(Review(requesterPhoto: review.photo?.base64EncodedString(), candidates: review.candidates))
         }
-        route(api, .post, "access-requests/{reference}/decisions") { request, context, principal in
+        route(api, .post, "access-requests/{reference}/decisions") { request, context in
+            let principal = try context.authenticated
             let reference = try parameter(context, "reference")
-            let decision = try await decode(Decision.self, from: request)
+            let decision = try await request.decode(as: Decision.self, context: context)
             try await blocking {
                 try governance.decideAccess(as: principal, reference: reference, faceID: decision.faceId, confirm: decision.confirm)
             }
             return try json(["face_id": decision.faceId])
         }
-        route(api, .post, "access-requests/{reference}/report") { request, context, principal in
+        route(api, .post, "access-requests/{reference}/report") { request, context in
+            let principal = try context.authenticated
             let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.releaseAccessReport(as: principal, reference: reference) })
         }
-        route(api, .post, "access-requests/{reference}/erase") { request, context, principal in
+        route(api, .post, "access-requests/{reference}/erase") { request, context in
+            let principal = try context.authenticated
             let reference = try parameter(context, "reference")
             return try json(try await blocking { try governance.eraseAccessRequestFaces(as: principal, reference: reference) })
         }
-        route(api, .post, "erasures") { request, _, principal in
-            let order = try await decode(ErasureOrder.self, from: request)
+        route(api, .post, "erasures") { request, context in
+            let principal = try context.authenticated
+            let order = try await request.decode(as: ErasureOrder.self, context: context)
             guard let target = order.target else {
                 throw APIError(.badRequest, .invalid, "name exactly one of faces, image, source or jurisdiction")
             }
             return try json(try await blocking { try governance.erase(as: principal, target, reason: order.reason) }, status: .created)
         }
-        route(api, .post, "retention/run") { request, _, principal in
+        route(api, .post, "retention/run") { request, context in
+            let principal = try context.authenticated
             return try json(["receipts": try await blocking { try governance.runRetention(as: principal) }])
         }
-        route(api, .get, "audit/verify") { request, _, principal in
+        route(api, .get, "audit/verify") { request, context in
+            let principal = try context.authenticated
             return try json(try await blocking { try governance.verifyAudit(as: principal) })
         }
-        route(api, .get, "audit/entries") { request, _, principal in
+        route(api, .get, "audit/entries") { request, context in
+            let principal = try context.authenticated
             let since = try request.uri.queryParameters["since"].map { try day(String($0), field: "since") }
             return try json(["entries": try await blocking { try governance.exportAudit(as: principal, since: since) }])
         }
-        route(api, .post, "keys/rotate") { request, _, principal in
+        route(api, .post, "keys/rotate") { request, context in
+            let principal = try context.authenticated
             let result = try await blocking { try governance.rotateKeys(as: principal) }
             return try json(["key_id": result.keyID, "resealed": String(result.resealed)])
         }

@@ -47,7 +47,7 @@ extension LineupServer {
     }
 
     func addSearchRoutes(to api: RouterGroup<LineupRequestContext>) {
-        route(api, .post, "detect") { request, _, _ in
+        route(api, .post, "detect") { request, _ in
             struct DetectForm: Decodable { var photo: UploadedFile }
             let photo = try await form(DetectForm.self, from: request, fields: ["photo"]).photo.bytes
             return try json(try await faceWork { pipeline in
@@ -57,7 +57,8 @@ extension LineupServer {
                                  mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
             })
         }
-        route(api, .post, "search") { request, _, principal in
+        route(api, .post, "search") { request, context in
+            let principal = try context.authenticated
             let form = try await form(SearchForm.self, from: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
             let photo = form.photo.bytes
             let justification = Justification(caseNumber: form.caseNumber, purpose: form.purpose, legalBasis: form.legalBasis)
@@ -68,11 +69,13 @@ extension LineupServer {
             metrics?.searches.increment()
             return try json(result)
         }
-        route(api, .get, "sources") { _, _, principal in
+        route(api, .get, "sources") { _, context in
+            let principal = try context.authenticated
             return try json(["sources": try await blocking { try governance.sources(as: principal) }])
         }
-        route(api, .post, "sources") { request, _, principal in
-            let new = try await decode(NewSource.self, from: request)
+        route(api, .post, "sources") { request, context in
+            let principal = try context.authenticated
+            let new = try await request.decode(as: NewSource.self, context: context)
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: new.root, isDirectory: &isFolder), isFolder.boolValue else {
                 throw APIError(.unprocessableContent, .invalid, "root \(new.root) is not a folder on the server")
@@ -84,9 +87,10 @@ extension LineupServer {
                                 createdBy: principal.name)
             return try json(try await blocking { try governance.registerSource(as: principal, source) }, status: .created)
         }
-        route(api, .post, "sources/{name}/ingest") { request, context, principal in
+        route(api, .post, "sources/{name}/ingest") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
-            let body = request.headers[.contentLength] == "0" ? IngestRequest() : try await decode(IngestRequest.self, from: request)
+            let body = request.headers[.contentLength] == "0" ? IngestRequest() : try await request.decode(as: IngestRequest.self, context: context)
             // Relative paths are taken from the source's root, never the server's working folder.
             let pool = pipelines.ingest
             let summary = try await blocking(on: .ingest, timed: false) {

@@ -10,7 +10,8 @@ extension LineupServer {
     /// `POST /sources/{name}/uploads` and `GET /ingest-jobs/{id}`; the sources pages
     /// upload through `startUpload` too.
     func addUploadRoutes(to api: RouterGroup<LineupRequestContext>) {
-        route(api, .post, "sources/{name}/uploads") { request, context, principal in
+        route(api, .post, "sources/{name}/uploads") { request, context in
+            let principal = try context.authenticated
             let name = try parameter(context, "name")
             // Refuse an unknown source, another organisation's or a policy refusal
             // before reading (and writing) a body of up to the upload limit.
@@ -22,7 +23,8 @@ extension LineupServer {
             let job = try await startUpload(form.files["files"] ?? [], into: source, as: principal)
             return try json(job, status: .accepted)
         }
-        route(api, .get, "ingest-jobs/{id}") { _, context, principal in
+        route(api, .get, "ingest-jobs/{id}") { _, context in
+            let principal = try context.authenticated
             let id = try parameter(context, "id")
             return try json(try ingestJob(id, for: principal))
         }

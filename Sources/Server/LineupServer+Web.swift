@@ -109,7 +109,7 @@ extension LineupServer {
                     }
                 }
                 if method == .post {
-                    web.form = try await WebForm.read(request, limit: BodyLimitMiddleware<LineupRequestContext>.isPublicForm(path)
+                    web.form = try await WebForm.read(request, limit: BodyLimitMiddleware.isPublicForm(path)
                                                       ? configuration.maxPublicBodyBytes : configuration.maxUploadBytes)
                     if let session = web.session, !WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: session) {
                         throw APIError(.forbidden, .forbidden, "the form is stale or came from another site: reload the page and send it again")

@@ -118,20 +118,15 @@ public struct LineupServer: Sendable {
         return endpoint
     }
 
-    /// Registers a route that needs a token, refusing roles the catalogue does not
-    /// list before the body is read (Governance checks again when it acts).
+    /// Registers a route that needs a token, behind `AuthenticationMiddleware` (which
+    /// hands the principal on in `context.authenticated` and refuses roles the
+    /// catalogue does not list before the body is read).
     func route(_ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-               _ handler: @escaping @Sendable (Request, LineupRequestContext, Principal) async throws -> Response) {
+               _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response) {
         let endpoint = Self.endpoint(method, path)
         precondition(endpoint.access != .public, "\(method) \(path) is public in the catalogue")
-        group.on(RouterPath(path), method: method) { request, context in
-            let principal = try await principal(request)
-            if case .roles(let roles) = endpoint.access, !roles.contains(where: principal.has) {
-                throw APIError(.forbidden, .forbidden, "\(method) \(endpoint.path) needs the role "
-                               + roles.map(\.rawValue).joined(separator: " or "))
-            }
-            return try await handler(request, context, principal)
-        }
+        group.group().add(middleware: AuthenticationMiddleware(endpoint: endpoint, authenticate: { request in try await principal(request) }))
+            .on(RouterPath(path), method: method, use: handler)
     }
 
     /// Registers a route anyone may call.
@@ -247,45 +242,9 @@ public struct LineupServer: Sendable {
         throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
     }
 
-    /// The request's JSON body, decoded with snake_case keys.
-    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        try decode(type, body: try await Self.body(of: request, limit: configuration.maxUploadBytes))
-    }
-
-    /// A JSON body already read, decoded with snake_case keys and ISO 8601 dates (with
-    /// or without fractional seconds), as the API writes them.
+    /// A JSON body already read (see `LineupRequestDecoder`).
     func decode<T: Decodable>(_ type: T.Type, body: ByteBuffer) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            let plain = ISO8601DateFormatter(), fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
-                let field = decoder.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
-                // Written as a time but no such time (month 13): the request is well formed.
-                if text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T"#, options: .regularExpression) != nil {
-                    throw APIError(.unprocessableContent, .invalid, "\(field) \(text) is no such time")
-                }
-                throw APIError(.badRequest, .invalid, "\(field) is not an ISO 8601 time such as 2027-01-31T12:00:00Z")
-            }
-            return date
-        }
-        do {
-            return try decoder.decode(type, from: Data(buffer: body))
-        } catch let error as APIError {
-            throw error
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw APIError(.badRequest, .invalid, "the JSON body needs the field '\(Self.snakeCase(key.stringValue))'")
-        } catch DecodingError.typeMismatch(_, let context) {
-            let field = context.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
-            throw APIError(.badRequest, .invalid, "the field '\(field)' has the wrong type")
-        } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.map { Self.snakeCase($0.stringValue) }.joined(separator: ".")
-            throw APIError(.badRequest, .invalid, "the field '\(field)' has a value this route does not accept")
-        } catch {
-            throw APIError(.badRequest, .invalid, "the body is not JSON")
-        }
+        try LineupRequestDecoder.decode(type, body: body)
     }
 
     /// The request's multipart form, decoded; a missing field is named.
@@ -305,14 +264,7 @@ public struct LineupServer: Sendable {
 
     /// A JSON response with snake_case keys and ISO 8601 dates.
     func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        // Answers carry personal data (candidates, accounts, audit entries): no cache keeps them.
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+        try LineupResponseEncoder.response(value, status: status)
     }
 
     /// A day given as YYYY-MM-DD (midnight UTC), or a 400 naming the field.

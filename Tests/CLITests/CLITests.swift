@@ -19,9 +19,12 @@ import TestSupport
 
     static func lineup(_ arguments: String...) throws -> Run { try lineup(arguments) }
 
-    /// Runs `lineup` with `arguments`, and `environment` added to this process's.
-    static func lineup(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let binary = root.appendingPathComponent(".build/debug/lineup").path
+    /// Runs `lineup-bench` (evaluation, calibration, benchmarks) with `arguments`.
+    static func lineupBench(_ arguments: String...) throws -> Run { try lineup(arguments, program: "lineup-bench") }
+
+    /// Runs `lineup` (or `program`) with `arguments`, and `environment` added to this process's.
+    static func lineup(_ arguments: [String], environment: [String: String] = [:], program: String = "lineup") throws -> Run {
+        let binary = root.appendingPathComponent(".build/debug/" + program).path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -100,7 +103,7 @@ import TestSupport
         try fvecs.write(to: URL(fileURLWithPath: folder + "/templates.fvecs"))
 
         for file in ["templates.npy", "templates.fvecs"] {
-            let run = try Self.lineup("bench", "index", "--templates", folder + "/" + file, "--queries", "20",
+            let run = try Self.lineupBench("index", "--templates", folder + "/" + file, "--queries", "20",
                                       "--m", "8", "--ef", "32", "128", "--json")
             #expect(run.status == 0, "\(run.stderr)")
             let lines = run.stdout.split(separator: "\n").compactMap {
@@ -116,11 +119,11 @@ import TestSupport
             #expect(graph.allSatisfy { ($0["recall"] as? Double ?? -1) > 0.5 && $0["M"] as? Int == 8 })
         }
         try Data("not templates".utf8).write(to: URL(fileURLWithPath: folder + "/bad.npy"))
-        let bad = try Self.lineup("bench", "index", "--templates", folder + "/bad.npy")
+        let bad = try Self.lineupBench("index", "--templates", folder + "/bad.npy")
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("is not a .npy file"))
         try fvecs.prefix(1000).write(to: URL(fileURLWithPath: folder + "/short.fvecs"))
-        let short = try Self.lineup("bench", "index", "--templates", folder + "/short.fvecs", "--queries", "5")
+        let short = try Self.lineupBench("index", "--templates", folder + "/short.fvecs", "--queries", "5")
         #expect(short.status != 0)
         #expect(short.stderr.contains("is not an .fvecs file"))
     }
@@ -198,7 +201,7 @@ import TestSupport
             }
         }
         let output = folder + "/calibration.json"
-        let run = try Self.lineup("calibrate", "--json", "--no-cache", "--images", folder + "/photos", "--output", output)
+        let run = try Self.lineupBench("calibrate", "--json", "--no-cache", "--images", folder + "/photos", "--output", output)
         #expect(run.status == 0, "\(run.stderr)")
         #expect((run.json["genuine"] as? [String: Any])?["count"] as? Int == 3)
         #expect((run.json["impostor"] as? [String: Any])?["count"] as? Int == 3)
@@ -358,7 +361,7 @@ import TestSupport
                 .write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
-        let run = try Self.lineup("eval", "lfw", "--json", "--cache", folder + "/cache",
+        let run = try Self.lineupBench("eval", "lfw", "--json", "--cache", folder + "/cache",
                                   "--train", try slice("pairsDevTrain.txt", 15), "--pairs", try slice("pairsDevTest.txt", 10),
                                   "--images", Self.shared + "/lfw-dev/images")
         #expect(run.status == 0, "\(run.stderr)")
@@ -367,7 +370,7 @@ import TestSupport
         #expect(run.json["threshold"] as? Double != nil)
         #expect((run.json["no_face"] as? [Any])?.isEmpty == true)
         #expect(run.json["tar_at_far1e3"] != nil)
-        let noFolds = try Self.lineup("eval", "lfw", "--pairs", try slice("pairsDevTest.txt", 5), "--images", Self.shared + "/lfw-dev/images")
+        let noFolds = try Self.lineupBench("eval", "lfw", "--pairs", try slice("pairsDevTest.txt", 5), "--images", Self.shared + "/lfw-dev/images")
         #expect(noFolds.status != 0)
         #expect(noFolds.stderr.contains("has no folds"))
     }

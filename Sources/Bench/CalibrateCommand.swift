@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Evaluation
 import Foundation
 import FaceVision
@@ -27,8 +28,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "A description of the photos, stored in the file.")
     var dataset: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
         let folder = try IdentityFolder(root: images)
@@ -47,7 +47,7 @@ struct CalibrateCommand: ParsableCommand {
             .calibration(modelID: extractor.modelID, dataset: description, workers: batchOptions.threads)
         let destination = output ?? "calibration-\(extractor.modelID.replacingOccurrences(of: "+", with: "-")).json"
         try calibration.jsonData().write(to: URL(fileURLWithPath: destination), options: .atomic)
-        if json {
+        if outputOptions.json {
             try printJSON(calibration)
             return
         }

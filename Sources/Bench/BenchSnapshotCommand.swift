@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Index
 import FaceVision
@@ -19,8 +20,7 @@ struct BenchSnapshotCommand: ParsableCommand {
     @Option(help: "Folder for the snapshot file (default: the temporary folder).")
     var folder: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var faces: Int
@@ -56,7 +56,7 @@ struct BenchSnapshotCommand: ParsableCommand {
         guard loaded.count == faces else { throw ValidationError("loaded \(loaded.count) of \(faces) templates") }
         let report = Report(faces: faces, dimension: dimension, fileMB: Double(size) / 1e6, saveSeconds: saved.seconds,
                             loadSeconds: loading.seconds)
-        if json {
+        if outputOptions.json {
             try printJSON(report)
         } else {
             print("\(faces) templates × \(dimension): snapshot \(format(report.fileMB, 0)) MB, "

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Evaluation
 import Foundation
 import FaceVision
@@ -35,8 +36,7 @@ struct EvalLFWCommand: ParsableCommand {
     @Option(help: "The LFW image folder (images/<Name>/<Name>_0001.jpg).")
     var images: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var model: String
@@ -112,7 +112,7 @@ struct EvalLFWCommand: ParsableCommand {
             impostor: ScoreSummary(testScores.filter { !$0.sameIdentity }.map(\.score)),
             images: relative.count, noFace: byPath.filter { $0.value == .noFace }.map(\.key).sorted(),
             failed: failed, errors: errors, seconds: Date().timeIntervalSince(start))
-        if json {
+        if outputOptions.json {
             try printJSON(report)
         } else {
             printText(report)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Gallery
 import Store
@@ -32,8 +33,7 @@ struct BenchIngestCommand: ParsableCommand {
     @Option(help: "How many searches to time.")
     var searches = 100
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var photos: Int
@@ -102,7 +102,7 @@ struct BenchIngestCommand: ParsableCommand {
             photosPerSecond: summary.filesPerSecond, facesPerSecond: summary.facesPerSecond,
             overheadPercent: (ideal / summary.filesPerSecond - 1) * 100, galleryFaces: try gallery.indexedFaces(),
             searchMsP50: percentile(engine, 0.5), searchMsP95: percentile(engine, 0.95), indexMsP50: percentile(indexOnly, 0.5))
-        if json {
+        if outputOptions.json {
             try printJSON(report)
             return
         }

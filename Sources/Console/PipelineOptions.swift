@@ -4,48 +4,50 @@ import Foundation
 import FaceVision
 
 /// Options every command that looks at photos shares.
-struct PipelineOptions: ParsableArguments {
+public struct PipelineOptions: ParsableArguments, Sendable {
+    public init() {}
+
     @Option(help: "Folder with the model files (default: LINEUP_MODELS, or .lineup/models found from here upwards).")
-    var models: String?
+    public var models: String?
 
     @Flag(inversion: .prefixedNo, help: "Add the template of the mirrored face (more accurate, twice the embedding work).")
-    var flip = true
+    public var flip = true
 
     @Option(help: "Largest image to decode, in pixels (defence against decompression bombs).")
-    var maxPixels = ImageLimits.default.maxPixels
+    public var maxPixels = ImageLimits.default.maxPixels
 
     @Option(help: "Minimum detector confidence for a face, 0...1.")
-    var detectorThreshold = YuNetDetector.Configuration().scoreThreshold
+    public var detectorThreshold = YuNetDetector.Configuration().scoreThreshold
 
     @Option(help: "Photos longer than this on their long side are scaled down for detection.")
-    var detectSize = YuNetDetector.Configuration().maxInputSide
+    public var detectSize = YuNetDetector.Configuration().maxInputSide
 
-    func validate() throws {
+    public func validate() throws {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         guard (0...1).contains(detectorThreshold) else { throw ValidationError("--detector-threshold must be between 0 and 1") }
         guard detectSize >= 32 else { throw ValidationError("--detect-size must be at least 32") }
     }
 
-    var limits: ImageLimits { ImageLimits(maxPixels: maxPixels) }
+    public var limits: ImageLimits { ImageLimits(maxPixels: maxPixels) }
 
     /// The id of the templates these options make.
-    var modelID: String { SFaceEmbedder.modelID(flipAugmentation: flip) }
+    public var modelID: String { SFaceEmbedder.modelID(flipAugmentation: flip) }
 
-    var detectorConfiguration: YuNetDetector.Configuration {
+    public var detectorConfiguration: YuNetDetector.Configuration {
         YuNetDetector.Configuration(scoreThreshold: detectorThreshold, maxInputSide: detectSize)
     }
 
-    func modelDirectory() throws -> ModelDirectory { try ModelDirectory.locate(explicit: models) }
+    public func modelDirectory() throws -> ModelDirectory { try ModelDirectory.locate(explicit: models) }
 
     /// A pipeline with these options; `limits`, when given, replaces the options' image limits.
-    func pipeline(limits override: ImageLimits? = nil) throws -> FacePipeline {
+    public func pipeline(limits override: ImageLimits? = nil) throws -> FacePipeline {
         try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: override ?? limits)
     }
 
     /// Names everything that changes a template, for caches: the settings, and the
     /// model files' sizes and modification times (so a re-converted model is not
     /// answered from templates of the old one).
-    func cacheKey() throws -> String {
+    public func cacheKey() throws -> String {
         let models = try modelDirectory()
         let stamps = try [models.detectorPath, models.embedderPath].map { path -> String in
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -59,21 +61,23 @@ struct PipelineOptions: ParsableArguments {
 }
 
 /// Options of commands that process many photos.
-struct BatchOptions: ParsableArguments {
+public struct BatchOptions: ParsableArguments, Sendable {
+    public init() {}
+
     @Option(help: "Worker threads (default: one per core).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Folder for cached templates (default: XDG_CACHE_HOME/lineup or ~/.cache/lineup).")
-    var cache: String?
+    public var cache: String?
 
     @Flag(help: "Do not read or write the template cache.")
-    var noCache = false
+    public var noCache = false
 
-    func validate() throws {
+    public func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
-    func extractor(_ pipelineOptions: PipelineOptions) throws -> TemplateExtractor {
+    public func extractor(_ pipelineOptions: PipelineOptions) throws -> TemplateExtractor {
         let first = try pipelineOptions.pipeline()
         let templateCache = noCache ? nil : TemplateCache(
             directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: try pipelineOptions.cacheKey(),
@@ -87,7 +91,7 @@ struct BatchOptions: ParsableArguments {
 }
 
 /// The calibration for a model: a file given by the user, or the one Lineup ships.
-func loadCalibration(path: String?, modelID: String) throws -> ScoreCalibration {
+public func loadCalibration(path: String?, modelID: String) throws -> ScoreCalibration {
     if let path {
         let calibration: ScoreCalibration
         do { calibration = try ScoreCalibration.load(from: path) } catch let error as DecodingError {
@@ -101,7 +105,7 @@ func loadCalibration(path: String?, modelID: String) throws -> ScoreCalibration 
         return calibration
     }
     guard let bundled = ScoreCalibration.bundled(for: modelID) else {
-        throw ValidationError("Lineup ships no calibration for \(modelID); make one with 'lineup calibrate' and pass --calibration")
+        throw ValidationError("Lineup ships no calibration for \(modelID); make one with 'lineup-bench calibrate' and pass --calibration")
     }
     return bundled
 }

@@ -8,7 +8,7 @@ import Store
 import FaceVision
 
 /// How a deployment keeps its gallery.
-enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+public enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {
     /// SQLite and Lineup's own index in the gallery folder: one machine.
     case embedded
     /// PostgreSQL for the records and Milvus for the templates, shared by any number
@@ -17,29 +17,31 @@ enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// Where the gallery lives, and the keyring its templates are sealed with.
-struct GalleryOptions: ParsableArguments {
+public struct GalleryOptions: ParsableArguments, Sendable {
+    public init() {}
+
     @Option(help: "Gallery folder (default: LINEUP_STORE, or ./lineup-store).")
-    var store: String?
+    public var store: String?
 
     @Option(help: "embedded (SQLite and Lineup's index in the gallery folder) or cluster (PostgreSQL and Milvus, shared by every process) (default: LINEUP_MODE, or embedded).")
-    var mode: DeploymentMode?
+    public var mode: DeploymentMode?
 
     @Option(help: "Cluster mode: the PostgreSQL database, postgres://user[:password]@host:port/database (default: LINEUP_POSTGRES_URL, or postgres://lineup@127.0.0.1:54329/lineup).")
-    var postgresURL: String?
+    public var postgresURL: String?
 
     @Option(help: "Cluster mode: Milvus's address (default: LINEUP_MILVUS_URL, or http://127.0.0.1:19530).")
-    var milvusURL: String?
+    public var milvusURL: String?
 
     @Option(help: "Cluster mode: the Milvus collection (default: LINEUP_MILVUS_COLLECTION, or lineup_ and the model id).")
-    var milvusCollection: String?
+    public var milvusCollection: String?
 
     @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use).")
-    var keyring: String?
+    public var keyring: String?
 
-    var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
+    public var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
 
     /// Opens the gallery for the model the pipeline options select.
-    func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
+    public func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let keys: TemplateKeyring
         if keyring == nil, environment("LINEUP_KEYRING_FILE") == nil, let json = environment("LINEUP_KEYRING") {
@@ -58,7 +60,7 @@ struct GalleryOptions: ParsableArguments {
         }
     }
 
-    func deploymentMode() throws -> DeploymentMode {
+    public func deploymentMode() throws -> DeploymentMode {
         if let mode { return mode }
         guard let name = environment("LINEUP_MODE") else { return .embedded }
         guard let mode = DeploymentMode(rawValue: name) else {
@@ -67,11 +69,11 @@ struct GalleryOptions: ParsableArguments {
         return mode
     }
 
-    var postgres: String { postgresURL ?? environment("LINEUP_POSTGRES_URL") ?? "postgres://lineup@127.0.0.1:54329/lineup" }
-    var milvus: String { milvusURL ?? environment("LINEUP_MILVUS_URL") ?? "http://127.0.0.1:19530" }
+    public var postgres: String { postgresURL ?? environment("LINEUP_POSTGRES_URL") ?? "postgres://lineup@127.0.0.1:54329/lineup" }
+    public var milvus: String { milvusURL ?? environment("LINEUP_MILVUS_URL") ?? "http://127.0.0.1:19530" }
 
     /// The cluster's metadata store and the model's collection, opened (made when missing).
-    func clusterEngines(modelID: String) throws -> (PostgresMetadataStore, MilvusIndex) {
+    public func clusterEngines(modelID: String) throws -> (PostgresMetadataStore, MilvusIndex) {
         guard let url = URL(string: milvus), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ValidationError("the Milvus address '\(milvus)' is not an http(s) URL")
         }
@@ -88,17 +90,19 @@ struct GalleryOptions: ParsableArguments {
     }
 
     /// The gallery under its rules.
-    func governance(_ pipelineOptions: PipelineOptions) throws -> Governance {
+    public func governance(_ pipelineOptions: PipelineOptions) throws -> Governance {
         try Governance(gallery: open(pipelineOptions))
     }
 }
 
 /// Who is acting: the account behind an API token.
-struct AccountOptions: ParsableArguments {
-    @Option(help: "API token of the account acting (default: LINEUP_TOKEN).")
-    var token: String?
+public struct AccountOptions: ParsableArguments, Sendable {
+    public init() {}
 
-    func principal(_ governance: Governance) throws -> Principal {
+    @Option(help: "API token of the account acting (default: LINEUP_TOKEN).")
+    public var token: String?
+
+    public func principal(_ governance: Governance) throws -> Principal {
         guard let token = token ?? environment("LINEUP_TOKEN") else {
             throw ValidationError("this command acts as an account: give --token or set LINEUP_TOKEN "
                                   + "(a fresh store starts with 'lineup bootstrap')")
@@ -108,28 +112,31 @@ struct AccountOptions: ParsableArguments {
 }
 
 /// Everything a governed command needs: the pipeline, the gallery and the acting account.
-struct GovernedOptions: ParsableArguments {
-    @OptionGroup var pipelineOptions: PipelineOptions
-    @OptionGroup var galleryOptions: GalleryOptions
-    @OptionGroup var accountOptions: AccountOptions
+public struct GovernedOptions: ParsableArguments, Sendable {
+    public init() {}
 
-    func open() throws -> (Governance, Principal) {
+    @OptionGroup public var pipelineOptions: PipelineOptions
+    @OptionGroup public var galleryOptions: GalleryOptions
+    @OptionGroup public var accountOptions: AccountOptions
+    @OptionGroup public var outputOptions: OutputOptions
+
+    public func open() throws -> (Governance, Principal) {
         let governance = try galleryOptions.governance(pipelineOptions)
         return (governance, try accountOptions.principal(governance))
     }
 }
 
-func environment(_ name: String) -> String? {
+public func environment(_ name: String) -> String? {
     ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
 }
 
 /// A photo's bytes, with the path in the error when it cannot be read.
-func readPhoto(_ path: String, limits: ImageLimits) throws -> [UInt8] {
+public func readPhoto(_ path: String, limits: ImageLimits) throws -> [UInt8] {
     try Image.readFile(path, limits: limits)
 }
 
 /// A day given as YYYY-MM-DD (midnight UTC), or a usage error naming the option.
-func parseDay(_ text: String, option: String) throws -> Date {
+public func parseDay(_ text: String, option: String) throws -> Date {
     guard let day = PolicyRule.day(text) else { throw ValidationError("\(option) \(text) is not a date YYYY-MM-DD") }
     return day
 }

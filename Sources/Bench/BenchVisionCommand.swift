@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Evaluation
 import Foundation
 import FaceVision
@@ -27,8 +28,7 @@ struct BenchVisionCommand: ParsableCommand {
     @Flag(help: "Skip the onnxruntime reference.")
     var noReference = false
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Timings: Codable {
         var decode: Double
@@ -90,7 +90,7 @@ struct BenchVisionCommand: ParsableCommand {
             }
             report.templateAgreement = agreements.isEmpty ? nil : agreements.reduce(0, +) / Double(agreements.count)
         }
-        if json {
+        if outputOptions.json {
             try printJSON(report)
         } else {
             printTable(report)
@@ -147,7 +147,7 @@ struct BenchVisionCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: root + "/scripts/bench-reference.sh")
         process.arguments = ["--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
                              "--output", output.path]
-        if !json { printError("running the onnxruntime reference on \(paths.count) photos…") }
+        if !outputOptions.json { printError("running the onnxruntime reference on \(paths.count) photos…") }
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
@@ -180,8 +180,4 @@ struct BenchVisionCommand: ParsableCommand {
             print("template agreement (mean cosine, Lineup vs reference): \(format(agreement, 4))")
         }
     }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -1,7 +1,8 @@
+import Console
 import Foundation
 import Index
 
-/// The data set of `lineup bench index`: a gallery, queries (with which of them are
+/// The data set of `lineup-bench index`: a gallery, queries (with which of them are
 /// mated, when known) and exact top-10 ground truth, and its exchange files for
 /// the peer engines (`.fvecs` / `.ivecs`, the format of the ANN benchmarks).
 struct BenchIndexData {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Dispatch
 import Evaluation
 import Foundation
@@ -46,8 +47,7 @@ struct EvalIdentificationCommand: ParsableCommand {
     @Option(help: "Worker threads (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var model: String
@@ -150,7 +150,7 @@ struct EvalIdentificationCommand: ParsableCommand {
                 return Miss(probe: probes[index].0, mateRank: mated.rank, mateScore: mated.score,
                             firstCandidate: outcome.first, firstScore: outcome.top)
             })
-        if json {
+        if outputOptions.json {
             try printJSON(report)
             return
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
@@ -8,7 +9,7 @@ import Governance
 import Store
 import FaceVision
 
-/// The case of `lineup bench api` where uploads are ingested while people search:
+/// The case of `lineup-bench api` where uploads are ingested while people search:
 /// health's latency (one request after another) and a search's (wrk, one client),
 /// first with the server otherwise idle, then while `uploads` uploads of
 /// `photosPerUpload` photos each are ingested in the background.

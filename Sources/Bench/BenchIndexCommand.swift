@@ -1,4 +1,5 @@
 import ArgumentParser
+import Console
 import Foundation
 import Index
 
@@ -52,8 +53,7 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Peer engines to run on the same data: hnswlib, faiss.")
     var peers: [Peer] = []
 
-    @Flag(help: "Print one JSON object per row.")
-    var json = false
+    @OptionGroup var outputOptions: OutputOptions
 
     struct Row: Codable {
         var engine: String
@@ -93,7 +93,7 @@ struct BenchIndexCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         data.computeTruth()
-        if !json {
+        if !outputOptions.json {
             print("\(data.gallery.count) × \(data.dimension) gallery, \(data.queries.count) queries; build \(threads) threads, search 1 thread")
         }
         var rows = [exactRow(data)]
@@ -104,7 +104,7 @@ struct BenchIndexCommand: ParsableCommand {
         if !peers.isEmpty {
             rows += try peerRows(data)
         }
-        if !json { printSummary(rows) }
+        if !outputOptions.json { printSummary(rows) }
     }
 
     private func exactRow(_ data: BenchIndexData) -> Row {
@@ -158,7 +158,7 @@ struct BenchIndexCommand: ParsableCommand {
         arguments += ["--stop-at", String(Self.sweepEnd)]
         process.arguments = arguments
         process.standardOutput = output
-        if !json { printError("running \(peers.map(\.rawValue).joined(separator: " and ")) on the same data…") }
+        if !outputOptions.json { printError("running \(peers.map(\.rawValue).joined(separator: " and ")) on the same data…") }
         try process.run()
         // Rows are shown as each engine prints them: a large run takes a while.
         var rows: [Row] = [], pending = Data()
@@ -180,7 +180,7 @@ struct BenchIndexCommand: ParsableCommand {
     }
 
     private func emit(_ row: Row) {
-        if json {
+        if outputOptions.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             if let line = try? encoder.encode(row) { FileHandle.standardOutput.write(line + Data("\n".utf8)) }
