@@ -2,9 +2,9 @@
 import PackageDescription
 
 #if arch(x86_64)
-let vectorKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+    let vectorKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
-let vectorKernelSettings: [SwiftSetting] = []
+    let vectorKernelSettings: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -81,14 +81,16 @@ let package = Package(
         // Governance layer as the CLI.
         .target(
             name: "Server",
-            dependencies: ["FaceVision", "Store", "Gallery", "Governance",
-                           .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Mustache", package: "swift-mustache"),
-                           .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-                           .product(name: "Crypto", package: "swift-crypto"),
-                           .product(name: "MultipartKit", package: "multipart-kit"),
-                           .product(name: "Prometheus", package: "swift-prometheus"),
-                           .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "FaceVision", "Store", "Gallery", "Governance",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             resources: [.copy("Pages")]
         ),
         .target(
@@ -131,10 +133,16 @@ let package = Package(
         .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "FaceVision"]),
         // Runs against SQLite, against PostgreSQL, and in cluster mode (PostgreSQL and Milvus) when
         // those answer (scripts/cluster.sh).
-        .testTarget(name: "GovernanceTests", dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "FaceVision"]),
+        .testTarget(
+            name: "GovernanceTests",
+            dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "FaceVision"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["TestSupport", "PostgresStore", "Store"]),
-        .testTarget(name: "ServerTests", dependencies: ["TestSupport", "Server", "Governance", "Gallery", "Store", "FaceVision",
-                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "TestSupport", "Server", "Governance", "Gallery", "Store", "FaceVision",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         // Runs the built `lineup` executable.
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "CLI", "Bench"]),
     ],

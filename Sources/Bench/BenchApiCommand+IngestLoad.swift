@@ -1,13 +1,14 @@
 import ArgumentParser
 import Console
 import Dispatch
+import FaceVision
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Governance
 import Store
-import FaceVision
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The case of `lineup-bench api` where uploads are ingested while people search:
 /// health's latency (one request after another) and a search's (wrk, one client),
@@ -30,9 +31,12 @@ struct IngestLoad {
         let root = directory + "/bench-uploads-\(stamp)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let source = "bench-uploads-\(stamp)"
-        _ = try governance.registerSource(as: admin, Source(name: source, kind: .upload, root: root, legalBasis: .publicTask,
-                                                            specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
-                                                            retentionDays: 30, createdBy: "bench"))
+        _ = try governance.registerSource(
+            as: admin,
+            Source(
+                name: source, kind: .upload, root: root, legalBasis: .publicTask,
+                specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
+                retentionDays: 30, createdBy: "bench"))
         let all = MediaFiles.list(under: URL(fileURLWithPath: photos)).filter(MediaFiles.isPhoto)
             .evenlySpaced(count: uploads * photosPerUpload)
         guard all.count >= uploads else { throw ValidationError("not enough photos in \(photos) for \(uploads) uploads") }
@@ -68,16 +72,18 @@ struct IngestLoad {
         let allDone = Double((ContinuousClock.now - started).components.seconds)
 
         print("")
-        print("under ingest load: \(uploads) uploads of \(batches.map(\.count).map(String.init).joined(separator: "+")) photos, "
-              + "ingest workers 1; after \(elapsed) s \(done) of \(total) files ingested (jobs \(states.joined(separator: ", ")))")
+        print(
+            "under ingest load: \(uploads) uploads of \(batches.map(\.count).map(String.init).joined(separator: "+")) photos, "
+                + "ingest workers 1; after \(elapsed) s \(done) of \(total) files ingested (jobs \(states.joined(separator: ", ")))")
         print("                     health p50   health p99   health max   search p50   search p99   search req/s")
         print("both uploads ingested in \(format(allDone, 0)) s: \(format(Double(all.count) / allDone, 1)) files/s, \(faces) faces")
         for (label, health, search) in [("idle", idleHealth, idleSearch), ("while ingesting", health, busySearch)] {
             let sorted = health.sorted()
             func at(_ q: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
-            print(label.padding(toLength: 20, withPad: " ", startingAt: 0)
-                  + [at(0.5), at(0.99), sorted.last ?? .nan, search.p50, search.p99].map { format($0).leftPad(10) + " ms" }.joined()
-                  + format(search.requestsPerSecond, 1).leftPad(13))
+            print(
+                label.padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + [at(0.5), at(0.99), sorted.last ?? .nan, search.p50, search.p99].map { format($0).leftPad(10) + " ms" }.joined()
+                    + format(search.requestsPerSecond, 1).leftPad(13))
         }
     }
 
@@ -101,7 +107,10 @@ struct IngestLoad {
         let boundary = "lineup-bench-upload"
         var body = Data()
         for path in files {
-            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\((path as NSString).lastPathComponent)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8))
+            body.append(
+                Data(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\((path as NSString).lastPathComponent)\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                        .utf8))
             body.append(try Data(contentsOf: URL(fileURLWithPath: path)))
             body.append(Data("\r\n".utf8))
         }
@@ -112,7 +121,8 @@ struct IngestLoad {
         request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
         let (data, response) = try await URLSession.shared.upload(for: request, from: body)
         guard (response as? HTTPURLResponse)?.statusCode == 202,
-              let job = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["id"] as? String else {
+            let job = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["id"] as? String
+        else {
             throw ValidationError("the upload was refused: \(String(decoding: data, as: UTF8.self))")
         }
         return job

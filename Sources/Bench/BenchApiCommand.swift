@@ -1,5 +1,6 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Gallery
 import Governance
@@ -8,7 +9,6 @@ import Logging
 import Server
 import ServiceLifecycle
 import Store
-import FaceVision
 
 struct BenchApiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,13 +82,16 @@ struct BenchApiCommand: AsyncParsableCommand {
         let engineP50 = engine[engine.count / 2], engineP99 = engine[min(engine.count - 1, engine.count * 99 / 100)]
         print("engine (in process, one after another): p50 \(format(engineP50)) ms  p99 \(format(engineP99)) ms")
 
-        let server = LineupServer(governance: governance,
-                                  pipelines: ServerPipelines(searches: PipelinePool(pipelines),
-                                                             ingest: PipelinePool([try pipelineOptions.pipeline()]),
-                                                             publicRequests: PipelinePool([try pipelineOptions.pipeline(limits: ServerPipelines.publicLimits)])),
-                                  configuration: .init(host: "127.0.0.1", port: port))
+        let server = LineupServer(
+            governance: governance,
+            pipelines: ServerPipelines(
+                searches: PipelinePool(pipelines),
+                ingest: PipelinePool([try pipelineOptions.pipeline()]),
+                publicRequests: PipelinePool([try pipelineOptions.pipeline(limits: ServerPipelines.publicLimits)])),
+            configuration: .init(host: "127.0.0.1", port: port))
         let script = directory + "/search.lua"
-        try Self.wrkScript(token: investigator.token, photo: probePath, justification: justification).write(toFile: script, atomically: true, encoding: .utf8)
+        try Self.wrkScript(token: investigator.token, photo: probePath, justification: justification).write(
+            toFile: script, atomically: true, encoding: .utf8)
         var quiet = Logger(label: "lineup-bench")
         quiet.logLevel = .warning
         let services = ServiceGroup(configuration: .init(services: [.init(service: server.application())], logger: quiet))
@@ -98,14 +101,17 @@ struct BenchApiCommand: AsyncParsableCommand {
             print("clients   p50 ms   p99 ms    req/s   errors   API p50 − engine p50")
             for count in clients {
                 let result = try Self.runWrk(script: script, port: port, clients: count, seconds: seconds)
-                print("\(String(count).leftPad(7))  \(format(result.p50).leftPad(7))  \(format(result.p99).leftPad(7))  "
-                      + "\(format(result.requestsPerSecond, 1).leftPad(7))  \(String(result.errors).leftPad(7))   "
-                      + (count == 1 ? "\(format(result.p50 - engineP50)) ms" : "-"))
+                print(
+                    "\(String(count).leftPad(7))  \(format(result.p50).leftPad(7))  \(format(result.p99).leftPad(7))  "
+                        + "\(format(result.requestsPerSecond, 1).leftPad(7))  \(String(result.errors).leftPad(7))   "
+                        + (count == 1 ? "\(format(result.p50 - engineP50)) ms" : "-"))
             }
             if uploads > 0 {
-                try await IngestLoad(port: port, adminToken: investigator.adminToken, photos: folder, directory: directory,
-                                     uploads: uploads, photosPerUpload: uploadPhotos, seconds: seconds, searchScript: script)
-                    .run(governance)
+                try await IngestLoad(
+                    port: port, adminToken: investigator.adminToken, photos: folder, directory: directory,
+                    uploads: uploads, photosPerUpload: uploadPhotos, seconds: seconds, searchScript: script
+                )
+                .run(governance)
             }
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
@@ -116,7 +122,8 @@ struct BenchApiCommand: AsyncParsableCommand {
     /// Ingests the photos and makes an approved investigator and an admin, once per
     /// store (their tokens are kept in the store folder, mode 0600, for the next run).
     static func prepare(_ g: Governance, photos: String, pipelines: [FacePipeline])
-        throws -> (principal: Principal, token: String, adminToken: String) {
+        throws -> (principal: Principal, token: String, adminToken: String)
+    {
         let tokenFile = g.gallery.directory + "/bench-investigator.token", adminFile = g.gallery.directory + "/bench-admin.token"
         func saved(_ path: String) -> String? { FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } }
         if let token = saved(tokenFile) {
@@ -128,18 +135,28 @@ struct BenchApiCommand: AsyncParsableCommand {
         guard try g.gallery.store.database.read({ db in try db.count(Account.self) }) == 0 else {
             throw ValidationError("--store must be a new folder or one this benchmark made: it holds other accounts")
         }
-        let adminToken = try g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB",
-                                         admin: "bench-admin").token
+        let adminToken = try g.bootstrap(
+            organisation: "Bench operations", type: .government, jurisdiction: "GB",
+            admin: "bench-admin"
+        ).token
         let admin = try g.authenticate(token: adminToken)
         _ = try g.addOrganisation(as: admin, name: "Bench police", type: .lawEnforcement, jurisdiction: "GB", searchesPerDay: 100_000_000)
-        let supervisor = try g.authenticate(token: g.addAccount(as: admin, name: "bench-supervisor", organisation: "Bench police",
-                                                                roles: [.supervisor]).1.token)
-        let token = try g.addAccount(as: supervisor, name: "bench-investigator", organisation: "Bench police", roles: [.investigator],
-                                     searchesPerDay: 100_000_000).1.token
+        let supervisor = try g.authenticate(
+            token: g.addAccount(
+                as: admin, name: "bench-supervisor", organisation: "Bench police",
+                roles: [.supervisor]
+            ).1.token)
+        let token = try g.addAccount(
+            as: supervisor, name: "bench-investigator", organisation: "Bench police", roles: [.investigator],
+            searchesPerDay: 100_000_000
+        ).1.token
         _ = try g.approve(as: supervisor, account: "bench-investigator")
-        _ = try g.registerSource(as: admin, Source(name: "bench-photos", kind: .folder, root: photos, legalBasis: .publicTask,
-                                                   specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
-                                                   retentionDays: 30, createdBy: "bench"))
+        _ = try g.registerSource(
+            as: admin,
+            Source(
+                name: "bench-photos", kind: .folder, root: photos, legalBasis: .publicTask,
+                specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
+                retentionDays: 30, createdBy: "bench"))
         let bar = ProgressBar(total: 0, label: "ingest")
         _ = try g.ingest(as: admin, source: "bench-photos", paths: [], pipelines: pipelines) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces, detail: "")
@@ -156,7 +173,8 @@ struct BenchApiCommand: AsyncParsableCommand {
         func field(_ name: String, _ value: String) -> String {
             "--\(boundary)\\r\\nContent-Disposition: form-data; name=\\\"\(name)\\\"\\r\\n\\r\\n\(value)\\r\\n"
         }
-        let fields = field("case_number", justification.caseNumber) + field("purpose", justification.purpose)
+        let fields =
+            field("case_number", justification.caseNumber) + field("purpose", justification.purpose)
             + field("legal_basis", justification.legalBasis)
         return """
             local file = io.open("\(photo)", "rb")
@@ -181,8 +199,10 @@ struct BenchApiCommand: AsyncParsableCommand {
     static func runWrk(script: String, port: Int, clients: Int, seconds: Int) throws -> WrkResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["wrk", "--latency", "--timeout", "60s", "-t", String(min(clients, 4)), "-c", String(clients),
-                             "-d", "\(seconds)s", "-s", script, "http://127.0.0.1:\(port)/api/v1/search"]
+        process.arguments = [
+            "wrk", "--latency", "--timeout", "60s", "-t", String(min(clients, 4)), "-c", String(clients),
+            "-d", "\(seconds)s", "-s", script, "http://127.0.0.1:\(port)/api/v1/search",
+        ]
         let output = Pipe()
         process.standardOutput = output
         do { try process.run() } catch { throw ValidationError("wrk not found: install Debian's wrk (scripts/bench-api.sh does)") }

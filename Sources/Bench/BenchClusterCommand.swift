@@ -1,9 +1,9 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Index
 import Milvus
-import FaceVision
 
 struct BenchClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,8 +88,10 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let searchStarted = clock.now
         for query in data.queries { found.append(try index.search(query, k: 10).map(\.id)) }
         let searching = clock.now - searchStarted
-        print(line("milvus 2.3", ingest: Double(n) / inserted.seconds, ready: ready.seconds, ef: "auto",
-                   qps: Double(queries) / searching.seconds, recall: data.recall(found: found)))
+        print(
+            line(
+                "milvus 2.3", ingest: Double(n) / inserted.seconds, ready: ready.seconds, ef: "auto",
+                qps: Double(queries) / searching.seconds, recall: data.recall(found: found)))
         try index.drop()
     }
 
@@ -101,13 +103,17 @@ struct BenchClusterCommand: AsyncParsableCommand {
             graph.efSearchOverride = searchEF
             var found: [[Int64]] = []
             let time = clock.measure { found = data.queries.map { graph.search($0, k: 10).map(\.id) } }
-            print(line("lineup M\(m)", ingest: Double(n) / build.seconds, ready: build.seconds, ef: String(searchEF),
-                       qps: Double(queries) / time.seconds, recall: data.recall(found: found)))
+            print(
+                line(
+                    "lineup M\(m)", ingest: Double(n) / build.seconds, ready: build.seconds, ef: String(searchEF),
+                    qps: Double(queries) / time.seconds, recall: data.recall(found: found)))
         }
     }
 
-    private func line(_ engine: String, ingest: Double, ready: Double, ef: String, qps: Double,
-                      recall: (all: Double, mated: Double?, nonmated: Double?)) -> String {
+    private func line(
+        _ engine: String, ingest: Double, ready: Double, ef: String, qps: Double,
+        recall: (all: Double, mated: Double?, nonmated: Double?)
+    ) -> String {
         func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
         let split = [recall.all, recall.mated ?? .nan, recall.nonmated ?? .nan].map { String(format: "%.4f", $0) }.joined(separator: " / ")
         return engine.padding(toLength: 12, withPad: " ", startingAt: 0) + pad(String(format: "%.0f", ingest), 10)

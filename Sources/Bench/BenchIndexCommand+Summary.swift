@@ -10,25 +10,29 @@ extension BenchIndexCommand {
         let graphs = Dictionary(grouping: rows.filter { $0.M != nil }) { EngineKey(engine: $0.engine, m: $0.M!) }
         guard let sample = rows.first else { return }
         print("\nQPS at equal recall@10, 1 search thread (all / mated / non-mated queries); build \(threads) threads")
-        print("engine".padding(18) + "M".padding(4) + "build s".leftPad(8) + "mem MB".leftPad(9) + "÷ vectors+links".leftPad(17)
-              + "recall ≥ 0.95".leftPad(23) + "recall ≥ 0.99".leftPad(24))
+        print(
+            "engine".padding(18) + "M".padding(4) + "build s".leftPad(8) + "mem MB".leftPad(9) + "÷ vectors+links".leftPad(17)
+                + "recall ≥ 0.95".leftPad(23) + "recall ≥ 0.99".leftPad(24))
         for key in graphs.keys.sorted() {
             let figures = Figures(graphs[key]!)
             let plain = Double(sample.n * (sample.dim * 4 + (2 * key.m + 1) * 4)) / 1e6
-            print(key.engine.padding(18) + String(key.m).padding(4) + format(figures.build, 1).leftPad(8)
-                  + format(figures.memory, 0).leftPad(9) + format(figures.memory / plain, 2).leftPad(17)
-                  + figures.qps[0].map(Self.cell).joined(separator: " ").leftPad(23)
-                  + figures.qps[1].map(Self.cell).joined(separator: " ").leftPad(24))
+            print(
+                key.engine.padding(18) + String(key.m).padding(4) + format(figures.build, 1).leftPad(8)
+                    + format(figures.memory, 0).leftPad(9) + format(figures.memory / plain, 2).leftPad(17)
+                    + figures.qps[0].map(Self.cell).joined(separator: " ").leftPad(23)
+                    + figures.qps[1].map(Self.cell).joined(separator: " ").leftPad(24))
         }
         for peer in peers {
             for m in m {
                 guard let ours = graphs[EngineKey(engine: "lineup", m: m)].map(Figures.init),
-                      let theirs = graphs[EngineKey(engine: peer.rawValue, m: m)].map(Figures.init) else { continue }
+                    let theirs = graphs[EngineKey(engine: peer.rawValue, m: m)].map(Figures.init)
+                else { continue }
                 func ratio(_ a: Double?, _ b: Double?) -> String { a.flatMap { a in b.map { format(a / $0, 2) + "×" } } ?? "-" }
                 let qps = (0..<2).map { target in (0..<3).map { ratio(ours.qps[target][$0], theirs.qps[target][$0]) } }
-                print("lineup ÷ \(peer.rawValue)".padding(18) + String(m).padding(4) + ratio(ours.build, theirs.build).leftPad(8)
-                      + ratio(ours.memory, theirs.memory).leftPad(9) + "".leftPad(17)
-                      + qps[0].joined(separator: " ").leftPad(23) + qps[1].joined(separator: " ").leftPad(24))
+                print(
+                    "lineup ÷ \(peer.rawValue)".padding(18) + String(m).padding(4) + ratio(ours.build, theirs.build).leftPad(8)
+                        + ratio(ours.memory, theirs.memory).leftPad(9) + "".leftPad(17)
+                        + qps[0].joined(separator: " ").leftPad(23) + qps[1].joined(separator: " ").leftPad(24))
             }
         }
     }

@@ -37,8 +37,10 @@ struct BenchIndexCommand: ParsableCommand {
     var efConstruction = 200
 
     @Option(parsing: .upToNextOption, help: "Values of ef to sweep, ascending; a sweep stops once recall@10 of every query group reaches 0.995.")
-    var ef: [Int] = [10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
-                     1280, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192]
+    var ef: [Int] = [
+        10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 640, 768, 1024,
+        1280, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192,
+    ]
 
     @Option(help: "Queries.")
     var queries = 1000
@@ -55,6 +57,8 @@ struct BenchIndexCommand: ParsableCommand {
 
     @OptionGroup var outputOptions: OutputOptions
 
+    /// One row of the figures, named as hnswlib and faiss name them (`M`, `ef`).
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     struct Row: Codable {
         var engine: String
         var n: Int
@@ -69,8 +73,12 @@ struct BenchIndexCommand: ParsableCommand {
         var memMb: Double
 
         enum CodingKeys: String, CodingKey {
-            case engine, n, dim, M, ef, recall, recallMated = "recall_mated", recallNonmated = "recall_nonmated", qps
-            case buildS = "build_s", memMb = "mem_mb"
+            case engine, n, dim, M, ef, recall
+            case recallMated = "recall_mated"
+            case recallNonmated = "recall_nonmated"
+            case qps
+            case buildS = "build_s"
+            case memMb = "mem_mb"
         }
     }
 
@@ -87,7 +95,8 @@ struct BenchIndexCommand: ParsableCommand {
     func run() throws {
         var data: BenchIndexData
         do {
-            data = try templates.map { try BenchIndexData.load($0, queries: queries) }
+            data =
+                try templates.map { try BenchIndexData.load($0, queries: queries) }
                 ?? BenchIndexData.synthetic(n: n, dimension: dimension, queries: queries)
         } catch let error as BenchDataError {
             throw ValidationError(error.description)
@@ -113,17 +122,19 @@ struct BenchIndexCommand: ParsableCommand {
         let build = clock.measure { for (i, t) in data.gallery.enumerated() { exact.add(id: Int64(i), vector: t) } }
         let sample = Array(data.queries.prefix(200))
         let time = clock.measure { for query in sample { _ = exact.search(query, k: 10) } }
-        return Row(engine: "exact", n: data.gallery.count, dim: data.dimension, M: nil, ef: nil, recall: 1, recallMated: nil,
-                   recallNonmated: nil, qps: Double(sample.count) / time.seconds, buildS: build.seconds,
-                   memMb: Double(data.gallery.count * data.dimension * 4) / 1e6)
+        return Row(
+            engine: "exact", n: data.gallery.count, dim: data.dimension, M: nil, ef: nil, recall: 1, recallMated: nil,
+            recallNonmated: nil, qps: Double(sample.count) / time.seconds, buildS: build.seconds,
+            memMb: Double(data.gallery.count * data.dimension * 4) / 1e6)
     }
 
     private func lineupRows(_ data: BenchIndexData, m links: Int) -> [Row] {
         let clock = ContinuousClock()
         returnFreedMemory()
         let before = residentBytes()
-        let graph = HNSWIndex(dimension: data.dimension,
-                              parameters: .init(m: links, efConstruction: efConstruction))
+        let graph = HNSWIndex(
+            dimension: data.dimension,
+            parameters: .init(m: links, efConstruction: efConstruction))
         let build = clock.measure {
             graph.add(ids: data.gallery.indices.map { Int64($0) }, vectors: data.gallery, threads: threads)
         }
@@ -134,9 +145,11 @@ struct BenchIndexCommand: ParsableCommand {
             var hits: [[SearchHit]] = []
             let time = clock.measure { hits = data.queries.map { graph.search($0, k: 10) } }
             let recalls = data.recall(found: hits.map { $0.map(\.id) })
-            rows.append(Row(engine: "lineup", n: data.gallery.count, dim: data.dimension,
-                            M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
-                            qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6))
+            rows.append(
+                Row(
+                    engine: "lineup", n: data.gallery.count, dim: data.dimension,
+                    M: links, ef: searchEF, recall: recalls.all, recallMated: recalls.mated, recallNonmated: recalls.nonmated,
+                    qps: Double(data.queries.count) / time.seconds, buildS: build.seconds, memMb: Double(memory) / 1e6))
             emit(rows[rows.count - 1])
             if min(recalls.all, recalls.mated ?? 1, recalls.nonmated ?? 1) >= Self.sweepEnd { break }
         }
@@ -188,8 +201,9 @@ struct BenchIndexCommand: ParsableCommand {
         }
         let params = row.M.map { "M=\($0) ef=\(row.ef!)" } ?? "-"
         let split = row.recallMated.map { "(mated \(format($0, 4)), non-mated \(format(row.recallNonmated ?? 0, 4)))" } ?? ""
-        print(row.engine.padding(toLength: 13, withPad: " ", startingAt: 0) + params.padding(toLength: 15, withPad: " ", startingAt: 0)
-              + "recall@10 \(format(row.recall, 4)) \(split)  \(format(row.qps, 0)) QPS  build \(format(row.buildS, 1)) s  "
-              + "\(format(row.memMb, 0)) MB")
+        print(
+            row.engine.padding(toLength: 13, withPad: " ", startingAt: 0) + params.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + "recall@10 \(format(row.recall, 4)) \(split)  \(format(row.qps, 0)) QPS  build \(format(row.buildS, 1)) s  "
+                + "\(format(row.memMb, 0)) MB")
     }
 }

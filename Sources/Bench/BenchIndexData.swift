@@ -19,8 +19,11 @@ struct BenchIndexData {
     static func synthetic(n: Int, dimension: Int, queries: Int) -> BenchIndexData {
         var generator = SyntheticTemplates(dimension: dimension, seed: 2026)
         let (templates, centres) = generator.gallery(identities: max(1, n / 5), perIdentity: 5)
-        let probes = (0..<queries).map { i in i % 2 == 0 ? generator.sample(around: centres[(i * 7919) % centres.count])
-                                                         : generator.sample(around: generator.centre()) }
+        let probes = (0..<queries).map { i in
+            i % 2 == 0
+                ? generator.sample(around: centres[(i * 7919) % centres.count])
+                : generator.sample(around: generator.centre())
+        }
         return BenchIndexData(gallery: templates, queries: probes, mated: probes.indices.map { $0 % 2 == 0 })
     }
 
@@ -33,8 +36,9 @@ struct BenchIndexData {
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return norm > 0 ? row.map { $0 / norm } : row
         }
-        return BenchIndexData(gallery: Array(normalised.dropLast(queries)), queries: Array(normalised.suffix(queries)),
-                              mated: Array(repeating: nil, count: queries))
+        return BenchIndexData(
+            gallery: Array(normalised.dropLast(queries)), queries: Array(normalised.suffix(queries)),
+            mated: Array(repeating: nil, count: queries))
     }
 
     /// Exact top-10 ids of every query (the gallery's row numbers), with every core.
@@ -61,8 +65,9 @@ struct BenchIndexData {
         try Self.vecs(gallery.map { $0.map(\.bitPattern) }).write(to: folder.appendingPathComponent("base.fvecs"))
         try Self.vecs(queries.map { $0.map(\.bitPattern) }).write(to: folder.appendingPathComponent("queries.fvecs"))
         try Self.vecs(truth.map { $0.map { UInt32($0) } }).write(to: folder.appendingPathComponent("truth.ivecs"))
-        try mated.map { $0 == true ? "1" : "0" }.joined(separator: "\n").write(to: folder.appendingPathComponent("mated.txt"),
-                                                                              atomically: true, encoding: .utf8)
+        try mated.map { $0 == true ? "1" : "0" }.joined(separator: "\n").write(
+            to: folder.appendingPathComponent("mated.txt"),
+            atomically: true, encoding: .utf8)
     }
 
     /// `[dimension as int32][values as 4-byte words]` per row, little-endian.
@@ -89,9 +94,10 @@ struct BenchIndexData {
                 guard rows.isEmpty || rows[0].count == dimension else {
                     throw BenchDataError("\(path): row \(rows.count) has \(dimension) values, row 0 \(rows[0].count)")
                 }
-                rows.append((0..<dimension).map {
-                    Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 + $0 * 4, as: UInt32.self)))
-                })
+                rows.append(
+                    (0..<dimension).map {
+                        Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 + $0 * 4, as: UInt32.self)))
+                    })
                 offset += 4 + dimension * 4
             }
             return rows
@@ -106,18 +112,24 @@ struct BenchIndexData {
             throw BenchDataError("\(path) is not a .npy file")
         }
         let major = bytes[6]
-        let headerLength = major == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
-                                      : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+        let headerLength =
+            major == 1
+            ? Int(bytes[8]) | Int(bytes[9]) << 8
+            : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
         let headerStart = major == 1 ? 10 : 12
         guard headerStart + headerLength <= bytes.count,
-              let header = String(bytes: bytes[headerStart..<headerStart + headerLength], encoding: .isoLatin1) else {
+            let header = String(bytes: bytes[headerStart..<headerStart + headerLength], encoding: .isoLatin1)
+        else {
             throw BenchDataError("\(path): damaged .npy header")
         }
         guard header.contains("'<f4'"), header.contains("'fortran_order': False"),
-              let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+            let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
+        else {
             throw BenchDataError("\(path): need a C-ordered little-endian float32 array, found \(header)")
         }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap { Int(String($0).trimmingCharacters(in: CharacterSet.whitespaces)) }
+        let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
+            Int(String($0).trimmingCharacters(in: CharacterSet.whitespaces))
+        }
         guard shape.count == 2, shape[1] > 0 else { throw BenchDataError("\(path): need a 2-D array, shape \(shape)") }
         let start = headerStart + headerLength
         guard bytes.count - start == shape[0] * shape[1] * 4 else { throw BenchDataError("\(path): data does not match shape \(shape)") }
@@ -152,13 +164,13 @@ func residentBytes() -> Int? {
 }
 
 #if os(Linux)
-@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
+    @_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
 #endif
 
 /// Hands memory freed earlier back to the system, so that a resident-size delta
 /// measured next is the new structure's, not a reuse of old pages.
 func returnFreedMemory() {
     #if os(Linux)
-    _ = mallocTrim(0)
+        _ = mallocTrim(0)
     #endif
 }

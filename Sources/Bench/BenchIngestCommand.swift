@@ -1,9 +1,9 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Gallery
 import Store
-import FaceVision
 
 struct BenchIngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,11 +75,13 @@ struct BenchIngestCommand: ParsableCommand {
         // 2. The real ingest.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let gallery = try Gallery(directory: scratch, modelID: pipeline.modelID, dimension: pipeline.embedder.dimension,
-                                  keyring: .ephemeral())
-        let source = try gallery.store.addSource(Source(
-            name: "benchmark", kind: .folder, root: root, legalBasis: .legitimateInterest,
-            specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: "benchmark"))
+        let gallery = try Gallery(
+            directory: scratch, modelID: pipeline.modelID, dimension: pipeline.embedder.dimension,
+            keyring: .ephemeral())
+        let source = try gallery.store.addSource(
+            Source(
+                name: "benchmark", kind: .folder, root: root, legalBasis: .legitimateInterest,
+                specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: "benchmark"))
         let pipelines = try [pipeline] + (1..<threads).map { _ in try pipelineOptions.pipeline() }
         let bar = ProgressBar(total: 0, label: "ingest")
         let summary = try gallery.ingest(source: source, paths: photos, pipelines: pipelines) { p in

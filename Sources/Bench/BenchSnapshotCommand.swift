@@ -1,8 +1,8 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Index
-import FaceVision
 
 struct BenchSnapshotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +36,7 @@ struct BenchSnapshotCommand: ParsableCommand {
         var vector = [Float](repeating: 0, count: dimension)
         for id in 1...faces {
             for i in 0..<dimension {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 vector[i] = Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
             }
             let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -54,13 +54,15 @@ struct BenchSnapshotCommand: ParsableCommand {
         try IndexSnapshot.load(into: loaded, modelID: "benchmark", from: path)
         let loading = clock.now - loadStart
         guard loaded.count == faces else { throw ValidationError("loaded \(loaded.count) of \(faces) templates") }
-        let report = Report(faces: faces, dimension: dimension, fileMB: Double(size) / 1e6, saveSeconds: saved.seconds,
-                            loadSeconds: loading.seconds)
+        let report = Report(
+            faces: faces, dimension: dimension, fileMB: Double(size) / 1e6, saveSeconds: saved.seconds,
+            loadSeconds: loading.seconds)
         if outputOptions.json {
             try printJSON(report)
         } else {
-            print("\(faces) templates × \(dimension): snapshot \(format(report.fileMB, 0)) MB, "
-                  + "saved in \(format(report.saveSeconds)) s, loaded and verified in \(format(report.loadSeconds)) s")
+            print(
+                "\(faces) templates × \(dimension): snapshot \(format(report.fileMB, 0)) MB, "
+                    + "saved in \(format(report.saveSeconds)) s, loaded and verified in \(format(report.loadSeconds)) s")
         }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Console
 import Evaluation
-import Foundation
 import FaceVision
+import Foundation
 import Index
 
 struct BenchVisionCommand: ParsableCommand {
@@ -77,8 +77,9 @@ struct BenchVisionCommand: ParsableCommand {
             }
             progress.update(index + 1)
         }
-        let lineup = timings(decode: sums[0] / Double(paths.count), detect: sums[1] / Double(paths.count),
-                             align: sums[2] / Double(max(1, faces)), embed: sums[3] / Double(max(1, faces)))
+        let lineup = timings(
+            decode: sums[0] / Double(paths.count), detect: sums[1] / Double(paths.count),
+            align: sums[2] / Double(max(1, faces)), embed: sums[3] / Double(max(1, faces)))
         var report = Report(images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, OpenCV \(OpenCV.version) dnn")
         if !noReference {
             let reference = try runReference(paths, models: try pipelineOptions.modelDirectory())
@@ -98,8 +99,9 @@ struct BenchVisionCommand: ParsableCommand {
     }
 
     private func timings(decode: Double, detect: Double, align: Double, embed: Double) -> Timings {
-        Timings(decode: decode * 1000, detect: detect * 1000, align: align * 1000, embed: embed * 1000,
-                total: (decode + detect + align + embed) * 1000)
+        Timings(
+            decode: decode * 1000, detect: detect * 1000, align: align * 1000, embed: embed * 1000,
+            total: (decode + detect + align + embed) * 1000)
     }
 
     /// Seconds for decode, detect, align and embed, and the template when a face was found.
@@ -134,7 +136,8 @@ struct BenchVisionCommand: ParsableCommand {
     }
 
     private func runReference(_ paths: [String], models: ModelDirectory) throws
-        -> (timings: Timings, engine: String, templates: [String: [Float]]) {
+        -> (timings: Timings, engine: String, templates: [String: [Float]])
+    {
         guard let root = ProjectPaths.root else { throw ValidationError("scripts/bench-reference.sh not found; run from the checkout") }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -145,8 +148,10 @@ struct BenchVisionCommand: ParsableCommand {
         let shippedDetector = root + "/.lineup/downloads/face_detection_yunet_2023mar.onnx"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: root + "/scripts/bench-reference.sh")
-        process.arguments = ["--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
-                             "--output", output.path]
+        process.arguments = [
+            "--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
+            "--output", output.path,
+        ]
         if !outputOptions.json { printError("running the onnxruntime reference on \(paths.count) photos…") }
         try process.run()
         process.waitUntilExit()
@@ -155,8 +160,9 @@ struct BenchVisionCommand: ParsableCommand {
         }
         let decoded = try JSONDecoder().decode(ReferenceOutput.self, from: Data(contentsOf: output))
         let ms = decoded.ms
-        let timings = Timings(decode: ms["decode"] ?? 0, detect: ms["detect"] ?? 0, align: ms["align"] ?? 0,
-                              embed: ms["embed"] ?? 0, total: ms["total"] ?? 0)
+        let timings = Timings(
+            decode: ms["decode"] ?? 0, detect: ms["detect"] ?? 0, align: ms["align"] ?? 0,
+            embed: ms["embed"] ?? 0, total: ms["total"] ?? 0)
         return (timings, decoded.engine, decoded.templates)
     }
 
@@ -171,8 +177,9 @@ struct BenchVisionCommand: ParsableCommand {
             let mine = r.lineup[keyPath: key]
             let theirs = r.reference?[keyPath: key]
             let ratio = theirs.map { $0 > 0 ? format(mine / $0) + "×" : "-" } ?? "-"
-            print(name.padding(toLength: 17, withPad: " ", startingAt: 0)
-                  + format(mine).leftPad(9) + (theirs.map { format($0) } ?? "-").leftPad(15) + ratio.leftPad(8))
+            print(
+                name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                    + format(mine).leftPad(9) + (theirs.map { format($0) } ?? "-").leftPad(15) + ratio.leftPad(8))
         }
         print("Lineup:    \(r.lineupEngine)")
         if let engine = r.referenceEngine { print("reference: \(engine)") }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Console
 import Evaluation
-import Foundation
 import FaceVision
+import Foundation
 
 struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +42,8 @@ struct CalibrateCommand: ParsableCommand {
             templates.append(template)
             identities.append(image.identity)
         }
-        let description = dataset ?? "\(URL(fileURLWithPath: images).lastPathComponent): \(folder.images.count) photos of \(folder.identities.count) people"
+        let description =
+            dataset ?? "\(URL(fileURLWithPath: images).lastPathComponent): \(folder.images.count) photos of \(folder.identities.count) people"
         let calibration = CalibrationBuilder(templates: templates, identities: identities)
             .calibration(modelID: extractor.modelID, dataset: description, workers: batchOptions.threads)
         let destination = output ?? "calibration-\(extractor.modelID.replacingOccurrences(of: "+", with: "-")).json"
@@ -53,7 +54,9 @@ struct CalibrateCommand: ParsableCommand {
         }
         print("\(calibration.images) templates of \(calibration.identities) people (\(folder.images.count - templates.count) photos without a face)")
         print("genuine pairs  \(calibration.genuine.count)  mean \(format(calibration.genuine.mean, 4))")
-        print("impostor pairs \(calibration.impostor.count)  mean \(format(calibration.impostor.mean, 4)) sd \(format(calibration.impostor.standardDeviation, 4))")
+        print(
+            "impostor pairs \(calibration.impostor.count)  mean \(format(calibration.impostor.mean, 4)) sd \(format(calibration.impostor.standardDeviation, 4))"
+        )
         print("FMR       threshold  FNMR")
         for point in calibration.operatingPoints {
             print(String(format: "%-9.0e %-10.4f %.4f", point.falseMatchRate, point.threshold, point.falseNonMatchRate))

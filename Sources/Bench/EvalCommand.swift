@@ -1,8 +1,8 @@
 import ArgumentParser
 import Console
 import Evaluation
-import Foundation
 import FaceVision
+import Foundation
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -123,10 +123,15 @@ struct EvalLFWCommand: ParsableCommand {
         let std = r.accuracyStd.map { " ± \(format($0 * 100))" } ?? ""
         print("LFW \(r.protocolName), \(r.pairs) pairs, model \(r.model)")
         print("accuracy        \(format(r.accuracy * 100))%\(std)  (threshold \(format(Double(r.threshold), 4)))")
-        print("TAR @ FAR=1e-3  \(format(r.tarAtFar1e3 * 100))%  (threshold \(format(Double(r.tarAtFar1e3Threshold), 4))"
-              + (r.tarAtFar1e3Resolved ? ")" : "; too few impostor pairs to resolve 1e-3, this is TAR at zero false accepts)"))
-        print("genuine scores  mean \(format(r.genuine.mean, 4)) sd \(format(r.genuine.standardDeviation, 4)) min \(format(Double(r.genuine.minimum), 4))")
-        print("impostor scores mean \(format(r.impostor.mean, 4)) sd \(format(r.impostor.standardDeviation, 4)) max \(format(Double(r.impostor.maximum), 4))")
+        print(
+            "TAR @ FAR=1e-3  \(format(r.tarAtFar1e3 * 100))%  (threshold \(format(Double(r.tarAtFar1e3Threshold), 4))"
+                + (r.tarAtFar1e3Resolved ? ")" : "; too few impostor pairs to resolve 1e-3, this is TAR at zero false accepts)"))
+        print(
+            "genuine scores  mean \(format(r.genuine.mean, 4)) sd \(format(r.genuine.standardDeviation, 4)) min \(format(Double(r.genuine.minimum), 4))"
+        )
+        print(
+            "impostor scores mean \(format(r.impostor.mean, 4)) sd \(format(r.impostor.standardDeviation, 4)) max \(format(Double(r.impostor.maximum), 4))"
+        )
         print("images          \(r.images), no face found in \(r.noFace.count), unreadable \(r.failed.count)")
         for path in r.noFace { print("  no face: \(path)") }
         for (path, reason) in r.failed.sorted(by: { $0.key < $1.key }) { print("  unreadable: \(path): \(reason)") }

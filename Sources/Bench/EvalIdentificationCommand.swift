@@ -2,11 +2,11 @@ import ArgumentParser
 import Console
 import Dispatch
 import Evaluation
+import FaceVision
 import Foundation
 import Gallery
 import Store
 import Synchronization
-import FaceVision
 
 extension Gallery.FaceSelection: ExpressibleByArgument {}
 
@@ -70,8 +70,10 @@ struct EvalIdentificationCommand: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case model, enrol, galleryPhotos, galleryFaces, matedProbes, nonmatedProbes, rank1, rank10
-            case fnirAtFpir001 = "fnir_at_fpir_0.01", fnirAtFpir0001 = "fnir_at_fpir_0.001"
-            case thresholdAtFpir001 = "threshold_at_fpir_0.01", thresholdAtFpir0001 = "threshold_at_fpir_0.001"
+            case fnirAtFpir001 = "fnir_at_fpir_0.01"
+            case fnirAtFpir0001 = "fnir_at_fpir_0.001"
+            case thresholdAtFpir001 = "threshold_at_fpir_0.01"
+            case thresholdAtFpir0001 = "threshold_at_fpir_0.001"
             case probesWithoutFace, ingestSeconds, searchSeconds, misses
         }
     }
@@ -95,14 +97,18 @@ struct EvalIdentificationCommand: ParsableCommand {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-eval-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let pipelines = try (0..<threads).map { _ in try pipelineOptions.pipeline() }
-        let store = try Gallery(directory: scratch, modelID: pipelines[0].modelID, dimension: pipelines[0].embedder.dimension,
-                                keyring: .ephemeral())
-        let source = try store.store.addSource(Source(
-            name: "evaluation", kind: .folder, root: "/", legalBasis: .legitimateInterest,
-            specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: "evaluation"))
+        let store = try Gallery(
+            directory: scratch, modelID: pipelines[0].modelID, dimension: pipelines[0].embedder.dimension,
+            keyring: .ephemeral())
+        let source = try store.store.addSource(
+            Source(
+                name: "evaluation", kind: .folder, root: "/", legalBasis: .legitimateInterest,
+                specialCategoryCondition: .archivingOrResearch, jurisdiction: "ZZ", retentionDays: 1, createdBy: "evaluation"))
         let bar = ProgressBar(total: 0, label: "enrol")
-        let ingest = try store.ingest(source: source, paths: galleryPaths, pipelines: pipelines,
-                                      options: .init(faces: enrol)) { progress in
+        let ingest = try store.ingest(
+            source: source, paths: galleryPaths, pipelines: pipelines,
+            options: .init(faces: enrol)
+        ) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces, detail: "\(progress.errors) errors")
         }
         // "/" + origin is the photo's path; its folder names the person.
@@ -122,14 +128,17 @@ struct EvalIdentificationCommand: ParsableCommand {
         drainConcurrently(count: probes.count, workers: pipelines.count) { worker, index in
             let (path, isMated) = probes[index]
             let own = String(URL(fileURLWithPath: path).standardizedFileURL.path.dropFirst())
-            let result = try? store.search(image: Image(contentsOf: path), pipeline: pipelines[worker], top: top,
-                                           filter: { origins[$0] != own })
+            let result = try? store.search(
+                image: Image(contentsOf: path), pipeline: pipelines[worker], top: top,
+                filter: { origins[$0] != own })
             if result == nil { noFace.add(1, ordering: .relaxed) }
             let candidates = result?.candidates ?? []
             let mate = candidates.first { person[$0.faceID] == Self.person(of: path) }
             outcomes.withLock {
-                $0[index] = (isMated ? .init(rank: mate?.rank, score: mate?.score) : nil, candidates.first?.score,
-                             candidates.first.map { "/" + $0.originURI })
+                $0[index] = (
+                    isMated ? .init(rank: mate?.rank, score: mate?.score) : nil, candidates.first?.score,
+                    candidates.first.map { "/" + $0.originURI }
+                )
             }
             searchBar.update(done.add(1, ordering: .relaxed).newValue)
         }
@@ -147,8 +156,9 @@ struct EvalIdentificationCommand: ParsableCommand {
             ingestSeconds: ingest.seconds, searchSeconds: Date().timeIntervalSince(searchStart),
             misses: (0..<probes.count).compactMap { index in
                 guard let outcome = all[index], let mated = outcome.mated, mated.rank != 1 else { return nil }
-                return Miss(probe: probes[index].0, mateRank: mated.rank, mateScore: mated.score,
-                            firstCandidate: outcome.first, firstScore: outcome.top)
+                return Miss(
+                    probe: probes[index].0, mateRank: mated.rank, mateScore: mated.score,
+                    firstCandidate: outcome.first, firstScore: outcome.top)
             })
         if outputOptions.json {
             try printJSON(report)
@@ -157,10 +167,13 @@ struct EvalIdentificationCommand: ParsableCommand {
         print("gallery: \(report.galleryPhotos) photos, \(report.galleryFaces) faces (\(ingest.errors.count) unreadable); model \(report.model)")
         print("mated probes \(report.matedProbes): rank-1 \(format(report.rank1 * 100))%, rank-10 \(format(report.rank10 * 100))%")
         if let loose, let strict {
-            print("non-mated probes \(report.nonmatedProbes): FNIR \(format(loose.fnir * 100))% at FPIR 0.01 (threshold \(format(Double(loose.threshold), 4))), "
-                  + "\(format(strict.fnir * 100))% at FPIR 0.001 (threshold \(format(Double(strict.threshold), 4)))")
+            print(
+                "non-mated probes \(report.nonmatedProbes): FNIR \(format(loose.fnir * 100))% at FPIR 0.01 (threshold \(format(Double(loose.threshold), 4))), "
+                    + "\(format(strict.fnir * 100))% at FPIR 0.001 (threshold \(format(Double(strict.threshold), 4)))")
         }
-        print("probes without a face: \(report.probesWithoutFace); enrol \(format(report.ingestSeconds, 1)) s, search \(format(report.searchSeconds, 1)) s")
+        print(
+            "probes without a face: \(report.probesWithoutFace); enrol \(format(report.ingestSeconds, 1)) s, search \(format(report.searchSeconds, 1)) s"
+        )
     }
 
     static func list(_ path: String) throws -> [String] {

@@ -59,8 +59,9 @@ struct OrganisationCommand: ParsableCommand {
 
         func run() throws {
             let (governance, principal) = try options.open()
-            let organisation = try governance.addOrganisation(as: principal, name: name, type: type, jurisdiction: jurisdiction,
-                                                              searchesPerDay: searchesPerDay)
+            let organisation = try governance.addOrganisation(
+                as: principal, name: name, type: type, jurisdiction: jurisdiction,
+                searchesPerDay: searchesPerDay)
             try options.outputOptions.present(organisation) { "added organisation '\($0.name)' (\($0.type.rawValue), \($0.jurisdiction))" }
         }
     }
@@ -85,8 +86,9 @@ struct OrganisationCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setSearchesPerDay(as: principal, organisation: name, to: searchesPerDay)
-            try options.outputOptions.present(Outcome("limited", "organisation \(name)", figures: ["searches_per_day": searchesPerDay]),
-                                              text: "organisation '\(name)' may run \(searchesPerDay) searches per UTC day")
+            try options.outputOptions.present(
+                Outcome("limited", "organisation \(name)", figures: ["searches_per_day": searchesPerDay]),
+                text: "organisation '\(name)' may run \(searchesPerDay) searches per UTC day")
         }
     }
 }
@@ -113,8 +115,9 @@ struct AccountCommand: ParsableCommand {
         func run() throws {
             let expiry = try expires.map { try parseDay($0, option: "--expires").addingTimeInterval(86_400) }
             let (governance, principal) = try options.open()
-            let (account, token) = try governance.addAccount(as: principal, name: name, organisation: organisation, roles: role,
-                                                             expiresAt: expiry, searchesPerDay: searchesPerDay)
+            let (account, token) = try governance.addAccount(
+                as: principal, name: name, organisation: organisation, roles: role,
+                expiresAt: expiry, searchesPerDay: searchesPerDay)
             if !options.outputOptions.json { print("added account '\(account.name)' (\(account.roles)), \(account.status.rawValue)") }
             try printToken(token, json: options.outputOptions.json)
         }
@@ -154,8 +157,9 @@ struct AccountCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setSearchesPerDay(as: principal, account: name, to: searchesPerDay)
-            try options.outputOptions.present(Outcome("limited", "account \(name)", figures: ["searches_per_day": searchesPerDay]),
-                                              text: "account '\(name)' may run \(searchesPerDay) searches per UTC day")
+            try options.outputOptions.present(
+                Outcome("limited", "account \(name)", figures: ["searches_per_day": searchesPerDay]),
+                text: "account '\(name)' may run \(searchesPerDay) searches per UTC day")
         }
     }
 
@@ -174,8 +178,9 @@ struct AccountCommand: ParsableCommand {
                 return try printJSON(["accounts": accounts.map { Listed(account: $0.0, organisation: $0.1.name) }])
             }
             for (account, organisation) in accounts {
-                print("\(account.name)  \(organisation.name)  \(account.roles)  \(account.status.rawValue)"
-                      + (account.approvedBy.map { "  approved by \($0)" } ?? ""))
+                print(
+                    "\(account.name)  \(organisation.name)  \(account.roles)  \(account.status.rawValue)"
+                        + (account.approvedBy.map { "  approved by \($0)" } ?? ""))
             }
         }
     }

@@ -59,9 +59,10 @@ struct DetectCommand: ParsableCommand {
         print("\(report.path) (\(width)×\(height)): \(faces.count) face\(faces.count == 1 ? "" : "s")")
         for (index, face) in faces.enumerated() {
             let b = face.box, q = face.quality
-            print("  [\(index)] box \(Int(b.x)),\(Int(b.y)) \(Int(b.width))×\(Int(b.height))  score \(format(face.score, 3))"
-                  + "  eyes \(format(q.interEyeDistance, 1))px  sharpness \(format(q.sharpness, 0))"
-                  + "  yaw \(format(q.yaw, 0))°  roll \(format(q.roll, 0))°")
+            print(
+                "  [\(index)] box \(Int(b.x)),\(Int(b.y)) \(Int(b.width))×\(Int(b.height))  score \(format(face.score, 3))"
+                    + "  eyes \(format(q.interEyeDistance, 1))px  sharpness \(format(q.sharpness, 0))"
+                    + "  yaw \(format(q.yaw, 0))°  roll \(format(q.roll, 0))°")
             for warning in q.warnings { print("      warning: \(warning.explanation)") }
         }
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Console
-import Foundation
 import FaceVision
+import Foundation
 
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +45,8 @@ struct EmbedCommand: ParsableCommand {
             try printJSON(report)
             return
         }
-        print("\(image): face at \(Int(chosen.box.x)),\(Int(chosen.box.y)) of \(faces.count); model \(template.modelID), \(template.dimension) values")
+        print(
+            "\(image): face at \(Int(chosen.box.x)),\(Int(chosen.box.y)) of \(faces.count); model \(template.modelID), \(template.dimension) values")
         for warning in chosen.quality.warnings { print("warning: \(warning.explanation)") }
         print(template.vector.map { format(Double($0), 5) }.joined(separator: " "))
     }

@@ -31,8 +31,10 @@ struct EraseCommand: ParsableCommand {
 
     func run() throws {
         let (governance, principal) = try options.open()
-        let target: Governance.ErasureTarget = if let image { .image(image) } else if let source { .source(source) }
-            else { .faces(face, scope: "face", label: face.map(String.init).joined(separator: ",")) }
+        let target: Governance.ErasureTarget =
+            if let image { .image(image) } else if let source { .source(source) } else {
+                .faces(face, scope: "face", label: face.map(String.init).joined(separator: ","))
+            }
         try printJSON(governance.erase(as: principal, target, reason: reason))
     }
 }
@@ -122,8 +124,9 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             let result = try governance.rotateKeys(as: principal)
-            try options.outputOptions.present(Outcome("rotated", "key \(result.keyID)", figures: ["resealed": result.resealed]),
-                                              text: "key \(result.keyID) is current; \(result.resealed) sealed records re-sealed; old keys retired")
+            try options.outputOptions.present(
+                Outcome("rotated", "key \(result.keyID)", figures: ["resealed": result.resealed]),
+                text: "key \(result.keyID) is current; \(result.resealed) sealed records re-sealed; old keys retired")
         }
     }
 }
@@ -142,8 +145,9 @@ struct SettingsCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setProbeKeepHours(as: principal, hours)
-            try options.outputOptions.present(Outcome("set", "keep-search-photos", figures: ["hours": hours]),
-                                              text: hours == 0 ? "search photos are not kept" : "search photos are kept \(hours) hours, sealed")
+            try options.outputOptions.present(
+                Outcome("set", "keep-search-photos", figures: ["hours": hours]),
+                text: hours == 0 ? "search photos are not kept" : "search photos are kept \(hours) hours, sealed")
         }
     }
 }

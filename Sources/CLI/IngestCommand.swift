@@ -1,9 +1,9 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Gallery
 import Governance
-import FaceVision
 
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +29,6 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Seconds between the video frames examined.")
     var videoInterval = 1.0
 
-
     @Argument(help: "The registered source.")
     var source: String
 
@@ -45,18 +44,22 @@ struct IngestCommand: ParsableCommand {
         let (governance, principal) = try options.open()
         let pipelines = try (0..<threads).map { _ in try options.pipelineOptions.pipeline() }
         let bar = ProgressBar(total: 0, label: "ingest")
-        let summary = try governance.ingest(as: principal, source: source,
-                                            paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pipelines: pipelines,
-                                            options: .init(videoInterval: videoInterval)) { progress in
-            bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
-                     detail: "\(progress.skipped) skipped, \(progress.errors) errors")
+        let summary = try governance.ingest(
+            as: principal, source: source,
+            paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pipelines: pipelines,
+            options: .init(videoInterval: videoInterval)
+        ) { progress in
+            bar.show(
+                done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
+                detail: "\(progress.skipped) skipped, \(progress.errors) errors")
         }
         if options.outputOptions.json {
             try printJSON(summary)
         } else {
-            print("\(summary.filesSeen) files: \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored, "
-                  + "\(summary.errors.count) unreadable; \(summary.faces) faces (\(summary.facesWithheld) withheld: opted out) in \(format(summary.seconds, 1)) s "
-                  + "(\(format(summary.filesPerSecond, 1)) files/s, \(format(summary.facesPerSecond, 1)) faces/s)")
+            print(
+                "\(summary.filesSeen) files: \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored, "
+                    + "\(summary.errors.count) unreadable; \(summary.faces) faces (\(summary.facesWithheld) withheld: opted out) in \(format(summary.seconds, 1)) s "
+                    + "(\(format(summary.filesPerSecond, 1)) files/s, \(format(summary.facesPerSecond, 1)) faces/s)")
             for error in summary.errors { print("  error: \(error.path): \(error.message)") }
         }
     }

@@ -10,7 +10,8 @@ struct Lineup: AsyncParsableCommand {
             BootstrapCommand.self, OrganisationCommand.self, AccountCommand.self, TokenCommand.self,
             SourceCommand.self, IngestCommand.self, SearchCommand.self, StatusCommand.self,
             PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
-            RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self, MigrateCommand.self, ReconcileCommand.self,
+            RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self, MigrateCommand.self,
+            ReconcileCommand.self,
             DetectCommand.self, EmbedCommand.self, CompareCommand.self,
         ]
     )

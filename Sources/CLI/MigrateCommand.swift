@@ -1,5 +1,6 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Gallery
 import Governance
@@ -7,7 +8,6 @@ import Index
 import Milvus
 import PostgresStore
 import Store
-import FaceVision
 
 struct MigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,12 +41,15 @@ struct MigrateCommand: ParsableCommand {
         }
         let (embedded, admin) = try options.open()
         let (database, milvus) = try options.galleryOptions.clusterEngines(modelID: embedded.gallery.modelID)
-        let report = try embedded.migrate(as: admin, into: database, index: milvus, sampleSearches: sample, waitSeconds: wait,
-                                          prepareIDs: { try database.restartIdentities() }, progress: printError)
-        try printJSON(Report(tables: report.tables, mismatchedTables: report.mismatchedTables, facesInMilvus: report.facesInIndex,
-                             faces: report.faces, auditChainIntact: report.auditChainIntact, auditHeadHash: report.auditHeadHash,
-                             sampleSearches: report.sampleSearches, sameTopFace: report.sameTopFace,
-                             overlapAt10: report.overlapAt10, seconds: report.seconds, collection: milvus.collection))
+        let report = try embedded.migrate(
+            as: admin, into: database, index: milvus, sampleSearches: sample, waitSeconds: wait,
+            prepareIDs: { try database.restartIdentities() }, progress: printError)
+        try printJSON(
+            Report(
+                tables: report.tables, mismatchedTables: report.mismatchedTables, facesInMilvus: report.facesInIndex,
+                faces: report.faces, auditChainIntact: report.auditChainIntact, auditHeadHash: report.auditHeadHash,
+                sampleSearches: report.sampleSearches, sameTopFace: report.sameTopFace,
+                overlapAt10: report.overlapAt10, seconds: report.seconds, collection: milvus.collection))
         guard report.checksOut else { throw ValidationError("the copy does not check out (above): the embedded gallery is unchanged") }
     }
 

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Governance
 import Store
-import FaceVision
 
 /// The parts of a public request: one photo and a way to reach the person; nothing else.
 struct PublicRequestOptions: ParsableArguments {
@@ -19,8 +19,10 @@ struct PublicRequestOptions: ParsableArguments {
     @OptionGroup var outputOptions: OutputOptions
 
     /// Makes the request and prints its receipt (JSON, or `summary` of it).
-    func submit(_ make: (Governance, [UInt8], FacePipeline) throws -> Governance.RequestReceipt,
-                summary: (Governance.RequestReceipt) -> String) throws {
+    func submit(
+        _ make: (Governance, [UInt8], FacePipeline) throws -> Governance.RequestReceipt,
+        summary: (Governance.RequestReceipt) -> String
+    ) throws {
         let governance = try galleryOptions.governance(pipelineOptions)
         let pipeline = try pipelineOptions.pipeline()
         let receipt = try make(governance, try readPhoto(photo, limits: pipeline.limits), pipeline)
@@ -45,10 +47,12 @@ struct OptOutCommand: ParsableCommand {
         @OptionGroup var request: PublicRequestOptions
 
         func run() throws {
-            try request.submit({ try $0.requestOptOut(photo: $1, contact: request.contact, pipeline: $2) }) {
-                "opt-out recorded: reference \($0.reference) (keep it to follow the request); "
-                    + "any stored face of yours is withheld from searches from now on; the photo was not kept"
-            }
+            try request.submit(
+                { try $0.requestOptOut(photo: $1, contact: request.contact, pipeline: $2) },
+                summary: {
+                    "opt-out recorded: reference \($0.reference) (keep it to follow the request); "
+                        + "any stored face of yours is withheld from searches from now on; the photo was not kept"
+                })
         }
     }
 
@@ -82,8 +86,9 @@ struct OptOutCommand: ParsableCommand {
             let optOuts = try governance.optOuts(as: principal)
             if options.outputOptions.json { return try printJSON(["opt_outs": optOuts.map { Listed(optOut: $0.0, faces: $0.1) }]) }
             for (suppression, faces) in optOuts {
-                print("\(suppression.reference)  \(suppression.status.rawValue)  \(suppression.contact)  "
-                      + "faces \(faces.map(String.init).joined(separator: ","))")
+                print(
+                    "\(suppression.reference)  \(suppression.status.rawValue)  \(suppression.contact)  "
+                        + "faces \(faces.map(String.init).joined(separator: ","))")
             }
         }
     }
@@ -135,10 +140,12 @@ struct AccessCommand: ParsableCommand {
         @OptionGroup var request: PublicRequestOptions
 
         func run() throws {
-            try request.submit({ try $0.requestAccess(photo: $1, contact: request.contact, pipeline: $2) }) {
-                "access request recorded: reference \($0.reference) (keep it to follow the request); a privacy officer "
-                    + "reviews every possible face before anything is released"
-            }
+            try request.submit(
+                { try $0.requestAccess(photo: $1, contact: request.contact, pipeline: $2) },
+                summary: {
+                    "access request recorded: reference \($0.reference) (keep it to follow the request); a privacy officer "
+                        + "reviews every possible face before anything is released"
+                })
         }
     }
 

@@ -72,8 +72,9 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let (governance, principal) = try options.open()
             try governance.setPolicyDefault(as: principal, effect)
-            try options.outputOptions.present(Outcome("set", "policy default \(effect.rawValue)"),
-                                              text: "when no rule speaks, the policy says \(effect.rawValue)")
+            try options.outputOptions.present(
+                Outcome("set", "policy default \(effect.rawValue)"),
+                text: "when no rule speaks, the policy says \(effect.rawValue)")
         }
     }
 
@@ -91,8 +92,9 @@ struct PolicyCommand: ParsableCommand {
             let day = try date.map { try parseDay($0, option: "--date") }
             let extra = try rule.map(PolicyCommand.readRule)
             let (governance, principal) = try options.open()
-            let decision = try governance.testPolicy(as: principal, action: action, organisation: organisation, source: source,
-                                                     date: day, with: extra)
+            let decision = try governance.testPolicy(
+                as: principal, action: action, organisation: organisation, source: source,
+                date: day, with: extra)
             if options.outputOptions.json { return try printJSON(decision) }
             if decision.allowed {
                 print("allowed" + (decision.allowedBy.isEmpty ? "" : " by \(decision.allowedBy.joined(separator: ", "))"))

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Gallery
 import Governance
-import FaceVision
 
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,7 +42,6 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Write each candidate's face, cut from its original, as JPEG into this folder.")
     var crops: String?
 
-
     @Argument(help: "The probe photo.")
     var photo: String
 
@@ -54,10 +53,13 @@ struct SearchCommand: ParsableCommand {
         let (governance, principal) = try options.open()
         let gallery = governance.gallery
         let pipeline = try options.pipelineOptions.pipeline()
-        let search = try governance.search(as: principal, justification: Justification(caseNumber: caseNumber, purpose: purpose,
-                                                                                       legalBasis: basis),
-                                           photo: readPhoto(photo, limits: pipeline.limits), pipeline: pipeline,
-                                           faceIndex: face, top: top, minScore: minScore)
+        let search = try governance.search(
+            as: principal,
+            justification: Justification(
+                caseNumber: caseNumber, purpose: purpose,
+                legalBasis: basis),
+            photo: readPhoto(photo, limits: pipeline.limits), pipeline: pipeline,
+            faceInPhoto: face, top: top, minScore: minScore)
         let result = search.result
         if let crops {
             try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
@@ -71,8 +73,9 @@ struct SearchCommand: ParsableCommand {
             try printJSON(search)
             return
         }
-        print("\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)); "
-              + "audit entry \(search.auditEntry)")
+        print(
+            "\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)); "
+                + "audit entry \(search.auditEntry)")
         for (source, rule) in search.excludedSources.sorted(by: { $0.key < $1.key }) {
             print("left out by policy rule '\(rule)': source \(source)")
         }
@@ -80,8 +83,9 @@ struct SearchCommand: ParsableCommand {
         for c in result.candidates {
             let video = c.frameSeconds.map { " at \(format($0, 1)) s" } ?? ""
             let captured = c.capturedAt.map { "  captured \(ISO8601DateFormatter().string(from: $0))" } ?? ""
-            print("\(String(c.rank).leftPad(3)). \(format(Double(c.score), 4))  \((c.band?.rawValue ?? "uncalibrated").padding(toLength: 15, withPad: " ", startingAt: 0))"
-                  + "\(c.source): \(c.originURI)\(video)  [\(c.jurisdiction), \(c.legalBasis.rawValue)]\(captured)")
+            print(
+                "\(String(c.rank).leftPad(3)). \(format(Double(c.score), 4))  \((c.band?.rawValue ?? "uncalibrated").padding(toLength: 15, withPad: " ", startingAt: 0))"
+                    + "\(c.source): \(c.originURI)\(video)  [\(c.jurisdiction), \(c.legalBasis.rawValue)]\(captured)")
         }
     }
 }

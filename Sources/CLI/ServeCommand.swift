@@ -38,14 +38,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (LINEUP_PORT; default 8080).")
     var port: Int?
 
-    @Option(name: .customLong("max-upload-mib"),
-            help: "Largest upload accepted, in MiB; larger gets 413 (LINEUP_MAX_UPLOAD_MIB; default 20).")
+    @Option(
+        name: .customLong("max-upload-mib"),
+        help: "Largest upload accepted, in MiB; larger gets 413 (LINEUP_MAX_UPLOAD_MIB; default 20).")
     var maxUploadMiB: Int?
 
     @Option(help: "Seconds before a request is answered 503 timeout (LINEUP_REQUEST_TIMEOUT; default 120).")
     var requestTimeout: Int?
 
-    @Option(help: "Seconds a request head may take to arrive, from the connection opening or the last answer (slow headers, idle keep-alive); the connection is closed past it (LINEUP_HEAD_TIMEOUT; default 20).")
+    @Option(
+        help:
+            "Seconds a request head may take to arrive, from the connection opening or the last answer (slow headers, idle keep-alive); the connection is closed past it (LINEUP_HEAD_TIMEOUT; default 20)."
+    )
     var headTimeout: Int?
 
     @Option(help: "Seconds a request body may take to arrive after its head; the connection is closed past it (LINEUP_BODY_TIMEOUT; default 120).")
@@ -54,10 +58,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Face pipelines for concurrent searches (LINEUP_WORKERS; default one per core).")
     var workers: Int?
 
-    @Option(help: "Face pipelines for ingests, each taking one upload or folder ingest at a time while the others queue; they never take a search's (LINEUP_INGEST_WORKERS; default 1).")
+    @Option(
+        help:
+            "Face pipelines for ingests, each taking one upload or folder ingest at a time while the others queue; they never take a search's (LINEUP_INGEST_WORKERS; default 1)."
+    )
     var ingestWorkers: Int?
 
-    @Option(help: "Public opt-out and access requests each client address may send per 15 minutes; more get 429 (LINEUP_PUBLIC_REQUESTS_PER_ADDRESS; default 5). Behind a proxy every request has the proxy's address.")
+    @Option(
+        help:
+            "Public opt-out and access requests each client address may send per 15 minutes; more get 429 (LINEUP_PUBLIC_REQUESTS_PER_ADDRESS; default 5). Behind a proxy every request has the proxy's address."
+    )
     var publicRequestsPerAddress: Int?
 
     @Flag(help: "Mark the session cookie Secure: the server is reached over HTTPS (LINEUP_SECURE_COOKIES=1).")
@@ -71,15 +81,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let metrics = ServerMetrics()
         metrics.bootstrapProcessMetrics()
-        let server = LineupServer(governance: governance, pipelines: pipelines,
-                                  configuration: .init(host: settings.host, port: settings.port,
-                                                       maxUploadBytes: settings.maxUploadMiB << 20,
-                                                       secureCookies: settings.secureCookies,
-                                                       requestTimeout: .seconds(settings.requestTimeoutSeconds),
-                                                       headTimeout: .seconds(settings.headTimeoutSeconds),
-                                                       bodyTimeout: .seconds(settings.bodyTimeoutSeconds),
-                                                       publicRequestsPerAddress: settings.publicRequestsPerAddress),
-                                  metrics: metrics)
+        let server = LineupServer(
+            governance: governance, pipelines: pipelines,
+            configuration: .init(
+                host: settings.host, port: settings.port,
+                maxUploadBytes: settings.maxUploadMiB << 20,
+                secureCookies: settings.secureCookies,
+                requestTimeout: .seconds(settings.requestTimeoutSeconds),
+                headTimeout: .seconds(settings.headTimeoutSeconds),
+                bodyTimeout: .seconds(settings.bodyTimeoutSeconds),
+                publicRequestsPerAddress: settings.publicRequestsPerAddress),
+            metrics: metrics)
         printError("lineup: serving on http://\(settings.host):\(settings.port)/ (API under /api/v1)")
         // Retention runs at start and every hour, as `lineup retention run` would; in cluster
         // mode the shared index is then reconciled with the metadata store.
@@ -132,9 +144,11 @@ struct ServeSettings: Equatable {
     var bodyTimeoutSeconds = 120
     var secureCookies = false
 
-    static let fileKeys: Set<String> = ["host", "port", "workers", "ingest_workers", "max_upload_mib", "request_timeout_seconds",
-                                        "secure_cookies", "public_requests_per_address", "head_timeout_seconds",
-                                        "body_timeout_seconds"]
+    static let fileKeys: Set<String> = [
+        "host", "port", "workers", "ingest_workers", "max_upload_mib", "request_timeout_seconds",
+        "secure_cookies", "public_requests_per_address", "head_timeout_seconds",
+        "body_timeout_seconds",
+    ]
 
     static func resolve(flags: ServeCommand, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
         var settings = ServeSettings()
@@ -148,7 +162,8 @@ struct ServeSettings: Equatable {
         settings.port = try flags.port ?? number("LINEUP_PORT") ?? settings.port
         settings.workers = try flags.workers ?? number("LINEUP_WORKERS") ?? settings.workers
         settings.ingestWorkers = try flags.ingestWorkers ?? number("LINEUP_INGEST_WORKERS") ?? settings.ingestWorkers
-        settings.publicRequestsPerAddress = try flags.publicRequestsPerAddress ?? number("LINEUP_PUBLIC_REQUESTS_PER_ADDRESS")
+        settings.publicRequestsPerAddress =
+            try flags.publicRequestsPerAddress ?? number("LINEUP_PUBLIC_REQUESTS_PER_ADDRESS")
             ?? settings.publicRequestsPerAddress
         settings.maxUploadMiB = try flags.maxUploadMiB ?? number("LINEUP_MAX_UPLOAD_MIB") ?? settings.maxUploadMiB
         settings.requestTimeoutSeconds = try flags.requestTimeout ?? number("LINEUP_REQUEST_TIMEOUT") ?? settings.requestTimeoutSeconds
@@ -179,7 +194,8 @@ struct ServeSettings: Equatable {
             throw ValidationError("the config file \(path) is not a JSON object")
         }
         if let unknown = Set(keys.keys).subtracting(Self.fileKeys).sorted().first {
-            throw ValidationError("the config file \(path) has an unknown key '\(unknown)' (known: \(Self.fileKeys.sorted().joined(separator: ", ")))")
+            throw ValidationError(
+                "the config file \(path) has an unknown key '\(unknown)' (known: \(Self.fileKeys.sorted().joined(separator: ", ")))")
         }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase

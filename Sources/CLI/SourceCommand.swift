@@ -54,7 +54,6 @@ struct SourceAddCommand: ParsableCommand {
     @Option(help: "Licence, contract or consent record covering the material.")
     var licence: String?
 
-
     func run() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -62,10 +61,16 @@ struct SourceAddCommand: ParsableCommand {
         }
         let absoluteRoot = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
         let (governance, principal) = try options.open()
-        let source = try governance.registerSource(as: principal, Source(
-            name: name, kind: kind, root: absoluteRoot, legalBasis: basis, specialCategoryCondition: condition,
-            jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name))
-        if options.outputOptions.json { try printJSON(source) } else { print("registered source '\(source.name)' (\(source.jurisdiction), \(source.legalBasis.rawValue))") }
+        let source = try governance.registerSource(
+            as: principal,
+            Source(
+                name: name, kind: kind, root: absoluteRoot, legalBasis: basis, specialCategoryCondition: condition,
+                jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name))
+        if options.outputOptions.json {
+            try printJSON(source)
+        } else {
+            print("registered source '\(source.name)' (\(source.jurisdiction), \(source.legalBasis.rawValue))")
+        }
     }
 }
 
@@ -73,7 +78,6 @@ struct SourceListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered sources.")
 
     @OptionGroup var options: GovernedOptions
-
 
     func run() throws {
         let (governance, principal) = try options.open()
@@ -84,8 +88,9 @@ struct SourceListCommand: ParsableCommand {
         }
         if sources.isEmpty { print("no sources yet: register one with 'lineup source add'") }
         for s in sources {
-            print("\(s.name)  \(s.kind.rawValue)  \(s.jurisdiction)  \(s.legalBasis.rawValue) + \(s.specialCategoryCondition.rawValue)"
-                  + "  keep \(s.retentionDays) days  root \(s.root ?? "-")")
+            print(
+                "\(s.name)  \(s.kind.rawValue)  \(s.jurisdiction)  \(s.legalBasis.rawValue) + \(s.specialCategoryCondition.rawValue)"
+                    + "  keep \(s.retentionDays) days  root \(s.root ?? "-")")
         }
     }
 }

@@ -11,7 +11,6 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var options: GovernedOptions
 
-
     func run() throws {
         let (governance, principal) = try options.open()
         let report = try governance.status(as: principal)
@@ -19,8 +18,9 @@ struct StatusCommand: ParsableCommand {
             try printJSON(report)
             return
         }
-        print("gallery \(report.store) (\(report.database)): \(report.sources) sources, \(report.files) files, "
-              + "\(report.images) images, \(report.faces) faces")
+        print(
+            "gallery \(report.store) (\(report.database)): \(report.sources) sources, \(report.files) files, "
+                + "\(report.images) images, \(report.faces) faces")
         print("\(report.indexKind) index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
         print("database integrity: \(report.integrity)")
     }

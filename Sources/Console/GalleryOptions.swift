@@ -1,11 +1,11 @@
 import ArgumentParser
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Milvus
 import PostgresStore
 import Store
-import FaceVision
 
 /// How a deployment keeps its gallery.
 public enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -23,10 +23,16 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     @Option(help: "Gallery folder (default: LINEUP_STORE, or ./lineup-store).")
     public var store: String?
 
-    @Option(help: "embedded (SQLite and Lineup's index in the gallery folder) or cluster (PostgreSQL and Milvus, shared by every process) (default: LINEUP_MODE, or embedded).")
+    @Option(
+        help:
+            "embedded (SQLite and Lineup's index in the gallery folder) or cluster (PostgreSQL and Milvus, shared by every process) (default: LINEUP_MODE, or embedded)."
+    )
     public var mode: DeploymentMode?
 
-    @Option(help: "Cluster mode: the PostgreSQL database, postgres://user[:password]@host:port/database (default: LINEUP_POSTGRES_URL, or postgres://lineup@127.0.0.1:54329/lineup).")
+    @Option(
+        help:
+            "Cluster mode: the PostgreSQL database, postgres://user[:password]@host:port/database (default: LINEUP_POSTGRES_URL, or postgres://lineup@127.0.0.1:54329/lineup)."
+    )
     public var postgresURL: String?
 
     @Option(help: "Cluster mode: Milvus's address (default: LINEUP_MILVUS_URL, or http://127.0.0.1:19530).")
@@ -35,7 +41,10 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     @Option(help: "Cluster mode: the Milvus collection (default: LINEUP_MILVUS_COLLECTION, or lineup_ and the model id).")
     public var milvusCollection: String?
 
-    @Option(help: "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use).")
+    @Option(
+        help:
+            "Template keyring file (default: LINEUP_KEYRING_FILE, the keyring JSON in LINEUP_KEYRING, or keyring.json in the gallery folder, made on first use)."
+    )
     public var keyring: String?
 
     public var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
@@ -51,12 +60,14 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         }
         switch try deploymentMode() {
         case .embedded:
-            return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                               keyring: keys)
+            return try Gallery(
+                directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                keyring: keys)
         case .cluster:
             let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID)
-            return try Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                               keyring: keys, database: database, sharedIndex: index)
+            return try Gallery(
+                directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                keyring: keys, database: database, sharedIndex: index)
         }
     }
 
@@ -79,12 +90,15 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         }
         let database = try PostgresMetadataStore(url: postgres)
         let collection = milvusCollection ?? environment("LINEUP_MILVUS_COLLECTION")
-        if let collection, collection.isEmpty || collection.count > 255
-            || !collection.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || collection.first!.isNumber {
+        if let collection,
+            collection.isEmpty || collection.count > 255
+                || !collection.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || collection.first!.isNumber
+        {
             throw ValidationError("the Milvus collection '\(collection)' is not a name of letters, digits and _ starting with a letter or _")
         }
-        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
-                                collection: collection)
+        let index = MilvusIndex(
+            client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
+            collection: collection)
         try index.open()
         return (database, index)
     }
@@ -104,8 +118,9 @@ public struct AccountOptions: ParsableArguments, Sendable {
 
     public func principal(_ governance: Governance) throws -> Principal {
         guard let token = token ?? environment("LINEUP_TOKEN") else {
-            throw ValidationError("this command acts as an account: give --token or set LINEUP_TOKEN "
-                                  + "(a fresh store starts with 'lineup bootstrap')")
+            throw ValidationError(
+                "this command acts as an account: give --token or set LINEUP_TOKEN "
+                    + "(a fresh store starts with 'lineup bootstrap')")
         }
         return try governance.authenticate(token: token)
     }

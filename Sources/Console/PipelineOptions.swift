@@ -1,7 +1,7 @@
 import ArgumentParser
 import Evaluation
-import Foundation
 import FaceVision
+import Foundation
 
 /// Options every command that looks at photos shares.
 public struct PipelineOptions: ParsableArguments, Sendable {
@@ -79,12 +79,18 @@ public struct BatchOptions: ParsableArguments, Sendable {
 
     public func extractor(_ pipelineOptions: PipelineOptions) throws -> TemplateExtractor {
         let first = try pipelineOptions.pipeline()
-        let templateCache = noCache ? nil : TemplateCache(
-            directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: try pipelineOptions.cacheKey(),
-            modelID: first.modelID, dimension: first.embedder.dimension)
+        let templateCache =
+            noCache
+            ? nil
+            : TemplateCache(
+                directory: cache ?? TemplateCache.defaultDirectory, pipelineKey: try pipelineOptions.cacheKey(),
+                modelID: first.modelID, dimension: first.embedder.dimension)
         var made = false
         return try TemplateExtractor(workers: threads, cache: templateCache) {
-            if !made { made = true; return first }
+            if !made {
+                made = true
+                return first
+            }
             return try pipelineOptions.pipeline()
         }
     }

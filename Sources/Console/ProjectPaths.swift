@@ -1,5 +1,5 @@
-import Foundation
 import FaceVision
+import Foundation
 
 /// Finds files of the Lineup checkout (scripts, shared data) from the current
 /// folder or the executable's, whichever lies inside it.

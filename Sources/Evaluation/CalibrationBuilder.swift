@@ -1,7 +1,7 @@
 import Dispatch
-import Synchronization
 import FaceVision
 import Index
+import Synchronization
 
 /// Builds a `ScoreCalibration` from templates of photos grouped by person, using
 /// every same-person pair and every different-person pair.
@@ -66,8 +66,10 @@ public struct CalibrationBuilder {
         return total.withLock { $0 }
     }
 
-    public func calibration(modelID: String, dataset: String, falseMatchRates: [Double] = defaultFalseMatchRates,
-                            workers: Int = 2) -> ScoreCalibration {
+    public func calibration(
+        modelID: String, dataset: String, falseMatchRates: [Double] = defaultFalseMatchRates,
+        workers: Int = 2
+    ) -> ScoreCalibration {
         let histograms = histograms(workers: workers)
         let genuineCount = histograms.genuine.reduce(0, +), impostorCount = histograms.impostor.reduce(0, +)
         // Cumulative counts from the top: at or above bin b.
@@ -82,8 +84,9 @@ public struct CalibrationBuilder {
             // The lowest bin whose at-or-above impostor share is within the rate.
             var bin = 0
             while bin < Self.bins, Double(impostorAtOrAbove[bin]) > rate * Double(impostorCount) { bin += 1 }
-            return .init(falseMatchRate: rate, threshold: Self.score(ofBin: bin),
-                         falseNonMatchRate: Double(genuineBelow[bin]) / Double(max(1, genuineCount)))
+            return .init(
+                falseMatchRate: rate, threshold: Self.score(ofBin: bin),
+                falseNonMatchRate: Double(genuineBelow[bin]) / Double(max(1, genuineCount)))
         }
         return ScoreCalibration(
             modelID: modelID, dataset: dataset, identities: Set(identities).count, images: templates.count,
@@ -101,7 +104,8 @@ public struct CalibrationBuilder {
             squares += s * s * Double(n)
         }
         let mean = sum / Double(count)
-        return .init(count: count, mean: mean, standardDeviation: max(0, squares / Double(count) - mean * mean).squareRoot(),
-                     minimum: score(ofBin: histogram.firstIndex { $0 > 0 }!), maximum: score(ofBin: histogram.lastIndex { $0 > 0 }!))
+        return .init(
+            count: count, mean: mean, standardDeviation: max(0, squares / Double(count) - mean * mean).squareRoot(),
+            minimum: score(ofBin: histogram.firstIndex { $0 > 0 }!), maximum: score(ofBin: histogram.lastIndex { $0 > 0 }!))
     }
 }

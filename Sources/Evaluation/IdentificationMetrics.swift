@@ -28,7 +28,8 @@ public enum IdentificationMetrics {
     /// candidate (their best scores), and the FNIR of the mated probes at it.
     /// `nonMatedTopScores` holds nil for a probe that returned nothing at all.
     public static func fnir(_ mated: [MatedOutcome], nonMatedTopScores: [Float?], atFPIR fpir: Double)
-        -> (fnir: Double, threshold: Float) {
+        -> (fnir: Double, threshold: Float)
+    {
         let scores = nonMatedTopScores.compactMap { $0 }.sorted(by: >)
         let allowed = Int((Double(nonMatedTopScores.count) * fpir).rounded(.down))
         let threshold = allowed < scores.count ? scores[allowed].nextUp : -Float.infinity

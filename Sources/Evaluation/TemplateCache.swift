@@ -1,7 +1,7 @@
 import Crypto
+import FaceVision
 import Foundation
 import Synchronization
-import FaceVision
 
 /// What extracting a template from one photo gave.
 public enum ExtractionOutcome: Sendable, Equatable {
@@ -71,8 +71,9 @@ public final class TemplateCache: Sendable {
             return pending
         }
         guard !data.isEmpty else { return }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
             _ = FileManager.default.createFile(atPath: path, contents: nil)
         }

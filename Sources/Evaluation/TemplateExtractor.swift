@@ -1,7 +1,7 @@
 import Dispatch
+import FaceVision
 import Foundation
 import Synchronization
-import FaceVision
 
 /// Computes the template of the most prominent face of many photos in parallel.
 ///

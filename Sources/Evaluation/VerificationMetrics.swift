@@ -79,7 +79,8 @@ public enum VerificationMetrics {
     /// same-person pairs at or above it. `resolved` is false when there are too few
     /// different-person pairs to measure that rate (fewer than 1 / rate).
     public static func trueAcceptRate(_ scores: [LabelledScore], atFalseAcceptRate rate: Double)
-        -> (rate: Double, threshold: Float, resolved: Bool) {
+        -> (rate: Double, threshold: Float, resolved: Bool)
+    {
         let impostors = scores.filter { !$0.sameIdentity }.map(\.score).sorted(by: >)
         let genuine = scores.filter(\.sameIdentity).map(\.score)
         guard !impostors.isEmpty, !genuine.isEmpty else { return (0, 0, false) }

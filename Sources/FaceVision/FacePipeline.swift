@@ -14,12 +14,15 @@ public final class FacePipeline: Sendable {
     }
 
     /// The default pipeline: YuNet and SFace from `models`.
-    public convenience init(models: ModelDirectory, flipAugmentation: Bool = true,
-                            detector configuration: YuNetDetector.Configuration = .init(),
-                            limits: ImageLimits = .default) throws(VisionError) {
-        self.init(detector: try YuNetDetector(modelPath: models.detectorPath, configuration: configuration),
-                  embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation),
-                  limits: limits)
+    public convenience init(
+        models: ModelDirectory, flipAugmentation: Bool = true,
+        detector configuration: YuNetDetector.Configuration = .init(),
+        limits: ImageLimits = .default
+    ) throws(VisionError) {
+        self.init(
+            detector: try YuNetDetector(modelPath: models.detectorPath, configuration: configuration),
+            embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation),
+            limits: limits)
     }
 
     public var modelID: String { embedder.modelID }
@@ -52,7 +55,7 @@ public final class FacePipeline: Sendable {
         guard !faces.isEmpty else { throw .noFace }
         let chosen: Int
         if let index {
-            guard faces.indices.contains(index) else { throw .faceIndexOutOfRange(index: index, count: faces.count) }
+            guard faces.indices.contains(index) else { throw .noSuchFaceInPhoto(index: index, count: faces.count) }
             chosen = index
         } else {
             chosen = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height)!

@@ -70,8 +70,10 @@ public struct QualityPolicy: Sendable, Equatable {
     public var maxRoll: Double
     public var minDetectorScore: Double
 
-    public init(minInterEyeDistance: Double = 24, minSharpness: Double = 40, maxYaw: Double = 35,
-                maxRoll: Double = 30, minDetectorScore: Double = 0.87) {
+    public init(
+        minInterEyeDistance: Double = 24, minSharpness: Double = 40, maxYaw: Double = 35,
+        maxRoll: Double = 30, minDetectorScore: Double = 0.87
+    ) {
         self.minInterEyeDistance = minInterEyeDistance
         self.minSharpness = minSharpness
         self.maxYaw = maxYaw

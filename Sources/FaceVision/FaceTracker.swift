@@ -70,8 +70,10 @@ public struct FaceTracker {
         finished += active.filter { $0.missed > maxMissedSamples }
         active.removeAll { $0.missed > maxMissedSamples }
         for (index, sighting) in sightings.enumerated() where !sightingTaken.contains(index) {
-            active.append(Track(firstSeconds: sighting.seconds, lastSeconds: sighting.seconds, best: sighting,
-                                lastBox: sighting.face.box, lastTemplate: sighting.template))
+            active.append(
+                Track(
+                    firstSeconds: sighting.seconds, lastSeconds: sighting.seconds, best: sighting,
+                    lastBox: sighting.face.box, lastTemplate: sighting.template))
         }
     }
 

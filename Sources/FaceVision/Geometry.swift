@@ -41,7 +41,8 @@ public struct Box: Sendable, Equatable, Codable {
 
     /// The box grown by `fraction` of its size on every side (0.25 → 1.5× wider and taller).
     public func expanded(by fraction: Double) -> Box {
-        Box(x: x - width * fraction, y: y - height * fraction,
+        Box(
+            x: x - width * fraction, y: y - height * fraction,
             width: width * (1 + 2 * fraction), height: height * (1 + 2 * fraction))
     }
 }
@@ -56,8 +57,9 @@ public struct AffineTransform: Sendable, Equatable {
     }
 
     public func apply(_ p: Point) -> Point {
-        Point(x: matrix[0] * p.x + matrix[1] * p.y + matrix[2],
-              y: matrix[3] * p.x + matrix[4] * p.y + matrix[5])
+        Point(
+            x: matrix[0] * p.x + matrix[1] * p.y + matrix[2],
+            y: matrix[3] * p.x + matrix[4] * p.y + matrix[5])
     }
 
     /// The least-squares similarity transform (rotation, uniform scale, translation)
@@ -79,8 +81,8 @@ public struct AffineTransform: Sendable, Equatable {
         guard sourceVariance > 0 else {
             return AffineTransform(matrix: [1, 0, tMean.x - sMean.x, 0, 1, tMean.y - sMean.y])
         }
-        let a = dot / sourceVariance   // scale·cos θ
-        let b = cross / sourceVariance // scale·sin θ
+        let a = dot / sourceVariance  // scale·cos θ
+        let b = cross / sourceVariance  // scale·sin θ
         return AffineTransform(matrix: [
             a, -b, tMean.x - (a * sMean.x - b * sMean.y),
             b, a, tMean.y - (b * sMean.x + a * sMean.y),

@@ -69,8 +69,9 @@ public final class Image: @unchecked Sendable {
     /// The region `box` (clipped to the image).
     public func cropped(to box: Box) throws(VisionError) -> Image {
         try make {
-            lcv_image_crop(handle, Int32(box.x.rounded(.down)), Int32(box.y.rounded(.down)),
-                           Int32(box.width.rounded(.up)), Int32(box.height.rounded(.up)), &$0)
+            lcv_image_crop(
+                handle, Int32(box.x.rounded(.down)), Int32(box.y.rounded(.down)),
+                Int32(box.width.rounded(.up)), Int32(box.height.rounded(.up)), &$0)
         }
     }
 
@@ -95,11 +96,14 @@ public final class Image: @unchecked Sendable {
 
     /// Packs the image as planar floats (3 × `height` × `width`): resized to `scaledSize`,
     /// at the top-left corner with zero padding; RGB order when `rgb`, mirrored when `mirrored`.
-    func writePlanar(into out: UnsafeMutablePointer<Float>, scaledSize: (width: Int, height: Int),
-                     width: Int, height: Int, rgb: Bool, mirrored: Bool = false) throws(VisionError) {
+    func writePlanar(
+        into out: UnsafeMutablePointer<Float>, scaledSize: (width: Int, height: Int),
+        width: Int, height: Int, rgb: Bool, mirrored: Bool = false
+    ) throws(VisionError) {
         var error = lcv_error()
-        let status = lcv_image_to_planar(handle, Int32(scaledSize.width), Int32(scaledSize.height),
-                                         Int32(width), Int32(height), rgb ? 1 : 0, mirrored ? 1 : 0, out, &error)
+        let status = lcv_image_to_planar(
+            handle, Int32(scaledSize.width), Int32(scaledSize.height),
+            Int32(width), Int32(height), rgb ? 1 : 0, mirrored ? 1 : 0, out, &error)
         guard status == 0 else { throw .opencv(error.text) }
     }
 

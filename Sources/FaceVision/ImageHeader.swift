@@ -54,8 +54,14 @@ extension ImageHeader {
         while offset + 4 <= r.count {
             guard r[offset] == 0xFF else { throw .malformed(format: .jpeg, reason: "bad marker at byte \(offset)") }
             let marker = r[offset + 1]
-            if marker == 0xFF { offset += 1; continue }
-            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 { offset += 2; continue }
+            if marker == 0xFF {
+                offset += 1
+                continue
+            }
+            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 {
+                offset += 2
+                continue
+            }
             let length = r.uint16BE(at: offset + 2)
             guard length >= 2 else { throw .malformed(format: .jpeg, reason: "bad segment length") }
             let isFrame = (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker)

@@ -36,8 +36,9 @@ public enum MediaFiles {
     public static func walk(under folder: URL, confinedTo root: URL) -> Walk {
         let rootPath = root.standardizedFileURL.resolvingSymlinksInPath().path
         let prefix = rootPath.hasSuffix("/") ? rootPath : rootPath + "/"
-        let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
-                                                    options: [.skipsHiddenFiles])
+        let walker = FileManager.default.enumerator(
+            at: folder, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
+            options: [.skipsHiddenFiles])
         var files = Set<String>(), outside: [String] = []
         while let item = walker?.nextObject() as? URL {
             guard isPhoto(item.path) || isVideo(item.path) else { continue }

@@ -30,11 +30,12 @@ final class NeuralNetwork: Sendable {
             var counts = [Int](repeating: 0, count: names.count)
             let dims = shape.map(Int32.init)
             let cNames = names.map { strdup($0) }
-            defer { cNames.forEach { free($0) } }
+            defer { for name in cNames { free(name) } }
             let status = input.withUnsafeBufferPointer { data in
                 cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { namePointers in
-                    lcv_net_forward(handle.pointer, data.baseAddress, dims, Int32(dims.count),
-                                    namePointers.baseAddress, Int32(names.count), &pointers, &counts, &error)
+                    lcv_net_forward(
+                        handle.pointer, data.baseAddress, dims, Int32(dims.count),
+                        namePointers.baseAddress, Int32(names.count), &pointers, &counts, &error)
                 }
             }
             guard status == 0 else {

@@ -34,8 +34,9 @@ public final class SFaceEmbedder: FaceEmbedder {
         var blob = [Float](repeating: 0, count: batch * plane)
         try blob.withUnsafeMutableBufferPointer { buffer throws(VisionError) in
             for index in 0..<batch {
-                try aligned.writePlanar(into: buffer.baseAddress! + index * plane, scaledSize: (112, 112),
-                                        width: 112, height: 112, rgb: true, mirrored: index == 1)
+                try aligned.writePlanar(
+                    into: buffer.baseAddress! + index * plane, scaledSize: (112, 112),
+                    width: 112, height: 112, rgb: true, mirrored: index == 1)
             }
         }
         let output = try network.forward(input: blob, shape: [batch, 3, 112, 112], outputs: ["fc1"])[0]

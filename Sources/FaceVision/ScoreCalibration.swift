@@ -49,8 +49,10 @@ public struct ScoreCalibration: Sendable, Codable, Equatable {
     /// Ordered by falling false-match rate (rising threshold).
     public var operatingPoints: [OperatingPoint]
 
-    public init(modelID: String, dataset: String, identities: Int, images: Int, genuine: Distribution,
-                impostor: Distribution, operatingPoints: [OperatingPoint]) {
+    public init(
+        modelID: String, dataset: String, identities: Int, images: Int, genuine: Distribution,
+        impostor: Distribution, operatingPoints: [OperatingPoint]
+    ) {
         self.modelID = modelID
         self.dataset = dataset
         self.identities = identities
@@ -126,7 +128,8 @@ extension ScoreCalibration {
     public static func bundled(for modelID: String) -> ScoreCalibration? {
         let name = "calibration-" + modelID.replacingOccurrences(of: "+", with: "-")
         guard let url = Bundle.module.url(forResource: name, withExtension: "json"),
-              let data = try? Data(contentsOf: url) else { return nil }
+            let data = try? Data(contentsOf: url)
+        else { return nil }
         return try? JSONDecoder().decode(ScoreCalibration.self, from: data)
     }
 

@@ -22,8 +22,10 @@ public final class YuNetDetector: FaceDetector {
         public var maxFaces: Int
         public var qualityPolicy: QualityPolicy
 
-        public init(scoreThreshold: Double = 0.87, nmsThreshold: Double = 0.3, maxInputSide: Int = 640,
-                    maxFaces: Int = 1000, qualityPolicy: QualityPolicy = .default) {
+        public init(
+            scoreThreshold: Double = 0.87, nmsThreshold: Double = 0.3, maxInputSide: Int = 640,
+            maxFaces: Int = 1000, qualityPolicy: QualityPolicy = .default
+        ) {
             self.scoreThreshold = scoreThreshold
             self.nmsThreshold = nmsThreshold
             self.maxInputSide = maxInputSide
@@ -48,8 +50,9 @@ public final class YuNetDetector: FaceDetector {
         let input = InputGeometry(imageWidth: image.width, imageHeight: image.height, maxSide: configuration.maxInputSide)
         var blob = [Float](repeating: 0, count: 3 * input.width * input.height)
         try blob.withUnsafeMutableBufferPointer { buffer throws(VisionError) in
-            try image.writePlanar(into: buffer.baseAddress!, scaledSize: (input.scaledWidth, input.scaledHeight),
-                                  width: input.width, height: input.height, rgb: false)
+            try image.writePlanar(
+                into: buffer.baseAddress!, scaledSize: (input.scaledWidth, input.scaledHeight),
+                width: input.width, height: input.height, rgb: false)
         }
         let names = ["cls", "obj", "bbox", "kps"].flatMap { kind in Self.strides.map { "\(kind)_\($0)" } }
         let outputs = try network.forward(input: blob, shape: [1, 3, input.height, input.width], outputs: names)
@@ -66,19 +69,24 @@ public final class YuNetDetector: FaceDetector {
                 let w = exp(Double(bbox[4 * anchor + 2])) * s, h = exp(Double(bbox[4 * anchor + 3])) * s
                 boxes.append(input.toImage(Box(x: cx - w / 2, y: cy - h / 2, width: w, height: h)))
                 scores.append(score)
-                landmarks.append((0..<5).map { k in
-                    input.toImage(Point(x: (Double(kps[10 * anchor + 2 * k]) + col) * s,
-                                        y: (Double(kps[10 * anchor + 2 * k + 1]) + row) * s))
-                })
+                landmarks.append(
+                    (0..<5).map { k in
+                        input.toImage(
+                            Point(
+                                x: (Double(kps[10 * anchor + 2 * k]) + col) * s,
+                                y: (Double(kps[10 * anchor + 2 * k + 1]) + row) * s))
+                    })
             }
         }
-        let kept = nonMaximumSuppression(boxes: boxes, scores: scores, threshold: configuration.nmsThreshold,
-                                         limit: configuration.maxFaces)
+        let kept = nonMaximumSuppression(
+            boxes: boxes, scores: scores, threshold: configuration.nmsThreshold,
+            limit: configuration.maxFaces)
         return try kept.map { index throws(VisionError) in
             let marks = FaceLandmarks(points: landmarks[index])
             let sharpness = try Self.sharpness(of: boxes[index], in: image)
-            let quality = FaceQuality(landmarks: marks, sharpness: sharpness, detectorScore: scores[index],
-                                      policy: configuration.qualityPolicy)
+            let quality = FaceQuality(
+                landmarks: marks, sharpness: sharpness, detectorScore: scores[index],
+                policy: configuration.qualityPolicy)
             return DetectedFace(box: boxes[index], landmarks: marks, score: scores[index], quality: quality)
         }
     }
@@ -86,8 +94,9 @@ public final class YuNetDetector: FaceDetector {
     /// Focus measured on the face box, scaled to 112×112 so faces of any size compare.
     private static func sharpness(of box: Box, in image: Image) throws(VisionError) -> Double {
         guard box.width >= 2, box.height >= 2,
-              box.x < Double(image.width), box.y < Double(image.height),
-              box.x + box.width > 0, box.y + box.height > 0 else { return 0 }
+            box.x < Double(image.width), box.y < Double(image.height),
+            box.x + box.width > 0, box.y + box.height > 0
+        else { return 0 }
         let crop = try image.cropped(to: box).resized(width: 112, height: 112)
         return laplacianVariance(of: crop)
     }

@@ -1,10 +1,10 @@
 import Crypto
 import Dispatch
+import FaceVision
 import Foundation
 import Index
 import Store
 import Synchronization
-import FaceVision
 
 extension Gallery {
     public struct IngestOptions: Sendable {
@@ -25,10 +25,12 @@ extension Gallery {
         /// shutting down), with every file stored so far whole.
         public var shouldStop: (@Sendable () -> Bool)?
 
-        public init(videoInterval: Double = 1.0, faces: FaceSelection = .all,
-                    withhold: (@Sendable (FaceTemplate) -> Bool)? = nil,
-                    recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil,
-                    shouldStop: (@Sendable () -> Bool)? = nil) {
+        public init(
+            videoInterval: Double = 1.0, faces: FaceSelection = .all,
+            withhold: (@Sendable (FaceTemplate) -> Bool)? = nil,
+            recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil,
+            shouldStop: (@Sendable () -> Bool)? = nil
+        ) {
             self.videoInterval = videoInterval
             self.faces = faces
             self.withhold = withhold
@@ -112,8 +114,10 @@ extension Gallery {
     /// already stored (same content) are skipped; a file that cannot be read is
     /// recorded as an error of the run and the run goes on. Each file is committed
     /// with all its faces in one transaction, and the index snapshot is saved at the end.
-    public func ingest(source: Source, paths: [String], pipelines: [FacePipeline], options: IngestOptions = .init(),
-                       progress: (@Sendable (IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+    public func ingest(
+        source: Source, paths: [String], pipelines: [FacePipeline], options: IngestOptions = .init(),
+        progress: (@Sendable (IngestProgress) -> Void)? = nil
+    ) throws -> IngestSummary {
         guard let sourceID = source.id, let root = source.root else {
             throw StoreError.invalid("source '\(source.name)' has no root folder to ingest from")
         }
@@ -153,8 +157,10 @@ extension Gallery {
             let path = files[index]
             let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
             do {
-                switch try ingestFile(path: path, relative: relative, source: source, runID: runID,
-                                      pipeline: pipelines[worker], options: options) {
+                switch try ingestFile(
+                    path: path, relative: relative, source: source, runID: runID,
+                    pipeline: pipelines[worker], options: options)
+                {
                 case .none:
                     skipped.add(1, ordering: .relaxed)
                 case .some(let (stored, held)):
@@ -168,8 +174,10 @@ extension Gallery {
                 try? store.recordError(runID: runID, path: relative, message: message)
             }
             let finished = done.add(1, ordering: .relaxed).newValue
-            progress?(IngestProgress(filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
-                                     skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
+            progress?(
+                IngestProgress(
+                    filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
+                    skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
         }
         try saveIndex()
         let fileErrors = errors.withLock { $0 }.sorted { $0.path < $1.path }
@@ -184,45 +192,52 @@ extension Gallery {
         run.errors = fileErrors.count
         try store.update(run)
         let seconds = run.finishedAt!.timeIntervalSince(start)
-        return IngestSummary(runID: runID, source: source.name, filesSeen: run.filesSeen, filesIngested: run.filesIngested,
-                             filesSkipped: run.filesSkipped, faces: run.faces,
-                             facesWithheld: withheld.load(ordering: .relaxed), errors: fileErrors, seconds: seconds,
-                             facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
-                             filesPerSecond: Double(run.filesSeen) / max(seconds, 1e-9), stopped: run.interrupted)
+        return IngestSummary(
+            runID: runID, source: source.name, filesSeen: run.filesSeen, filesIngested: run.filesIngested,
+            filesSkipped: run.filesSkipped, faces: run.faces,
+            facesWithheld: withheld.load(ordering: .relaxed), errors: fileErrors, seconds: seconds,
+            facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
+            filesPerSecond: Double(run.filesSeen) / max(seconds, 1e-9), stopped: run.interrupted)
     }
 
     /// Stores one file; returns its stored and withheld face counts, or nil when its
     /// content was stored before.
-    private func ingestFile(path: String, relative: String, source: Source, runID: Int64, pipeline: FacePipeline,
-                            options: IngestOptions) throws -> (stored: Int, withheld: Int)? {
+    private func ingestFile(
+        path: String, relative: String, source: Source, runID: Int64, pipeline: FacePipeline,
+        options: IngestOptions
+    ) throws -> (stored: Int, withheld: Int)? {
         let sourceID = source.id!
         let isVideo = MediaFiles.isVideo(path)
         let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
         let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
         if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
         let now = Date()
-        var pictures = try bytes.map {
-            try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
-        }
+        var pictures =
+            try bytes.map {
+                try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
+            }
             ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
         var withheld = 0
         if let withhold = options.withhold {
             for index in pictures.indices {
                 let before = pictures[index].faces.count
                 pictures[index].faces.removeAll { face in
-                    withhold(FaceTemplate(modelID: face.modelID, normalizedVector: face.template.withUnsafeBytes {
-                        Array($0.bindMemory(to: Float.self))
-                    }))
+                    withhold(
+                        FaceTemplate(
+                            modelID: face.modelID,
+                            normalizedVector: Self.clearFloats(of: face)))
                 }
                 withheld += before - pictures[index].faces.count
             }
         }
-        let file = SourceFile(sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
-                              faceCount: 0, ingestedAt: now, runID: runID)
+        let file = SourceFile(
+            sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
+            faceCount: 0, ingestedAt: now, runID: runID)
         guard let stored = try store.record(file: file, pictures: pictures, alsoInTransaction: options.recorded) else { return nil }
         let faces = stored.map { face in
-            IndexedFace(id: face.id!, vector: face.template.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
-                        source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
+            IndexedFace(
+                id: face.id!, vector: Self.clearFloats(of: face),
+                source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
         }
         do {
             try index.add(faces)
@@ -236,8 +251,17 @@ extension Gallery {
         return (stored.count, withheld)
     }
 
-    private func photoPictures(_ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
-                               selection: FaceSelection, at now: Date) throws -> [GalleryStore.PictureToStore] {
+    /// The floats of a face the pipeline made: in the clear until the store seals them,
+    /// and handed back in the clear by `GalleryStore.record`.
+    static func clearFloats(of face: GalleryFace) -> [Float] {
+        guard let floats = face.template.floats else { preconditionFailure("face \(face.id ?? 0) came back sealed") }
+        return floats
+    }
+
+    private func photoPictures(
+        _ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
+        selection: FaceSelection, at now: Date
+    ) throws -> [GalleryStore.PictureToStore] {
         let image = try Image(data: bytes, limits: pipeline.limits)
         let detected: [DetectedFace]
         switch selection {
@@ -251,13 +275,16 @@ extension Gallery {
         let faces = try detected.map { face in
             Self.galleryFace(face, template: try pipeline.embedder.embed(face, in: image))
         }
-        let picture = GalleryImage(sourceID: sourceID, fileID: 0, originURI: relative, capturedAt: ExifDate.captureDate(in: bytes),
-                                   ingestedAt: now, width: image.width, height: image.height)
+        let picture = GalleryImage(
+            sourceID: sourceID, fileID: 0, originURI: relative, capturedAt: ExifDate.captureDate(in: bytes),
+            ingestedAt: now, width: image.width, height: image.height)
         return [.init(image: picture, faces: faces)]
     }
 
-    private func videoPictures(_ path: String, relative: String, sourceID: Int64, pipeline: FacePipeline,
-                               options: IngestOptions, at now: Date) throws -> [GalleryStore.PictureToStore] {
+    private func videoPictures(
+        _ path: String, relative: String, sourceID: Int64, pipeline: FacePipeline,
+        options: IngestOptions, at now: Date
+    ) throws -> [GalleryStore.PictureToStore] {
         let video = try VideoReader(path: path)
         var tracker = FaceTracker()
         try video.sample(every: options.videoInterval) { frame, seconds in
@@ -272,8 +299,9 @@ extension Gallery {
             var face = Self.galleryFace(best.face, template: best.template)
             face.trackFirstSeconds = track.firstSeconds
             face.trackLastSeconds = track.lastSeconds
-            let picture = GalleryImage(sourceID: sourceID, fileID: 0, originURI: relative, ingestedAt: now,
-                                       width: best.frame.width, height: best.frame.height, frameSeconds: best.seconds)
+            let picture = GalleryImage(
+                sourceID: sourceID, fileID: 0, originURI: relative, ingestedAt: now,
+                width: best.frame.width, height: best.frame.height, frameSeconds: best.seconds)
             return .init(image: picture, faces: [face])
         }
     }
@@ -282,8 +310,9 @@ extension Gallery {
     static func folderPrefix(_ folder: String) -> String { folder.hasSuffix("/") ? folder : folder + "/" }
 
     static func galleryFace(_ face: DetectedFace, template: FaceTemplate) -> GalleryFace {
-        GalleryFace(imageID: 0, box: face.box, landmarks: face.landmarks, detectorScore: face.score, quality: face.quality,
-                    modelID: template.modelID, template: GalleryFace.encode(template))
+        GalleryFace(
+            imageID: 0, box: face.box, landmarks: face.landmarks, detectorScore: face.score, quality: face.quality,
+            modelID: template.modelID, template: GalleryFace.encode(template))
     }
 
     /// SHA-256 of a file read in 1 MiB pieces (videos can be larger than memory allows).

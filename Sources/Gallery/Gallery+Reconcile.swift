@@ -43,7 +43,7 @@ extension Gallery {
             try index.remove(ids: stray.sorted())
             result.removed += stray.count
             let left = try index.faceIDs(in: above)
-            guard left != stray else { break } // removals not applied yet: the next run finishes them
+            guard left != stray else { break }  // removals not applied yet: the next run finishes them
             stray = left
         }
         if result.added + result.removed > 0 { try saveIndex() }
@@ -56,8 +56,9 @@ extension Gallery {
         let templates = try store.templates(faceIDs: Array(ids))
         return provenance.values.compactMap { p -> IndexedFace? in
             guard let id = p.face.id, let vector = templates[id] else { return nil }
-            return IndexedFace(id: id, vector: vector, source: p.source.id!, organisation: p.source.organisationID ?? 0,
-                               jurisdiction: p.source.jurisdiction)
+            return IndexedFace(
+                id: id, vector: vector, source: p.source.id!, organisation: p.source.organisationID ?? 0,
+                jurisdiction: p.source.jurisdiction)
         }
     }
 }

@@ -1,7 +1,7 @@
+import FaceVision
 import Foundation
 import Index
 import Store
-import FaceVision
 
 extension Gallery {
     /// One face of the gallery offered for human review, with where it came from.
@@ -47,28 +47,31 @@ extension Gallery {
         public var warnings: [String]
     }
 
-    /// Detects the faces of the photo and templates face `faceIndex` (default: the
+    /// Detects the faces of the photo and templates face `faceInPhoto` (default: the
     /// most prominent).
-    public func probe(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil) throws -> Probe {
+    public func probe(image: Image, pipeline: FacePipeline, faceInPhoto: Int? = nil) throws -> Probe {
         precondition(pipeline.modelID == modelID, "probe and gallery templates must come from the same model")
         let faces = try pipeline.detectProbe(in: image)
-        let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceIndex)
+        let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceInPhoto)
         var warnings = face.quality.warnings.map(\.explanation)
         if faces.count > 1 {
-            warnings.append("the photo has \(faces.count) faces; searched \(faceIndex.map { "face \($0)" } ?? "the most prominent")")
+            warnings.append("the photo has \(faces.count) faces; searched \(faceInPhoto.map { "face \($0)" } ?? "the most prominent")")
         }
         return Probe(face: face, template: template, facesInPhoto: faces.count, warnings: warnings)
     }
 
-    /// Searches the gallery with face `faceIndex` of the photo (default: the most
+    /// Searches the gallery with face `faceInPhoto` of the photo (default: the most
     /// prominent), returning at most `top` candidates scoring at least `minScore`.
     /// `excluding` names sources and faces no candidate may come from; `filter`,
     /// when given, keeps only the faces (by id) it returns true for.
-    public func search(image: Image, pipeline: FacePipeline, faceIndex: Int? = nil, top: Int = 10,
-                       minScore: Float? = nil, calibration: ScoreCalibration? = nil, excluding: SearchExclusion = .init(),
-                       filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
-        try search(probe: probe(image: image, pipeline: pipeline, faceIndex: faceIndex), top: top, minScore: minScore,
-                   calibration: calibration, excluding: excluding, filter: filter)
+    public func search(
+        image: Image, pipeline: FacePipeline, faceInPhoto: Int? = nil, top: Int = 10,
+        minScore: Float? = nil, calibration: ScoreCalibration? = nil, excluding: SearchExclusion = .init(),
+        filter: (@Sendable (Int64) -> Bool)? = nil
+    ) throws -> SearchResult {
+        try search(
+            probe: probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto), top: top, minScore: minScore,
+            calibration: calibration, excluding: excluding, filter: filter)
     }
 
     /// Searches the gallery with a probe already templated.
@@ -76,8 +79,10 @@ extension Gallery {
     /// Every hit is checked against the metadata store, which is the truth: a face it
     /// no longer holds (erased while a shared index has yet to apply the deletion) is
     /// never a candidate.
-    public func search(probe: Probe, top: Int = 10, minScore: Float? = nil, calibration: ScoreCalibration? = nil,
-                       excluding: SearchExclusion = .init(), filter: (@Sendable (Int64) -> Bool)? = nil) throws -> SearchResult {
+    public func search(
+        probe: Probe, top: Int = 10, minScore: Float? = nil, calibration: ScoreCalibration? = nil,
+        excluding: SearchExclusion = .init(), filter: (@Sendable (Int64) -> Bool)? = nil
+    ) throws -> SearchResult {
         let clock = ContinuousClock()
         let started = clock.now
         var hits = try index.search(probe.template.vector, parameters: SearchParameters(k: top, filter: excluding.filter(admitting: filter)))
@@ -85,8 +90,9 @@ extension Gallery {
         let elapsed = clock.now - started
         let comparisons = try indexedFaces()
         let candidates = Array(try candidates(for: hits, calibration: calibration, comparisons: comparisons).prefix(top))
-        return SearchResult(modelID: modelID, galleryFaces: comparisons, probeFace: probe.face, facesInProbe: probe.facesInPhoto,
-                            warnings: probe.warnings, candidates: candidates, searchMilliseconds: elapsed.seconds * 1000)
+        return SearchResult(
+            modelID: modelID, galleryFaces: comparisons, probeFace: probe.face, facesInProbe: probe.facesInPhoto,
+            warnings: probe.warnings, candidates: candidates, searchMilliseconds: elapsed.seconds * 1000)
     }
 
     /// The hits with their provenance, ranked in order.

@@ -1,8 +1,8 @@
+import FaceVision
 import Foundation
 import Index
-import Synchronization
 import Store
-import FaceVision
+import Synchronization
 
 /// Lineup's main job on one machine: a folder holding the gallery database and the
 /// index of its templates for one model, with ingest and search on top.
@@ -49,13 +49,16 @@ public final class Gallery: Sendable {
     /// the folder's `keyring.json`, created on first use). Its records are kept in
     /// `database`, by default the folder's own SQLite file `gallery.sqlite`; its
     /// templates are searched in `sharedIndex` when given, otherwise in this process.
-    public init(directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
-                keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
-                sharedIndex: (any FaceIndex)? = nil) throws {
+    public init(
+        directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
+        keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
+        sharedIndex: (any FaceIndex)? = nil
+    ) throws {
         // The gallery's folder is its owner's alone (0700): the database, keyring and
         // snapshots inside are 0600 too.
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
         self.directory = directory
         self.modelID = modelID
@@ -69,16 +72,18 @@ public final class Gallery: Sendable {
         let stored = try store.faceCount(modelID: modelID)
         if stored >= graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension) {
             indexKind = .graph
-            (index, indexOrigin) = try Self.loadGraph(store: store, modelID: modelID, dimension: dimension,
-                                                      snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph),
-                                                      sealing: sealing)
+            (index, indexOrigin) = try Self.loadGraph(
+                store: store, modelID: modelID, dimension: dimension,
+                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph),
+                sealing: sealing)
         } else {
             indexKind = .exact
             let exact = ExactIndex(dimension: dimension)
             index = exact
-            indexOrigin = try Self.loadExact(exact, store: store, modelID: modelID,
-                                             snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact),
-                                             sealing: sealing)
+            indexOrigin = try Self.loadExact(
+                exact, store: store, modelID: modelID,
+                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact),
+                sealing: sealing)
         }
         // An index rebuilt from the database is saved at once: the next open is fast,
         // and a damaged, outdated or unsealed snapshot does not stay on disk.
@@ -102,8 +107,10 @@ public final class Gallery: Sendable {
         if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
     }
 
-    private static func loadExact(_ index: ExactIndex, store: GalleryStore, modelID: String, snapshot: String,
-                                  sealing: SealedSnapshot) throws -> String {
+    private static func loadExact(
+        _ index: ExactIndex, store: GalleryStore, modelID: String, snapshot: String,
+        sealing: SealedSnapshot
+    ) throws -> String {
         var origin: String
         do {
             try IndexSnapshot.load(into: index, modelID: modelID, from: snapshot, sealing: sealing)
@@ -128,8 +135,10 @@ public final class Gallery: Sendable {
         return origin
     }
 
-    private static func loadGraph(store: GalleryStore, modelID: String, dimension: Int, snapshot: String,
-                                  sealing: SealedSnapshot) throws -> (HNSWIndex, String) {
+    private static func loadGraph(
+        store: GalleryStore, modelID: String, dimension: Int, snapshot: String,
+        sealing: SealedSnapshot
+    ) throws -> (HNSWIndex, String) {
         var graph: HNSWIndex, origin: String
         do {
             graph = try HNSWIndex.load(modelID: modelID, from: snapshot, sealing: sealing)

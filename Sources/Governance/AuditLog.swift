@@ -21,9 +21,11 @@ public enum AuditLog {
         // SQLite's copy short) never reaches the log. Governance checks every input
         // first; this is the last line, so a missed field fails loudly instead of
         // breaking the chain for good.
-        for (field, value) in [("actor", entry.actor), ("organisation", entry.organisation), ("action", entry.action),
-                               ("target", entry.target), ("case number", entry.caseNumber), ("purpose", entry.purpose),
-                               ("legal basis", entry.legalBasis), ("details", entry.details)] {
+        for (field, value) in [
+            ("actor", entry.actor), ("organisation", entry.organisation), ("action", entry.action),
+            ("target", entry.target), ("case number", entry.caseNumber), ("purpose", entry.purpose),
+            ("legal basis", entry.legalBasis), ("details", entry.details),
+        ] {
             if let value, value.unicodeScalars.contains(where: TextRule.isControl) {
                 throw GovernanceError.badInput("the audit entry's \(field) holds a control character; nothing was recorded")
             }
@@ -46,8 +48,10 @@ public enum AuditLog {
         }
         field(String(entry.id ?? 0))
         field(String(Int64((entry.recordedAt.timeIntervalSince1970 * 1000).rounded())))
-        for value in [entry.actor, entry.organisation, entry.action, entry.target, entry.caseNumber, entry.purpose,
-                      entry.legalBasis, entry.details] {
+        for value in [
+            entry.actor, entry.organisation, entry.action, entry.target, entry.caseNumber, entry.purpose,
+            entry.legalBasis, entry.details,
+        ] {
             field(value)
         }
         bytes.append(entry.previousHash)
@@ -106,8 +110,9 @@ public enum AuditLog {
                 previous = entry.hash
                 expectedID = max(expectedID, id) + 1
             }
-            return Verification(entries: count, headHash: hex(previous), firstBadEntry: bad.first?.id,
-                                problem: bad.first?.problem, badEntries: bad, badEntryCount: badCount)
+            return Verification(
+                entries: count, headHash: hex(previous), firstBadEntry: bad.first?.id,
+                problem: bad.first?.problem, badEntries: bad, badEntryCount: badCount)
         }
     }
 
@@ -117,18 +122,24 @@ public enum AuditLog {
 extension Governance {
     /// Writes one entry in its own transaction (for refusals and reads, which change nothing else).
     @discardableResult
-    func audit(_ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
-               details: String = "{}") throws -> AuditEntry {
+    func audit(
+        _ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
+        details: String = "{}"
+    ) throws -> AuditEntry {
         try database.write { db in try audit(principal, action: action, target: target, justification: justification, details: details, in: db) }
     }
 
     @discardableResult
-    func audit(_ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
-               details: String = "{}", in db: any MetadataTransaction) throws -> AuditEntry {
-        try AuditLog.append(AuditEntry(recordedAt: now(), actor: principal?.name ?? "public",
-                                       organisation: principal?.organisation.name, action: action, target: target,
-                                       caseNumber: justification?.caseNumber, purpose: justification?.purpose,
-                                       legalBasis: justification?.legalBasis, details: details), in: db)
+    func audit(
+        _ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
+        details: String = "{}", in db: any MetadataTransaction
+    ) throws -> AuditEntry {
+        try AuditLog.append(
+            AuditEntry(
+                recordedAt: now(), actor: principal?.name ?? "public",
+                organisation: principal?.organisation.name, action: action, target: target,
+                caseNumber: justification?.caseNumber, purpose: justification?.purpose,
+                legalBasis: justification?.legalBasis, details: details), in: db)
     }
 
     /// Records that the principal looked at or kept results of one of their searches
@@ -141,8 +152,9 @@ extension Governance {
     public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
         try require(principal, .auditor, .admin, for: "verifying the audit log")
         let result = try AuditLog.verify(database)
-        try audit(principal, action: .auditVerify, target: "audit log",
-                  details: Self.json(["intact": result.isIntact ? "yes" : "no", "entries": String(result.entries)]))
+        try audit(
+            principal, action: .auditVerify, target: "audit log",
+            details: Self.json(["intact": result.isIntact ? "yes" : "no", "entries": String(result.entries)]))
         return result
     }
 
@@ -154,8 +166,9 @@ extension Governance {
         let entries = try database.read { db in
             reader.isOperator
                 ? try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? ORDER BY id", [.date(since ?? .distantPast)])
-                : try db.fetchAll(AuditEntry.self, "WHERE recordedAt >= ? AND organisation = ? ORDER BY id",
-                                  [.date(since ?? .distantPast), .text(reader.organisation.name)])
+                : try db.fetchAll(
+                    AuditEntry.self, "WHERE recordedAt >= ? AND organisation = ? ORDER BY id",
+                    [.date(since ?? .distantPast), .text(reader.organisation.name)])
         }
         try audit(principal, action: .auditExport, target: "audit log", details: Self.json(["entries": entries.count]))
         return entries

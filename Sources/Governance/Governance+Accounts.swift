@@ -15,32 +15,39 @@ extension Governance {
     /// Creates the first organisation and its first admin in a store with no
     /// accounts, and the admin's token. Refused once any account exists: from then
     /// on every account is made by someone accountable.
-    public func bootstrap(organisation rawName: String, type: OrganisationType, jurisdiction: String,
-                          admin rawAdmin: String) throws -> IssuedToken {
+    public func bootstrap(
+        organisation rawName: String, type: OrganisationType, jurisdiction: String,
+        admin rawAdmin: String
+    ) throws -> IssuedToken {
         let name = try TextRule.organisationName.check(rawName), admin = try TextRule.accountName.check(rawAdmin)
         try validate(jurisdiction: jurisdiction)
         return try database.write { db in
             guard try db.count(Account.self) == 0 else {
                 throw GovernanceError.forbidden("this store already has accounts; bootstrap only sets up a fresh store")
             }
-            var organisation = Organisation(name: name, type: type, jurisdiction: jurisdiction,
-                                            searchesPerDay: Self.defaultOrganisationSearchesPerDay, createdAt: now())
+            var organisation = Organisation(
+                name: name, type: type, jurisdiction: jurisdiction,
+                searchesPerDay: Self.defaultOrganisationSearchesPerDay, createdAt: now())
             try db.insert(&organisation)
             // The operator: its store-wide roles reach every organisation's data.
             try Setting.set(.operatorOrganisation, to: String(organisation.id!), in: db)
-            var account = Account(organisationID: organisation.id!, name: admin, roles: [.admin], status: .active,
-                                  searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
-                                  createdBy: "bootstrap")
+            var account = Account(
+                organisationID: organisation.id!, name: admin, roles: [.admin], status: .active,
+                searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
+                createdBy: "bootstrap")
             try db.insert(&account)
             let principal = Principal(account: account, organisation: organisation, isOperator: true)
-            try audit(principal, action: .bootstrap, target: "organisation \(name)",
-                      details: Self.json(["admin": admin, "jurisdiction": jurisdiction, "type": type.rawValue]), in: db)
+            try audit(
+                principal, action: .bootstrap, target: "organisation \(name)",
+                details: Self.json(["admin": admin, "jurisdiction": jurisdiction, "type": type.rawValue]), in: db)
             return try issueToken(for: account, label: "bootstrap", days: Self.defaultTokenDays, in: db)
         }
     }
 
-    public func addOrganisation(as principal: Principal, name rawName: String, type: OrganisationType, jurisdiction: String,
-                                searchesPerDay: Int = Governance.defaultOrganisationSearchesPerDay) throws -> Organisation {
+    public func addOrganisation(
+        as principal: Principal, name rawName: String, type: OrganisationType, jurisdiction: String,
+        searchesPerDay: Int = Governance.defaultOrganisationSearchesPerDay
+    ) throws -> Organisation {
         let name = try TextRule.organisationName.check(rawName)
         try requireOperator(principal, .admin, for: "adding an organisation")
         try validate(jurisdiction: jurisdiction)
@@ -49,12 +56,16 @@ extension Governance {
             guard try Organisation.named(name, in: db) == nil else {
                 throw GovernanceError.invalid("an organisation named '\(name)' already exists")
             }
-            var organisation = Organisation(name: name, type: type, jurisdiction: jurisdiction,
-                                            searchesPerDay: searchesPerDay, createdAt: now())
+            var organisation = Organisation(
+                name: name, type: type, jurisdiction: jurisdiction,
+                searchesPerDay: searchesPerDay, createdAt: now())
             try db.insert(&organisation)
-            try audit(principal, action: .organisationAdd, target: name,
-                      details: Self.json(["jurisdiction": jurisdiction, "searches_per_day": String(searchesPerDay),
-                                          "type": type.rawValue]), in: db)
+            try audit(
+                principal, action: .organisationAdd, target: name,
+                details: Self.json([
+                    "jurisdiction": jurisdiction, "searches_per_day": String(searchesPerDay),
+                    "type": type.rawValue,
+                ]), in: db)
             return organisation
         }
     }
@@ -67,9 +78,12 @@ extension Governance {
     /// admins create any account; another organisation's admins, accounts of their
     /// own organisation; a supervisor, investigators of their own organisation. An
     /// account that may search starts pending until a supervisor approves it.
-    public func addAccount(as principal: Principal, name rawName: String, organisation rawOrganisation: String, roles: [Role],
-                           expiresAt: Date? = nil, searchesPerDay: Int = Governance.defaultAccountSearchesPerDay) throws
-        -> (Account, IssuedToken) {
+    public func addAccount(
+        as principal: Principal, name rawName: String, organisation rawOrganisation: String, roles: [Role],
+        expiresAt: Date? = nil, searchesPerDay: Int = Governance.defaultAccountSearchesPerDay
+    ) throws
+        -> (Account, IssuedToken)
+    {
         let name = try TextRule.accountName.check(rawName)
         let organisationName = try TextRule.organisationName.check(rawOrganisation)
         let actor = try require(principal, .admin, .supervisor, for: "adding an account")
@@ -93,12 +107,14 @@ extension Governance {
                 throw GovernanceError.invalid("an account named '\(name)' already exists")
             }
             let status: Account.Status = roles.contains(.investigator) ? .pending : .active
-            var account = Account(organisationID: organisation.id!, name: name, roles: roles, status: status,
-                                  searchesPerDay: searchesPerDay, expiresAt: expiresAt, createdAt: now(), createdBy: actor.name)
+            var account = Account(
+                organisationID: organisation.id!, name: name, roles: roles, status: status,
+                searchesPerDay: searchesPerDay, expiresAt: expiresAt, createdAt: now(), createdBy: actor.name)
             try db.insert(&account)
-            try audit(actor, action: .accountAdd, target: name,
-                      details: Self.json(["organisation": organisationName, "roles": account.roles.description, "status": status.rawValue]),
-                      in: db)
+            try audit(
+                actor, action: .accountAdd, target: name,
+                details: Self.json(["organisation": organisationName, "roles": account.roles.description, "status": status.rawValue]),
+                in: db)
             return (account, try issueToken(for: account, label: "first token", days: Self.defaultTokenDays, in: db))
         }
     }
@@ -140,8 +156,9 @@ extension Governance {
                     throw GovernanceError.forbidden("a supervisor suspends accounts of their own organisation only")
                 }
                 guard account.roles.roles == [.investigator] else {
-                    throw GovernanceError.forbidden("a supervisor suspends investigators only; \(name) holds "
-                                                    + "\(account.roles.listed): ask an admin")
+                    throw GovernanceError.forbidden(
+                        "a supervisor suspends investigators only; \(name) holds "
+                            + "\(account.roles.listed): ask an admin")
                 }
             }
             account.status = .suspended
@@ -177,8 +194,9 @@ extension Governance {
         guard (1...366).contains(days) else { throw GovernanceError.invalid("a token lives 1 to 366 days") }
         let holder = try require(principal, roles: Role.allCases, for: "issuing a token")
         if let session = holder.credential, session.isSession, now().addingTimeInterval(Double(days) * 86_400) > session.expiresAt {
-            throw GovernanceError.forbidden("a web session cannot issue a token that outlives it (the session ends "
-                                            + "\(session.expiresAt.formatted(.iso8601))): issue it with your API token")
+            throw GovernanceError.forbidden(
+                "a web session cannot issue a token that outlives it (the session ends "
+                    + "\(session.expiresAt.formatted(.iso8601))): issue it with your API token")
         }
         return try database.write { db in
             let token = try issueToken(for: holder.account, label: label, days: days, in: db)
@@ -210,31 +228,38 @@ extension Governance {
         let digest = Data(SHA256.hash(data: Data(token.utf8)))
         let found = try database.read { db -> (AccessToken, Account, Organisation)? in
             guard let stored = try db.fetchOne(AccessToken.self, "WHERE sha256 = ?", [SQLValue(digest)]),
-                  let account = try db.fetchOne(Account.self, id: stored.accountID),
-                  let organisation = try db.fetchOne(Organisation.self, id: account.organisationID) else { return nil }
+                let account = try db.fetchOne(Account.self, id: stored.accountID),
+                let organisation = try db.fetchOne(Organisation.self, id: account.organisationID)
+            else { return nil }
             return (stored, account, organisation)
         }
         guard let (stored, account, organisation) = found else { throw GovernanceError.unauthenticated("unknown token") }
         if stored.revokedAt != nil { throw GovernanceError.unauthenticated("the token was revoked") }
         if stored.expiresAt <= now() { throw GovernanceError.unauthenticated("the token expired") }
         try checkUsable(account)
-        return Principal(account: account, organisation: organisation, isOperator: try isOperator(organisation),
-                         credential: Credential(tokenID: stored.id!, expiresAt: stored.expiresAt, isSession: stored.isSession))
+        return Principal(
+            account: account, organisation: organisation, isOperator: try isOperator(organisation),
+            credential: Credential(tokenID: stored.id!, expiresAt: stored.expiresAt, isSession: stored.isSession))
     }
 
     func issueToken(for account: Account, label: String, days: Int, in db: any MetadataTransaction) throws -> IssuedToken {
         try issueToken(for: account, label: label, lifetime: Double(days) * 86_400, in: db)
     }
 
-    func issueToken(for account: Account, label: String, lifetime: TimeInterval, isSession: Bool = false,
-                    in db: any MetadataTransaction) throws -> IssuedToken {
+    func issueToken(
+        for account: Account, label: String, lifetime: TimeInterval, isSession: Bool = false,
+        in db: any MetadataTransaction
+    ) throws -> IssuedToken {
         var generator = SystemRandomNumberGenerator()
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let token = "lnt_" + secret.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        let token =
+            "lnt_"
+            + secret.base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let expiry = now().addingTimeInterval(lifetime)
-        var record = AccessToken(accountID: account.id!, sha256: Data(SHA256.hash(data: Data(token.utf8))), label: label,
-                                 createdAt: now(), expiresAt: expiry, isSession: isSession)
+        var record = AccessToken(
+            accountID: account.id!, sha256: Data(SHA256.hash(data: Data(token.utf8))), label: label,
+            createdAt: now(), expiresAt: expiry, isSession: isSession)
         try db.insert(&record)
         return IssuedToken(id: record.id!, token: token, account: account.name, expiresAt: expiry)
     }

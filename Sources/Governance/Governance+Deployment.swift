@@ -26,11 +26,12 @@ extension Governance {
     public func status(as principal: Principal) throws -> GalleryStatus {
         try requireOperator(principal, .admin, .auditor, for: "reading the gallery's status")
         let counts = try gallery.store.counts()
-        return GalleryStatus(store: gallery.directory, database: gallery.store.database.engine,
-                             sources: try database.read { db in try db.count(Source.self) }, files: counts.files,
-                             images: counts.images, faces: counts.faces, model: gallery.modelID,
-                             indexedFaces: try gallery.indexedFaces(), indexKind: gallery.indexKind.rawValue,
-                             indexOrigin: gallery.indexOrigin, integrity: try gallery.store.integrityCheck())
+        return GalleryStatus(
+            store: gallery.directory, database: gallery.store.database.engine,
+            sources: try database.read { db in try db.count(Source.self) }, files: counts.files,
+            images: counts.images, faces: counts.faces, model: gallery.modelID,
+            indexedFaces: try gallery.indexedFaces(), indexKind: gallery.indexKind.rawValue,
+            indexOrigin: gallery.indexOrigin, integrity: try gallery.store.integrityCheck())
     }
 
     /// How a copy of the embedded gallery into a cluster checked out.
@@ -60,9 +61,11 @@ extension Governance {
     /// and records the change in both galleries. The operator's admins only.
     /// `prepareIDs` runs after the copy, for an engine whose id sequences must be
     /// moved past the copied ids.
-    public func migrate(as principal: Principal, into database: any MetadataStore, index: any FaceIndex,
-                        sampleSearches: Int = 20, waitSeconds: Int = 120, prepareIDs: () throws -> Void = {},
-                        progress: (String) -> Void = { _ in }) throws -> MigrationReport {
+    public func migrate(
+        as principal: Principal, into database: any MetadataStore, index: any FaceIndex,
+        sampleSearches: Int = 20, waitSeconds: Int = 120, prepareIDs: () throws -> Void = {},
+        progress: (String) -> Void = { _ in }
+    ) throws -> MigrationReport {
         let admin = try requireOperator(principal, .admin, for: "migrating the gallery")
         guard gallery.indexKind != .shared else {
             throw GovernanceError.invalid("this gallery already runs in cluster mode: the embedded gallery is what is copied")
@@ -84,16 +87,19 @@ extension Governance {
             Thread.sleep(forTimeInterval: 1)
             inIndex = try index.count(upTo: maxFaceID)
         }
-        let cluster = try Governance(gallery: Gallery(directory: gallery.directory, modelID: gallery.modelID,
-                                                      dimension: gallery.index.dimension, keyring: gallery.store.keyring,
-                                                      database: database, sharedIndex: index))
+        let cluster = try Governance(
+            gallery: Gallery(
+                directory: gallery.directory, modelID: gallery.modelID,
+                dimension: gallery.index.dimension, keyring: gallery.store.keyring,
+                database: database, sharedIndex: index))
         let chain = try AuditLog.verify(database)
         let agreement = try compareSearches(faces, local: gallery.index, shared: index, sample: sampleSearches)
-        let report = MigrationReport(tables: target, mismatchedTables: source.keys.sorted().filter { source[$0] != target[$0] },
-                                     facesInIndex: inIndex, faces: faces.count, auditChainIntact: chain.isIntact,
-                                     auditHeadHash: chain.headHash, sampleSearches: agreement.searches,
-                                     sameTopFace: agreement.sameTop, overlapAt10: agreement.overlap,
-                                     seconds: (clock.now - started).seconds, index: index.engine)
+        let report = MigrationReport(
+            tables: target, mismatchedTables: source.keys.sorted().filter { source[$0] != target[$0] },
+            facesInIndex: inIndex, faces: faces.count, auditChainIntact: chain.isIntact,
+            auditHeadHash: chain.headHash, sampleSearches: agreement.searches,
+            sameTopFace: agreement.sameTop, overlapAt10: agreement.overlap,
+            seconds: (clock.now - started).seconds, index: index.engine)
         let details = ["faces": String(faces.count), "index": index.engine, "verified": report.checksOut ? "yes" : "no"]
         try audit(admin, action: .migrateToCluster, target: "deployment", details: Self.json(details))
         try cluster.audit(admin, action: .migrateFromEmbedded, target: "deployment", details: Self.json(details))
@@ -106,8 +112,10 @@ extension Governance {
         var faces: [IndexedFace] = []
         try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, sourceID, vector in
             guard let source = sources[sourceID] else { return }
-            faces.append(IndexedFace(id: id, vector: Array(vector), source: source.id!, organisation: source.organisationID ?? 0,
-                                     jurisdiction: source.jurisdiction))
+            faces.append(
+                IndexedFace(
+                    id: id, vector: Array(vector), source: source.id!, organisation: source.organisationID ?? 0,
+                    jurisdiction: source.jurisdiction))
         }
         return faces
     }
@@ -115,7 +123,8 @@ extension Governance {
     /// Searches with a sample of the gallery's own templates in both indexes: the top
     /// face (itself) must agree, and the top ten should mostly overlap.
     private func compareSearches(_ faces: [IndexedFace], local: any FaceIndex, shared: any FaceIndex, sample: Int) throws
-        -> (searches: Int, sameTop: Int, overlap: Double) {
+        -> (searches: Int, sameTop: Int, overlap: Double)
+    {
         guard !faces.isEmpty, sample > 0 else { return (0, 0, 1) }
         let step = max(1, faces.count / sample)
         var searches = 0, sameTop = 0, overlap = 0.0

@@ -53,9 +53,10 @@ extension Governance {
                     let held = Set(owners.map(\.face))
                     let missing = ids.filter { !held.contains($0) }
                     guard missing.isEmpty else {
-                        throw GovernanceError.notFound("no face " + missing.prefix(10).map(String.init).joined(separator: ", ")
-                                                       + (missing.count > 10 ? " (and \(missing.count - 10) more)" : "")
-                                                       + ": nothing was erased")
+                        throw GovernanceError.notFound(
+                            "no face " + missing.prefix(10).map(String.init).joined(separator: ", ")
+                                + (missing.count > 10 ? " (and \(missing.count - 10) more)" : "")
+                                + ": nothing was erased")
                     }
                 }
                 for owner in owners { try requireReach(actor, organisation: owner.organisation, "face \(owner.face)") }
@@ -69,8 +70,9 @@ extension Governance {
                 try requireReach(actor, organisation: source.organisationID, "source \(name)")
             case .jurisdiction:
                 guard actor.isOperator else {
-                    throw GovernanceError.forbidden("erasing a whole jurisdiction is for the operator's organisation; the roles of "
-                                                    + "\(actor.organisation.name) reach only its own sources")
+                    throw GovernanceError.forbidden(
+                        "erasing a whole jurisdiction is for the operator's organisation; the roles of "
+                            + "\(actor.organisation.name) reach only its own sources")
                 }
             }
         }
@@ -87,8 +89,9 @@ extension Governance {
             case .image(let id):
                 (scope, label) = ("image", "image \(id)")
                 guard try db.fetchOne(GalleryImage.self, id: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
-                deletion = try GalleryStore.deleteFaces(try GalleryStore.faces(ofImage: id, in: db), alsoImages: [id],
-                                                        erasedAt: now(), in: db)
+                deletion = try GalleryStore.deleteFaces(
+                    try GalleryStore.faces(ofImage: id, in: db), alsoImages: [id],
+                    erasedAt: now(), in: db)
             case .source(let name):
                 (scope, label) = ("source", name)
                 guard let source = try Source.named(name, in: db) else {
@@ -104,15 +107,20 @@ extension Governance {
                 sources = matching.count
             }
             let (faces, images, files) = (deletion.faces, deletion.images, deletion.files)
-            var receipt = ErasureReceipt(reference: Self.newReference(prefix: "ER"), scope: scope, target: label,
-                                         faces: faces.count, images: images, files: files, sources: sources, reason: reason,
-                                         erasedAt: now(), erasedBy: actor)
+            var receipt = ErasureReceipt(
+                reference: Self.newReference(prefix: "ER"), scope: scope, target: label,
+                faces: faces.count, images: images, files: files, sources: sources, reason: reason,
+                erasedAt: now(), erasedBy: actor)
             receipt.sha256 = Self.receiptHash(receipt)
             try db.insert(&receipt)
-            try AuditLog.append(AuditEntry(recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
-                                           action: .erase, target: "\(scope) \(label)",
-                                           details: Self.json(["receipt": receipt.reference, "faces": String(faces.count),
-                                                               "images": String(images), "sha256": receipt.sha256])), in: db)
+            try AuditLog.append(
+                AuditEntry(
+                    recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
+                    action: .erase, target: "\(scope) \(label)",
+                    details: Self.json([
+                        "receipt": receipt.reference, "faces": String(faces.count),
+                        "images": String(images), "sha256": receipt.sha256,
+                    ])), in: db)
             return (receipt, faces)
         }
         do {
@@ -121,8 +129,9 @@ extension Governance {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next
             // reconciliation (hourly under `lineup serve`, or `lineup reconcile`).
-            try audit(principal, action: .eraseIndexPending, target: "receipt \(receipt.reference)",
-                      details: Self.json(["faces": String(faceIDs.count), "error": String(describing: error)]))
+            try audit(
+                principal, action: .eraseIndexPending, target: "receipt \(receipt.reference)",
+                details: Self.json(["faces": String(faceIDs.count), "error": String(describing: error)]))
         }
         return receipt
     }
@@ -152,8 +161,9 @@ extension Governance {
         if let principal { try requireOperator(principal, .admin, for: "reconciling the index") }
         let result = try gallery.reconcileIndex()
         if result.added + result.removed > 0 {
-            try audit(principal, action: .indexReconcile, target: "shared index",
-                      details: Self.json(["added": result.added, "removed": result.removed]))
+            try audit(
+                principal, action: .indexReconcile, target: "shared index",
+                details: Self.json(["added": result.added, "removed": result.removed]))
         }
         return result
     }
@@ -162,7 +172,8 @@ extension Governance {
     /// ingest), one receipt per source, and search photos past their keeping time.
     /// `principal` nil is the server's schedule acting on its own.
     public func runRetention(as principal: Principal?) throws -> [ErasureReceipt] {
-        let actor = try principal.map { try requireOperator($0, .admin, .privacyOfficer, for: "running retention").name }
+        let actor =
+            try principal.map { try requireOperator($0, .admin, .privacyOfficer, for: "running retention").name }
             ?? "retention-schedule"
         let moment = now()
         let expired = try database.read { db in
@@ -174,14 +185,18 @@ extension Governance {
         }
         var receipts: [ErasureReceipt] = []
         for (source, ids) in expired {
-            receipts.append(try performErasure(.faces(ids, scope: "retention", label: "source \(source.name), older than \(source.retentionDays) days"),
-                                               actor: actor, principal: principal, reason: "retention period passed"))
+            receipts.append(
+                try performErasure(
+                    .faces(ids, scope: "retention", label: "source \(source.name), older than \(source.retentionDays) days"),
+                    actor: actor, principal: principal, reason: "retention period passed"))
         }
         try database.write { db in
             try ProbeRecord.forgetPhotos(keptUntil: moment, in: db)
-            try AuditLog.append(AuditEntry(recordedAt: moment, actor: actor, organisation: principal?.organisation.name,
-                                           action: .retentionRun, target: "all sources",
-                                           details: Self.json(["receipts": receipts.map(\.reference)])), in: db)
+            try AuditLog.append(
+                AuditEntry(
+                    recordedAt: moment, actor: actor, organisation: principal?.organisation.name,
+                    action: .retentionRun, target: "all sources",
+                    details: Self.json(["receipts": receipts.map(\.reference)])), in: db)
         }
         try gallery.store.checkpoint()
         return receipts

@@ -1,8 +1,8 @@
+import FaceVision
 import Foundation
 import Gallery
-import Store
-import FaceVision
 import Index
+import Store
 
 extension Governance {
     /// Registers a source for the admin's organisation, which answers for it.
@@ -17,9 +17,12 @@ extension Governance {
         owned.createdBy = admin.name
         owned.createdAt = now()
         let stored = try gallery.store.addSource(owned)
-        try audit(admin, action: .sourceAdd, target: owned.name,
-                  details: Self.json(["jurisdiction": source.jurisdiction, "legal_basis": source.legalBasis.rawValue,
-                                      "retention_days": String(source.retentionDays)]))
+        try audit(
+            admin, action: .sourceAdd, target: owned.name,
+            details: Self.json([
+                "jurisdiction": source.jurisdiction, "legal_basis": source.legalBasis.rawValue,
+                "retention_days": String(source.retentionDays),
+            ]))
         return stored
     }
 
@@ -47,14 +50,17 @@ extension Governance {
     /// found, counted and not stored. Each file's faces are logged (`ingest.file`) in
     /// the transaction that stores them, so the log accounts for every face held
     /// even when the process dies mid-run; the run's summary is logged at its end.
-    public func ingest(as principal: Principal, source name: String, paths: [String], pipelines: [FacePipeline],
-                       options: Gallery.IngestOptions = .init(),
-                       progress: (@Sendable (Gallery.IngestProgress) -> Void)? = nil) throws -> Gallery.IngestSummary {
+    public func ingest(
+        as principal: Principal, source name: String, paths: [String], pipelines: [FacePipeline],
+        options: Gallery.IngestOptions = .init(),
+        progress: (@Sendable (Gallery.IngestProgress) -> Void)? = nil
+    ) throws -> Gallery.IngestSummary {
         let paths = try paths.map { try TextRule.path.check($0) }
         let admin = try require(principal, .admin, for: "ingesting")
         let source = try ownSource(admin, named: name, for: "ingest from")
-        _ = try enforce(PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
-                        principal: admin, target: "source \(source.name)")
+        _ = try enforce(
+            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
+            principal: admin, target: "source \(source.name)")
         try closeAbandonedRuns()
         let suppressions = try suppressionTemplates()
         let threshold = optOutThreshold
@@ -64,17 +70,22 @@ extension Governance {
         }
         let target = "source \(source.name)"
         governed.recorded = { @Sendable [self] db, file, faces in
-            try audit(admin, action: .ingestFile, target: target,
-                      details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
+            try audit(
+                admin, action: .ingestFile, target: target,
+                details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
         }
         governed.withdrawn = { @Sendable [self] file, faces in
-            _ = try? audit(admin, action: .ingestFileWithdrawn, target: target,
-                           details: Self.json(FileEntry(file: nil, path: file.path, run: file.runID ?? 0, faces: faces)))
+            _ = try? audit(
+                admin, action: .ingestFileWithdrawn, target: target,
+                details: Self.json(FileEntry(file: nil, path: file.path, run: file.runID ?? 0, faces: faces)))
         }
         let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
-        try audit(admin, action: .ingest, target: target,
-                  details: Self.json(["errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
-                                      "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID)]))
+        try audit(
+            admin, action: .ingest, target: target,
+            details: Self.json([
+                "errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
+                "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID),
+            ]))
         return summary
     }
 
@@ -110,11 +121,15 @@ extension Governance {
                 current.interrupted = true
                 try db.update(current)
                 let source = try db.fetchOne(Source.self, id: current.sourceID)
-                try AuditLog.append(AuditEntry(recordedAt: now(), actor: "ingest-recovery", organisation: nil,
-                                               action: .ingestInterrupted,
-                                               target: "source \(source?.name ?? String(current.sourceID))",
-                                               details: Self.json(["errors": current.errors, "faces": current.faces,
-                                                                   "files": current.filesIngested, "run": Int(run.id!)])), in: db)
+                try AuditLog.append(
+                    AuditEntry(
+                        recordedAt: now(), actor: "ingest-recovery", organisation: nil,
+                        action: .ingestInterrupted,
+                        target: "source \(source?.name ?? String(current.sourceID))",
+                        details: Self.json([
+                            "errors": current.errors, "faces": current.faces,
+                            "files": current.filesIngested, "run": Int(run.id!),
+                        ])), in: db)
                 return current
             }
             if let result { closed.append(result) }

@@ -1,8 +1,8 @@
+import FaceVision
 import Foundation
 import Gallery
 import Index
 import Store
-import FaceVision
 
 /// Opt-outs and access requests: anyone may make one with one photo and a way to
 /// reach them; nothing else is asked. A privacy officer reviews both.
@@ -40,8 +40,9 @@ extension Governance {
         let keyring = gallery.store.keyring
         let reference = Self.newReference(prefix: "OO")
         try database.write { db in
-            var suppression = Suppression(reference: reference, template: try keyring.seal(Self.bytes(template)),
-                                          keyID: keyring.currentKeyID, contact: contact, createdAt: now())
+            var suppression = Suppression(
+                reference: reference, template: try keyring.seal(Self.bytes(template)),
+                keyID: keyring.currentKeyID, contact: contact, createdAt: now())
             try db.insert(&suppression)
             for (faceID, _) in matches {
                 try SuppressedFace(suppressionID: suppression.id!, faceID: faceID).insert(in: db)
@@ -113,8 +114,9 @@ extension Governance {
         let keyring = gallery.store.keyring
         let reference = Self.newReference(prefix: "AR")
         try database.write { db in
-            var request = AccessRequest(reference: reference, contact: contact, template: try keyring.seal(Self.bytes(template)),
-                                        photo: try keyring.seal(Data(photo)), keyID: keyring.currentKeyID, createdAt: now())
+            var request = AccessRequest(
+                reference: reference, contact: contact, template: try keyring.seal(Self.bytes(template)),
+                photo: try keyring.seal(Data(photo)), keyID: keyring.currentKeyID, createdAt: now())
             try db.insert(&request)
             for (faceID, score) in matches {
                 var candidate = AccessCandidate(requestID: request.id!, faceID: faceID, score: score)
@@ -157,15 +159,18 @@ extension Governance {
                 throw GovernanceError.notFound("no access request \(reference)")
             }
             guard request.status == .pending else { throw GovernanceError.invalid("access request \(reference) was already released") }
-            guard var candidate = try db.fetchOne(AccessCandidate.self, "WHERE requestID = ? AND faceID = ?", [SQLValue(request.id), .integer(faceID)]) else {
+            guard
+                var candidate = try db.fetchOne(AccessCandidate.self, "WHERE requestID = ? AND faceID = ?", [SQLValue(request.id), .integer(faceID)])
+            else {
                 throw GovernanceError.notFound("face \(faceID) is not a candidate of \(reference)")
             }
             candidate.decision = confirm ? .confirmed : .rejected
             candidate.decidedBy = officer.name
             candidate.decidedAt = now()
             try db.update(candidate)
-            try audit(officer, action: confirm ? .accessConfirm : .accessReject, target: reference,
-                      details: Self.json(["face": faceID]), in: db)
+            try audit(
+                officer, action: confirm ? .accessConfirm : .accessReject, target: reference,
+                details: Self.json(["face": faceID]), in: db)
         }
     }
 
@@ -207,8 +212,9 @@ extension Governance {
         let appearances = try searchAppearances(of: Set(confirmed.map(\.faceID)))
         let faces = confirmed.compactMap { view -> AccessReport.ReportedFace? in
             guard let provenance = view.provenance else { return nil }
-            return .init(faceID: view.faceID, confirmedBy: view.decidedBy ?? "", provenance: provenance,
-                         searches: appearances[view.faceID] ?? [])
+            return .init(
+                faceID: view.faceID, confirmedBy: view.decidedBy ?? "", provenance: provenance,
+                searches: appearances[view.faceID] ?? [])
         }
         let released = now()
         try database.write { db in
@@ -229,8 +235,9 @@ extension Governance {
         try requireOperator(principal, .privacyOfficer, for: "erasing an access request's faces")
         let (_, candidates) = try accessRequest(reference)
         let faces = candidates.filter { $0.decision == .confirmed }.map(\.faceID)
-        return try erase(as: principal, .faces(faces, scope: "person", label: "access request \(reference)"),
-                         reason: "erasure requested with access request \(reference)")
+        return try erase(
+            as: principal, .faces(faces, scope: "person", label: "access request \(reference)"),
+            reason: "erasure requested with access request \(reference)")
     }
 
     // MARK: - Shared
@@ -247,11 +254,13 @@ extension Governance {
 
     private func candidateViews(_ candidates: [AccessCandidate]) throws -> [AccessCandidateView] {
         let hits = candidates.map { SearchHit(id: $0.faceID, score: $0.score) }
-        let known = Dictionary(uniqueKeysWithValues: try gallery.candidates(for: hits, calibration: calibration, comparisons: 1)
-            .map { ($0.faceID, $0) })
+        let known = Dictionary(
+            uniqueKeysWithValues: try gallery.candidates(for: hits, calibration: calibration, comparisons: 1)
+                .map { ($0.faceID, $0) })
         return candidates.map {
-            AccessCandidateView(faceID: $0.faceID, score: $0.score, decision: $0.decision, decidedBy: $0.decidedBy,
-                                decidedAt: $0.decidedAt, provenance: known[$0.faceID])
+            AccessCandidateView(
+                faceID: $0.faceID, score: $0.score, decision: $0.decision, decidedBy: $0.decidedBy,
+                decidedAt: $0.decidedAt, provenance: known[$0.faceID])
         }
     }
 
@@ -263,8 +272,10 @@ extension Governance {
             try AuditEntry.forEach(of: .search, in: db) { entry in
                 let returned = (try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)))?.faces ?? []
                 for face in returned where faces.contains(face) {
-                    found[face, default: []].append(.init(auditEntry: entry.id!, at: entry.recordedAt, organisation: entry.organisation,
-                                                          purpose: entry.purpose, legalBasis: entry.legalBasis))
+                    found[face, default: []].append(
+                        .init(
+                            auditEntry: entry.id!, at: entry.recordedAt, organisation: entry.organisation,
+                            purpose: entry.purpose, legalBasis: entry.legalBasis))
                 }
             }
             return found

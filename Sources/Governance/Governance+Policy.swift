@@ -54,8 +54,10 @@ extension Governance {
 
     /// A dry run: what the policy would decide for an organisation's act, without acting
     /// (admins, supervisors, auditors). `rule` tries a new or changed rule against the rest.
-    public func testPolicy(as principal: Principal, action: PolicyRule.Action, organisation name: String,
-                           source sourceName: String? = nil, date: Date? = nil, with rule: PolicyRule? = nil) throws -> PolicyDecision {
+    public func testPolicy(
+        as principal: Principal, action: PolicyRule.Action, organisation name: String,
+        source sourceName: String? = nil, date: Date? = nil, with rule: PolicyRule? = nil
+    ) throws -> PolicyDecision {
         _ = try TextRule.organisationName.check(name)
         _ = try TextRule.sourceName.check(sourceName)
         try rule?.validate()
@@ -76,8 +78,9 @@ extension Governance {
                 policy.rules.removeAll { $0.name == rule.name }
                 policy.rules.append(rule)
             }
-            return policy.decide(PolicyAct(action: action, organisation: organisation, source: source, date: date ?? now()),
-                                 sources: try db.fetchAll(Source.self))
+            return policy.decide(
+                PolicyAct(action: action, organisation: organisation, source: source, date: date ?? now()),
+                sources: try db.fetchAll(Source.self))
         }
     }
 
@@ -88,8 +91,9 @@ extension Governance {
         }
         guard decision.allowed else {
             let rule = decision.deniedBy ?? "default"
-            try audit(principal, action: act.action == .search ? .searchRefused : .ingestRefused, target: target, justification: justification,
-                      details: Self.json(["reason": decision.reason ?? "", "rule": rule]))
+            try audit(
+                principal, action: act.action == .search ? .searchRefused : .ingestRefused, target: target, justification: justification,
+                details: Self.json(["reason": decision.reason ?? "", "rule": rule]))
             throw GovernanceError.deniedByPolicy(rule: rule, reason: decision.reason ?? "denied")
         }
         return decision

@@ -1,9 +1,9 @@
 import Crypto
-import Foundation
-import Index
-import Gallery
-import Store
 import FaceVision
+import Foundation
+import Gallery
+import Index
+import Store
 
 extension Governance {
 
@@ -23,8 +23,10 @@ extension Governance {
     /// sources the policy excludes are never candidates. The probe's template and the
     /// photo's hash are kept with the audit entry; the photo itself only for the
     /// configured keeping time (default: not at all).
-    public func search(as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
-                       faceIndex: Int? = nil, top: Int = 10, minScore: Float? = nil) throws -> JustifiedSearch {
+    public func search(
+        as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
+        faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
+    ) throws -> JustifiedSearch {
         let investigator = try require(principal, .investigator, for: "searching")
         do {
             try justification.validate()
@@ -32,17 +34,19 @@ extension Governance {
             // Text the log cannot keep (a control character, too long) is left out of
             // the refusal's entry; the reason says what was wrong with it.
             let keep = if case .unjustified = error { true } else { false }
-            try audit(investigator, action: .searchRefused, target: "gallery", justification: keep ? justification : nil,
-                      details: Self.json(["reason": error.description]))
+            try audit(
+                investigator, action: .searchRefused, target: "gallery", justification: keep ? justification : nil,
+                details: Self.json(["reason": error.description]))
             throw error
         }
         guard (1...1000).contains(top) else { throw GovernanceError.invalid("ask for 1 to 1000 candidates") }
-        let decision = try enforce(PolicyAct(action: .search, organisation: investigator.organisation, date: now()),
-                                   principal: investigator, target: "gallery", justification: justification)
+        let decision = try enforce(
+            PolicyAct(action: .search, organisation: investigator.organisation, date: now()),
+            principal: investigator, target: "gallery", justification: justification)
         try checkRateLimits(investigator, justification: justification)
 
         let image = try Image(data: photo, limits: pipeline.limits)
-        let probe = try gallery.probe(image: image, pipeline: pipeline, faceIndex: faceIndex)
+        let probe = try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto)
         let exclusion = try searchExclusion(excludingSources: Set(decision.excludedSources.keys))
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it
@@ -55,9 +59,11 @@ extension Governance {
             return suppressions.contains { dot($0, template) >= optOutThreshold }
         }
         for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
-        let withheld = before - result.candidates.count
-            + (try optedOutFacesThatWouldRank(probe: probe.template.vector, exclusion: exclusion, result: result, top: top,
-                                              minScore: minScore))
+        let withheld =
+            before - result.candidates.count
+            + (try optedOutFacesThatWouldRank(
+                probe: probe.template.vector, exclusion: exclusion, result: result, top: top,
+                minScore: minScore))
 
         let keepHours = try database.read { db in Int(try Setting.value(.probeKeepHours, in: db) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
@@ -66,36 +72,50 @@ extension Governance {
         do {
             entry = try database.write { db -> AuditEntry in
                 if let refusal = try rateLimitRefusal(investigator, in: db) { throw GovernanceError.rateLimited(refusal) }
-                var record = ProbeRecord(photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
-                                         photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
-                                         photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
-                                         createdAt: now())
+                var record = ProbeRecord(
+                    photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
+                    photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
+                    photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
+                    createdAt: now())
                 try db.insert(&record)
                 struct Details: Encodable {
                     var faces: [Int64]
                     var scores: [Float]
                     var probe: Int64
-                    var photo_sha256: String
-                    var template_sha256: String
-                    var excluded_sources: [String: String]
-                    var opted_out_withheld: Int
+                    var photoSHA256: String
+                    var templateSHA256: String
+                    var excludedSources: [String: String]
+                    var optedOutWithheld: Int
                     var top: Int
+
+                    // The audit entry's keys, as every entry already logged has them.
+                    enum CodingKeys: String, CodingKey {
+                        case faces, scores, probe, top
+                        case photoSHA256 = "photo_sha256"
+                        case templateSHA256 = "template_sha256"
+                        case excludedSources = "excluded_sources"
+                        case optedOutWithheld = "opted_out_withheld"
+                    }
                 }
-                return try audit(investigator, action: .search, target: "gallery", justification: justification,
-                                 details: Self.json(Details(faces: result.candidates.map(\.faceID),
-                                                            scores: result.candidates.map(\.score), probe: record.id!,
-                                                            photo_sha256: AuditLog.hex(record.photoSHA256),
-                                                            template_sha256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
-                                                            excluded_sources: decision.excludedSources,
-                                                            opted_out_withheld: withheld, top: top)),
-                                 in: db)
+                return try audit(
+                    investigator, action: .search, target: "gallery", justification: justification,
+                    details: Self.json(
+                        Details(
+                            faces: result.candidates.map(\.faceID),
+                            scores: result.candidates.map(\.score), probe: record.id!,
+                            photoSHA256: AuditLog.hex(record.photoSHA256),
+                            templateSHA256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
+                            excludedSources: decision.excludedSources,
+                            optedOutWithheld: withheld, top: top)),
+                    in: db)
             }
         } catch GovernanceError.rateLimited(let refusal) {
             // Another search took the last one while this one ran: nothing of it is kept.
             try refuseRateLimited(investigator, refusal, justification: justification)
         }
-        return JustifiedSearch(result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
-                               optedOutFacesWithheld: withheld)
+        return JustifiedSearch(
+            result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
+            optedOutFacesWithheld: withheld)
     }
 
     /// How many faces the opt-outs withheld from this search inside the index: the
@@ -103,8 +123,10 @@ extension Governance {
     /// as the last candidate returned, or above `minScore` when fewer than `top` came
     /// back. The index never returns them, so they are scored here; the list is the
     /// opt-outs' matches, small next to the gallery.
-    func optedOutFacesThatWouldRank(probe: [Float], exclusion: SearchExclusion, result: Gallery.SearchResult, top: Int,
-                                    minScore: Float?) throws -> Int {
+    func optedOutFacesThatWouldRank(
+        probe: [Float], exclusion: SearchExclusion, result: Gallery.SearchResult, top: Int,
+        minScore: Float?
+    ) throws -> Int {
         guard !exclusion.faces.isEmpty else { return 0 }
         let floor: Float = result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity)
         var count = 0
@@ -162,8 +184,9 @@ extension Governance {
     }
 
     func refuseRateLimited(_ principal: Principal, _ refusal: String, justification: Justification) throws -> Never {
-        try audit(principal, action: .searchRefused, target: "gallery", justification: justification,
-                  details: Self.json(["reason": refusal]))
+        try audit(
+            principal, action: .searchRefused, target: "gallery", justification: justification,
+            details: Self.json(["reason": refusal]))
         throw GovernanceError.rateLimited(refusal)
     }
 

@@ -15,8 +15,9 @@ extension Governance {
             throw GovernanceError.forbidden("a session's token cannot start another session: sign in with your API token")
         }
         let session = try database.write { db in
-            let session = try issueToken(for: principal.account, label: "web session", lifetime: Self.sessionLifetime,
-                                         isSession: true, in: db)
+            let session = try issueToken(
+                for: principal.account, label: "web session", lifetime: Self.sessionLifetime,
+                isSession: true, in: db)
             try audit(principal, action: .sessionStart, target: principal.name, details: Self.json(["token": session.id]), in: db)
             return session
         }

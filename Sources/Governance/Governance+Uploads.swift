@@ -14,18 +14,24 @@ extension Governance {
         guard source.root != nil else {
             throw GovernanceError.invalid("source '\(name)' has no root folder to upload into")
         }
-        _ = try enforce(PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
-                        principal: admin, target: "source \(name)")
+        _ = try enforce(
+            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
+            principal: admin, target: "source \(name)")
         return source
     }
 
     /// Logs that files were written into a source's folder: the ingest that follows
     /// logs what was taken from them, this says where they came from and where they are.
-    public func recordUpload(as principal: Principal, source name: String, folder: String, files: Int, bytes: Int,
-                             setAside: Int) throws {
+    public func recordUpload(
+        as principal: Principal, source name: String, folder: String, files: Int, bytes: Int,
+        setAside: Int
+    ) throws {
         let admin = try require(principal, .admin, for: "uploading into a source")
-        try audit(admin, action: .sourceUpload, target: "source \(name)",
-                  details: Self.json(["folder": folder, "files": String(files), "bytes": String(bytes),
-                                      "set_aside": String(setAside)]))
+        try audit(
+            admin, action: .sourceUpload, target: "source \(name)",
+            details: Self.json([
+                "folder": folder, "files": String(files), "bytes": String(bytes),
+                "set_aside": String(setAside),
+            ]))
     }
 }

@@ -1,8 +1,8 @@
+import FaceVision
 import Foundation
 import Gallery
 import Store
 import Synchronization
-import FaceVision
 
 /// The rules of the engine: who may act, on what grounds, within which policy,
 /// and the evidence of every act. Every entry point (the command line, the HTTP
@@ -150,16 +150,19 @@ extension Governance {
     func require(_ principal: Principal, roles: [Role], for action: String) throws -> Principal {
         let found = try database.read { db -> (Account, Organisation)? in
             guard let account = try db.fetchOne(Account.self, id: principal.account.id),
-                  let organisation = try db.fetchOne(Organisation.self, id: account.organisationID) else { return nil }
+                let organisation = try db.fetchOne(Organisation.self, id: account.organisationID)
+            else { return nil }
             return (account, organisation)
         }
         guard let (current, organisation) = found else { throw GovernanceError.unauthenticated("the account no longer exists") }
-        let fresh = Principal(account: current, organisation: organisation, isOperator: try isOperator(organisation),
-                              credential: principal.credential)
+        let fresh = Principal(
+            account: current, organisation: organisation, isOperator: try isOperator(organisation),
+            credential: principal.credential)
         try checkUsable(current)
         guard roles.contains(where: fresh.has) else {
-            throw GovernanceError.forbidden("\(action) needs the role \(roles.map(\.rawValue).joined(separator: " or ")); "
-                                            + "\(current.name) has \(current.roles.listed)")
+            throw GovernanceError.forbidden(
+                "\(action) needs the role \(roles.map(\.rawValue).joined(separator: " or ")); "
+                    + "\(current.name) has \(current.roles.listed)")
         }
         return fresh
     }
@@ -170,8 +173,9 @@ extension Governance {
     func requireOperator(_ principal: Principal, _ roles: Role..., for action: String) throws -> Principal {
         let fresh = try require(principal, roles: roles, for: action)
         guard fresh.isOperator else {
-            throw GovernanceError.forbidden("\(action) is for the operator's organisation; the roles of "
-                                            + "\(fresh.organisation.name) reach only its own data")
+            throw GovernanceError.forbidden(
+                "\(action) is for the operator's organisation; the roles of "
+                    + "\(fresh.organisation.name) reach only its own data")
         }
         return fresh
     }

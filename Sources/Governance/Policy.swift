@@ -44,10 +44,12 @@ public struct PolicyRule: Codable, Sendable, Equatable {
         case otherOrganisationsSources = "other_organisations_sources"
     }
 
-    public init(name: String, effect: Effect, actions: [Action], description: String? = nil, organisationTypes: [String]? = nil,
-                organisationJurisdictions: [String]? = nil, exceptOrganisationJurisdictions: [String]? = nil,
-                sourceJurisdictions: [String]? = nil, otherOrganisationsSources: Bool? = nil,
-                from: String? = nil, until: String? = nil) {
+    public init(
+        name: String, effect: Effect, actions: [Action], description: String? = nil, organisationTypes: [String]? = nil,
+        organisationJurisdictions: [String]? = nil, exceptOrganisationJurisdictions: [String]? = nil,
+        sourceJurisdictions: [String]? = nil, otherOrganisationsSources: Bool? = nil,
+        from: String? = nil, until: String? = nil
+    ) {
         self.name = name
         self.effect = effect
         self.actions = actions
@@ -95,16 +97,18 @@ public struct PolicyRule: Codable, Sendable, Equatable {
             throw .invalid("policy rule '\(name)': '\(code)' is not an ISO 3166 code")
         }
         for type in organisationTypes ?? [] where OrganisationType(rawValue: type) == nil {
-            throw .invalid("policy rule '\(name)': unknown organisation type '\(type)' "
-                           + "(\(OrganisationType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw .invalid(
+                "policy rule '\(name)': unknown organisation type '\(type)' "
+                    + "(\(OrganisationType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         for day in [from, until].compactMap({ $0 }) where Self.day(day) == nil {
             throw .invalid("policy rule '\(name)': '\(day)' is not a date YYYY-MM-DD")
         }
         if effect == .exclude {
             guard actions == [.search], sourceJurisdictions != nil || otherOrganisationsSources == true else {
-                throw .invalid("policy rule '\(name)': an exclude rule applies to search and names source_jurisdictions "
-                               + "or other_organisations_sources")
+                throw .invalid(
+                    "policy rule '\(name)': an exclude rule applies to search and names source_jurisdictions "
+                        + "or other_organisations_sources")
             }
         }
     }

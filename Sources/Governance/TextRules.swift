@@ -88,8 +88,9 @@ public struct TextRule: Sendable, Equatable {
             guard trimmed == text else { throw .badInput("\(field) starts or ends with a space") }
             let scripts = Set(text.unicodeScalars.compactMap(Self.confusableScript))
             if scripts.count > 1 {
-                throw .badInput("\(field) mixes letters of the \(scripts.sorted().joined(separator: " and ")) scripts, "
-                                + "which can look alike; write it in one")
+                throw .badInput(
+                    "\(field) mixes letters of the \(scripts.sorted().joined(separator: " and ")) scripts, "
+                        + "which can look alike; write it in one")
             }
         }
         return text
@@ -115,7 +116,9 @@ public struct TextRule: Sendable, Equatable {
     static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
         let properties = scalar.properties
         switch properties.generalCategory {
-        case .format, .spaceSeparator where scalar != " ", .privateUse, .surrogate, .unassigned: return true
+        case .format,
+            .spaceSeparator where scalar != " ", .privateUse, .surrogate, .unassigned:
+            return true
         default: return properties.isVariationSelector || properties.isDefaultIgnorableCodePoint
         }
     }
@@ -133,6 +136,6 @@ public struct TextRule: Sendable, Equatable {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -133,7 +133,7 @@ public final class ExactIndex: SnapshottingIndex, @unchecked Sendable {
     }
 
     /// Visits every (id, source, vector) under the read lock.
-    public func forEach(_ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) {
+    public func forEachFace(_ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) {
         lock.read {
             vectors.withUnsafeBufferPointer { all in
                 for (row, id) in ids.enumerated() {

@@ -76,8 +76,10 @@ extension HNSWIndex {
     var storedBytes: (vectors: [Float16], codes: [Int8]) {
         structure.read {
             let used = state.withLock { $0.used }
-            return (Array(UnsafeBufferPointer(start: storage.vectors, count: used * dimension)),
-                    Array(UnsafeBufferPointer(start: storage.codes, count: used * storage.codeStride)))
+            return (
+                Array(UnsafeBufferPointer(start: storage.vectors, count: used * dimension)),
+                Array(UnsafeBufferPointer(start: storage.codes, count: used * storage.codeStride))
+            )
         }
     }
 }

@@ -22,8 +22,10 @@ extension HNSWIndex {
         structure.write {
             let (used, entry, top, random) = state.withLock { ($0.used, $0.entryPoint, $0.maxLevel, $0.random) }
             data.append(contentsOf: Self.snapshotMagic)
-            for value in [Self.snapshotVersion, UInt32(dimension), UInt32(parameters.m), UInt32(parameters.efConstruction),
-                          UInt32(parameters.efSearch)] {
+            for value in [
+                Self.snapshotVersion, UInt32(dimension), UInt32(parameters.m), UInt32(parameters.efConstruction),
+                UInt32(parameters.efSearch),
+            ] {
                 append(&data, value)
             }
             for value in [Int64(bitPattern: random), Int64(used), Int64(entry), Int64(top)] { append(&data, value) }
@@ -46,8 +48,10 @@ extension HNSWIndex {
 
     /// Loads a saved graph, checking its integrity and that it was made for the same
     /// model; its parameters come from the file.
-    public static func load(modelID: String, from path: String,
-                            sealing: (any SnapshotSealing)? = nil) throws(IndexSnapshot.LoadError) -> HNSWIndex {
+    public static func load(
+        modelID: String, from path: String,
+        sealing: (any SnapshotSealing)? = nil
+    ) throws(IndexSnapshot.LoadError) -> HNSWIndex {
         let data = try IndexSnapshot.read(path: path, sealing: sealing)
         var reader = SnapshotReader(data: data)
         guard data.count >= snapshotMagic.count + 20 + 32 + 4 + 32 else { throw .corrupt("too short: \(data.count) bytes") }
@@ -66,8 +70,11 @@ extension HNSWIndex {
         guard dimension > 0, m >= 2, used >= 0, used < Int(Int32.max), entry < used, top < 64 else {
             throw .corrupt("impossible header values")
         }
-        let index = HNSWIndex(dimension: dimension, parameters: Parameters(m: m, efConstruction: efConstruction,
-                                                                          efSearch: efSearch, seed: 0))
+        let index = HNSWIndex(
+            dimension: dimension,
+            parameters: Parameters(
+                m: m, efConstruction: efConstruction,
+                efSearch: efSearch, seed: 0))
         let storage = index.storage
         storage.grow(to: max(used, 1))
         try reader.copy(into: storage.ids, count: used)

@@ -80,7 +80,10 @@ public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
 
     /// Overrides `parameters.efSearch` (for sweeps); nil uses the parameter.
     public var efSearchOverride: Int? {
-        get { let value = efOverride.load(ordering: .relaxed); return value > 0 ? value : nil }
+        get {
+            let value = efOverride.load(ordering: .relaxed)
+            return value > 0 ? value : nil
+        }
         set { efOverride.store(newValue ?? 0, ordering: .relaxed) }
     }
 
@@ -191,8 +194,10 @@ public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
                 current = greedy(query, from: current, layer: layer, locked: true)
             }
             for layer in stride(from: min(level, top), through: 0, by: -1) {
-                let found = searchLayer(query, from: current, ef: parameters.efConstruction, layer: layer, locked: true,
-                                        accept: nil, scratch: scratch).filter { $0.slot != slot }
+                let found = searchLayer(
+                    query, from: current, ef: parameters.efConstruction, layer: layer, locked: true,
+                    accept: nil, scratch: scratch
+                ).filter { $0.slot != slot }
                 chosen.append(selectNeighbours(found, limit: parameters.m))
                 if let best = found.first { current = best }
             }
@@ -266,7 +271,7 @@ public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
     }
 
     private func drawLevel(_ random: inout UInt64) -> Int {
-        random = random &* 6364136223846793005 &+ 1442695040888963407
+        random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         let uniform = (Double(random >> 11) + 0.5) / Double(1 << 53)
         return Int(-log(uniform) * levelFactor)
     }
@@ -365,8 +370,10 @@ public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
 
     /// Best-first search of one layer. Every node is explored (so the walk can pass
     /// through nodes the filter rejects), but only accepted, live nodes enter the results.
-    private func searchLayer(_ query: UnsafePointer<Int8>, from start: Candidate, ef: Int, layer: Int, locked: Bool,
-                             accept: ((Int32) -> Bool)?, scratch: SearchScratch) -> [Candidate] {
+    private func searchLayer(
+        _ query: UnsafePointer<Int8>, from start: Candidate, ef: Int, layer: Int, locked: Bool,
+        accept: ((Int32) -> Bool)?, scratch: SearchScratch
+    ) -> [Candidate] {
         // Local copies of the scratch structures (raw buffers inside): the loop then
         // touches no class property.
         var visited = scratch.visited, frontier = scratch.frontier, results = scratch.results

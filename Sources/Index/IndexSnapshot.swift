@@ -35,7 +35,7 @@ public enum IndexSnapshot {
         append(&data, UInt32(index.dimension))
         var ids: [Int64] = [], sources: [Int64] = []
         var vectors: [Float] = []
-        index.forEach { id, source, vector in
+        index.forEachFace { id, source, vector in
             ids.append(id)
             sources.append(source)
             vectors.append(contentsOf: vector)
@@ -78,8 +78,10 @@ public enum IndexSnapshot {
 
     /// Loads a snapshot into `index`, checking its integrity and that it was made
     /// for the same model and dimension.
-    public static func load(into index: ExactIndex, modelID: String, from path: String,
-                            sealing: (any SnapshotSealing)? = nil) throws(LoadError) {
+    public static func load(
+        into index: ExactIndex, modelID: String, from path: String,
+        sealing: (any SnapshotSealing)? = nil
+    ) throws(LoadError) {
         let data = try read(path: path, sealing: sealing)
         let headerSize = magic.count + 4 + 4 + 8 + 4
         guard data.count >= headerSize + 32 else { throw .corrupt("too short: \(data.count) bytes") }

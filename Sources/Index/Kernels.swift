@@ -50,10 +50,12 @@ func innerProduct(_ query: UnsafePointer<Float>, _ vector: UnsafePointer<Float16
     let rq = UnsafeRawPointer(query), rv = UnsafeRawPointer(vector)
     var i = 0
     while i &+ 16 <= count {
-        low.addProduct(rq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self),
-                       SIMD8<Float>(rv.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)))
-        high.addProduct(rq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self),
-                        SIMD8<Float>(rv.loadUnaligned(fromByteOffset: i &* 2 &+ 16, as: SIMD8<Float16>.self)))
+        low.addProduct(
+            rq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self),
+            SIMD8<Float>(rv.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)))
+        high.addProduct(
+            rq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self),
+            SIMD8<Float>(rv.loadUnaligned(fromByteOffset: i &* 2 &+ 16, as: SIMD8<Float16>.self)))
         i &+= 16
     }
     var total = (low + high).sum()

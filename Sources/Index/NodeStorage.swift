@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The graph's memory, slot by slot, in flat raw buffers: half-precision vectors
@@ -47,9 +47,11 @@ final class NodeStorage {
 
     deinit {
         for slot in 0..<capacity { upperRows[slot]?.deallocate() }
-        for pointer in [UnsafeMutableRawPointer(vectors), UnsafeMutableRawPointer(codes), UnsafeMutableRawPointer(rows0),
-                        UnsafeMutableRawPointer(upperRows), UnsafeMutableRawPointer(ids), UnsafeMutableRawPointer(sources),
-                        UnsafeMutableRawPointer(levels)] {
+        for pointer in [
+            UnsafeMutableRawPointer(vectors), UnsafeMutableRawPointer(codes), UnsafeMutableRawPointer(rows0),
+            UnsafeMutableRawPointer(upperRows), UnsafeMutableRawPointer(ids), UnsafeMutableRawPointer(sources),
+            UnsafeMutableRawPointer(levels),
+        ] {
             free(pointer)
         }
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Many readers or one writer: searches run in parallel with each other and wait
@@ -16,13 +16,13 @@ final class ReadWriteLock: @unchecked Sendable {
 
     init() {
         #if canImport(Glibc)
-        var attributes = pthread_rwlockattr_t()
-        pthread_rwlockattr_init(&attributes)
-        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        pthread_rwlock_init(lock, &attributes)
-        pthread_rwlockattr_destroy(&attributes)
+            var attributes = pthread_rwlockattr_t()
+            pthread_rwlockattr_init(&attributes)
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+            pthread_rwlock_init(lock, &attributes)
+            pthread_rwlockattr_destroy(&attributes)
         #else
-        pthread_rwlock_init(lock, nil)  // Darwin's rwlock already lets waiting writers go first
+            pthread_rwlock_init(lock, nil)  // Darwin's rwlock already lets waiting writers go first
         #endif
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A client of Milvus's RESTful API v1 (`/v1/vector/…`). Milvus 2.3 serves it on its
@@ -31,9 +32,12 @@ public struct MilvusClient: Sendable {
     /// recommended index (AUTOINDEX) and loads the collection; rows may carry other
     /// fields (the collection has dynamic fields), which filters can name.
     public func createCollection(_ name: String, dimension: Int, description: String = "") throws {
-        _ = try call("POST", "/v1/vector/collections/create",
-                           ["collectionName": name, "dimension": dimension, "metricType": "IP", "primaryField": "id",
-                            "vectorField": "vector", "description": description])
+        _ = try call(
+            "POST", "/v1/vector/collections/create",
+            [
+                "collectionName": name, "dimension": dimension, "metricType": "IP", "primaryField": "id",
+                "vectorField": "vector", "description": description,
+            ])
     }
 
     /// The collection's fields, index and load state, as Milvus describes them.
@@ -54,10 +58,14 @@ public struct MilvusClient: Sendable {
 
     /// The `limit` rows nearest `vector` that pass `filter` (a Milvus boolean
     /// expression), best first, each with `distance` (the inner product) and `fields`.
-    public func search(_ collection: String, vector: [Float], limit: Int, filter: String? = nil,
-                       fields: [String]) throws -> [[String: Any]] {
-        var body: [String: Any] = ["collectionName": collection, "vector": vector.map(Double.init), "limit": limit,
-                                   "outputFields": fields]
+    public func search(
+        _ collection: String, vector: [Float], limit: Int, filter: String? = nil,
+        fields: [String]
+    ) throws -> [[String: Any]] {
+        var body: [String: Any] = [
+            "collectionName": collection, "vector": vector.map(Double.init), "limit": limit,
+            "outputFields": fields,
+        ]
         if let filter, !filter.isEmpty { body["filter"] = filter }
         return try call("POST", "/v1/vector/search", body) as? [[String: Any]] ?? []
     }

@@ -34,9 +34,10 @@ extension MilvusIndex: FaceIndex {
     /// so that the gallery can drop faces the metadata store no longer holds.
     public func search(_ query: [Float], parameters: SearchParameters) throws -> [SearchHit] {
         let filter = parameters.filter
-        var hits = try search(query, k: parameters.k,
-                              scope: Scope(excludedSources: filter.excludedSources.sorted(), excludedFaces: filter.excludedFaces),
-                              extra: Self.searchSlack)
+        var hits = try search(
+            query, k: parameters.k,
+            scope: Scope(excludedSources: filter.excludedSources.sorted(), excludedFaces: filter.excludedFaces),
+            extra: Self.searchSlack)
         if let admits = filter.admits { hits.removeAll { !admits($0.id) } }
         return hits
     }

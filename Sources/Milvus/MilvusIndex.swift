@@ -22,8 +22,10 @@ public final class MilvusIndex: Sendable {
         /// Faces left out one by one (opted-out people).
         public var excludedFaces: Set<Int64>
 
-        public init(excludedSources: [Int64] = [], organisations: [Int64]? = nil, excludedJurisdictions: [String] = [],
-                    excludedFaces: Set<Int64> = []) {
+        public init(
+            excludedSources: [Int64] = [], organisations: [Int64]? = nil, excludedJurisdictions: [String] = [],
+            excludedFaces: Set<Int64> = []
+        ) {
             self.excludedSources = excludedSources
             self.organisations = organisations
             self.excludedJurisdictions = excludedJurisdictions
@@ -91,8 +93,10 @@ public final class MilvusIndex: Sendable {
         for start in stride(from: 0, to: faces.count, by: batch) {
             let chunk = faces[start..<min(faces.count, start + batch)].map { face -> [String: Any] in
                 precondition(face.vector.count == dimension, "a \(face.vector.count)-value template in a \(dimension)-value index")
-                return ["vector": face.vector.map(Double.init), "face": face.id, "organisation": face.organisation,
-                        "source": face.source, "jurisdiction": face.jurisdiction]
+                return [
+                    "vector": face.vector.map(Double.init), "face": face.id, "organisation": face.organisation,
+                    "source": face.source, "jurisdiction": face.jurisdiction,
+                ]
             }
             let stored = try client.insert(collection, rows: chunk)
             guard stored == chunk.count else { throw MilvusError.malformed("Milvus stored \(stored) of \(chunk.count) rows") }
@@ -105,8 +109,9 @@ public final class MilvusIndex: Sendable {
         var removed = 0
         for start in stride(from: 0, to: faceIDs.count, by: Scope.facesInExpression) {
             let chunk = faceIDs[start..<min(faceIDs.count, start + Scope.facesInExpression)]
-            let rows = try client.query(collection, filter: "face in [\(chunk.map(String.init).joined(separator: ","))]",
-                                              fields: ["id"])
+            let rows = try client.query(
+                collection, filter: "face in [\(chunk.map(String.init).joined(separator: ","))]",
+                fields: ["id"])
             let keys = rows.compactMap { Self.int64($0["id"]) }
             try client.delete(collection, ids: keys)
             removed += keys.count

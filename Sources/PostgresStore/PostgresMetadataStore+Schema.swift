@@ -288,12 +288,14 @@ extension PostgresMetadataStore {
         }
         for migration in Self.migrations {
             try write { transaction in
-                let applied = try transaction.count("SELECT COUNT(*) FROM lineupMigration WHERE name = ?",
-                                                    [.text(migration.name)])
+                let applied = try transaction.count(
+                    "SELECT COUNT(*) FROM lineupMigration WHERE name = ?",
+                    [.text(migration.name)])
                 guard applied == 0 else { return }
                 for statement in migration.statements { try transaction.execute(statement) }
-                try transaction.execute("INSERT INTO lineupMigration (name, appliedAt) VALUES (?, ?)",
-                                        [.text(migration.name), .date(Date())])
+                try transaction.execute(
+                    "INSERT INTO lineupMigration (name, appliedAt) VALUES (?, ?)",
+                    [.text(migration.name), .date(Date())])
             }
         }
     }
@@ -304,11 +306,13 @@ extension PostgresMetadataStore {
         try read { db in
             let here = "n.nspname = current_schema() AND c.relname <> 'lineupmigration'"
             var columns: [String: [TableShape.Column]] = [:]
-            try db.forEachRow("""
+            try db.forEachRow(
+                """
                 SELECT c.relname, a.attname, format_type(a.atttypid, NULL), a.attnotnull FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE \(here) AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-                """, []) { row in
+                """, []
+            ) { row in
                 let (table, name, type) = (try row[0].string().lowercased(), try row[1].string(), try row[2].string())
                 guard let kind = TableShape.kind(ofDeclaredType: type) else {
                     throw MetadataStoreError.type("\(table).\(name) has the type \(type), which the schema description does not know")
@@ -318,39 +322,52 @@ extension PostgresMetadataStore {
             var primaryKeys: [String: [String]] = [:], foreignKeys: [String: [TableShape.ForeignKey]] = [:]
             var checks: [String: Int] = [:], indexes: [String: [TableShape.Index]] = [:]
             // Constraints: p primary key, f foreign key (one column each here), c check.
-            try db.forEachRow("""
+            try db.forEachRow(
+                """
                 SELECT c.relname, k.contype::text, k.confdeltype::text, COALESCE(r.relname, ''),
                        (SELECT string_agg(a.attname, ',' ORDER BY x.ordinality) FROM unnest(k.conkey) WITH ORDINALITY x(num, ordinality)
                         JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.num)
                 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                 LEFT JOIN pg_class r ON r.oid = k.confrelid WHERE \(here)
-                """, []) { row in
+                """, []
+            ) { row in
                 let table = try row[0].string().lowercased(), kind = try row[1].string()
                 let keyColumns = row[4].isNull ? [] : try row[4].string().split(separator: ",").map(String.init)
                 switch kind {
                 case "p": primaryKeys[table] = keyColumns
                 case "f":
                     let actions = ["a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"]
-                    foreignKeys[table, default: []].append(.init(column: keyColumns.first ?? "", table: try row[3].string(),
-                                                                 onDelete: actions[try row[2].string()] ?? "?"))
+                    foreignKeys[table, default: []].append(
+                        .init(
+                            column: keyColumns.first ?? "", table: try row[3].string(),
+                            onDelete: actions[try row[2].string()] ?? "?"))
                 case "c": checks[table, default: 0] += 1
                 default: break
                 }
             }
-            try db.forEachRow("""
+            try db.forEachRow(
+                """
                 SELECT c.relname, i.indisunique::int, (i.indpred IS NOT NULL)::int,
                        (SELECT string_agg(a.attname, ',' ORDER BY x.ordinality) FROM unnest(i.indkey::int2[]) WITH ORDINALITY x(num, ordinality)
                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.num)
                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE \(here)
-                """, []) { row in
-                indexes[try row[0].string().lowercased(), default: []].append(.init(
-                    columns: row[3].isNull ? [] : try row[3].string().split(separator: ",").map(String.init),
-                    unique: try row[1].int64() != 0, partial: try row[2].int64() != 0))
+                """, []
+            ) { row in
+                indexes[try row[0].string().lowercased(), default: []].append(
+                    .init(
+                        columns: row[3].isNull ? [] : try row[3].string().split(separator: ",").map(String.init),
+                        unique: try row[1].int64() != 0, partial: try row[2].int64() != 0))
             }
-            return SchemaDescription(tables: Dictionary(uniqueKeysWithValues: columns.map { table, columns in
-                (table, TableShape(columns: columns, primaryKey: primaryKeys[table] ?? [], foreignKeys: foreignKeys[table] ?? [],
-                                   indexes: indexes[table] ?? [], checks: checks[table] ?? 0))
-            }))
+            return SchemaDescription(
+                tables: Dictionary(
+                    uniqueKeysWithValues: columns.map { table, columns in
+                        (
+                            table,
+                            TableShape(
+                                columns: columns, primaryKey: primaryKeys[table] ?? [], foreignKeys: foreignKeys[table] ?? [],
+                                indexes: indexes[table] ?? [], checks: checks[table] ?? 0)
+                        )
+                    }))
         }
     }
 

@@ -120,7 +120,8 @@ struct Endpoint: Sendable {
         guard !database.isEmpty, !database.contains("/") else { throw malformed("no database name after the port") }
         if let port = parts.port, !(1...65535).contains(port) { throw malformed("the port is out of range") }
         if let mode = parts.queryItems?.first(where: { $0.name == "sslmode" })?.value,
-           !["disable", "allow", "prefer"].contains(mode) {
+            !["disable", "allow", "prefer"].contains(mode)
+        {
             throw malformed("sslmode=\(mode) asks for TLS, which this store does not speak")
         }
         self.host = host
@@ -159,7 +160,10 @@ final class ConnectionPool: @unchecked Sendable {  // Mutable state is guarded b
         condition.lock()
         while true {
             if let connection = idle.popLast() {
-                if connection.isClosed { open -= 1; continue }
+                if connection.isClosed {
+                    open -= 1
+                    continue
+                }
                 condition.unlock()
                 return (connection, true)
             }
@@ -218,14 +222,18 @@ final class ConnectionPool: @unchecked Sendable {  // Mutable state is guarded b
             host: endpoint.host, port: endpoint.port, username: endpoint.user,
             password: endpoint.password, database: endpoint.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(10)
-        var parameters = [("application_name", "lineup"),
-                          // forEachRow reads through cursors: plan them for every row, as a plain query.
-                          ("cursor_tuple_fraction", "1")]
+        var parameters = [
+            ("application_name", "lineup"),
+            // forEachRow reads through cursors: plan them for every row, as a plain query.
+            ("cursor_tuple_fraction", "1"),
+        ]
         if let schema { parameters.append(("search_path", PostgresSQL.quoted(schema))) }
         configuration.options.additionalStartupParameters = parameters
         do {
-            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
-                                                  configuration: configuration, id: id, logger: quietLogger).wait()
+            return try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                configuration: configuration, id: id, logger: quietLogger
+            ).wait()
         } catch {
             throw MetadataStoreError.unavailable(
                 "cannot connect to PostgreSQL at \(endpoint.address): \(PostgresTransaction.reason(error))")
@@ -297,7 +305,8 @@ final class PostgresTransaction: MetadataTransaction {
     }
 
     func insert(into table: String, _ values: [(column: String, value: SQLValue)]) throws -> Int64 {
-        let sql = values.isEmpty
+        let sql =
+            values.isEmpty
             ? "INSERT INTO \(table) DEFAULT VALUES RETURNING id"
             : "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES ("
                 + Array(repeating: "?", count: values.count).joined(separator: ", ") + ") RETURNING id"
@@ -347,8 +356,10 @@ final class PostgresTransaction: MetadataTransaction {
     }
 
     @discardableResult
-    private func send(_ sql: String, _ binds: PostgresBindings = PostgresBindings(),
-                      reporting source: String) throws -> PostgresQueryResult {
+    private func send(
+        _ sql: String, _ binds: PostgresBindings = PostgresBindings(),
+        reporting source: String
+    ) throws -> PostgresQueryResult {
         try checkUsable(source)
         let result = connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: quietLogger)
         let earlier = pending

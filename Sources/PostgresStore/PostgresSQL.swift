@@ -33,7 +33,8 @@ enum PostgresSQL {
                 i += 1
             case UInt8(ascii: "'"), UInt8(ascii: "\""):
                 // A doubled quote closes one literal and opens the next: the same text.
-                let escapes = byte == UInt8(ascii: "'") && i > 0 && (bytes[i - 1] | 0x20) == UInt8(ascii: "e")
+                let escapes =
+                    byte == UInt8(ascii: "'") && i > 0 && (bytes[i - 1] | 0x20) == UInt8(ascii: "e")
                     && (i < 2 || !isNameByte(bytes[i - 2]))
                 var j = i + 1
                 while j < bytes.count, bytes[j] != byte { j += escapes && bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
@@ -44,16 +45,26 @@ enum PostgresSQL {
                 var depth = 0
                 var j = i
                 repeat {
-                    if at(j) == UInt8(ascii: "/"), at(j + 1) == UInt8(ascii: "*") { depth += 1; j += 2 }
-                    else if at(j) == UInt8(ascii: "*"), at(j + 1) == UInt8(ascii: "/") { depth -= 1; j += 2 }
-                    else { j += 1 }
+                    if at(j) == UInt8(ascii: "/"), at(j + 1) == UInt8(ascii: "*") {
+                        depth += 1
+                        j += 2
+                    } else if at(j) == UInt8(ascii: "*"), at(j + 1) == UInt8(ascii: "/") {
+                        depth -= 1
+                        j += 2
+                    } else {
+                        j += 1
+                    }
                 } while depth > 0 && j < bytes.count
                 copy(to: j)
             case UInt8(ascii: "$") where i == 0 || !isNameByte(bytes[i - 1]):
                 var j = i + 1
                 while let next = at(j), next != UInt8(ascii: "$"), isNameByte(next),
-                      !(j == i + 1 && (48...57).contains(next)) { j += 1 }
-                guard at(j) == UInt8(ascii: "$") else { copy(to: i + 1); continue }
+                    !(j == i + 1 && (48...57).contains(next))
+                { j += 1 }
+                guard at(j) == UInt8(ascii: "$") else {
+                    copy(to: i + 1)
+                    continue
+                }
                 let tag = Array(bytes[i...j])
                 var k = j + 1
                 while k + tag.count <= bytes.count, !bytes[k..<(k + tag.count)].elementsEqual(tag) { k += 1 }
@@ -133,8 +144,10 @@ enum PostgresSQL {
             microseconds = Int64(exactly: micros) ?? (micros > 0 ? .max : .min)
         }
 
-        func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer,
-                                                      context: PostgresEncodingContext<JSONEncoder>) {
+        func encode<JSONEncoder: PostgresJSONEncoder>(
+            into buffer: inout ByteBuffer,
+            context: PostgresEncodingContext<JSONEncoder>
+        ) {
             buffer.writeInteger(microseconds)
         }
     }
@@ -188,8 +201,9 @@ enum PostgresSQL {
     /// base-10000 digits, most significant first, the first one worth 10000^weight.
     static func numeric(_ buffer: inout ByteBuffer, column: String) throws -> SQLValue {
         guard let digitCount = buffer.readInteger(as: Int16.self), let weight = buffer.readInteger(as: Int16.self),
-              let sign = buffer.readInteger(as: UInt16.self), buffer.readInteger(as: Int16.self) != nil,
-              digitCount >= 0, buffer.readableBytes == Int(digitCount) * 2 else {
+            let sign = buffer.readInteger(as: UInt16.self), buffer.readInteger(as: Int16.self) != nil,
+            digitCount >= 0, buffer.readableBytes == Int(digitCount) * 2
+        else {
             throw MetadataStoreError.type("column \(column): malformed numeric")
         }
         switch sign {

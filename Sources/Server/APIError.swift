@@ -1,9 +1,9 @@
+import FaceVision
 import Foundation
 import Governance
 import Hummingbird
 import NIOCore
 import Store
-import FaceVision
 
 /// The one error shape of the API: `{"error": {"code": "...", "message": "..."}}`,
 /// a stable code for programs and a sentence for people.
@@ -12,7 +12,8 @@ struct APIError: Error, HTTPResponseError {
         case unauthenticated, forbidden, unjustified
         case deniedByPolicy = "denied_by_policy"
         case rateLimited = "rate_limited"
-        case invalid, notFound = "not_found"
+        case invalid
+        case notFound = "not_found"
         case badImage = "bad_image"
         case noFace = "no_face"
         case tooLarge = "too_large"
@@ -38,7 +39,10 @@ struct APIError: Error, HTTPResponseError {
     var headers: HTTPFields { [:] }
 
     private struct Body: Encodable {
-        struct Detail: Encodable { var code: String; var message: String }
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
         var error: Detail
     }
 
@@ -76,7 +80,7 @@ struct APIError: Error, HTTPResponseError {
             return APIError(.unprocessableContent, .badImage, String(describing: error))
         case let error as VisionError:
             switch error {
-            case .noFace, .faceIndexOutOfRange: return APIError(.unprocessableContent, .noFace, error.description)
+            case .noFace, .noSuchFaceInPhoto: return APIError(.unprocessableContent, .noFace, error.description)
             default: return APIError(.internalServerError, .internalError, "the face pipeline failed; the request id is in the server's log")
             }
         case is NIOTooManyBytesError:

@@ -15,8 +15,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let principal = try await authenticate(request)
         if case .roles(let roles) = endpoint.access, !roles.contains(where: principal.has) {
-            throw APIError(.forbidden, .forbidden, "\(endpoint.method) \(endpoint.path) needs the role "
-                           + roles.map(\.rawValue).joined(separator: " or "))
+            throw APIError(
+                .forbidden, .forbidden,
+                "\(endpoint.method) \(endpoint.path) needs the role "
+                    + roles.map(\.rawValue).joined(separator: " or "))
         }
         var context = context
         context.principal = principal

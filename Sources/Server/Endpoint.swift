@@ -45,8 +45,10 @@ public struct Endpoint: Sendable {
     public var namesRecords: Bool
     public var summary: String
 
-    init(_ method: HTTPRequest.Method, _ path: String, _ access: Access, parameters: [Field] = [], body: Body = .none,
-         namesRecords: Bool = false, success: HTTPResponse.Status = .ok, answer: Schema, links: [Link] = [], _ summary: String) {
+    init(
+        _ method: HTTPRequest.Method, _ path: String, _ access: Access, parameters: [Field] = [], body: Body = .none,
+        namesRecords: Bool = false, success: HTTPResponse.Status = .ok, answer: Schema, links: [Link] = [], _ summary: String
+    ) {
         self.method = method
         self.path = APIVersion.prefix + path
         self.access = access
@@ -158,17 +160,25 @@ extension Endpoint {
         /// Every case of an enum that is not `CaseIterable`. `exhaustive` switches over
         /// every case, so a case added to the enum does not compile until it is listed.
         static func listed<Words: RawRepresentable>(_ cases: [Words], exhaustive: (Words) -> Void) -> Schema
-            where Words.RawValue == String {
+        where Words.RawValue == String {
             cases.forEach(exhaustive)
             return .choice(cases.map(\.rawValue))
         }
 
-        static let effect = listed([PolicyRule.Effect.allow, .deny, .exclude]) { switch $0 { case .allow, .deny, .exclude: () } }
+        static let effect = listed([PolicyRule.Effect.allow, .deny, .exclude]) {
+            switch $0 {
+            case .allow, .deny, .exclude: ()
+            }
+        }
         static let reviewStatus = listed([ReviewStatus.pending, .confirmed, .rejected, .released]) {
-            switch $0 { case .pending, .confirmed, .rejected, .released: () }
+            switch $0 {
+            case .pending, .confirmed, .rejected, .released: ()
+            }
         }
         static let accountStatus = listed([Account.Status.pending, .active, .suspended, .expired]) {
-            switch $0 { case .pending, .active, .suspended, .expired: () }
+            switch $0 {
+            case .pending, .active, .suspended, .expired: ()
+            }
         }
         static let day = Schema.string(format: "date")
         static let time = Schema.string(format: "date-time")
@@ -198,162 +208,228 @@ extension Endpoint {
     public static let catalogue: [Endpoint] = [
         Endpoint(.get, "/health", .public, answer: .named("Health"), "Liveness and the gallery's size"),
         Endpoint(.get, "/openapi.json", .public, answer: .object([Field("openapi", .string())]), "This document"),
-        Endpoint(.post, "/search", .roles([.investigator]),
-                 body: .multipart([photo] + justification + [
+        Endpoint(
+            .post, "/search", .roles([.investigator]),
+            body: .multipart(
+                [photo] + justification + [
                     .optional("top", .integer(minimum: 1, maximum: 1000), "How many candidates, 1 to 1000 (default 10)"),
-                    .optional("face", .integer(minimum: 0),
-                              "Which face of the photo, as /detect numbers them (default: the most prominent)"),
-                 ]), answer: .named("JustifiedSearch"),
-                 "Search with a photo: candidates for human review, with provenance; logged with its justification"),
-        Endpoint(.post, "/detect", .roles([.investigator]), body: .multipart([photo]), answer: .named("Detection"),
-                 "The faces found in a photo (boxes, scores, quality), to choose which one to search with; searches nothing"),
-        Endpoint(.get, "/sources", .anyAccount, answer: .object([Field("sources", .array(.named("Source")))]),
-                 "The registered sources"),
-        Endpoint(.post, "/sources", .roles([.admin]), body: .json([
-                    sourceName,
-                    Field("root", .text(.path), "A folder on the server holding the source's files"),
-                    .optional("kind", .words(Source.Kind.self), "Default folder"),
-                    Field("legal_basis", .words(Source.LegalBasis.self), "The GDPR Art. 6(1) lawful basis"),
-                    Field("special_category_condition", .words(Source.SpecialCategoryCondition.self),
-                          "The GDPR Art. 9(2) condition for processing biometric data"),
-                    Field("jurisdiction", Schema.jurisdiction, "Where the material was collected"),
-                    Field("retention_days", .integer(minimum: 1), "How long its faces are kept"),
-                    .optional("licence", .text(.licence), "The licence, contract or consent record that covers the material"),
-                 ]), success: .created, answer: .named("Source"),
-                 links: [Link(.post, "/sources/{name}/ingest", "name", from: "/name"),
-                         Link(.post, "/sources/{name}/uploads", "name", from: "/name")],
-                 "Register a source for your organisation"),
-        Endpoint(.post, "/sources/{name}/ingest", .roles([.admin]), parameters: [sourceName],
-                 body: .json([.optional("paths", .array(.text(.path)), "Files or folders inside the source's root (default: all of it)")],
-                             required: false),
-                 answer: .named("IngestSummary"), "Ingest the source's files (all, or the paths given)"),
-        Endpoint(.post, "/sources/{name}/uploads", .roles([.admin]), parameters: [sourceName],
-                 body: .multipart([Field("files", .array(.file, minItems: 1), "Photos, videos or zip archives of them")]),
-                 success: .accepted, answer: .named("IngestJob"), links: [Link(.get, "/ingest-jobs/{id}", "id", from: "/id")],
-                 "Upload photos, zip archives or videos into the source and ingest them in the background; answers with the job"),
-        Endpoint(.get, "/ingest-jobs/{id}", .roles([.admin]),
-                 parameters: [Field("id", .pattern("^[0-9a-f]{32}$", maxLength: 32, example: "3f9a2c1b00000000000000000000000a"),
-                                    "The job's id, as the upload answered it")],
-                 answer: .named("IngestJob"), "An upload's ingest: progress, faces, per-file errors"),
-        Endpoint(.get, "/organisations", .anyAccount, answer: .object([Field("organisations", .array(.named("Organisation")))]),
-                 "The organisations"),
-        Endpoint(.post, "/organisations", .roles([.admin]), body: .json([
-                    Field("name", .text(.organisationName), "The organisation's name"),
-                    Field("type", .words(OrganisationType.self), "What kind of body it is; policy rules speak of types"),
-                    Field("jurisdiction", Schema.jurisdiction, "Where it is based"),
-                    .optional("searches_per_day", .integer(minimum: 0), "Searches the whole organisation may run per UTC day"),
-                 ]), success: .created, answer: .named("Organisation"), "Add an organisation"),
-        Endpoint(.get, "/accounts", .roles([.admin, .supervisor]), answer: .object([Field("accounts", .array(.named("Account")))]),
-                 "The accounts"),
-        Endpoint(.post, "/accounts", .roles([.admin, .supervisor]), body: .json([
-                    accountName,
-                    Field("organisation", .text(.organisationName), "The organisation's name"),
-                    Field("roles", .array(.words(Role.self), minItems: 1), "What the account may do"),
-                    .optional("expires_at", Schema.time, "When the account stops working"),
-                    .optional("searches_per_day", .integer(minimum: 0), "Searches the account may run per UTC day"),
-                 ]), namesRecords: true, success: .created,
-                 answer: .object([Field("account", .named("Account")), Field("token", .named("IssuedToken"))]),
-                 links: [Link(.post, "/accounts/{name}/approve", "name", from: "/account/name"),
-                         Link(.post, "/accounts/{name}/suspend", "name", from: "/account/name")],
-                 "Add an account; its first token is in the answer"),
-        Endpoint(.post, "/accounts/{name}/approve", .roles([.supervisor]), parameters: [accountName], answer: .named("Account"),
-                 "Approve a pending account of your organisation"),
-        Endpoint(.post, "/accounts/{name}/suspend", .roles([.admin, .supervisor]), parameters: [accountName], body: .json([reason]),
-                 answer: .object([Field("suspended", .string())]), "Suspend an account"),
-        Endpoint(.post, "/tokens", .anyAccount, body: .json([
-                    .optional("label", .text(.tokenLabel), "What the token is for (default api)"),
-                    .optional("days", .integer(minimum: 1, maximum: 366), "How long it lives (default \(Governance.defaultTokenDays))"),
-                 ]), success: .created, answer: .named("IssuedToken"), links: [Link(.delete, "/tokens/{id}", "id", from: "/id")],
-                 "Issue a token for your own account (shown once)"),
-        Endpoint(.delete, "/tokens/{id}", .anyAccount, parameters: [Field("id", Schema.id, "The token's id, as its issue answered it")],
-                 answer: .object([Field("revoked", .integer())]), "Revoke one of your tokens"),
-        Endpoint(.get, "/policy", .roles([.admin, .supervisor, .auditor]),
-                 answer: .object([Field("default_effect", Schema.effect), Field("rules", .array(.named("PolicyRule")))]),
-                 "The policy rules and default"),
-        Endpoint(.put, "/policy/rules/{name}", .roles([.admin]), parameters: [ruleName],
-                 body: .json(policyRuleFields, constraints: [.excludeRuleNamesSources]), answer: .named("PolicyRule"),
-                 links: [Link(.delete, "/policy/rules/{name}", "name", from: "/name")], "Add or replace a rule (its name is the path's)"),
-        Endpoint(.delete, "/policy/rules/{name}", .roles([.admin]), parameters: [ruleName],
-                 answer: .object([Field("removed", .string())]), "Remove a rule"),
-        Endpoint(.post, "/policy/test", .roles([.admin, .supervisor, .auditor]), body: .json([
-                    Field("action", .words(PolicyRule.Action.self), "The act to decide"),
-                    Field("organisation", .text(.organisationName), "The organisation acting"),
-                    .optional("source", .text(.sourceName), "For ingest: the source ingested"),
-                    .optional("date", Schema.day, "The day to decide for (default today)"),
-                    .optional("rule", .object([Field("name", Schema.ruleName)] + policyRuleFields, constraints: [.excludeRuleNamesSources]),
-                              "A rule to try as if it were added"),
-                 ]), namesRecords: true, answer: .named("PolicyDecision"), "Dry run: what the policy would decide"),
-        Endpoint(.post, "/opt-outs", .public, body: .multipart([photo, contact]), success: .created, answer: .named("RequestReceipt"),
-                 links: [Link(.get, "/requests/{reference}", "reference", from: "/reference"),
-                         Link(.post, "/opt-outs/{reference}/confirm", "reference", from: "/reference"),
-                         Link(.post, "/opt-outs/{reference}/reject", "reference", from: "/reference"),
-                         Link(.post, "/opt-outs/{reference}/erase", "reference", from: "/reference")],
-                 "Opt out with one photo: withheld from every search and never ingested again"),
-        Endpoint(.get, "/opt-outs", .roles([.privacyOfficer]), answer: .object([Field("opt_outs", .array(.object([
-                    Field("reference", .string()), Field("status", Schema.reviewStatus), Field("contact", .string()),
-                    Field("faces", .array(Schema.id)),
-                 ])))]), "The opt-outs and the faces each withholds"),
-        Endpoint(.post, "/opt-outs/{reference}/confirm", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .named("RequestStatus"), "Confirm an opt-out"),
-        Endpoint(.post, "/opt-outs/{reference}/reject", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .named("RequestStatus"), "Reject an abusive opt-out"),
-        Endpoint(.post, "/opt-outs/{reference}/erase", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .named("ErasureReceipt"), "Erase the faces an opt-out matched"),
-        Endpoint(.get, "/requests/{reference}", .public, parameters: [reference], answer: .named("RequestStatus"),
-                 "Where an opt-out or access request stands"),
-        Endpoint(.post, "/access-requests", .public, body: .multipart([photo, contact]), success: .created,
-                 answer: .named("RequestReceipt"),
-                 links: [Link(.get, "/requests/{reference}", "reference", from: "/reference"),
-                         Link(.get, "/access-requests/{reference}", "reference", from: "/reference"),
-                         Link(.post, "/access-requests/{reference}/report", "reference", from: "/reference"),
-                         Link(.post, "/access-requests/{reference}/erase", "reference", from: "/reference")],
-                 "Ask with one photo what Lineup holds of you"),
-        Endpoint(.get, "/access-requests/{reference}", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .object([
-                    .optional("requester_photo", .string(format: "byte"), "The requester's photo, base64, until the report is released"),
-                    Field("candidates", .array(.named("AccessCandidate"))),
-                 ]), "The candidates of a request, for review"),
-        Endpoint(.post, "/access-requests/{reference}/decisions", .roles([.privacyOfficer]), parameters: [reference], body: .json([
-                    Field("face_id", Schema.id, "The candidate's face"),
-                    Field("confirm", .boolean, "true: it is the requester; false: a lookalike"),
-                 ]), answer: .object([Field("face_id", Schema.id)]), "Confirm or reject one candidate"),
-        Endpoint(.post, "/access-requests/{reference}/report", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .named("AccessReport"), "Release the report of confirmed faces (refused while any is undecided)"),
-        Endpoint(.post, "/access-requests/{reference}/erase", .roles([.privacyOfficer]), parameters: [reference],
-                 answer: .named("ErasureReceipt"), "Erase the confirmed faces"),
-        Endpoint(.post, "/erasures", .roles([.privacyOfficer, .admin]), body: .json([
+                    .optional(
+                        "face", .integer(minimum: 0),
+                        "Which face of the photo, as /detect numbers them (default: the most prominent)"),
+                ]), answer: .named("JustifiedSearch"),
+            "Search with a photo: candidates for human review, with provenance; logged with its justification"),
+        Endpoint(
+            .post, "/detect", .roles([.investigator]), body: .multipart([photo]), answer: .named("Detection"),
+            "The faces found in a photo (boxes, scores, quality), to choose which one to search with; searches nothing"),
+        Endpoint(
+            .get, "/sources", .anyAccount, answer: .object([Field("sources", .array(.named("Source")))]),
+            "The registered sources"),
+        Endpoint(
+            .post, "/sources", .roles([.admin]),
+            body: .json([
+                sourceName,
+                Field("root", .text(.path), "A folder on the server holding the source's files"),
+                .optional("kind", .words(Source.Kind.self), "Default folder"),
+                Field("legal_basis", .words(Source.LegalBasis.self), "The GDPR Art. 6(1) lawful basis"),
+                Field(
+                    "special_category_condition", .words(Source.SpecialCategoryCondition.self),
+                    "The GDPR Art. 9(2) condition for processing biometric data"),
+                Field("jurisdiction", Schema.jurisdiction, "Where the material was collected"),
+                Field("retention_days", .integer(minimum: 1), "How long its faces are kept"),
+                .optional("licence", .text(.licence), "The licence, contract or consent record that covers the material"),
+            ]), success: .created, answer: .named("Source"),
+            links: [
+                Link(.post, "/sources/{name}/ingest", "name", from: "/name"),
+                Link(.post, "/sources/{name}/uploads", "name", from: "/name"),
+            ],
+            "Register a source for your organisation"),
+        Endpoint(
+            .post, "/sources/{name}/ingest", .roles([.admin]), parameters: [sourceName],
+            body: .json(
+                [.optional("paths", .array(.text(.path)), "Files or folders inside the source's root (default: all of it)")],
+                required: false),
+            answer: .named("IngestSummary"), "Ingest the source's files (all, or the paths given)"),
+        Endpoint(
+            .post, "/sources/{name}/uploads", .roles([.admin]), parameters: [sourceName],
+            body: .multipart([Field("files", .array(.file, minItems: 1), "Photos, videos or zip archives of them")]),
+            success: .accepted, answer: .named("IngestJob"), links: [Link(.get, "/ingest-jobs/{id}", "id", from: "/id")],
+            "Upload photos, zip archives or videos into the source and ingest them in the background; answers with the job"),
+        Endpoint(
+            .get, "/ingest-jobs/{id}", .roles([.admin]),
+            parameters: [
+                Field(
+                    "id", .pattern("^[0-9a-f]{32}$", maxLength: 32, example: "3f9a2c1b00000000000000000000000a"),
+                    "The job's id, as the upload answered it")
+            ],
+            answer: .named("IngestJob"), "An upload's ingest: progress, faces, per-file errors"),
+        Endpoint(
+            .get, "/organisations", .anyAccount, answer: .object([Field("organisations", .array(.named("Organisation")))]),
+            "The organisations"),
+        Endpoint(
+            .post, "/organisations", .roles([.admin]),
+            body: .json([
+                Field("name", .text(.organisationName), "The organisation's name"),
+                Field("type", .words(OrganisationType.self), "What kind of body it is; policy rules speak of types"),
+                Field("jurisdiction", Schema.jurisdiction, "Where it is based"),
+                .optional("searches_per_day", .integer(minimum: 0), "Searches the whole organisation may run per UTC day"),
+            ]), success: .created, answer: .named("Organisation"), "Add an organisation"),
+        Endpoint(
+            .get, "/accounts", .roles([.admin, .supervisor]), answer: .object([Field("accounts", .array(.named("Account")))]),
+            "The accounts"),
+        Endpoint(
+            .post, "/accounts", .roles([.admin, .supervisor]),
+            body: .json([
+                accountName,
+                Field("organisation", .text(.organisationName), "The organisation's name"),
+                Field("roles", .array(.words(Role.self), minItems: 1), "What the account may do"),
+                .optional("expires_at", Schema.time, "When the account stops working"),
+                .optional("searches_per_day", .integer(minimum: 0), "Searches the account may run per UTC day"),
+            ]), namesRecords: true, success: .created,
+            answer: .object([Field("account", .named("Account")), Field("token", .named("IssuedToken"))]),
+            links: [
+                Link(.post, "/accounts/{name}/approve", "name", from: "/account/name"),
+                Link(.post, "/accounts/{name}/suspend", "name", from: "/account/name"),
+            ],
+            "Add an account; its first token is in the answer"),
+        Endpoint(
+            .post, "/accounts/{name}/approve", .roles([.supervisor]), parameters: [accountName], answer: .named("Account"),
+            "Approve a pending account of your organisation"),
+        Endpoint(
+            .post, "/accounts/{name}/suspend", .roles([.admin, .supervisor]), parameters: [accountName], body: .json([reason]),
+            answer: .object([Field("suspended", .string())]), "Suspend an account"),
+        Endpoint(
+            .post, "/tokens", .anyAccount,
+            body: .json([
+                .optional("label", .text(.tokenLabel), "What the token is for (default api)"),
+                .optional("days", .integer(minimum: 1, maximum: 366), "How long it lives (default \(Governance.defaultTokenDays))"),
+            ]), success: .created, answer: .named("IssuedToken"), links: [Link(.delete, "/tokens/{id}", "id", from: "/id")],
+            "Issue a token for your own account (shown once)"),
+        Endpoint(
+            .delete, "/tokens/{id}", .anyAccount, parameters: [Field("id", Schema.id, "The token's id, as its issue answered it")],
+            answer: .object([Field("revoked", .integer())]), "Revoke one of your tokens"),
+        Endpoint(
+            .get, "/policy", .roles([.admin, .supervisor, .auditor]),
+            answer: .object([Field("default_effect", Schema.effect), Field("rules", .array(.named("PolicyRule")))]),
+            "The policy rules and default"),
+        Endpoint(
+            .put, "/policy/rules/{name}", .roles([.admin]), parameters: [ruleName],
+            body: .json(policyRuleFields, constraints: [.excludeRuleNamesSources]), answer: .named("PolicyRule"),
+            links: [Link(.delete, "/policy/rules/{name}", "name", from: "/name")], "Add or replace a rule (its name is the path's)"),
+        Endpoint(
+            .delete, "/policy/rules/{name}", .roles([.admin]), parameters: [ruleName],
+            answer: .object([Field("removed", .string())]), "Remove a rule"),
+        Endpoint(
+            .post, "/policy/test", .roles([.admin, .supervisor, .auditor]),
+            body: .json([
+                Field("action", .words(PolicyRule.Action.self), "The act to decide"),
+                Field("organisation", .text(.organisationName), "The organisation acting"),
+                .optional("source", .text(.sourceName), "For ingest: the source ingested"),
+                .optional("date", Schema.day, "The day to decide for (default today)"),
+                .optional(
+                    "rule", .object([Field("name", Schema.ruleName)] + policyRuleFields, constraints: [.excludeRuleNamesSources]),
+                    "A rule to try as if it were added"),
+            ]), namesRecords: true, answer: .named("PolicyDecision"), "Dry run: what the policy would decide"),
+        Endpoint(
+            .post, "/opt-outs", .public, body: .multipart([photo, contact]), success: .created, answer: .named("RequestReceipt"),
+            links: [
+                Link(.get, "/requests/{reference}", "reference", from: "/reference"),
+                Link(.post, "/opt-outs/{reference}/confirm", "reference", from: "/reference"),
+                Link(.post, "/opt-outs/{reference}/reject", "reference", from: "/reference"),
+                Link(.post, "/opt-outs/{reference}/erase", "reference", from: "/reference"),
+            ],
+            "Opt out with one photo: withheld from every search and never ingested again"),
+        Endpoint(
+            .get, "/opt-outs", .roles([.privacyOfficer]),
+            answer: .object([
+                Field(
+                    "opt_outs",
+                    .array(
+                        .object([
+                            Field("reference", .string()), Field("status", Schema.reviewStatus), Field("contact", .string()),
+                            Field("faces", .array(Schema.id)),
+                        ])))
+            ]), "The opt-outs and the faces each withholds"),
+        Endpoint(
+            .post, "/opt-outs/{reference}/confirm", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .named("RequestStatus"), "Confirm an opt-out"),
+        Endpoint(
+            .post, "/opt-outs/{reference}/reject", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .named("RequestStatus"), "Reject an abusive opt-out"),
+        Endpoint(
+            .post, "/opt-outs/{reference}/erase", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .named("ErasureReceipt"), "Erase the faces an opt-out matched"),
+        Endpoint(
+            .get, "/requests/{reference}", .public, parameters: [reference], answer: .named("RequestStatus"),
+            "Where an opt-out or access request stands"),
+        Endpoint(
+            .post, "/access-requests", .public, body: .multipart([photo, contact]), success: .created,
+            answer: .named("RequestReceipt"),
+            links: [
+                Link(.get, "/requests/{reference}", "reference", from: "/reference"),
+                Link(.get, "/access-requests/{reference}", "reference", from: "/reference"),
+                Link(.post, "/access-requests/{reference}/report", "reference", from: "/reference"),
+                Link(.post, "/access-requests/{reference}/erase", "reference", from: "/reference"),
+            ],
+            "Ask with one photo what Lineup holds of you"),
+        Endpoint(
+            .get, "/access-requests/{reference}", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .object([
+                .optional("requester_photo", .string(format: "byte"), "The requester's photo, base64, until the report is released"),
+                Field("candidates", .array(.named("AccessCandidate"))),
+            ]), "The candidates of a request, for review"),
+        Endpoint(
+            .post, "/access-requests/{reference}/decisions", .roles([.privacyOfficer]), parameters: [reference],
+            body: .json([
+                Field("face_id", Schema.id, "The candidate's face"),
+                Field("confirm", .boolean, "true: it is the requester; false: a lookalike"),
+            ]), answer: .object([Field("face_id", Schema.id)]), "Confirm or reject one candidate"),
+        Endpoint(
+            .post, "/access-requests/{reference}/report", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .named("AccessReport"), "Release the report of confirmed faces (refused while any is undecided)"),
+        Endpoint(
+            .post, "/access-requests/{reference}/erase", .roles([.privacyOfficer]), parameters: [reference],
+            answer: .named("ErasureReceipt"), "Erase the confirmed faces"),
+        Endpoint(
+            .post, "/erasures", .roles([.privacyOfficer, .admin]),
+            body: .json(
+                [
                     .optional("faces", .array(Schema.id, minItems: 1), "These faces"),
                     .optional("image", Schema.id, "This picture and its faces"),
                     .optional("source", .text(.sourceName), "This source and everything from it"),
                     .optional("jurisdiction", Schema.jurisdiction, "Every source collected there"),
                     reason,
-                 ], constraints: [.exactlyOne(["faces", "image", "source", "jurisdiction"])]),
-                 namesRecords: true, success: .created, answer: .named("ErasureReceipt"),
-                 "Erase faces, a picture, a source or a jurisdiction (exactly one); answers with the receipt"),
-        Endpoint(.post, "/retention/run", .roles([.admin, .privacyOfficer]),
-                 answer: .object([Field("receipts", .array(.named("ErasureReceipt")))]), "Erase what retention periods no longer cover"),
+                ], constraints: [.exactlyOne(["faces", "image", "source", "jurisdiction"])]),
+            namesRecords: true, success: .created, answer: .named("ErasureReceipt"),
+            "Erase faces, a picture, a source or a jurisdiction (exactly one); answers with the receipt"),
+        Endpoint(
+            .post, "/retention/run", .roles([.admin, .privacyOfficer]),
+            answer: .object([Field("receipts", .array(.named("ErasureReceipt")))]), "Erase what retention periods no longer cover"),
         Endpoint(.get, "/audit/verify", .roles([.auditor, .admin]), answer: .named("AuditVerification"), "Check the audit chain"),
-        Endpoint(.get, "/audit/entries", .roles([.auditor, .admin]),
-                 parameters: [.optional("since", Schema.day, "Only entries from this day on (UTC)")],
-                 answer: .object([Field("entries", .array(.named("AuditEntry")))]), "The audit entries, oldest first"),
-        Endpoint(.post, "/keys/rotate", .roles([.admin]),
-                 answer: .object([Field("key_id", .string()), Field("resealed", .string(), "How many templates were re-sealed")]),
-                 "Re-seal every template with a new key"),
+        Endpoint(
+            .get, "/audit/entries", .roles([.auditor, .admin]),
+            parameters: [.optional("since", Schema.day, "Only entries from this day on (UTC)")],
+            answer: .object([Field("entries", .array(.named("AuditEntry")))]), "The audit entries, oldest first"),
+        Endpoint(
+            .post, "/keys/rotate", .roles([.admin]),
+            answer: .object([Field("key_id", .string()), Field("resealed", .string(), "How many templates were re-sealed")]),
+            "Re-seal every template with a new key"),
     ]
 
     /// A policy rule's fields as a body gives them (the name comes from the path).
     static let policyRuleFields: [Field] = [
-        Field("effect", Schema.effect,
-              "deny refuses the act; allow permits it when the default is deny; exclude lets a search go on without "
-              + "the faces of the sources it names (then actions is [search] and source_jurisdictions or "
-              + "other_organisations_sources is given)"),
+        Field(
+            "effect", Schema.effect,
+            "deny refuses the act; allow permits it when the default is deny; exclude lets a search go on without "
+                + "the faces of the sources it names (then actions is [search] and source_jurisdictions or "
+                + "other_organisations_sources is given)"),
         Field("actions", .array(.words(PolicyRule.Action.self), minItems: 1), "The acts the rule speaks of"),
         .optional("description", .text(.ruleText), "For people"),
         .optional("organisation_types", .array(.words(OrganisationType.self)), "The rule applies to organisations of these types"),
         .optional("organisation_jurisdictions", .array(Schema.jurisdiction), "… based in these jurisdictions (US covers US-IL)"),
         .optional("except_organisation_jurisdictions", .array(Schema.jurisdiction), "… based outside these"),
-        .optional("source_jurisdictions", .array(Schema.jurisdiction),
-                  "Ingest: the source's jurisdiction; exclude: the sources whose faces are left out"),
+        .optional(
+            "source_jurisdictions", .array(Schema.jurisdiction),
+            "Ingest: the source's jurisdiction; exclude: the sources whose faces are left out"),
         .optional("other_organisations_sources", .boolean, "Exclude: leave out every source another organisation owns"),
         .optional("from", Schema.day, "In force from this day (inclusive, UTC)"),
         .optional("until", Schema.day, "In force until this day (exclusive, UTC)"),

@@ -38,7 +38,8 @@ final class IngestJobs: Sendable {
             var source: String
 
             enum CodingKeys: String, CodingKey {
-                case api = "self", page, source
+                case api = "self"
+                case page, source
             }
         }
 
@@ -90,20 +91,25 @@ final class IngestJobs: Sendable {
         stopping.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline,
-              jobs.withLock({ $0.values.contains { $0.state == .running || $0.state == .queued } }) {
+            jobs.withLock({ $0.values.contains { $0.state == .running || $0.state == .queued } })
+        {
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
     /// A new job, queued, for the principal's organisation on this gallery.
-    func create(source: String, folder: String, files: Int, setAside: [Job.SetAside], by principal: Principal,
-                gallery: String) -> Job {
+    func create(
+        source: String, folder: String, files: Int, setAside: [Job.SetAside], by principal: Principal,
+        gallery: String
+    ) -> Job {
         let id = Self.randomID()
-        var job = Job(id: id, source: source, startedBy: principal.name, organisation: principal.organisation.name,
-                      state: .queued, folder: folder, filesTotal: files, filesDone: 0, faces: 0, skipped: 0, errorCount: 0,
-                      errors: [], setAside: setAside, summary: nil, failure: nil, startedAt: Date(), finishedAt: nil,
-                      links: .init(api: APIVersion.prefix + "/ingest-jobs/" + id, page: "/ingests/" + id,
-                                   source: "/sources#source-" + source))
+        var job = Job(
+            id: id, source: source, startedBy: principal.name, organisation: principal.organisation.name,
+            state: .queued, folder: folder, filesTotal: files, filesDone: 0, faces: 0, skipped: 0, errorCount: 0,
+            errors: [], setAside: setAside, summary: nil, failure: nil, startedAt: Date(), finishedAt: nil,
+            links: .init(
+                api: APIVersion.prefix + "/ingest-jobs/" + id, page: "/ingests/" + id,
+                source: "/sources#source-" + source))
         job.gallery = gallery
         job.organisationID = principal.organisation.id
         jobs.withLock { all in
@@ -158,9 +164,11 @@ final class IngestJobs: Sendable {
 
     /// Runs `work` off the event loops and records how it went. `work` gets a progress
     /// callback to hand to the ingest and returns its summary.
-    func run(_ job: Job, in server: LineupServer,
-             _ work: @escaping @Sendable (_ progress: @escaping @Sendable (Gallery.IngestProgress) -> Void) throws -> Gallery.IngestSummary,
-             onFailure: @escaping @Sendable (any Error) -> Void = { _ in }) {
+    func run(
+        _ job: Job, in server: LineupServer,
+        _ work: @escaping @Sendable (_ progress: @escaping @Sendable (Gallery.IngestProgress) -> Void) throws -> Gallery.IngestSummary,
+        onFailure: @escaping @Sendable (any Error) -> Void = { _ in }
+    ) {
         let id = job.id
         Task.detached {
             do {
@@ -169,8 +177,10 @@ final class IngestJobs: Sendable {
                     return try work { self.progress(id, $0) }
                 }
                 if summary.stopped {
-                    self.fail(id, "the server shut down after \(summary.filesSeen) of the upload's files; the others are in the "
-                              + "source's folder: ingest the source to take them in")
+                    self.fail(
+                        id,
+                        "the server shut down after \(summary.filesSeen) of the upload's files; the others are in the "
+                            + "source's folder: ingest the source to take them in")
                 } else {
                     self.finish(id, summary)
                 }

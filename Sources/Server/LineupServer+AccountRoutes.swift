@@ -48,10 +48,12 @@ extension LineupServer {
         route(api, .post, "organisations") { request, context in
             let principal = try context.authenticated
             let new = try await request.decode(as: NewOrganisation.self, context: context)
-            return try json(try await blocking {
-                try governance.addOrganisation(as: principal, name: new.name, type: new.type, jurisdiction: new.jurisdiction,
-                                               searchesPerDay: new.searchesPerDay ?? Governance.defaultOrganisationSearchesPerDay)
-            }, status: .created)
+            return try json(
+                try await blocking {
+                    try governance.addOrganisation(
+                        as: principal, name: new.name, type: new.type, jurisdiction: new.jurisdiction,
+                        searchesPerDay: new.searchesPerDay ?? Governance.defaultOrganisationSearchesPerDay)
+                }, status: .created)
         }
         route(api, .get, "accounts") { request, context in
             let principal = try context.authenticated
@@ -61,11 +63,15 @@ extension LineupServer {
             let principal = try context.authenticated
             let new = try await request.decode(as: NewAccount.self, context: context)
             let (account, token) = try await blocking {
-                try governance.addAccount(as: principal, name: new.name, organisation: new.organisation, roles: new.roles,
-                                          expiresAt: new.expiresAt,
-                                          searchesPerDay: new.searchesPerDay ?? Governance.defaultAccountSearchesPerDay)
+                try governance.addAccount(
+                    as: principal, name: new.name, organisation: new.organisation, roles: new.roles,
+                    expiresAt: new.expiresAt,
+                    searchesPerDay: new.searchesPerDay ?? Governance.defaultAccountSearchesPerDay)
             }
-            struct Created: Encodable { var account: Account; var token: Governance.IssuedToken }
+            struct Created: Encodable {
+                var account: Account
+                var token: Governance.IssuedToken
+            }
             return try json(Created(account: account, token: token), status: .created)
         }
         route(api, .post, "accounts/{name}/approve") { request, context in
@@ -83,9 +89,10 @@ extension LineupServer {
         route(api, .post, "tokens") { request, context in
             let principal = try context.authenticated
             let body = try await request.decode(as: NewToken.self, context: context)
-            return try json(try await blocking {
-                try governance.issueToken(as: principal, label: body.label ?? "api", days: body.days ?? Governance.defaultTokenDays)
-            }, status: .created)
+            return try json(
+                try await blocking {
+                    try governance.issueToken(as: principal, label: body.label ?? "api", days: body.days ?? Governance.defaultTokenDays)
+                }, status: .created)
         }
         route(api, .delete, "tokens/{id}") { request, context in
             let principal = try context.authenticated
@@ -96,7 +103,10 @@ extension LineupServer {
         route(api, .get, "policy") { request, context in
             let principal = try context.authenticated
             let policy = try await blocking { try governance.policy(as: principal) }
-            struct Listing: Encodable { var defaultEffect: PolicyRule.Effect; var rules: [PolicyRule] }
+            struct Listing: Encodable {
+                var defaultEffect: PolicyRule.Effect
+                var rules: [PolicyRule]
+            }
             return try json(Listing(defaultEffect: policy.defaultEffect, rules: policy.rules))
         }
         route(api, .put, "policy/rules/{name}") { request, context in
@@ -131,10 +141,12 @@ extension LineupServer {
                 }
                 return try PolicyRule.parse(try JSONSerialization.data(withJSONObject: value))
             }
-            return try json(try await blocking {
-                try governance.testPolicy(as: principal, action: question.action, organisation: question.organisation,
-                                          source: question.source, date: date, with: rule)
-            })
+            return try json(
+                try await blocking {
+                    try governance.testPolicy(
+                        as: principal, action: question.action, organisation: question.organisation,
+                        source: question.source, date: date, with: rule)
+                })
         }
     }
 }

@@ -40,8 +40,9 @@ extension LineupServer {
             publicRoute(api, .post, path) { request, context in
                 // Admitted before the body is read: a refused client costs nothing.
                 let receipt = try await publicRequest(from: context.remoteAddress) {
-                    let form = try await form(PublicRequestForm.self, from: request, fields: ["photo", "contact"],
-                                              limit: configuration.maxPublicBodyBytes)
+                    let form = try await form(
+                        PublicRequestForm.self, from: request, fields: ["photo", "contact"],
+                        limit: configuration.maxPublicBodyBytes)
                     let photo = form.photo.bytes
                     return try await publicFaceWork { pipeline in try make(governance)(photo, form.contact, pipeline) }
                 }
@@ -56,7 +57,12 @@ extension LineupServer {
         }
         route(api, .get, "opt-outs") { request, context in
             let principal = try context.authenticated
-            struct Listed: Encodable { var reference: String; var status: ReviewStatus; var contact: String; var faces: [Int64] }
+            struct Listed: Encodable {
+                var reference: String
+                var status: ReviewStatus
+                var contact: String
+                var faces: [Int64]
+            }
             let listed = try await blocking { try governance.optOuts(as: principal) }
                 .map { Listed(reference: $0.0.reference, status: $0.0.status, contact: $0.0.contact, faces: $0.1) }
             return try json(["opt_outs": listed])
@@ -78,7 +84,10 @@ extension LineupServer {
             let principal = try context.authenticated
             let reference = try parameter(context, "reference")
             let review = try await blocking { try governance.reviewAccess(as: principal, reference: reference) }
-            struct Review: Encodable { var requesterPhoto: String?; var candidates: [Governance.AccessCandidateView] }
+            struct Review: Encodable {
+                var requesterPhoto: String?
+                var candidates: [Governance.AccessCandidateView]
+            }
             return try json(Review(requesterPhoto: review.photo?.base64EncodedString(), candidates: review.candidates))
         }
         route(api, .post, "access-requests/{reference}/decisions") { request, context in

@@ -1,10 +1,10 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
 import MultipartKit
 import Store
-import FaceVision
 
 extension LineupServer {
     struct SearchForm: Decodable {
@@ -50,12 +50,14 @@ extension LineupServer {
         route(api, .post, "detect") { request, _ in
             struct DetectForm: Decodable { var photo: UploadedFile }
             let photo = try await form(DetectForm.self, from: request, fields: ["photo"]).photo.bytes
-            return try json(try await faceWork { pipeline in
-                let image = try Image(data: photo, limits: pipeline.limits)
-                let faces = try pipeline.detectProbe(in: image)
-                return Detection(width: image.width, height: image.height, faces: faces,
-                                 mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
-            })
+            return try json(
+                try await faceWork { pipeline in
+                    let image = try Image(data: photo, limits: pipeline.limits)
+                    let faces = try pipeline.detectProbe(in: image)
+                    return Detection(
+                        width: image.width, height: image.height, faces: faces,
+                        mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
+                })
         }
         route(api, .post, "search") { request, context in
             let principal = try context.authenticated
@@ -63,8 +65,9 @@ extension LineupServer {
             let photo = form.photo.bytes
             let justification = Justification(caseNumber: form.caseNumber, purpose: form.purpose, legalBasis: form.legalBasis)
             let result = try await faceWork { pipeline in
-                try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
-                                      faceIndex: form.face, top: form.top ?? 10)
+                try governance.search(
+                    as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                    faceInPhoto: form.face, top: form.top ?? 10)
             }
             metrics?.searches.increment()
             return try json(result)
@@ -80,11 +83,12 @@ extension LineupServer {
             guard FileManager.default.fileExists(atPath: new.root, isDirectory: &isFolder), isFolder.boolValue else {
                 throw APIError(.unprocessableContent, .invalid, "root \(new.root) is not a folder on the server")
             }
-            let source = Source(name: new.name, kind: new.kind ?? .folder,
-                                root: URL(fileURLWithPath: new.root).standardizedFileURL.resolvingSymlinksInPath().path,
-                                legalBasis: new.legalBasis, specialCategoryCondition: new.specialCategoryCondition,
-                                jurisdiction: new.jurisdiction, retentionDays: new.retentionDays, licenceReference: new.licence,
-                                createdBy: principal.name)
+            let source = Source(
+                name: new.name, kind: new.kind ?? .folder,
+                root: URL(fileURLWithPath: new.root).standardizedFileURL.resolvingSymlinksInPath().path,
+                legalBasis: new.legalBasis, specialCategoryCondition: new.specialCategoryCondition,
+                jurisdiction: new.jurisdiction, retentionDays: new.retentionDays, licenceReference: new.licence,
+                createdBy: principal.name)
             return try json(try await blocking { try governance.registerSource(as: principal, source) }, status: .created)
         }
         route(api, .post, "sources/{name}/ingest") { request, context in

@@ -22,8 +22,9 @@ extension LineupServer {
             return try json(Health(status: "ok", model: gallery.modelID, faces: faces ?? 0, index: gallery.indexKind.rawValue))
         }
         publicRoute(api, .get, "openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(data: try OpenAPIDocument.json())))
+            Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(data: try OpenAPIDocument.json())))
         }
     }
 }

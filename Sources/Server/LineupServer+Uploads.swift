@@ -1,9 +1,9 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
 import Store
-import FaceVision
 import ZIPFoundation
 
 extension LineupServer {
@@ -47,32 +47,38 @@ extension LineupServer {
         let saved = try await blocking { try UploadFolder.save(files, into: source.root ?? "", limits: limits) }
         do {
             try await blocking {
-                try governance.recordUpload(as: principal, source: source.name, folder: saved.relativeFolder, files: saved.paths.count,
-                                            bytes: saved.bytes, setAside: saved.setAside.count)
+                try governance.recordUpload(
+                    as: principal, source: source.name, folder: saved.relativeFolder, files: saved.paths.count,
+                    bytes: saved.bytes, setAside: saved.setAside.count)
             }
         } catch {
             try? FileManager.default.removeItem(at: saved.folder)
             throw error
         }
         let jobs = ingestJobs
-        let job = jobs.create(source: source.name, folder: saved.relativeFolder, files: saved.paths.count, setAside: saved.setAside,
-                              by: principal, gallery: governance.gallery.directory)
+        let job = jobs.create(
+            source: source.name, folder: saved.relativeFolder, files: saved.paths.count, setAside: saved.setAside,
+            by: principal, gallery: governance.gallery.directory)
         let paths = saved.paths, name = source.name, folder = saved.folder
         let pool = pipelines.ingest
-        jobs.run(job, in: self, { progress in
-            // An ingest pipeline of its own, on the ingest lane: searches, pages and
-            // health never wait for it. Jobs beyond the ingest workers queue.
-            let summary = try pool.with { pipeline in
-                try governance.ingest(as: principal, source: name, paths: paths, pipelines: [pipeline],
-                                      options: .init(shouldStop: { jobs.isStopping }), progress: progress)
-            }
-            metrics?.ingestedFaces.increment(by: summary.faces)
-            return summary
-        }, onFailure: { error in
-            // Refused before any file was read (the policy changed, the account was
-            // suspended): nothing refers to the files, so they go.
-            if error is GovernanceError { try? FileManager.default.removeItem(at: folder) }
-        })
+        jobs.run(
+            job, in: self,
+            { progress in
+                // An ingest pipeline of its own, on the ingest lane: searches, pages and
+                // health never wait for it. Jobs beyond the ingest workers queue.
+                let summary = try pool.with { pipeline in
+                    try governance.ingest(
+                        as: principal, source: name, paths: paths, pipelines: [pipeline],
+                        options: .init(shouldStop: { jobs.isStopping }), progress: progress)
+                }
+                metrics?.ingestedFaces.increment(by: summary.faces)
+                return summary
+            },
+            onFailure: { error in
+                // Refused before any file was read (the policy changed, the account was
+                // suspended): nothing refers to the files, so they go.
+                if error is GovernanceError { try? FileManager.default.removeItem(at: folder) }
+            })
         return job
     }
 }
@@ -116,9 +122,11 @@ enum UploadFolder {
         let judged = try files.map { file -> (name: String, kind: Kind, bytes: [UInt8]) in
             let name = try safeName(file.name)
             guard let kind = kind(of: name) else {
-                throw APIError(.unprocessableContent, .invalid, "\(name) is neither a photo, a video nor a zip archive "
-                               + "(photos: \(MediaFiles.photoExtensions.sorted().joined(separator: ", ")); "
-                               + "videos: \(MediaFiles.videoExtensions.sorted().joined(separator: ", ")))")
+                throw APIError(
+                    .unprocessableContent, .invalid,
+                    "\(name) is neither a photo, a video nor a zip archive "
+                        + "(photos: \(MediaFiles.photoExtensions.sorted().joined(separator: ", ")); "
+                        + "videos: \(MediaFiles.videoExtensions.sorted().joined(separator: ", ")))")
             }
             return (name, kind, file.bytes)
         }
@@ -127,7 +135,8 @@ enum UploadFolder {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw APIError(.unprocessableContent, .invalid, "the server cannot create \(relativeFolder) in the source's folder: \(error.localizedDescription)")
+            throw APIError(
+                .unprocessableContent, .invalid, "the server cannot create \(relativeFolder) in the source's folder: \(error.localizedDescription)")
         }
         // An `uploads` that is a link elsewhere would put the files outside the source.
         guard folder.resolvingSymlinksInPath().path.hasPrefix(rootURL.path + "/") else {
@@ -148,17 +157,23 @@ enum UploadFolder {
                     saved.bytes += file.bytes.count
                 case .archive:
                     let base = unique(String(name.dropLast(".zip".count)), taken: &taken)
-                    let extracted = try ArchiveExtractor(name: file.name, folder: folder.appendingPathComponent(base, isDirectory: true),
-                                                         relativeTo: base, limits: limits).extract(file.bytes, budget: &budget)
+                    let extracted = try ArchiveExtractor(
+                        name: file.name, folder: folder.appendingPathComponent(base, isDirectory: true),
+                        relativeTo: base, limits: limits
+                    ).extract(file.bytes, budget: &budget)
                     saved.paths += extracted.paths
                     saved.setAside += extracted.setAside
                     saved.bytes += extracted.bytes
                 }
             }
             guard !saved.paths.isEmpty else {
-                throw APIError(.unprocessableContent, .invalid, "the upload holds no photo or video to ingest"
-                               + (saved.setAside.isEmpty ? "" : " (set aside: "
-                                  + saved.setAside.prefix(5).map(\.path).joined(separator: ", ") + ")"))
+                throw APIError(
+                    .unprocessableContent, .invalid,
+                    "the upload holds no photo or video to ingest"
+                        + (saved.setAside.isEmpty
+                            ? ""
+                            : " (set aside: "
+                                + saved.setAside.prefix(5).map(\.path).joined(separator: ", ") + ")"))
             }
             return saved
         } catch {
@@ -326,7 +341,8 @@ struct ArchiveExtractor {
     private func write(_ entry: Entry, of archive: Archive, to destination: URL, budget: Int) throws -> Int {
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: destination.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: destination.path) else {
+            let handle = FileHandle(forWritingAtPath: destination.path)
+        else {
             throw APIError(.unprocessableContent, .invalid, "the server cannot write \(destination.lastPathComponent)")
         }
         defer { try? handle.close() }
@@ -364,7 +380,9 @@ struct ArchiveExtractor {
 
     private func tooLarge() -> APIError {
         let limit = String(format: "%.1f MiB", Double(limits.expandedBytes) / Double(1 << 20))
-        return APIError(.contentTooLarge, .tooLarge, "\(name) expands to more than this upload may (\(limit) for all archives "
-                        + "of one upload, \(UploadLimits.expansion) times the upload limit)")
+        return APIError(
+            .contentTooLarge, .tooLarge,
+            "\(name) expands to more than this upload may (\(limit) for all archives "
+                + "of one upload, \(UploadLimits.expansion) times the upload limit)")
     }
 }

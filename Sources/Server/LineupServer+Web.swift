@@ -1,7 +1,7 @@
 import Foundation
 import Governance
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Mustache
 import NIOCore
 
@@ -55,8 +55,10 @@ enum WebAssets {
     /// Files served under /static, with their content types.
     static let files: [String: (type: String, bytes: ByteBuffer)] = {
         var files: [String: (String, ByteBuffer)] = [:]
-        for (name, type) in [("lineup.css", "text/css; charset=utf-8"), ("lineup.js", "text/javascript; charset=utf-8"),
-                             ("ingest.js", "text/javascript; charset=utf-8")] {
+        for (name, type) in [
+            ("lineup.css", "text/css; charset=utf-8"), ("lineup.js", "text/javascript; charset=utf-8"),
+            ("ingest.js", "text/javascript; charset=utf-8"),
+        ] {
             if let data = try? Data(contentsOf: folder.appendingPathComponent(name)) { files[name] = (type, ByteBuffer(data: data)) }
         }
         return files
@@ -87,8 +89,10 @@ extension LineupServer {
     /// Registers a page of `WebPage.catalogue`: sends the unsigned to the sign-in page,
     /// refuses roles the page does not list, checks the CSRF token of every signed-in
     /// POST, and shows errors as a page.
-    func page(_ router: Router<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-              _ handler: @escaping @Sendable (WebRequest) async throws -> Response) {
+    func page(
+        _ router: Router<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (WebRequest) async throws -> Response
+    ) {
         guard let page = WebPage.catalogue.first(where: { $0.method == method && $0.path == path }) else {
             preconditionFailure("\(method) \(path) is not in WebPage.catalogue")
         }
@@ -96,12 +100,16 @@ extension LineupServer {
             let session = WebSession.token(of: request)
             var principal: Principal?
             if let session { principal = try? await blocking(timed: false) { try governance.authenticate(token: session) } }
-            var web = WebRequest(request: request, context: context, principal: principal, session: principal == nil ? nil : session,
-                                 form: WebForm())
+            var web = WebRequest(
+                request: request, context: context, principal: principal, session: principal == nil ? nil : session,
+                form: WebForm())
             do {
                 if page.access != .public {
                     guard let principal else {
-                        if method == .get { return redirect(to: "/login?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")) }
+                        if method == .get {
+                            return redirect(
+                                to: "/login?next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+                        }
                         throw APIError(.unauthorized, .unauthenticated, "your session has ended: sign in again")
                     }
                     if case .roles(let roles) = page.access, !roles.contains(where: principal.has) {
@@ -109,8 +117,10 @@ extension LineupServer {
                     }
                 }
                 if method == .post {
-                    web.form = try await WebForm.read(request, limit: BodyLimitMiddleware.isPublicForm(path)
-                                                      ? configuration.maxPublicBodyBytes : configuration.maxUploadBytes)
+                    web.form = try await WebForm.read(
+                        request,
+                        limit: BodyLimitMiddleware.isPublicForm(path)
+                            ? configuration.maxPublicBodyBytes : configuration.maxUploadBytes)
                     if let session = web.session, !WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: session) {
                         throw APIError(.forbidden, .forbidden, "the form is stale or came from another site: reload the page and send it again")
                     }
@@ -120,8 +130,12 @@ extension LineupServer {
                 let apiError = APIError.from(error)
                 if apiError.code == .internalError { context.logger.error("unhandled error: \(String(reflecting: error))") }
                 countRefusal(error)
-                return render("error", ["status": Int(apiError.status.code), "reason": apiError.status.reasonPhrase,
-                                        "message": apiError.message], for: web, status: apiError.status)
+                return render(
+                    "error",
+                    [
+                        "status": Int(apiError.status.code), "reason": apiError.status.reasonPhrase,
+                        "message": apiError.message,
+                    ], for: web, status: apiError.status)
             }
         }
     }
@@ -131,8 +145,10 @@ extension LineupServer {
     func render(_ template: String, _ values: [String: Any], for web: WebRequest, status: HTTPResponse.Status = .ok) -> Response {
         var all = values
         if let principal = web.principal, let session = web.session {
-            all["user"] = ["name": principal.name, "organisation": principal.organisation.name,
-                           "roles": principal.account.roles.listed]
+            all["user"] = [
+                "name": principal.name, "organisation": principal.organisation.name,
+                "roles": principal.account.roles.listed,
+            ]
             all["csrf"] = WebSession.csrf(for: session)
             all["nav"] = [
                 "search": principal.has(.investigator),
@@ -187,17 +203,23 @@ extension LineupServer {
             // The form must come from this server's own sign-in page (its cookie and
             // the token derived from it): another site cannot sign a visitor in.
             guard let nonce = WebSession.signInNonce(of: web.request),
-                  WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: nonce) else {
-                return signInForm(web, next: next, error: "the sign-in form is stale or came from another site: send it again",
-                                  status: .forbidden)
+                WebSession.csrfMatches(web.form[WebSession.csrfField], sessionToken: nonce)
+            else {
+                return signInForm(
+                    web, next: next, error: "the sign-in form is stale or came from another site: send it again",
+                    status: .forbidden)
             }
             let token = web.form["token"] ?? ""
             do {
                 let (session, principal) = try await blocking { try governance.signIn(token: token) }
-                var response = redirect(to: next.isEmpty ? Self.home(of: principal) : next,
-                                        cookie: WebSession.setCookie(session.token, secure: configuration.secureCookies))
-                response.headers.append(HTTPField(name: .setCookie, value: WebSession.signInCookieName
-                                                  + "=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"))
+                var response = redirect(
+                    to: next.isEmpty ? Self.home(of: principal) : next,
+                    cookie: WebSession.setCookie(session.token, secure: configuration.secureCookies))
+                response.headers.append(
+                    HTTPField(
+                        name: .setCookie,
+                        value: WebSession.signInCookieName
+                            + "=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"))
                 return response
             } catch let error as GovernanceError {
                 return signInForm(web, next: next, error: error.description, status: .unauthorized)
@@ -209,8 +231,9 @@ extension LineupServer {
         }
         page(router, .get, "/static/{file}") { web in
             guard let file = WebAssets.files[try web.parameter("file")] else { throw APIError(.notFound, .notFound, "no such file") }
-            return Response(status: .ok, headers: [.contentType: file.type, .cacheControl: "public, max-age=3600"],
-                            body: .init(byteBuffer: file.bytes))
+            return Response(
+                status: .ok, headers: [.contentType: file.type, .cacheControl: "public, max-age=3600"],
+                body: .init(byteBuffer: file.bytes))
         }
     }
 }

@@ -1,9 +1,9 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
 import Store
-import FaceVision
 
 /// The privacy office's pages: opt-outs to confirm, reject or act on, access requests
 /// reviewed face by face beside the requester's photo, reports released only once
@@ -116,8 +116,9 @@ extension LineupServer {
             let photo = try review.photo.flatMap { data in
                 try (try? Image(data: [UInt8](data))).map { try WebImages.dataURL($0, maxSide: PrivacyOfficeValues.thumbnailSide) }
             }
-            return Loaded(candidates: review.candidates, crops: review.candidates.map { crop(of: $0.provenance) },
-                          summary: summary, requesterPhoto: photo)
+            return Loaded(
+                candidates: review.candidates, crops: review.candidates.map { crop(of: $0.provenance) },
+                summary: summary, requesterPhoto: photo)
         }
         var values: [String: Any] = [
             "reference": reference,
@@ -213,8 +214,10 @@ private enum PrivacyOfficeValues {
                     "provenance": LineupServer.provenanceValues(face.provenance),
                     "has_searches": !face.searches.isEmpty,
                     "searches": face.searches.map { search -> [String: Any] in
-                        ["entry": search.auditEntry, "at": PageText.time(search.at), "organisation": search.organisation ?? "–",
-                         "purpose": search.purpose ?? "–", "legal_basis": search.legalBasis ?? "–"]
+                        [
+                            "entry": search.auditEntry, "at": PageText.time(search.at), "organisation": search.organisation ?? "–",
+                            "purpose": search.purpose ?? "–", "legal_basis": search.legalBasis ?? "–",
+                        ]
                     },
                 ]
             },

@@ -1,7 +1,7 @@
+import FaceVision
 import Foundation
 import Governance
 import Hummingbird
-import FaceVision
 
 /// The public's pages, without an account: an opt-out and an access request each
 /// take one photo and a contact address and nothing else, and a request is followed
@@ -55,8 +55,12 @@ extension LineupServer {
                     let receipt = try await publicRequest(from: web.context.remoteAddress) {
                         try await publicFaceWork { pipeline in try kind.record(governance)(photo, contact, pipeline) }
                     }
-                    return render("request-sent", ["heading": kind.heading, "reference": receipt.reference,
-                                                   "opt_out": kind == .optOut], for: web, status: .created)
+                    return render(
+                        "request-sent",
+                        [
+                            "heading": kind.heading, "reference": receipt.reference,
+                            "opt_out": kind == .optOut,
+                        ], for: web, status: .created)
                 } catch {
                     let apiError = APIError.from(error)
                     guard apiError.status.code < 500 else { throw error }

@@ -1,8 +1,8 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
-import FaceVision
 
 /// The investigator's pages: the search form (photo, the faces found in it, the
 /// justification), the candidates for human review, and one candidate opened.
@@ -18,19 +18,24 @@ extension LineupServer {
             let justification: Justification
             do {
                 photo = try form.file("photo", label: "a photo to search with")
-                justification = Justification(caseNumber: try form.required("case_number", label: "the case number"),
-                                              purpose: try form.required("purpose", label: "the purpose"),
-                                              legalBasis: try form.required("legal_basis", label: "the legal basis"))
+                justification = Justification(
+                    caseNumber: try form.required("case_number", label: "the case number"),
+                    purpose: try form.required("purpose", label: "the purpose"),
+                    legalBasis: try form.required("legal_basis", label: "the legal basis"))
             } catch let error as APIError {
                 return render("search", searchFormValues(form, error: error.message), for: web, status: error.status)
             }
             let top = Int(form["top"] ?? "") ?? 10
             let face = form["face"].flatMap { Int($0) }
             return try await faceWork { pipeline in
-                let found = try governance.search(as: principal, justification: justification, photo: photo, pipeline: pipeline,
-                                                  faceIndex: face, top: top)
-                return render("results", try resultsPage(found, justification: justification, photo: photo, principal: principal,
-                                                         limits: pipeline.limits), for: web)
+                let found = try governance.search(
+                    as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                    faceInPhoto: face, top: top)
+                return render(
+                    "results",
+                    try resultsPage(
+                        found, justification: justification, photo: photo, principal: principal,
+                        limits: pipeline.limits), for: web)
             }
         }
         page(router, .get, "/searches/{entry}/candidates/{face}") { web in
@@ -52,14 +57,18 @@ extension LineupServer {
 
     /// The search form filled in again, with what was wrong.
     func searchFormValues(_ form: WebForm, error: String) -> [String: Any] {
-        ["error": error, "case_number": form["case_number"] ?? "", "purpose": form["purpose"] ?? "",
-         "legal_basis": form["legal_basis"] ?? "", "top": form["top"] ?? "10"]
+        [
+            "error": error, "case_number": form["case_number"] ?? "", "purpose": form["purpose"] ?? "",
+            "legal_basis": form["legal_basis"] ?? "", "top": form["top"] ?? "10",
+        ]
     }
 
     /// The candidates with their face crops, the probe with the face searched boxed;
     /// showing the crops is logged as a view of the search.
-    func resultsPage(_ found: Governance.JustifiedSearch, justification: Justification, photo: [UInt8], principal: Principal,
-                     limits: ImageLimits) throws -> [String: Any] {
+    func resultsPage(
+        _ found: Governance.JustifiedSearch, justification: Justification, photo: [UInt8], principal: Principal,
+        limits: ImageLimits
+    ) throws -> [String: Any] {
         let result = found.result
         let gallery = governance.gallery
         var cards: [[String: Any]] = []

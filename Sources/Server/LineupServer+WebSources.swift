@@ -12,8 +12,12 @@ extension LineupServer {
     func addSourcePages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/sources") { web in
             let registered = web.query("registered")
-            return try await sourcesPage(web, notice: registered.map { "Source \($0) registered. Upload its files below, "
-                                                                        + "or ingest what is already in its folder." })
+            return try await sourcesPage(
+                web,
+                notice: registered.map {
+                    "Source \($0) registered. Upload its files below, "
+                        + "or ingest what is already in its folder."
+                })
         }
 
         page(router, .post, "/sources") { web in
@@ -50,8 +54,10 @@ extension LineupServer {
     }
 
     /// The sources page, with what the last form left to say.
-    func sourcesPage(_ web: WebRequest, notice: String? = nil, registrationError: String? = nil,
-                     uploadError: (source: String, message: String)? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func sourcesPage(
+        _ web: WebRequest, notice: String? = nil, registrationError: String? = nil,
+        uploadError: (source: String, message: String)? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let principal = try web.signedIn
         let sources = try await blocking { try governance.sources(as: principal) }
         let isAdmin = principal.has(.admin)
@@ -69,7 +75,7 @@ extension LineupServer {
         if let notice { values["notice"] = notice }
         if let registrationError { values["registration_error"] = registrationError }
         if let uploadError, !sources.contains(where: { $0.name == uploadError.source }) {
-            values["error"] = uploadError.message   // an unknown source: no row to show it at
+            values["error"] = uploadError.message  // an unknown source: no row to show it at
         }
         return render("sources", values, for: web, status: status)
     }
@@ -96,9 +102,10 @@ enum SourceRegistration {
             throw APIError(.unprocessableContent, .invalid, "the root \(root) is not a folder on the server (give its absolute path)")
         }
         let licence = form["licence"].flatMap { $0.isEmpty ? nil : $0 }
-        return Source(name: name, kind: .folder, root: URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path,
-                      legalBasis: legalBasis, specialCategoryCondition: condition, jurisdiction: jurisdiction,
-                      retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name)
+        return Source(
+            name: name, kind: .folder, root: URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path,
+            legalBasis: legalBasis, specialCategoryCondition: condition, jurisdiction: jurisdiction,
+            retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name)
     }
 
     /// A source as the page shows it.

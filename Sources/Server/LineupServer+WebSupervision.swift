@@ -20,7 +20,8 @@ extension LineupServer {
     private func addAccountPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/accounts") { web in
             let query = web.queryForm
-            let notice = query["approved"].map { "Approved \($0): the account can sign in and search." }
+            let notice =
+                query["approved"].map { "Approved \($0): the account can sign in and search." }
                 ?? query["suspended"].map { "Suspended \($0): its tokens and sessions no longer work." }
             return try await accountsPage(web, notice: notice)
         }
@@ -64,8 +65,10 @@ extension LineupServer {
                 if let approvedBy = account.approvedBy { row["approvedBy"] = approvedBy }
                 return row
             }
-        var values: [String: Any] = ["accounts": rows, "count": rows.count, "approver": principal.has(.supervisor),
-                                     "pendingCount": rows.filter { $0["pending"] as? Bool == true }.count]
+        var values: [String: Any] = [
+            "accounts": rows, "count": rows.count, "approver": principal.has(.supervisor),
+            "pendingCount": rows.filter { $0["pending"] as? Bool == true }.count,
+        ]
         if let notice { values["notice"] = notice }
         if let refusal { values["error"] = refusal.message }
         return render("accounts", values, for: web, status: refusal?.status ?? .ok)
@@ -81,14 +84,17 @@ extension LineupServer {
         page(router, .get, "/audit") { web in
             let principal = try web.signedIn
             let query = web.queryForm
-            let filter = AuditFilter(actor: query["actor"], actionPrefix: query["action"], caseNumber: query["case"],
-                                     since: query["since"])
+            let filter = AuditFilter(
+                actor: query["actor"], actionPrefix: query["action"], caseNumber: query["case"],
+                since: query["since"])
             var values: [String: Any] = ["filter": filter.values]
             var status = HTTPResponse.Status.ok
             if query["verify"] == "1" {
                 let verification = try await blocking { try governance.verifyAudit(as: principal) }
-                var shown: [String: Any] = ["intact": verification.isIntact, "entries": verification.entries,
-                                            "headHash": verification.headHash]
+                var shown: [String: Any] = [
+                    "intact": verification.isIntact, "entries": verification.entries,
+                    "headHash": verification.headHash,
+                ]
                 shown["badCount"] = verification.badEntryCount
                 shown["badEntries"] = verification.badEntries.map { ["id": $0.id, "problem": $0.problem] as [String: Any] }
                 values["verification"] = shown
@@ -149,7 +155,8 @@ extension LineupServer {
         page(router, .get, "/policy") { web in
             let query = web.queryForm
             var view = PolicyView()
-            view.notice = query["saved"].map { "Saved rule \($0): it applies from now on." }
+            view.notice =
+                query["saved"].map { "Saved rule \($0): it applies from now on." }
                 ?? query["removed"].map { "Removed rule \($0)." }
                 ?? query["default"].map { "The default is now \($0)." }
             view.editing = query["edit"]
@@ -196,15 +203,18 @@ extension LineupServer {
             let question = view.question
             let refusal = try await refusalOfInput {
                 guard let action = PolicyRule.Action(rawValue: question.action) else {
-                    throw APIError(.badRequest, .invalid, "choose an action: "
-                                   + PolicyRule.Action.allCases.map(\.rawValue).joined(separator: " or "))
+                    throw APIError(
+                        .badRequest, .invalid,
+                        "choose an action: "
+                            + PolicyRule.Action.allCases.map(\.rawValue).joined(separator: " or "))
                 }
                 let organisation = try web.form.required("organisation")
                 let date = try question.date.map { try day($0, field: "date") }
                 let draft = try question.draftRule.map { try PolicyRule.parse(Data($0.utf8)) }
                 view.decision = try await blocking {
-                    try governance.testPolicy(as: principal, action: action, organisation: organisation, source: question.source,
-                                              date: date, with: draft)
+                    try governance.testPolicy(
+                        as: principal, action: action, organisation: organisation, source: question.source,
+                        date: date, with: draft)
                 }
             }
             view.testError = refusal
@@ -253,8 +263,12 @@ extension LineupServer {
             "ruleCount": policy.rules.count,
             "editor": principal.has(.admin),
             "actions": PolicyRule.Action.allCases.map { ["name": $0.rawValue, "selected": $0.rawValue == view.question.action] },
-            "organisations": organisations.map { ["name": $0.name, "type": $0.type, "jurisdiction": $0.jurisdiction,
-                                                  "selected": $0.name == view.question.organisation] },
+            "organisations": organisations.map {
+                [
+                    "name": $0.name, "type": $0.type, "jurisdiction": $0.jurisdiction,
+                    "selected": $0.name == view.question.organisation,
+                ]
+            },
         ]
         var question: [String: Any] = [:]
         if let date = view.question.date { question["date"] = date }
@@ -290,9 +304,11 @@ extension LineupServer {
 /// UTC, names safe in URLs, rules and details as readable JSON.
 private enum SupervisionFormat {
     static func auditRow(_ entry: AuditEntry) -> [String: Any] {
-        var row: [String: Any] = ["id": entry.id ?? 0, "time": PageText.time(entry.recordedAt),
-                                  "actor": entry.actor, "action": entry.action, "target": entry.target,
-                                  "details": entry.details]
+        var row: [String: Any] = [
+            "id": entry.id ?? 0, "time": PageText.time(entry.recordedAt),
+            "actor": entry.actor, "action": entry.action, "target": entry.target,
+            "details": entry.details,
+        ]
         if let organisation = entry.organisation { row["organisation"] = organisation }
         if let caseNumber = entry.caseNumber { row["case"] = caseNumber }
         if let purpose = entry.purpose { row["purpose"] = purpose }
@@ -310,10 +326,13 @@ private enum SupervisionFormat {
     static func ruleRow(_ rule: PolicyRule) -> [String: Any] {
         var conditions = (try? JSONSerialization.jsonObject(with: Data(prettyJSON(rule).utf8))) as? [String: Any] ?? [:]
         for key in ["name", "effect", "description"] { conditions.removeValue(forKey: key) }
-        let text = (try? JSONSerialization.data(withJSONObject: conditions, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        let text =
+            (try? JSONSerialization.data(withJSONObject: conditions, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        var row: [String: Any] = ["name": rule.name, "path": PageText.pathSegment(rule.name), "effect": rule.effect.rawValue,
-                                  "conditions": text]
+        var row: [String: Any] = [
+            "name": rule.name, "path": PageText.pathSegment(rule.name), "effect": rule.effect.rawValue,
+            "conditions": text,
+        ]
         if let description = rule.description { row["description"] = description }
         return row
     }
@@ -323,8 +342,10 @@ private enum SupervisionFormat {
         var shown: [String: Any] = ["allowed": decision.allowed]
         if let rule = decision.deniedBy { shown["deniedBy"] = rule }
         if let reason = decision.reason { shown["reason"] = reason }
-        shown["decidedBy"] = decision.deniedBy.map { $0 == "default" ? "the default (deny)" : "rule \($0)" }
-            ?? (decision.allowedBy.isEmpty ? "the default (\(defaultEffect.rawValue)): no rule applies"
+        shown["decidedBy"] =
+            decision.deniedBy.map { $0 == "default" ? "the default (deny)" : "rule \($0)" }
+            ?? (decision.allowedBy.isEmpty
+                ? "the default (\(defaultEffect.rawValue)): no rule applies"
                 : "rule " + decision.allowedBy.joined(separator: ", "))
         shown["anyExcluded"] = !decision.excludedSources.isEmpty
         shown["excluded"] = decision.excludedSources.sorted { $0.key < $1.key }.map { ["source": $0.key, "rule": $0.value] }

@@ -1,4 +1,5 @@
 import Dispatch
+import FaceVision
 import Foundation
 import Gallery
 import Governance
@@ -7,7 +8,6 @@ import MultipartKit
 import NIOCore
 import NIOPosix
 import Synchronization
-import FaceVision
 
 /// The HTTP API over the same Governance layer the command line uses: every route
 /// authenticates, and Governance decides and logs. No rule lives here.
@@ -31,10 +31,12 @@ public struct LineupServer: Sendable {
         public var publicRequestWindow: Duration
         public var publicRequestQueue: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024,
-                    secureCookies: Bool = false, requestTimeout: Duration = .seconds(120),
-                    headTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(120),
-                    publicRequestsPerAddress: Int = 5, publicRequestWindow: Duration = .seconds(900), publicRequestQueue: Int = 4) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, maxUploadBytes: Int = 20 * 1024 * 1024,
+            secureCookies: Bool = false, requestTimeout: Duration = .seconds(120),
+            headTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(120),
+            publicRequestsPerAddress: Int = 5, publicRequestWindow: Duration = .seconds(900), publicRequestQueue: Int = 4
+        ) {
             self.host = host
             self.port = port
             self.maxUploadBytes = maxUploadBytes
@@ -61,16 +63,20 @@ public struct LineupServer: Sendable {
     let lanes: WorkLanes
     let publicGate: PublicRequestGate
 
-    public init(governance: Governance, pipelines: ServerPipelines, configuration: Configuration = .init(),
-                metrics: ServerMetrics? = nil) {
+    public init(
+        governance: Governance, pipelines: ServerPipelines, configuration: Configuration = .init(),
+        metrics: ServerMetrics? = nil
+    ) {
         self.governance = governance
         self.pipelines = pipelines
         self.configuration = configuration
         self.metrics = metrics
         lanes = WorkLanes(pipelines: pipelines)
-        publicGate = PublicRequestGate(limits: .init(perAddress: configuration.publicRequestsPerAddress,
-                                                     window: configuration.publicRequestWindow,
-                                                     queueLimit: configuration.publicRequestQueue))
+        publicGate = PublicRequestGate(
+            limits: .init(
+                perAddress: configuration.publicRequestsPerAddress,
+                window: configuration.publicRequestWindow,
+                queueLimit: configuration.publicRequestQueue))
     }
 
     /// The router with every route of `Endpoint.catalogue`.
@@ -80,8 +86,10 @@ public struct LineupServer: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: APIErrorMiddleware(onError: countRefusal))
         router.add(middleware: MethodNotAllowedMiddleware())
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxUploadBytes,
-                                                   publicLimit: configuration.maxPublicBodyBytes))
+        router.add(
+            middleware: BodyLimitMiddleware(
+                limit: configuration.maxUploadBytes,
+                publicLimit: configuration.maxPublicBodyBytes))
         addMetricsRoute(to: router)
         let api = router.group(RouterPath(APIVersion.prefix))
         addServiceRoutes(to: api)
@@ -102,10 +110,12 @@ public struct LineupServer: Sendable {
 
     public func application() -> some ApplicationProtocol {
         let deadlines = ConnectionDeadlines.Limits(head: .init(configuration.headTimeout), body: .init(configuration.bodyTimeout))
-        return Application(router: router(),
-                           server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines(limits: deadlines)])),
-                           configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                                serverName: "Lineup"))
+        return Application(
+            router: router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionDeadlines(limits: deadlines)])),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "Lineup"))
     }
 
     // MARK: - Registering routes
@@ -121,8 +131,10 @@ public struct LineupServer: Sendable {
     /// Registers a route that needs a token, behind `AuthenticationMiddleware` (which
     /// hands the principal on in `context.authenticated` and refuses roles the
     /// catalogue does not list before the body is read).
-    func route(_ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-               _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response) {
+    func route(
+        _ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response
+    ) {
         let endpoint = Self.endpoint(method, path)
         precondition(endpoint.access != .public, "\(method) \(path) is public in the catalogue")
         group.group().add(middleware: AuthenticationMiddleware(endpoint: endpoint, authenticate: { request in try await principal(request) }))
@@ -130,8 +142,10 @@ public struct LineupServer: Sendable {
     }
 
     /// Registers a route anyone may call.
-    func publicRoute(_ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
-                     _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response) {
+    func publicRoute(
+        _ group: RouterGroup<LineupRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, LineupRequestContext) async throws -> Response
+    ) {
         precondition(Self.endpoint(method, path).access == .public, "\(method) \(path) is not public in the catalogue")
         group.on(RouterPath(path), method: method, use: handler)
     }
@@ -144,18 +158,26 @@ public struct LineupServer: Sendable {
     /// decide 401 before anything else), a request whose work outlasts
     /// `configuration.requestTimeout` is answered 503 `timeout`; the work itself runs
     /// to its end, so nothing is left half done.
-    func blocking<T: Sendable>(on lane: WorkLane = .requests, timed: Bool = true,
-                               _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func blocking<T: Sendable>(
+        on lane: WorkLane = .requests, timed: Bool = true,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         let lanes = self.lanes
         guard timed else { return try await lanes.run(on: lane, body) }
         let timeout = configuration.requestTimeout
         let deadline = ContinuousClock.now + timeout
-        let late = APIError(.serviceUnavailable, .timeout,
-                            "the request took longer than \(timeout.components.seconds) s; its work may still complete")
+        let late = APIError(
+            .serviceUnavailable, .timeout,
+            "the request took longer than \(timeout.components.seconds) s; its work may still complete")
         return try await withCheckedThrowingContinuation { continuation in
             let answered = Mutex(false)
             let answer: @Sendable (Result<T, any Error>) -> Void = { result in
-                if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(with: result) }
+                if answered.withLock({ done in
+                    defer { done = true }
+                    return !done
+                }) {
+                    continuation.resume(with: result)
+                }
             }
             let timer = Task {
                 try await Task.sleep(until: deadline)
@@ -189,11 +211,13 @@ public struct LineupServer: Sendable {
         do {
             try publicGate.enter(from: PublicRequestGate.key(of: address))
         } catch .tooMany(let seconds) {
-            throw APIError(.tooManyRequests, .rateLimited, "too many requests from your address; try again in \(seconds) s",
-                           retryAfter: seconds)
+            throw APIError(
+                .tooManyRequests, .rateLimited, "too many requests from your address; try again in \(seconds) s",
+                retryAfter: seconds)
         } catch .busy {
-            throw APIError(.serviceUnavailable, .busy, "the server is answering other requests; try again in a minute",
-                           retryAfter: 60)
+            throw APIError(
+                .serviceUnavailable, .busy, "the server is answering other requests; try again in a minute",
+                retryAfter: 60)
         }
         defer { publicGate.leave() }
         return try await work()
@@ -234,7 +258,8 @@ public struct LineupServer: Sendable {
         }
         if let session = WebSession.token(of: request) {
             if request.method != .get && request.method != .head,
-               !WebSession.csrfMatches(request.headers[WebSession.csrfHeader], sessionToken: session) {
+                !WebSession.csrfMatches(request.headers[WebSession.csrfHeader], sessionToken: session)
+            {
                 throw APIError(.forbidden, .forbidden, "a call with the session cookie must send its CSRF token in X-CSRF-Token")
             }
             return try await blocking(timed: false) { try governance.authenticate(token: session) }
@@ -250,15 +275,18 @@ public struct LineupServer: Sendable {
     /// The request's multipart form, decoded; a missing field is named.
     func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String], limit: Int? = nil) async throws -> T {
         guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
-              let boundary = WebForm.parameter("boundary", of: contentType) else {
+            let boundary = WebForm.parameter("boundary", of: contentType)
+        else {
             throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
         }
         let body = try await Self.body(of: request, limit: limit ?? configuration.maxUploadBytes)
         do {
             return try FormDataDecoder().decode(type, from: body, boundary: boundary)
         } catch {
-            throw APIError(.badRequest, .invalid, "the form needs the fields \(fields.joined(separator: ", ")), "
-                           + "with the photo as a file")
+            throw APIError(
+                .badRequest, .invalid,
+                "the form needs the fields \(fields.joined(separator: ", ")), "
+                    + "with the photo as a file")
         }
     }
 

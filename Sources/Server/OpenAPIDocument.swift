@@ -1,9 +1,9 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
 import Store
-import FaceVision
 
 /// The OpenAPI 3.1 document of the API, made from `Endpoint.catalogue`.
 enum OpenAPIDocument {
@@ -59,9 +59,11 @@ enum OpenAPIDocument {
         let captures = Set(endpoint.pathParameters)
         if !endpoint.parameters.isEmpty {
             operation["parameters"] = endpoint.parameters.map { field -> [String: Any] in
-                var parameter: [String: Any] = ["name": field.name, "in": captures.contains(field.name) ? "path" : "query",
-                                                "required": captures.contains(field.name) || field.required,
-                                                "schema": render(field.schema)]
+                var parameter: [String: Any] = [
+                    "name": field.name, "in": captures.contains(field.name) ? "path" : "query",
+                    "required": captures.contains(field.name) || field.required,
+                    "schema": render(field.schema),
+                ]
                 if let description = field.description { parameter["description"] = description }
                 return parameter
             }
@@ -70,8 +72,10 @@ enum OpenAPIDocument {
         case .none:
             break
         case .json(let fields, let required, let constraints):
-            operation["requestBody"] = ["required": required,
-                                        "content": ["application/json": ["schema": object(fields, constraints: constraints, json: true)]]]
+            operation["requestBody"] = [
+                "required": required,
+                "content": ["application/json": ["schema": object(fields, constraints: constraints, json: true)]],
+            ]
         case .multipart(let fields):
             operation["requestBody"] = ["required": true, "content": ["multipart/form-data": ["schema": object(fields)]]]
         }
@@ -85,21 +89,25 @@ enum OpenAPIDocument {
         if case .none = endpoint.body { hasBody = false } else { hasBody = true }
         let takesInput = hasBody || !endpoint.parameters.isEmpty
         let isDocument = endpoint.path.hasSuffix("/openapi.json")
-        var success: [String: Any] = ["description": successDescription(endpoint.success),
-                                      "content": ["application/json": ["schema": render(endpoint.answer)]]]
+        var success: [String: Any] = [
+            "description": successDescription(endpoint.success),
+            "content": ["application/json": ["schema": render(endpoint.answer)]],
+        ]
         if !endpoint.links.isEmpty {
-            success["links"] = Dictionary(uniqueKeysWithValues: endpoint.links.map { link -> (String, Any) in
-                guard let target = Endpoint.catalogue.first(where: { $0.method == link.method && $0.path == link.path }) else {
-                    preconditionFailure("\(endpoint.path) links to \(link.method) \(link.path), which is not in the catalogue")
-                }
-                let id = operationID(target)
-                return (id, ["operationId": id, "parameters": [link.parameter: "$response.body#" + link.pointer]])
-            })
+            success["links"] = Dictionary(
+                uniqueKeysWithValues: endpoint.links.map { link -> (String, Any) in
+                    guard let target = Endpoint.catalogue.first(where: { $0.method == link.method && $0.path == link.path }) else {
+                        preconditionFailure("\(endpoint.path) links to \(link.method) \(link.path), which is not in the catalogue")
+                    }
+                    let id = operationID(target)
+                    return (id, ["operationId": id, "parameters": [link.parameter: "$response.body#" + link.pointer]])
+                })
         }
         var responses: [String: Any] = [String(endpoint.success.code): success]
         if takesInput {
-            responses["400"] = errorResponse("A field or parameter is missing, has the wrong type, or holds text the server refuses "
-                                             + "(too long, a control character); a search without its justification (unjustified)")
+            responses["400"] = errorResponse(
+                "A field or parameter is missing, has the wrong type, or holds text the server refuses "
+                    + "(too long, a control character); a search without its justification (unjustified)")
         }
         if endpoint.access != .public {
             responses["401"] = errorResponse("No valid token", authenticate: true)
@@ -110,8 +118,9 @@ enum OpenAPIDocument {
         }
         if hasBody { responses["413"] = errorResponse("The request body is larger than the server accepts") }
         if endpoint.method != .get || takesInput {
-            responses["422"] = errorResponse("Well formed but cannot be done: no face or an unreadable photo, a folder the server "
-                                             + "does not have, a name already taken, a step out of turn, a day that does not exist")
+            responses["422"] = errorResponse(
+                "Well formed but cannot be done: no face or an unreadable photo, a folder the server "
+                    + "does not have, a name already taken, a step out of turn, a day that does not exist")
         }
         if endpoint.path.hasSuffix("/search") {
             responses["429"] = errorResponse("A daily search limit is reached", retryAfter: true)
@@ -119,8 +128,9 @@ enum OpenAPIDocument {
             responses["429"] = errorResponse("Too many requests from your address; try again after Retry-After seconds", retryAfter: true)
         }
         if !isDocument {
-            responses["503"] = errorResponse("The request took longer than the server's timeout (code timeout), or the server is "
-                                             + "answering too many requests of its kind (code busy, with Retry-After)", retryAfter: true)
+            responses["503"] = errorResponse(
+                "The request took longer than the server's timeout (code timeout), or the server is "
+                    + "answering too many requests of its kind (code busy, with Retry-After)", retryAfter: true)
         }
         return responses
     }
@@ -134,15 +144,19 @@ enum OpenAPIDocument {
     }
 
     private static func errorResponse(_ description: String, authenticate: Bool = false, retryAfter: Bool = false) -> [String: Any] {
-        var response: [String: Any] = ["description": description,
-                                       "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+        var response: [String: Any] = [
+            "description": description,
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+        ]
         var headers: [String: Any] = [:]
         if authenticate {
             headers["WWW-Authenticate"] = ["description": "Bearer", "required": true, "schema": ["type": "string", "const": "Bearer"]]
         }
         if retryAfter {
-            headers["Retry-After"] = ["description": "Seconds after which trying again may succeed", "required": false,
-                                      "schema": ["type": "string", "pattern": "^[0-9]+$"]]
+            headers["Retry-After"] = [
+                "description": "Seconds after which trying again may succeed", "required": false,
+                "schema": ["type": "string", "pattern": "^[0-9]+$"],
+            ]
         }
         if !headers.isEmpty { response["headers"] = headers }
         return response
@@ -165,11 +179,13 @@ enum OpenAPIDocument {
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": [
-                        "code": ["type": "string", "enum": APIError.Code.allCases.map(\.rawValue),
-                                 "description": "Stable, for programs: \(APIError.Code.allCases.map(\.rawValue).joined(separator: ", "))"],
+                        "code": [
+                            "type": "string", "enum": APIError.Code.allCases.map(\.rawValue),
+                            "description": "Stable, for programs: \(APIError.Code.allCases.map(\.rawValue).joined(separator: ", "))",
+                        ],
                         "message": ["type": "string", "description": "For people"],
                     ],
-                ],
+                ]
             ],
         ]
     }
@@ -196,12 +212,17 @@ enum OpenAPIDocument {
                 object["oneOf"] = names.map { ["required": [$0], "properties": [$0: ["not": ["type": "null"]]]] }
             case .excludeRuleNamesSources:
                 object["if"] = ["required": ["effect"], "properties": ["effect": ["const": PolicyRule.Effect.exclude.rawValue]]]
-                object["then"] = [
-                    "properties": ["actions": ["const": [PolicyRule.Action.search.rawValue]]],
-                    "anyOf": [["required": ["source_jurisdictions"]],
-                              ["required": ["other_organisations_sources"],
-                               "properties": ["other_organisations_sources": ["const": true]]]],
-                ] as [String: Any]
+                object["then"] =
+                    [
+                        "properties": ["actions": ["const": [PolicyRule.Action.search.rawValue]]],
+                        "anyOf": [
+                            ["required": ["source_jurisdictions"]],
+                            [
+                                "required": ["other_organisations_sources"],
+                                "properties": ["other_organisations_sources": ["const": true]],
+                            ],
+                        ],
+                    ] as [String: Any]
             }
         }
         return object
@@ -222,8 +243,10 @@ enum OpenAPIDocument {
             switch format {
             case "date": return ["type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"]
             case "date-time":
-                return ["type": "string", "format": "date-time",
-                        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"]
+                return [
+                    "type": "string", "format": "date-time",
+                    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$",
+                ]
             default: return format.map { ["type": "string", "format": $0] } ?? ["type": "string"]
             }
         case .integer(let minimum, let maximum):
@@ -281,7 +304,8 @@ enum OpenAPIDocument {
             let inner = "[^" + controls + invisible + "]"
             let edge = "[^" + controls + invisible + #"\u0020"# + "]"
             pattern = "^" + edge + "(" + inner + "*" + edge + ")?$"
-            description = "A name: normalised to NFC; no control, invisible or formatting characters, no space at either end, "
+            description =
+                "A name: normalised to NFC; no control, invisible or formatting characters, no space at either end, "
                 + "no letters mixed from the Latin, Greek and Cyrillic scripts"
         case .line:
             let any = "[^" + controls + "]"
@@ -289,8 +313,10 @@ enum OpenAPIDocument {
             pattern = "^(" + any + "*" + visible + "){\(rule.minLength)}" + any + "*$"
             description = "One line of text: no control characters; at least \(rule.minLength) not counting spaces at either end"
         }
-        return ["type": "string", "minLength": rule.minLength, "maxLength": rule.maxLength, "pattern": pattern,
-                "description": description]
+        return [
+            "type": "string", "minLength": rule.minLength, "maxLength": rule.maxLength, "pattern": pattern,
+            "description": description,
+        ]
     }
 
     // MARK: - What the answers hold
@@ -299,16 +325,24 @@ enum OpenAPIDocument {
     /// list the main properties with their types, and require only what every answer
     /// has; answers may carry more.
     static let models: [String: Schema] = [
-        "Health": .object([Field("status", .string()), Field("model", .string()), Field("faces", .integer()),
-                           Field("index", .string())]),
+        "Health": .object([
+            Field("status", .string()), Field("model", .string()), Field("faces", .integer()),
+            Field("index", .string()),
+        ]),
         "Box": .object([Field("x", .number), Field("y", .number), Field("width", .number), Field("height", .number)]),
         "DetectedFace": .object([
             Field("box", .named("Box")), Field("score", .number), Field("landmarks", .map(.any)),
-            Field("quality", .object([Field("inter_eye_distance", .number), Field("sharpness", .number), Field("yaw", .number),
-                                      Field("roll", .number), Field("warnings", .array(.words(QualityWarning.self)))])),
+            Field(
+                "quality",
+                .object([
+                    Field("inter_eye_distance", .number), Field("sharpness", .number), Field("yaw", .number),
+                    Field("roll", .number), Field("warnings", .array(.words(QualityWarning.self))),
+                ])),
         ]),
-        "Detection": .object([Field("width", .integer()), Field("height", .integer()), Field("faces", .array(.named("DetectedFace"))),
-                              .optional("most_prominent", .integer(), "The face a search uses when none is chosen")]),
+        "Detection": .object([
+            Field("width", .integer()), Field("height", .integer()), Field("faces", .array(.named("DetectedFace"))),
+            .optional("most_prominent", .integer(), "The face a search uses when none is chosen"),
+        ]),
         "Candidate": .object([
             Field("rank", .integer()), Field("face_id", .integer()), Field("score", .number),
             .optional("band", .words(ConfidenceBand.self)), Field("box", .named("Box")),
@@ -319,11 +353,13 @@ enum OpenAPIDocument {
             Field("special_category_condition", .words(Source.SpecialCategoryCondition.self)), Field("jurisdiction", .string()),
         ]),
         "JustifiedSearch": .object([
-            Field("result", .object([
-                Field("model_id", .string()), Field("gallery_faces", .integer()), Field("probe_face", .named("DetectedFace")),
-                Field("faces_in_probe", .integer()), Field("warnings", .array(.string())),
-                Field("candidates", .array(.named("Candidate"))), Field("search_milliseconds", .number),
-            ])),
+            Field(
+                "result",
+                .object([
+                    Field("model_id", .string()), Field("gallery_faces", .integer()), Field("probe_face", .named("DetectedFace")),
+                    Field("faces_in_probe", .integer()), Field("warnings", .array(.string())),
+                    Field("candidates", .array(.named("Candidate"))), Field("search_milliseconds", .number),
+                ])),
             Field("audit_entry", .integer(), "The audit entry that records this search"),
             Field("excluded_sources", .map(.string()), "Sources left out by policy, each with the rule that left it out"),
             Field("opted_out_faces_withheld", .integer()),
@@ -343,9 +379,13 @@ enum OpenAPIDocument {
         ]),
         "IngestJob": .object([
             Field("id", .string()), Field("source", .string()), Field("started_by", .string()), Field("organisation", .string()),
-            Field("state", Schema.listed([IngestJobs.Job.State.queued, .running, .finished, .failed]) {
-                switch $0 { case .queued, .running, .finished, .failed: () }
-            }), Field("folder", .string()),
+            Field(
+                "state",
+                Schema.listed([IngestJobs.Job.State.queued, .running, .finished, .failed]) {
+                    switch $0 {
+                    case .queued, .running, .finished, .failed: ()
+                    }
+                }), Field("folder", .string()),
             Field("files_total", .integer()), Field("files_done", .integer()), Field("faces", .integer()), Field("skipped", .integer()),
             Field("error_count", .integer()), Field("errors", .array(.object([Field("path", .string()), Field("message", .string())]))),
             Field("set_aside", .array(.object([Field("path", .string()), Field("reason", .string())]))),
@@ -379,8 +419,10 @@ enum OpenAPIDocument {
             Field("allowed", .boolean), .optional("denied_by", .string()), .optional("reason", .string()),
             Field("allowed_by", .array(.string())), Field("excluded_sources", .map(.string())),
         ]),
-        "RequestReceipt": .object([Field("reference", .string(), "Keep it to follow the request"),
-                                   Field("status", Schema.reviewStatus)]),
+        "RequestReceipt": .object([
+            Field("reference", .string(), "Keep it to follow the request"),
+            Field("status", Schema.reviewStatus),
+        ]),
         "RequestStatus": .object([Field("status", Schema.reviewStatus)]),
         "ErasureReceipt": .object([
             .optional("id", .integer()), Field("reference", .string()),
@@ -396,13 +438,19 @@ enum OpenAPIDocument {
         ]),
         "AccessReport": .object([
             Field("reference", .string()), Field("released_by", .string()), Field("released_at", Schema.time),
-            Field("faces", .array(.object([
-                Field("face_id", .integer()), Field("confirmed_by", .string()), Field("provenance", .named("Candidate")),
-                Field("searches", .array(.object([
-                    Field("audit_entry", .integer()), Field("at", Schema.time), .optional("organisation", .string()),
-                    .optional("purpose", .string()), .optional("legal_basis", .string()),
-                ]))),
-            ]))),
+            Field(
+                "faces",
+                .array(
+                    .object([
+                        Field("face_id", .integer()), Field("confirmed_by", .string()), Field("provenance", .named("Candidate")),
+                        Field(
+                            "searches",
+                            .array(
+                                .object([
+                                    Field("audit_entry", .integer()), Field("at", Schema.time), .optional("organisation", .string()),
+                                    .optional("purpose", .string()), .optional("legal_basis", .string()),
+                                ]))),
+                    ]))),
         ]),
         "AuditVerification": .object([
             Field("entries", .integer()), Field("head_hash", .string(), "The last entry's hash, hex: keep it"),

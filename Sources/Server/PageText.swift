@@ -4,8 +4,9 @@ import Foundation
 enum PageText {
     /// `2026-11-30 20:47:03 UTC`: the audit log and every record keep UTC.
     static func time(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: TimeZone(identifier: "UTC")!)
-            .year().month().day().time(includingFractionalSeconds: false)) + " UTC"
+        date.formatted(
+            Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: TimeZone(identifier: "UTC")!)
+                .year().month().day().time(includingFractionalSeconds: false)) + " UTC"
     }
 
     /// `2026-11-30`, the UTC day.

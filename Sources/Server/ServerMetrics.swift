@@ -42,8 +42,9 @@ extension LineupServer {
             }
             let gallery = governance.gallery
             if let faces = try? await blocking(timed: false, { try gallery.indexedFaces() }) { metrics.galleryFaces.record(faces) }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
         }
     }
 

@@ -74,10 +74,13 @@ struct WebForm: Sendable {
         parser.onHeader = { name, value in headers[name.lowercased()] = value }
         parser.onBody = { chunk in content.writeBuffer(&chunk) }
         parser.onPartComplete = {
-            defer { headers = [:]; content.clear() }
+            defer {
+                headers = [:]
+                content.clear()
+            }
             guard let disposition = headers["content-disposition"], let name = parameter("name", of: disposition) else { return }
             if let filename = parameter("filename", of: disposition) {
-                guard !filename.isEmpty || content.readableBytes > 0 else { return }   // a file input left empty
+                guard !filename.isEmpty || content.readableBytes > 0 else { return }  // a file input left empty
                 form.files[name, default: []].append(File(name: filename, bytes: Array(buffer: content)))
             } else {
                 form.fields[name] = String(buffer: content)

@@ -1,5 +1,5 @@
-import Foundation
 import FaceVision
+import Foundation
 
 /// Pictures for pages: scaled down, face boxes drawn into the pixels (so a box is
 /// there in a screenshot or a saved copy, with no script or style needed), and
@@ -11,8 +11,9 @@ enum WebImages {
         let scale = min(1, Double(maxSide) / Double(max(image.width, image.height)))
         var fitted = image
         if scale < 1 {
-            fitted = try image.resized(width: max(1, Int((Double(image.width) * scale).rounded())),
-                                       height: max(1, Int((Double(image.height) * scale).rounded())))
+            fitted = try image.resized(
+                width: max(1, Int((Double(image.width) * scale).rounded())),
+                height: max(1, Int((Double(image.height) * scale).rounded())))
         }
         if !boxes.isEmpty { fitted = try outlined(fitted, boxes: boxes.map { $0.scaled(by: scale) }) }
         return "data:image/jpeg;base64," + Data(try fitted.jpegData(quality: 85)).base64EncodedString()
@@ -33,8 +34,14 @@ enum WebImages {
             let right = Int((box.x + box.width).rounded()), bottom = Int((box.y + box.height).rounded())
             for ring in -1...thickness {
                 let colour: (UInt8, UInt8, UInt8) = (ring == -1 || ring == thickness) ? (0, 0, 0) : (0, 212, 255)
-                for x in (left - ring)...(right + ring) { paint(x, top - ring, colour); paint(x, bottom + ring, colour) }
-                for y in (top - ring)...(bottom + ring) { paint(left - ring, y, colour); paint(right + ring, y, colour) }
+                for x in (left - ring)...(right + ring) {
+                    paint(x, top - ring, colour)
+                    paint(x, bottom + ring, colour)
+                }
+                for y in (top - ring)...(bottom + ring) {
+                    paint(left - ring, y, colour)
+                    paint(right + ring, y, colour)
+                }
             }
         }
         return try Image(bgr: pixels, width: width, height: height)

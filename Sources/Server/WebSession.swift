@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import Governance
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// The browser's sign-in: a session token (an API token of the account that lives
 /// `Governance.sessionLifetime`) in an HttpOnly, SameSite=Strict cookie, and a CSRF
@@ -46,14 +46,18 @@ enum WebSession {
     /// (a tab the browser drops, leaving `//host`) is refused.
     static func safeNext(_ next: String?) -> String? {
         guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2000,
-              !next.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0)
-                  || CharacterSet.controlCharacters.contains($0) || $0 == "\\" }),
-              let parsed = URLComponents(string: next), parsed.scheme == nil, parsed.host == nil,
-              parsed.percentEncodedPath.hasPrefix("/"), !parsed.percentEncodedPath.hasPrefix("//") else { return nil }
+            !next.unicodeScalars.contains(where: {
+                CharacterSet.whitespacesAndNewlines.contains($0)
+                    || CharacterSet.controlCharacters.contains($0) || $0 == "\\"
+            }),
+            let parsed = URLComponents(string: next), parsed.scheme == nil, parsed.host == nil,
+            parsed.percentEncodedPath.hasPrefix("/"), !parsed.percentEncodedPath.hasPrefix("//")
+        else { return nil }
         // What the path says once decoded must not turn into another origin either.
         let decoded = parsed.path
         guard !decoded.hasPrefix("//"), !decoded.contains("\\"),
-              !decoded.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else { return nil }
+            !decoded.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
+        else { return nil }
         return next
     }
 

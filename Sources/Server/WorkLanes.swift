@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import FaceVision
 import NIOCore
 import NIOPosix
 import Synchronization
-import FaceVision
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where blocking work runs. Each kind of work has threads of its own, so one kind
 /// never waits behind another: two 10,000-photo uploads being ingested leave the
@@ -42,8 +43,10 @@ public struct ServerPipelines: Sendable {
 
     /// `searchWorkers` pipelines for searches, `ingestWorkers` for ingests and one for
     /// the public forms (with `publicLimits`), each made by `make` with its limits.
-    public init(searchWorkers: Int, ingestWorkers: Int,
-                make: (ImageLimits?) throws -> FacePipeline) throws {
+    public init(
+        searchWorkers: Int, ingestWorkers: Int,
+        make: (ImageLimits?) throws -> FacePipeline
+    ) throws {
         searches = PipelinePool(try (0..<max(1, searchWorkers)).map { _ in try make(nil) })
         ingest = PipelinePool(try (0..<max(1, ingestWorkers)).map { _ in try make(nil) })
         publicRequests = PipelinePool([try make(Self.publicLimits)])
@@ -63,12 +66,13 @@ final class WorkLanes: Sendable {
     init(pipelines: ServerPipelines) {
         var pools: [WorkLane: NIOThreadPool] = [:]
         for lane in WorkLane.allCases {
-            let threads = switch lane {
-            case .requests: Self.requestThreads
-            case .faces: pipelines.searches.count
-            case .publicRequests: pipelines.publicRequests.count
-            case .ingest: pipelines.ingest.count
-            }
+            let threads =
+                switch lane {
+                case .requests: Self.requestThreads
+                case .faces: pipelines.searches.count
+                case .publicRequests: pipelines.publicRequests.count
+                case .ingest: pipelines.ingest.count
+                }
             let pool = NIOThreadPool(numberOfThreads: threads)
             pool.start()
             pools[lane] = pool
@@ -89,9 +93,9 @@ final class WorkLanes: Sendable {
     /// cores the scheduler favours searches. Linux sets niceness per thread.
     static func lowerThisThreadsPriority() {
         #if os(Linux)
-        // On Linux, PRIO_PROCESS with id 0 is the calling thread alone.
-        let which = __priority_which_t(PRIO_PROCESS.rawValue)
-        if getpriority(which, 0) < 10 { _ = setpriority(which, 0, 10) }
+            // On Linux, PRIO_PROCESS with id 0 is the calling thread alone.
+            let which = __priority_which_t(PRIO_PROCESS.rawValue)
+            if getpriority(which, 0) < 10 { _ = setpriority(which, 0, 10) }
         #endif
     }
 

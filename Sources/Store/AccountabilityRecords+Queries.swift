@@ -38,8 +38,9 @@ extension PolicyRuleRecord {
 extension ProbeRecord {
     /// Forgets the probe photos whose keeping time has passed by `date`.
     public static func forgetPhotos(keptUntil date: Date, in db: any MetadataTransaction) throws {
-        try db.execute("UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
-                       [.date(date)])
+        try db.execute(
+            "UPDATE probe SET photo = NULL, photoKeptUntil = NULL WHERE photoKeptUntil IS NOT NULL AND photoKeptUntil <= ?",
+            [.date(date)])
     }
 }
 
@@ -47,9 +48,11 @@ extension Suppression {
     /// Changes whenever an opt-out is added or rejected: what a cache of the opt-outs'
     /// templates is checked against.
     public static func stamp(in db: any MetadataTransaction) throws -> String {
-        try db.row("""
+        try db.row(
+            """
             SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) FROM suppression
-            """, [.text(ReviewStatus.rejected.rawValue)]).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
+            """, [.text(ReviewStatus.rejected.rawValue)]
+        ).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
     }
 }
 
@@ -73,7 +76,8 @@ extension AccessRequest {
     /// The access requests (or the one with `reference`), oldest first, with their
     /// candidates counted by decision.
     public static func summaries(reference: String? = nil, in db: any MetadataTransaction) throws -> [Summary] {
-        let rows = try db.rows("""
+        let rows = try db.rows(
+            """
             SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,
                    accessRequest.releasedBy, accessRequest.releasedAt,
                    COUNT(accessCandidate.id) AS candidates,
@@ -84,9 +88,10 @@ extension AccessRequest {
             """, [.text(ReviewStatus.pending.rawValue)] + (reference.map { [.text($0)] } ?? []))
         return try rows.map { row in
             let request = try row.decode(SummaryRow.self)
-            return Summary(reference: request.reference, status: request.status, contact: request.contact,
-                           createdAt: request.createdAt, releasedBy: request.releasedBy, releasedAt: request.releasedAt,
-                           decided: request.candidates - request.undecided, undecided: request.undecided)
+            return Summary(
+                reference: request.reference, status: request.status, contact: request.contact,
+                createdAt: request.createdAt, releasedBy: request.releasedBy, releasedAt: request.releasedAt,
+                decided: request.candidates - request.undecided, undecided: request.undecided)
         }
     }
 

@@ -91,8 +91,10 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
         case expired
     }
 
-    public init(organisationID: Int64, name: String, roles: [Role], status: Status, searchesPerDay: Int,
-                expiresAt: Date?, createdAt: Date = Date(), createdBy: String) {
+    public init(
+        organisationID: Int64, name: String, roles: [Role], status: Status, searchesPerDay: Int,
+        expiresAt: Date?, createdAt: Date = Date(), createdBy: String
+    ) {
         self.organisationID = organisationID
         self.name = name
         self.roles = RoleList(roles)
@@ -102,7 +104,6 @@ public struct Account: Codable, Sendable, Equatable, StoredRecord {
         self.createdAt = createdAt
         self.createdBy = createdBy
     }
-
 
 }
 
@@ -150,8 +151,10 @@ public struct AuditEntry: Codable, Sendable, Equatable, StoredRecord {
 
     public static let tableName = "auditEntry"
 
-    public init(recordedAt: Date, actor: String, organisation: String?, action: String, target: String,
-                caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}") {
+    public init(
+        recordedAt: Date, actor: String, organisation: String?, action: String, target: String,
+        caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}"
+    ) {
         self.recordedAt = recordedAt
         self.actor = actor
         self.organisation = organisation
@@ -310,8 +313,10 @@ public struct ErasureReceipt: Codable, Sendable, Equatable, StoredRecord {
 
     public static let tableName = "erasureReceipt"
 
-    public init(reference: String, scope: String, target: String, faces: Int, images: Int, files: Int, sources: Int,
-                reason: String, erasedAt: Date, erasedBy: String) {
+    public init(
+        reference: String, scope: String, target: String, faces: Int, images: Int, files: Int, sources: Int,
+        reason: String, erasedAt: Date, erasedBy: String
+    ) {
         self.reference = reference
         self.scope = scope
         self.target = target

@@ -51,10 +51,13 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
 }
 
 extension AuditEntry {
-    public init(recordedAt: Date, actor: String, organisation: String?, action: AuditAction, target: String,
-                caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}") {
-        self.init(recordedAt: recordedAt, actor: actor, organisation: organisation, action: action.rawValue, target: target,
-                  caseNumber: caseNumber, purpose: purpose, legalBasis: legalBasis, details: details)
+    public init(
+        recordedAt: Date, actor: String, organisation: String?, action: AuditAction, target: String,
+        caseNumber: String? = nil, purpose: String? = nil, legalBasis: String? = nil, details: String = "{}"
+    ) {
+        self.init(
+            recordedAt: recordedAt, actor: actor, organisation: organisation, action: action.rawValue, target: target,
+            caseNumber: caseNumber, purpose: purpose, legalBasis: legalBasis, details: details)
     }
 
     /// The act as Lineup names it today; nil for one this version does not know.

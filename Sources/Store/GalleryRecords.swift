@@ -1,5 +1,5 @@
-import Foundation
 import FaceVision
+import Foundation
 
 /// One file taken in from a source: the unit of idempotent, all-or-nothing ingest.
 /// A photo or a video is recorded together with every image and face it gave, in
@@ -57,8 +57,10 @@ public struct GalleryImage: Codable, Sendable, Equatable, StoredRecord {
 
     public static let tableName = "image"
 
-    public init(sourceID: Int64, fileID: Int64, originURI: String, pageURL: String? = nil, capturedAt: Date? = nil,
-                ingestedAt: Date, width: Int, height: Int, frameSeconds: Double? = nil) {
+    public init(
+        sourceID: Int64, fileID: Int64, originURI: String, pageURL: String? = nil, capturedAt: Date? = nil,
+        ingestedAt: Date, width: Int, height: Int, frameSeconds: Double? = nil
+    ) {
         self.sourceID = sourceID
         self.fileID = fileID
         self.originURI = originURI
@@ -72,6 +74,21 @@ public struct GalleryImage: Codable, Sendable, Equatable, StoredRecord {
 
 }
 
+/// A template as a face record holds it: its floats in the clear while in memory (as
+/// the pipeline made them, or as the store opened them), or sealed with a keyring key,
+/// as the database keeps it. Only `.clear` gives floats, so sealed bytes are never
+/// read as a template.
+public enum StoredTemplate: Sendable, Equatable {
+    case clear(Data)
+    case sealed(Data, keyID: String)
+
+    /// The floats, when the template is in the clear.
+    public var floats: [Float]? {
+        guard case .clear(let bytes) = self else { return nil }
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+}
+
 /// A face and its template. For a video, one face per track: the best-quality
 /// sighting, with the span of the track.
 public struct GalleryFace: Codable, Sendable, Equatable, StoredRecord {
@@ -82,17 +99,19 @@ public struct GalleryFace: Codable, Sendable, Equatable, StoredRecord {
     public var detectorScore: Double
     public var quality: FaceQuality
     public var modelID: String
-    /// The template's floats, little-endian; sealed with `keyID` once stored.
-    public var template: Data
-    /// The keyring key the stored template is sealed with.
-    public var keyID: String?
+    /// Kept in two columns: `template` (the bytes) and `keyID` (the key that sealed
+    /// them; NULL only for a template a version before encryption at rest stored in
+    /// the clear, sealed when the gallery next opens).
+    public var template: StoredTemplate
     public var trackFirstSeconds: Double?
     public var trackLastSeconds: Double?
 
     public static let tableName = "face"
 
-    public init(imageID: Int64, box: Box, landmarks: FaceLandmarks, detectorScore: Double, quality: FaceQuality,
-                modelID: String, template: Data, trackFirstSeconds: Double? = nil, trackLastSeconds: Double? = nil) {
+    public init(
+        imageID: Int64, box: Box, landmarks: FaceLandmarks, detectorScore: Double, quality: FaceQuality,
+        modelID: String, template: StoredTemplate, trackFirstSeconds: Double? = nil, trackLastSeconds: Double? = nil
+    ) {
         self.imageID = imageID
         self.box = box
         self.landmarks = landmarks
@@ -104,9 +123,48 @@ public struct GalleryFace: Codable, Sendable, Equatable, StoredRecord {
         self.trackLastSeconds = trackLastSeconds
     }
 
+    public static func encode(_ template: FaceTemplate) -> StoredTemplate {
+        .clear(template.vector.withUnsafeBytes { Data($0) })
+    }
 
-    public static func encode(_ template: FaceTemplate) -> Data {
-        template.vector.withUnsafeBytes { Data($0) }
+    enum CodingKeys: String, CodingKey {
+        case id, imageID, box, landmarks, detectorScore, quality, modelID, template, keyID, trackFirstSeconds, trackLastSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let row = try decoder.container(keyedBy: CodingKeys.self)
+        id = try row.decodeIfPresent(Int64.self, forKey: .id)
+        imageID = try row.decode(Int64.self, forKey: .imageID)
+        box = try row.decode(Box.self, forKey: .box)
+        landmarks = try row.decode(FaceLandmarks.self, forKey: .landmarks)
+        detectorScore = try row.decode(Double.self, forKey: .detectorScore)
+        quality = try row.decode(FaceQuality.self, forKey: .quality)
+        modelID = try row.decode(String.self, forKey: .modelID)
+        let bytes = try row.decode(Data.self, forKey: .template)
+        template = try row.decodeIfPresent(String.self, forKey: .keyID).map { .sealed(bytes, keyID: $0) } ?? .clear(bytes)
+        trackFirstSeconds = try row.decodeIfPresent(Double.self, forKey: .trackFirstSeconds)
+        trackLastSeconds = try row.decodeIfPresent(Double.self, forKey: .trackLastSeconds)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var row = encoder.container(keyedBy: CodingKeys.self)
+        try row.encodeIfPresent(id, forKey: .id)
+        try row.encode(imageID, forKey: .imageID)
+        try row.encode(box, forKey: .box)
+        try row.encode(landmarks, forKey: .landmarks)
+        try row.encode(detectorScore, forKey: .detectorScore)
+        try row.encode(quality, forKey: .quality)
+        try row.encode(modelID, forKey: .modelID)
+        switch template {
+        case .clear(let bytes):
+            try row.encode(bytes, forKey: .template)
+            try row.encodeNil(forKey: .keyID)
+        case .sealed(let bytes, let keyID):
+            try row.encode(bytes, forKey: .template)
+            try row.encode(keyID, forKey: .keyID)
+        }
+        try row.encodeIfPresent(trackFirstSeconds, forKey: .trackFirstSeconds)
+        try row.encodeIfPresent(trackLastSeconds, forKey: .trackLastSeconds)
     }
 }
 

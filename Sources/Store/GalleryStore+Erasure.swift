@@ -14,8 +14,10 @@ extension GalleryStore {
     /// Deletes faces (and the listed images, and pictures left with no face) and their
     /// opt-out links; files left with no picture are marked erased, keeping their
     /// content hash so that ingesting the file again does not bring the faces back.
-    public static func deleteFaces(_ faces: [Int64], alsoImages: [Int64] = [], erasedAt: Date,
-                                   in db: any MetadataTransaction) throws -> Deletion {
+    public static func deleteFaces(
+        _ faces: [Int64], alsoImages: [Int64] = [], erasedAt: Date,
+        in db: any MetadataTransaction
+    ) throws -> Deletion {
         guard !faces.isEmpty || !alsoImages.isEmpty else { return Deletion() }
         let imageIDs = Set(try db.ids("SELECT imageID FROM face WHERE id IN (\(sqlList(faces)))") + alsoImages)
         let fileIDs = Set(try db.ids("SELECT fileID FROM image WHERE id IN (\(sqlList(imageIDs)))"))
@@ -38,8 +40,9 @@ extension GalleryStore {
         guard !ids.isEmpty else { return Deletion() }
         let list = sqlList(ids)
         let faces = try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(list))")
-        let deletion = Deletion(faces: faces, images: try db.count(GalleryImage.self, "WHERE sourceID IN (\(list))"),
-                                files: try db.count(SourceFile.self, "WHERE sourceID IN (\(list))"))
+        let deletion = Deletion(
+            faces: faces, images: try db.count(GalleryImage.self, "WHERE sourceID IN (\(list))"),
+            files: try db.count(SourceFile.self, "WHERE sourceID IN (\(list))"))
         try db.delete(GalleryFace.self, ids: faces)
         try SuppressedFace.delete(faces: faces, in: db)
         try db.delete(Source.self, ids: ids)
@@ -58,17 +61,20 @@ extension GalleryStore {
 
     /// The faces of a source ingested before `date` (what its retention period has passed).
     public static func faces(ofSource id: Int64, ingestedBefore date: Date, in db: any MetadataTransaction) throws -> [Int64] {
-        try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID = ? AND image.ingestedAt < ?",
-                   [.integer(id), .date(date)])
+        try db.ids(
+            "SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID = ? AND image.ingestedAt < ?",
+            [.integer(id), .date(date)])
     }
 
     /// The organisation owning each stored face of `ids` (nil: the operator's own
     /// sources, made before organisations owned sources).
     public static func owners(ofFaces ids: [Int64], in db: any MetadataTransaction) throws -> [(face: Int64, organisation: Int64?)] {
-        try db.rows("""
+        try db.rows(
+            """
             SELECT face.id, source.organisationID FROM face JOIN image ON image.id = face.imageID
             JOIN source ON source.id = image.sourceID WHERE face.id IN (\(sqlList(ids)))
-            """).map { (try $0[0].int64(), $0[1].isNull ? nil : try $0[1].int64()) }
+            """
+        ).map { (try $0[0].int64(), $0[1].isNull ? nil : try $0[1].int64()) }
     }
 
     /// The organisation owning a picture's source; nil when there is no such picture,
@@ -80,7 +86,8 @@ extension GalleryStore {
 
     /// The faces stored by one ingest run.
     public static func faceCount(ofRun runID: Int64, in db: any MetadataTransaction) throws -> Int {
-        try db.count("""
+        try db.count(
+            """
             SELECT count(*) FROM face JOIN image ON image.id = face.imageID JOIN sourceFile ON sourceFile.id = image.fileID
             WHERE sourceFile.runID = ?
             """, [.integer(runID)])
@@ -104,12 +111,20 @@ extension StoredRecord {
 extension AuditEntry {
     /// How many entries of `action` were recorded since `date`, by `actor` or by anyone
     /// of `organisation` when given (a day's searches, for the rate limits).
-    public static func count(of action: AuditAction, since date: Date, actor: String? = nil, organisation: String? = nil,
-                             in db: any MetadataTransaction) throws -> Int {
+    public static func count(
+        of action: AuditAction, since date: Date, actor: String? = nil, organisation: String? = nil,
+        in db: any MetadataTransaction
+    ) throws -> Int {
         var clauses = "WHERE action = ? AND recordedAt >= ?"
         var arguments: [SQLValue] = [.text(action.rawValue), .date(date)]
-        if let actor { clauses += " AND actor = ?"; arguments.append(.text(actor)) }
-        if let organisation { clauses += " AND organisation = ?"; arguments.append(.text(organisation)) }
+        if let actor {
+            clauses += " AND actor = ?"
+            arguments.append(.text(actor))
+        }
+        if let organisation {
+            clauses += " AND organisation = ?"
+            arguments.append(.text(organisation))
+        }
         return try db.count(AuditEntry.self, clauses, arguments)
     }
 

@@ -12,8 +12,9 @@ extension GalleryStore {
             let rows = try Row.fetchAll(db, sql: "SELECT id, template FROM face INDEXED BY faceInTheClear WHERE keyID IS NULL")
             for row in rows {
                 let sealed = try keyring.seal(row[1])
-                try db.execute(sql: "UPDATE face SET template = ?, keyID = ? WHERE id = ?",
-                               arguments: [sealed, keyring.currentKeyID, row[0] as Int64])
+                try db.execute(
+                    sql: "UPDATE face SET template = ?, keyID = ? WHERE id = ?",
+                    arguments: [sealed, keyring.currentKeyID, row[0] as Int64])
             }
         }
     }
@@ -30,8 +31,10 @@ extension GalleryStore {
         try new.save()
         let count = try database.write { db -> Int in
             var count = 0
-            for (table, columns) in [("face", ["template"]), ("suppression", ["template"]), ("accessRequest", ["template", "photo"]),
-                                     ("probe", ["template", "photo"])] {
+            for (table, columns) in [
+                ("face", ["template"]), ("suppression", ["template"]), ("accessRequest", ["template", "photo"]),
+                ("probe", ["template", "photo"]),
+            ] {
                 for row in try db.rows("SELECT id, keyID, \(columns.joined(separator: ", ")) FROM \(table)") {
                     let keyID = try row[1].string()
                     var values: [SQLValue] = []
@@ -40,8 +43,9 @@ extension GalleryStore {
                         values.append(sealed.isNull ? .null : .blob(try new.seal(try new.open(try sealed.data(), keyID: keyID))))
                     }
                     let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
-                    try db.execute("UPDATE \(table) SET \(assignments), keyID = ? WHERE id = ?",
-                                   values + [.text(new.currentKeyID), row[0]])
+                    try db.execute(
+                        "UPDATE \(table) SET \(assignments), keyID = ? WHERE id = ?",
+                        values + [.text(new.currentKeyID), row[0]])
                     count += 1
                 }
             }

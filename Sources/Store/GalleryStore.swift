@@ -1,7 +1,7 @@
+import FaceVision
 import Foundation
 import GRDB
 import Synchronization
-import FaceVision
 
 /// The gallery's records in a metadata store, with templates sealed at rest.
 ///
@@ -86,9 +86,12 @@ extension GalleryStore {
     /// Stores a file with all its pictures and faces in one transaction and returns
     /// the stored faces (with ids, templates in the clear for the index). Returns nil
     /// when the content was stored before.
-    public func record(file: SourceFile, pictures: [PictureToStore],
-                       alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil) throws
-        -> [GalleryFace]? {
+    public func record(
+        file: SourceFile, pictures: [PictureToStore],
+        alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil
+    ) throws
+        -> [GalleryFace]?
+    {
         try database.write { db in
             guard try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(file.sourceID), .blob(file.sha256)]) == 0 else {
                 return nil
@@ -103,12 +106,13 @@ extension GalleryStore {
                 try db.insert(&image)
                 for var face in picture.faces {
                     face.imageID = image.id!
-                    let clear = face.template
-                    face.template = try keyring.seal(clear)
-                    face.keyID = keyring.currentKeyID
+                    guard case .clear(let clear) = face.template else {
+                        throw TemplateKeyring.KeyringError.sealedValueDamaged
+                    }
+                    face.template = .sealed(try keyring.seal(clear), keyID: keyring.currentKeyID)
                     try db.insert(&face)
-                    face.template = clear
-                    face.keyID = nil
+                    // The caller gets its faces back with their ids, templates as it gave them.
+                    face.template = .clear(clear)
                     stored.append(face)
                 }
             }
@@ -148,8 +152,9 @@ extension GalleryStore {
     /// `since`: their process is gone.
     public func abandonedRuns(before since: Date) throws -> [IngestRun] {
         try database.read { db in
-            try db.fetchAll(IngestRun.self, "WHERE finishedAt IS NULL AND COALESCE(heartbeatAt, startedAt) < ? ORDER BY id",
-                            [.date(since)])
+            try db.fetchAll(
+                IngestRun.self, "WHERE finishedAt IS NULL AND COALESCE(heartbeatAt, startedAt) < ? ORDER BY id",
+                [.date(since)])
         }
     }
 
@@ -179,22 +184,28 @@ extension GalleryStore {
 
     /// The ids of a model's faces within `range`.
     public func faceIDs(modelID: String, in range: Range<Int64>) throws -> Set<Int64> {
-        Set(try database.read { db in
-            try db.ids("SELECT id FROM face WHERE modelID = ? AND id >= ? AND id < ?",
-                       [.text(modelID), .integer(range.lowerBound), .integer(range.upperBound)])
-        })
+        Set(
+            try database.read { db in
+                try db.ids(
+                    "SELECT id FROM face WHERE modelID = ? AND id >= ? AND id < ?",
+                    [.text(modelID), .integer(range.lowerBound), .integer(range.upperBound)])
+            })
     }
 
     /// Visits the (id, source id, template) of every face of a model with an id above
     /// `afterID`, in id order, without loading the rest of the rows.
-    public func forEachTemplate(modelID: String, afterID: Int64 = 0,
-                                _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) throws {
+    public func forEachTemplate(
+        modelID: String, afterID: Int64 = 0,
+        _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void
+    ) throws {
         try database.read { db in
             let keyring = self.keyring
-            try db.forEachRow("""
+            try db.forEachRow(
+                """
                 SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID
                 WHERE face.modelID = ? AND face.id > ? ORDER BY face.id
-                """, [.text(modelID), .integer(afterID)]) { row in
+                """, [.text(modelID), .integer(afterID)]
+            ) { row in
                 let id = try row[0].int64(), source = try row[1].int64()
                 let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
                 clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
@@ -226,9 +237,10 @@ extension GalleryStore {
     /// Every face of these sources.
     public func faceIDs(ofSources sources: Set<Int64>) throws -> Set<Int64> {
         guard !sources.isEmpty else { return [] }
-        return Set(try database.read { db in
-            try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(sqlList(sources)))")
-        })
+        return Set(
+            try database.read { db in
+                try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(sqlList(sources)))")
+            })
     }
 
     /// The templates of the given faces, opened into memory.
@@ -237,7 +249,10 @@ extension GalleryStore {
         return try database.read { db in
             var result: [Int64: [Float]] = [:]
             for face in try db.fetchAll(GalleryFace.self, ids: faceIDs) {
-                result[face.id!] = try keyring.openTemplate(face.template, keyID: face.keyID ?? "")
+                switch face.template {
+                case .sealed(let bytes, let keyID): result[face.id!] = try keyring.openTemplate(bytes, keyID: keyID)
+                case .clear: result[face.id!] = face.template.floats
+                }
             }
             return result
         }
@@ -247,8 +262,10 @@ extension GalleryStore {
     public func faceOrigins(modelID: String) throws -> [Int64: String] {
         try database.read { db in
             var origins: [Int64: String] = [:]
-            try db.forEachRow("SELECT face.id, image.originURI FROM face JOIN image ON image.id = face.imageID WHERE face.modelID = ?",
-                              [.text(modelID)]) { row in origins[try row[0].int64()] = try row[1].string() }
+            try db.forEachRow(
+                "SELECT face.id, image.originURI FROM face JOIN image ON image.id = face.imageID WHERE face.modelID = ?",
+                [.text(modelID)]
+            ) { row in origins[try row[0].int64()] = try row[1].string() }
             return origins
         }
     }
@@ -279,10 +296,14 @@ extension GalleryStore {
     public func danglingReferences() throws -> [String: Int] {
         try database.read { db in
             [
-                "faces without their picture": try db.count("SELECT count(*) FROM face WHERE NOT EXISTS (SELECT 1 FROM image WHERE image.id = face.imageID)"),
-                "pictures without their source": try db.count("SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM source WHERE source.id = image.sourceID)"),
-                "pictures without their file": try db.count("SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM sourceFile WHERE sourceFile.id = image.fileID)"),
-                "opt-out links to erased faces": try db.count("SELECT count(*) FROM suppressedFace WHERE NOT EXISTS (SELECT 1 FROM face WHERE face.id = suppressedFace.faceID)"),
+                "faces without their picture": try db.count(
+                    "SELECT count(*) FROM face WHERE NOT EXISTS (SELECT 1 FROM image WHERE image.id = face.imageID)"),
+                "pictures without their source": try db.count(
+                    "SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM source WHERE source.id = image.sourceID)"),
+                "pictures without their file": try db.count(
+                    "SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM sourceFile WHERE sourceFile.id = image.fileID)"),
+                "opt-out links to erased faces": try db.count(
+                    "SELECT count(*) FROM suppressedFace WHERE NOT EXISTS (SELECT 1 FROM face WHERE face.id = suppressedFace.faceID)"),
             ]
         }
     }

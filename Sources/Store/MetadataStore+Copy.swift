@@ -5,34 +5,42 @@ extension MetadataStore {
     /// the two tables without an id): the order a copy inserts in.
     static var tablesInCopyOrder: [(name: String, copy: (any MetadataTransaction, any MetadataTransaction) throws -> Int)] {
         func records<R: StoredRecord>(_ type: R.Type) -> (String, (any MetadataTransaction, any MetadataTransaction) throws -> Int) {
-            (R.tableName, { from, to in
-                var count = 0
-                try from.forEachRow("SELECT * FROM \(R.tableName) ORDER BY id", []) { row in
-                    // Read as the record, so each value reaches the target in its type (dates
-                    // kept by SQLite as text go to PostgreSQL as timestamps); ids are kept.
-                    var record = try R(row: row)
-                    try to.insert(&record)
-                    count += 1
+            (
+                R.tableName,
+                { from, to in
+                    var count = 0
+                    try from.forEachRow("SELECT * FROM \(R.tableName) ORDER BY id", []) { row in
+                        // Read as the record, so each value reaches the target in its type (dates
+                        // kept by SQLite as text go to PostgreSQL as timestamps); ids are kept.
+                        var record = try R(row: row)
+                        try to.insert(&record)
+                        count += 1
+                    }
+                    return count
                 }
-                return count
-            })
+            )
         }
         func rows(_ table: String, _ columns: [String]) -> (String, (any MetadataTransaction, any MetadataTransaction) throws -> Int) {
-            (table, { from, to in
-                var count = 0
-                let marks = columns.map { _ in "?" }.joined(separator: ", ")
-                try from.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(table)", []) { row in
-                    try to.execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks))", row.values)
-                    count += 1
+            (
+                table,
+                { from, to in
+                    var count = 0
+                    let marks = columns.map { _ in "?" }.joined(separator: ", ")
+                    try from.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(table)", []) { row in
+                        try to.execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks))", row.values)
+                        count += 1
+                    }
+                    return count
                 }
-                return count
-            })
+            )
         }
-        return [records(Organisation.self), records(Account.self), records(AccessToken.self), records(Source.self),
-                records(IngestRun.self), records(IngestError.self), records(SourceFile.self), records(GalleryImage.self),
-                records(GalleryFace.self), records(AuditEntry.self), records(PolicyRuleRecord.self), rows("setting", ["key", "value"]),
-                records(ProbeRecord.self), records(Suppression.self), rows("suppressedFace", ["suppressionID", "faceID"]),
-                records(AccessRequest.self), records(AccessCandidate.self), records(ErasureReceipt.self)]
+        return [
+            records(Organisation.self), records(Account.self), records(AccessToken.self), records(Source.self),
+            records(IngestRun.self), records(IngestError.self), records(SourceFile.self), records(GalleryImage.self),
+            records(GalleryFace.self), records(AuditEntry.self), records(PolicyRuleRecord.self), rows("setting", ["key", "value"]),
+            records(ProbeRecord.self), records(Suppression.self), rows("suppressedFace", ["suppressionID", "faceID"]),
+            records(AccessRequest.self), records(AccessCandidate.self), records(ErasureReceipt.self),
+        ]
     }
 
     /// Copies every record of `source` into this store, ids and sealed values as they
@@ -41,7 +49,8 @@ extension MetadataStore {
     public func copyRecords(from source: any MetadataStore) throws -> [String: Int] {
         try write { target in
             for (table, _) in Self.tablesInCopyOrder where try target.count("SELECT count(*) FROM \(table)") > 0 {
-                throw StoreError.invalid("the target \(engine) database already holds records (table \(table)): a gallery is copied into an empty one only")
+                throw StoreError.invalid(
+                    "the target \(engine) database already holds records (table \(table)): a gallery is copied into an empty one only")
             }
             return try source.read { from in
                 var copied: [String: Int] = [:]

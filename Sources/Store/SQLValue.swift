@@ -26,7 +26,7 @@ public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
         case .null: "NULL"
         case .integer(let value): String(value)
         case .real(let value): String(value)
-        case .text(let value): "text of \(value.count) characters" // never the text: it may be a contact
+        case .text(let value): "text of \(value.count) characters"  // never the text: it may be a contact
         case .blob(let value): "<\(value.count) bytes>"
         case .date(let value): value.formatted(.iso8601)
         }
@@ -90,8 +90,9 @@ public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
-        var components = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
-                                        year: year, month: month, day: day)
+        var components = DateComponents(
+            calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
+            year: year, month: month, day: day)
         var fraction = 0.0
         if utf8.count >= 16 {
             guard let hour = number(11..<13), let minute = number(14..<16) else { return nil }

@@ -129,12 +129,13 @@ extension SQLiteMetadataStore {
             }
             // Append-only for every writer that goes through SQLite: changing or
             // removing an entry takes editing the file by hand, which `audit verify` detects.
-            try db.execute(sql: """
-                CREATE TRIGGER auditEntryNoUpdate BEFORE UPDATE ON auditEntry
-                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                CREATE TRIGGER auditEntryNoDelete BEFORE DELETE ON auditEntry
-                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER auditEntryNoUpdate BEFORE UPDATE ON auditEntry
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER auditEntryNoDelete BEFORE DELETE ON auditEntry
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
             try db.create(table: PolicyRuleRecord.tableName) { t in
                 t.autoIncrementedPrimaryKey("id")
                 t.column("name", .text).notNull().unique()
@@ -233,12 +234,16 @@ extension SQLiteMetadataStore {
     public func schemaDescription() throws -> SchemaDescription {
         try pool.read { db in
             var tables: [String: TableShape] = [:]
-            let names = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'
-                """)
+            let names = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'
+                    """)
             for table in names {
-                let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                              arguments: [table]) ?? ""
+                let sql =
+                    try String.fetchOne(
+                        db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        arguments: [table]) ?? ""
                 var columns: [TableShape.Column] = [], primaryKey: [(Int, String)] = []
                 for row in try Row.fetchAll(db, sql: "PRAGMA table_info(\(table.quotedDatabaseIdentifier))") {
                     let name: String = row["name"], type: String = row["type"]
@@ -262,8 +267,9 @@ extension SQLiteMetadataStore {
                     indexes.append(.init(columns: columns, unique: (row["unique"] as Int) != 0, partial: (row["partial"] as Int) != 0))
                 }
                 let checks = sql.uppercased().components(separatedBy: "CHECK").count - 1
-                tables[table.lowercased()] = TableShape(columns: columns, primaryKey: primaryKey.sorted { $0.0 < $1.0 }.map(\.1),
-                                                        foreignKeys: foreignKeys, indexes: indexes, checks: checks)
+                tables[table.lowercased()] = TableShape(
+                    columns: columns, primaryKey: primaryKey.sorted { $0.0 < $1.0 }.map(\.1),
+                    foreignKeys: foreignKeys, indexes: indexes, checks: checks)
             }
             return SchemaDescription(tables: tables)
         }

@@ -76,22 +76,24 @@ public final class SQLiteMetadataStore: MetadataStore {
 
         func insert(into table: String, _ values: [(column: String, value: SQLValue)]) throws -> Int64 {
             let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            try db.execute(sql: "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES (\(placeholders))",
-                           arguments: Self.arguments(values.map(\.value)))
+            try db.execute(
+                sql: "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES (\(placeholders))",
+                arguments: Self.arguments(values.map(\.value)))
             return db.lastInsertedRowID
         }
 
         static func arguments(_ values: [SQLValue]) -> StatementArguments {
-            StatementArguments(values.map { value -> DatabaseValue in
-                switch value {
-                case .null: .null
-                case .integer(let number): number.databaseValue
-                case .real(let number): number.databaseValue
-                case .text(let text): text.databaseValue
-                case .blob(let data): data.databaseValue
-                case .date(let date): date.databaseValue
-                }
-            })
+            StatementArguments(
+                values.map { value -> DatabaseValue in
+                    switch value {
+                    case .null: .null
+                    case .integer(let number): number.databaseValue
+                    case .real(let number): number.databaseValue
+                    case .text(let text): text.databaseValue
+                    case .blob(let data): data.databaseValue
+                    case .date(let date): date.databaseValue
+                    }
+                })
         }
 
         static func value(_ value: DatabaseValue) -> SQLValue {

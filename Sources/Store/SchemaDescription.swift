@@ -18,7 +18,7 @@ public struct SchemaDescription: Sendable, Equatable, CustomStringConvertible {
         var lines: [String] = []
         for name in Set(tables.keys).union(other.tables.keys).sorted() {
             switch (tables[name], other.tables[name]) {
-            case let (mine?, theirs?) where mine != theirs:
+            case (let mine?, let theirs?) where mine != theirs:
                 for (label, a, b) in mine.parts.indices.map({ (mine.parts[$0].0, mine.parts[$0].1, theirs.parts[$0].1) }) where a != b {
                     lines.append("\(name).\(label): \(a) ≠ \(b)")
                 }
@@ -97,9 +97,11 @@ public struct TableShape: Sendable, Equatable, CustomStringConvertible {
     }
 
     var parts: [(String, String)] {
-        [("columns", columns.map(\.description).joined(separator: ", ")), ("primary key", primaryKey.joined(separator: ", ")),
-         ("foreign keys", foreignKeys.map(\.description).joined(separator: ", ")),
-         ("indexes", indexes.map(\.description).joined(separator: ", ")), ("checks", String(checks))]
+        [
+            ("columns", columns.map(\.description).joined(separator: ", ")), ("primary key", primaryKey.joined(separator: ", ")),
+            ("foreign keys", foreignKeys.map(\.description).joined(separator: ", ")),
+            ("indexes", indexes.map(\.description).joined(separator: ", ")), ("checks", String(checks)),
+        ]
     }
 
     public var description: String { parts.map { "\($0.0) [\($0.1)]" }.joined(separator: "; ") }

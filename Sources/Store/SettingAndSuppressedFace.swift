@@ -25,8 +25,9 @@ public struct Setting: Sendable, Equatable {
 
     /// Sets `key`, replacing what it held.
     public static func set(_ key: Key, to value: String, in db: any MetadataTransaction) throws {
-        try db.execute("INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                       [.text(key.rawValue), .text(value)])
+        try db.execute(
+            "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [.text(key.rawValue), .text(value)])
     }
 }
 
@@ -54,7 +55,8 @@ public struct SuppressedFace: Sendable, Equatable {
 
     /// The faces the opt-out with this reference withholds, unless it was rejected.
     public static func faces(ofReference reference: String, in db: any MetadataTransaction) throws -> [Int64] {
-        try db.ids("""
+        try db.ids(
+            """
             SELECT faceID FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
             WHERE suppression.reference = ? AND suppression.status != ?
             """, [.text(reference), .text(ReviewStatus.rejected.rawValue)])
@@ -62,15 +64,18 @@ public struct SuppressedFace: Sendable, Equatable {
 
     /// Every face an opt-out in force withholds.
     public static func facesInForce(in db: any MetadataTransaction) throws -> Set<Int64> {
-        Set(try db.ids("""
-            SELECT suppressedFace.faceID FROM suppressedFace
-            JOIN suppression ON suppression.id = suppressedFace.suppressionID WHERE suppression.status != ?
-            """, [.text(ReviewStatus.rejected.rawValue)]))
+        Set(
+            try db.ids(
+                """
+                SELECT suppressedFace.faceID FROM suppressedFace
+                JOIN suppression ON suppression.id = suppressedFace.suppressionID WHERE suppression.status != ?
+                """, [.text(ReviewStatus.rejected.rawValue)]))
     }
 
     /// Whether an opt-out in force withholds the face.
     public static func isInForce(faceID: Int64, in db: any MetadataTransaction) throws -> Bool {
-        try db.count("""
+        try db.count(
+            """
             SELECT count(*) FROM suppressedFace JOIN suppression ON suppression.id = suppressedFace.suppressionID
             WHERE suppressedFace.faceID = ? AND suppression.status != ?
             """, [.integer(faceID), .text(ReviewStatus.rejected.rawValue)]) > 0

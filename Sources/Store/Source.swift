@@ -53,9 +53,11 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
         case archivingOrResearch = "archiving-or-research"
     }
 
-    public init(name: String, kind: Kind, root: String?, legalBasis: LegalBasis,
-                specialCategoryCondition: SpecialCategoryCondition, jurisdiction: String, retentionDays: Int,
-                licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String, organisationID: Int64? = nil) {
+    public init(
+        name: String, kind: Kind, root: String?, legalBasis: LegalBasis,
+        specialCategoryCondition: SpecialCategoryCondition, jurisdiction: String, retentionDays: Int,
+        licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String, organisationID: Int64? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.root = root
@@ -68,7 +70,6 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
         self.createdBy = createdBy
         self.organisationID = organisationID
     }
-
 
     /// Checks what the database's constraints cannot say in words.
     public func validate() throws(StoreError) {

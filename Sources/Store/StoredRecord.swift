@@ -57,8 +57,9 @@ extension MetadataTransaction {
     public func update<R: StoredRecord>(_ record: R) throws {
         guard let id = record.id else { throw MetadataStoreError.type("cannot update a \(R.self) that was never inserted") }
         let columns = try RowEncoder.columns(of: record).filter { $0.column != "id" }
-        try execute("UPDATE \(R.tableName) SET \(columns.map { "\($0.column) = ?" }.joined(separator: ", ")) WHERE id = ?",
-                    columns.map(\.value) + [.integer(id)])
+        try execute(
+            "UPDATE \(R.tableName) SET \(columns.map { "\($0.column) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            columns.map(\.value) + [.integer(id)])
     }
 
     @discardableResult
@@ -136,7 +137,8 @@ enum RowEncoder {
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
-            -> KeyedEncodingContainer<NestedKey> { preconditionFailure("nested values are encoded whole") }
+            -> KeyedEncodingContainer<NestedKey>
+        { preconditionFailure("nested values are encoded whole") }
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             preconditionFailure("nested values are encoded whole")
         }
@@ -203,7 +205,8 @@ struct RowDecoder: Decoder {
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
-            -> KeyedDecodingContainer<NestedKey> { throw MetadataStoreError.type("nested values are decoded whole") }
+            -> KeyedDecodingContainer<NestedKey>
+        { throw MetadataStoreError.type("nested values are decoded whole") }
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
             throw MetadataStoreError.type("nested values are decoded whole")
         }

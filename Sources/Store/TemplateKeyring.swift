@@ -65,7 +65,10 @@ public struct TemplateKeyring: Sendable {
     /// A keyring given as JSON (the `LINEUP_KEYRING` environment variable, or a
     /// file's content). Without a path it cannot be rotated: a new key would be lost.
     public static func parse(_ data: Data, path: String?) throws -> TemplateKeyring {
-        struct File: Decodable { var current: String; var keys: [String: String] }
+        struct File: Decodable {
+            var current: String
+            var keys: [String: String]
+        }
         let file: File
         let origin = path ?? "from LINEUP_KEYRING"
         do {
@@ -94,7 +97,8 @@ public struct TemplateKeyring: Sendable {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         let temporary = path + ".partial"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temporary, path) == 0 else {
+            rename(temporary, path) == 0
+        else {
             throw KeyringError.unreadable(path: path, reason: "cannot write it")
         }
     }

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Headless Chromium through the web interface of a real `lineup serve`: sign in,
 /// choose a photo, search, see the candidates, open one; then the public opt-out
@@ -11,10 +12,13 @@ import TestSupport
 @Suite(.serialized) struct BrowserTests {
     static let python = CLITests.root.appendingPathComponent(".lineup/venv-test/bin/python").path
     static let chromium = "/usr/bin/chromium", driver = "/usr/bin/chromedriver"
-    static let ready = FileManager.default.isExecutableFile(atPath: chromium) && FileManager.default.isExecutableFile(atPath: driver)
+    static let ready =
+        FileManager.default.isExecutableFile(atPath: chromium) && FileManager.default.isExecutableFile(atPath: driver)
         && FileManager.default.isExecutableFile(atPath: python)
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: ready), "Chromium, chromedriver or Selenium is not installed: scripts/test.sh installs them"))
+    @Test(
+        .enabled(if: TestEnvironment.runs(whenAvailable: ready), "Chromium, chromedriver or Selenium is not installed: scripts/test.sh installs them")
+    )
     func searchAndTheOptOutFormInARealBrowser() async throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -24,9 +28,10 @@ import TestSupport
             try FileManager.default.copyItem(atPath: CLITests.samples + "/" + name, toPath: photos + "/" + name)
         }
         let tokens = try CLITests.accounts(store)
-        let added = try CLITests.lineup("source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
-                                        "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-                                        "--retention-days", "30", "--token", tokens.admin)
+        let added = try CLITests.lineup(
+            "source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
+            "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+            "--retention-days", "30", "--token", tokens.admin)
         #expect(added.status == 0, "\(added.stderr)")
         let ingested = try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin)
         #expect(ingested.status == 0, "\(ingested.stderr)")
@@ -48,7 +53,8 @@ import TestSupport
         var healthy = false
         for _ in 0..<120 where !healthy {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/api/v1/health")!),
-               (response as? HTTPURLResponse)?.statusCode == 200 {
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
                 healthy = true
             } else {
                 try await Task.sleep(for: .milliseconds(250))
@@ -60,9 +66,11 @@ import TestSupport
         try? FileManager.default.removeItem(atPath: screenshots)
         let browser = Process()
         browser.executableURL = URL(fileURLWithPath: Self.python)
-        browser.arguments = [CLITests.root.appendingPathComponent("scripts/browser_flow.py").path, "--url", base,
-                             "--token", tokens.investigator, "--probe", CLITests.samples + "/obama2.jpg",
-                             "--opt-out-photo", CLITests.samples + "/obama3.jpg", "--screenshots", screenshots]
+        browser.arguments = [
+            CLITests.root.appendingPathComponent("scripts/browser_flow.py").path, "--url", base,
+            "--token", tokens.investigator, "--probe", CLITests.samples + "/obama2.jpg",
+            "--opt-out-photo", CLITests.samples + "/obama3.jpg", "--screenshots", screenshots,
+        ]
         let output = Pipe()
         browser.standardOutput = output
         browser.standardError = output

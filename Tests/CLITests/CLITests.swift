@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the built `lineup` executable as a user would and checks what it prints.
 @Suite(.serialized) struct CLITests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let samples = root.appendingPathComponent(".lineup/samples").path
-    static let shared = ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
+    static let shared =
+        ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
         ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path
     static let hasLFW = FileManager.default.fileExists(atPath: shared + "/lfw-dev/protocols/pairsDevTest.txt")
 
@@ -36,8 +37,9 @@ import TestSupport
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     struct Tokens {
@@ -55,19 +57,32 @@ import TestSupport
             #expect(run.status == 0, "\(run.stderr)")
             return run.json["token"] as? String ?? ""
         }
-        let admin = token(try lineup("bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
-                                     "--jurisdiction", "GB", "--admin", "root", "--json"))
-        #expect(try lineup("org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB",
-                           "--token", admin).status == 0)
-        let supervisor = token(try lineup("account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
-                                          "--token", admin, "--json"))
-        let investigator = token(try lineup("account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
-                                            "--token", supervisor, "--json"))
+        let admin = token(
+            try lineup(
+                "bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
+                "--jurisdiction", "GB", "--admin", "root", "--json"))
+        #expect(
+            try lineup(
+                "org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB",
+                "--token", admin
+            ).status == 0)
+        let supervisor = token(
+            try lineup(
+                "account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
+                "--token", admin, "--json"))
+        let investigator = token(
+            try lineup(
+                "account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
+                "--token", supervisor, "--json"))
         #expect(try lineup("account", "approve", "inv", "--store", store, "--token", supervisor).status == 0)
-        let officer = token(try lineup("account", "add", "dpo", "--store", store, "--org", "Operations", "--role", "privacy-officer",
-                                       "--token", admin, "--json"))
-        let auditor = token(try lineup("account", "add", "aud", "--store", store, "--org", "Operations", "--role", "auditor",
-                                       "--token", admin, "--json"))
+        let officer = token(
+            try lineup(
+                "account", "add", "dpo", "--store", store, "--org", "Operations", "--role", "privacy-officer",
+                "--token", admin, "--json"))
+        let auditor = token(
+            try lineup(
+                "account", "add", "aud", "--store", store, "--org", "Operations", "--role", "auditor",
+                "--token", admin, "--json"))
         return Tokens(admin: admin, investigator: investigator, officer: officer, auditor: auditor)
     }
 
@@ -86,7 +101,7 @@ import TestSupport
         var state: UInt64 = 7
         let rows = 300, dimension = 32
         let values: [Float] = (0..<rows * dimension).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(Int64(state >> 33) - (1 << 30)) / Float(1 << 30)
         }
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows), \(dimension)), }"
@@ -103,8 +118,9 @@ import TestSupport
         try fvecs.write(to: URL(fileURLWithPath: folder + "/templates.fvecs"))
 
         for file in ["templates.npy", "templates.fvecs"] {
-            let run = try Self.lineupBench("index", "--templates", folder + "/" + file, "--queries", "20",
-                                      "--m", "8", "--ef", "32", "128", "--json")
+            let run = try Self.lineupBench(
+                "index", "--templates", folder + "/" + file, "--queries", "20",
+                "--m", "8", "--ef", "32", "128", "--json")
             #expect(run.status == 0, "\(run.stderr)")
             let lines = run.stdout.split(separator: "\n").compactMap {
                 (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
@@ -132,10 +148,12 @@ import TestSupport
     @Test func serveRefusesABadConfigFile() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        for (text, message) in [("{\"port\": 8080, \"colour\": \"blue\"}", "unknown key 'colour'"),
-                                ("{\"port\": \"eighty\"}", "has the wrong type"),
-                                ("[1, 2]", "is not a JSON object"),
-                                ("{\"port\": 70000}", "port 70000 is not 1 to 65535")] {
+        for (text, message) in [
+            ("{\"port\": 8080, \"colour\": \"blue\"}", "unknown key 'colour'"),
+            ("{\"port\": \"eighty\"}", "has the wrong type"),
+            ("[1, 2]", "is not a JSON object"),
+            ("{\"port\": 70000}", "port 70000 is not 1 to 65535"),
+        ] {
             try text.write(toFile: folder + "/serve.json", atomically: true, encoding: .utf8)
             let run = try Self.lineup("serve", "--store", folder + "/store", "--config", folder + "/serve.json")
             #expect(run.status != 0)
@@ -220,25 +238,39 @@ import TestSupport
         #expect(forged.status != 0 && forged.stderr.contains("unknown token"))
         let unknown = try Self.lineup(["ingest", "nowhere"] + admin)
         #expect(unknown.status != 0 && unknown.stderr.contains("no source named 'nowhere'"))
-        let badBasis = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "because",
-                                        "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
+        let badBasis = try Self.lineup(
+            [
+                "source", "add", "s", "--root", Self.samples, "--basis", "because",
+                "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9",
+            ] + admin)
         #expect(badBasis.status == 64 && badBasis.stderr.contains("public-task"))
-        let badPlace = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "consent",
-                                        "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9"] + admin)
+        let badPlace = try Self.lineup(
+            [
+                "source", "add", "s", "--root", Self.samples, "--basis", "consent",
+                "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9",
+            ] + admin)
         #expect(badPlace.status != 0 && badPlace.stderr.contains("not an ISO 3166"))
-        let noRoot = try Self.lineup(["source", "add", "s", "--root", folder + "/missing", "--basis", "consent",
-                                      "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
+        let noRoot = try Self.lineup(
+            [
+                "source", "add", "s", "--root", folder + "/missing", "--basis", "consent",
+                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9",
+            ] + admin)
         #expect(noRoot.status == 64 && noRoot.stderr.contains("is not a folder"))
-        let notAdmin = try Self.lineup("source", "add", "s", "--store", store, "--token", tokens.investigator, "--root", Self.samples,
-                                       "--basis", "consent", "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+        let notAdmin = try Self.lineup(
+            "source", "add", "s", "--store", store, "--token", tokens.investigator, "--root", Self.samples,
+            "--basis", "consent", "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
         #expect(notAdmin.status != 0 && notAdmin.stderr.contains("needs the role admin"))
-        let added = try Self.lineup(["source", "add", "s", "--root", Self.samples, "--basis", "consent",
-                                     "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9"] + admin)
+        let added = try Self.lineup(
+            [
+                "source", "add", "s", "--root", Self.samples, "--basis", "consent",
+                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9",
+            ] + admin)
         #expect(added.status == 0, "\(added.stderr)")
         let interval = try Self.lineup(["ingest", "--video-interval", "0", "s"] + admin)
         #expect(interval.status == 64 && interval.stderr.contains("--video-interval must be positive"))
-        let top = try Self.lineup(["search", "--store", store, "--token", tokens.investigator, "--top", "0", Self.samples + "/obama.jpg"]
-                                  + Self.justification)
+        let top = try Self.lineup(
+            ["search", "--store", store, "--token", tokens.investigator, "--top", "0", Self.samples + "/obama.jpg"]
+                + Self.justification)
         #expect(top.status == 64)
         let unjustified = try Self.lineup("search", "--store", store, "--token", tokens.investigator, Self.samples + "/obama.jpg")
         #expect(unjustified.status == 64 && unjustified.stderr.contains("--case"))
@@ -257,13 +289,19 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = folder + "/store"
         let tokens = try Self.accounts(store)
-        #expect(try Self.lineup("source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
-                                "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US-IL",
-                                "--retention-days", "30").status == 0)
+        #expect(
+            try Self.lineup(
+                "source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
+                "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US-IL",
+                "--retention-days", "30"
+            ).status == 0)
         let ingest = try Self.lineup("ingest", "--json", "--store", store, "--token", tokens.admin, "samples")
         #expect(ingest.json["faces"] as? Int == 4, "\(ingest.stderr)")
-        let search = try Self.lineup(["search", "--json", "--store", store, "--token", tokens.investigator, "--crops", folder + "/crops",
-                                      Self.samples + "/obama2.jpg"] + Self.justification)
+        let search = try Self.lineup(
+            [
+                "search", "--json", "--store", store, "--token", tokens.investigator, "--crops", folder + "/crops",
+                Self.samples + "/obama2.jpg",
+            ] + Self.justification)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         #expect(candidates.count == 4, "\(search.stderr)")
         #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
@@ -273,8 +311,9 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 4)
         let views = try Self.lineup("audit", "export", "--store", store, "--token", tokens.admin)
         #expect(views.stdout.contains(#""action":"view.crops""#), "writing crops is a view of results, and logged")
-        let text = try Self.lineup(["search", "--store", store, "--token", tokens.investigator, Self.samples + "/biden.jpg"]
-                                   + Self.justification)
+        let text = try Self.lineup(
+            ["search", "--store", store, "--token", tokens.investigator, Self.samples + "/biden.jpg"]
+                + Self.justification)
         #expect(text.stdout.contains("candidates for human review"))
         #expect(!text.stdout.lowercased().contains("match found"))
     }
@@ -290,14 +329,19 @@ import TestSupport
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
             return result
         }
-        _ = try run(["source", "add", "samples", "--root", Self.samples, "--basis", "public-task", "--condition",
-                     "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30"], as: tokens.admin)
+        _ = try run(
+            [
+                "source", "add", "samples", "--root", Self.samples, "--basis", "public-task", "--condition",
+                "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+            ], as: tokens.admin)
         _ = try run(["ingest", "samples"], as: tokens.admin)
 
-        let optOut = try Self.lineup("optout", "request", Self.samples + "/obama3.jpg", "--contact", "b.obama@example.org",
-                                     "--store", store, "--json")
-        #expect(optOut.json["reference"] is String && optOut.json["matching_faces"] == nil,
-                "the public answer does not say whether Lineup holds the person: \(optOut.stdout) \(optOut.stderr)")
+        let optOut = try Self.lineup(
+            "optout", "request", Self.samples + "/obama3.jpg", "--contact", "b.obama@example.org",
+            "--store", store, "--json")
+        #expect(
+            optOut.json["reference"] is String && optOut.json["matching_faces"] == nil,
+            "the public answer does not say whether Lineup holds the person: \(optOut.stdout) \(optOut.stderr)")
         let optOuts = try run(["optout", "list"], as: tokens.officer)
         #expect(optOuts.stdout.contains("\(optOut.json["reference"] as? String ?? "?")  pending"), "\(optOuts.stdout)")
         #expect(optOuts.stdout.split(separator: " ").last?.split(separator: ",").count == 3, "three stored faces withheld: \(optOuts.stdout)")
@@ -305,8 +349,9 @@ import TestSupport
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         #expect(candidates.map { $0["origin_uri"] as? String } == ["biden.jpg"])
 
-        let access = try Self.lineup("access", "request", Self.samples + "/biden.jpg", "--contact", "j.biden@example.org",
-                                     "--store", store, "--json")
+        let access = try Self.lineup(
+            "access", "request", Self.samples + "/biden.jpg", "--contact", "j.biden@example.org",
+            "--store", store, "--json")
         let reference = access.json["reference"] as? String ?? ""
         let status = try Self.lineup("optout", "status", reference, "--store", store)
         #expect(status.stdout == "pending\n")
@@ -315,8 +360,9 @@ import TestSupport
         #expect(!faces.isEmpty)
         for face in faces {
             let isBiden = (face["provenance"] as? [String: Any])?["origin_uri"] as? String == "biden.jpg"
-            _ = try run(["access", "decide", reference, "--face", "\(face["face_id"] as? Int ?? 0)", isBiden ? "--confirm" : "--reject"],
-                        as: tokens.officer)
+            _ = try run(
+                ["access", "decide", reference, "--face", "\(face["face_id"] as? Int ?? 0)", isBiden ? "--confirm" : "--reject"],
+                as: tokens.officer)
         }
         let report = try run(["access", "report", reference], as: tokens.officer)
         #expect((report.json["faces"] as? [[String: Any]])?.count == 1)
@@ -330,20 +376,26 @@ import TestSupport
         // Someone edits the database file behind Lineup's back: verify names the entry.
         let tamper = Process()
         tamper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tamper.arguments = ["python3", "-c", """
+        tamper.arguments = [
+            "python3", "-c",
+            """
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
             db.execute("DROP TRIGGER auditEntryNoUpdate")
             db.execute("UPDATE auditEntry SET caseNumber = 'none' WHERE action = 'search'")
             db.commit()
-            """, store + "/gallery.sqlite"]
+            """, store + "/gallery.sqlite",
+        ]
         try tamper.run()
         tamper.waitUntilExit()
-        let searchEntry = export.stdout.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }.first { $0["action"] as? String == "search" }?["id"] as? Int
+        let searchEntry =
+            export.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }.first { $0["action"] as? String == "search" }?["id"] as? Int
         let broken = try Self.lineup("audit", "verify", "--store", store, "--token", tokens.auditor)
-        #expect(broken.status == 1 && broken.stdout.contains("BROKEN") && broken.stdout.contains("entry \(searchEntry ?? -1): its content does not match"), "\(broken.stdout)")
+        #expect(
+            broken.status == 1 && broken.stdout.contains("BROKEN")
+                && broken.stdout.contains("entry \(searchEntry ?? -1): its content does not match"), "\(broken.stdout)")
     }
 
     /// The LFW protocol end to end on a slice of the development pairs, with the
@@ -361,9 +413,10 @@ import TestSupport
                 .write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
-        let run = try Self.lineupBench("eval", "lfw", "--json", "--cache", folder + "/cache",
-                                  "--train", try slice("pairsDevTrain.txt", 15), "--pairs", try slice("pairsDevTest.txt", 10),
-                                  "--images", Self.shared + "/lfw-dev/images")
+        let run = try Self.lineupBench(
+            "eval", "lfw", "--json", "--cache", folder + "/cache",
+            "--train", try slice("pairsDevTrain.txt", 15), "--pairs", try slice("pairsDevTest.txt", 10),
+            "--images", Self.shared + "/lfw-dev/images")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.json["pairs"] as? Int == 20)
         #expect((run.json["accuracy"] as? Double ?? 0) >= 0.9)
@@ -388,9 +441,10 @@ struct CrashRecoveryTests {
         var tokens: [String: String] = [:]
         func register(_ store: String) throws {
             tokens[store] = try CLITests.accounts(store).admin
-            let run = try CLITests.lineup("source", "add", "lfw", "--store", store, "--token", tokens[store]!, "--root", root,
-                                          "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US",
-                                          "--retention-days", "30")
+            let run = try CLITests.lineup(
+                "source", "add", "lfw", "--store", store, "--token", tokens[store]!, "--root", root,
+                "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US",
+                "--retention-days", "30")
             #expect(run.status == 0, "\(run.stderr)")
         }
         func status(_ store: String) throws -> [String: Any] {

@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Two `lineup serve --mode cluster` processes on different ports sharing one
 /// PostgreSQL database and one Milvus collection (scripts/cluster.sh starts both):
@@ -74,16 +75,22 @@ import TestSupport
         func waitUntilHealthy() async throws {
             for _ in 0..<240 {
                 if let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/api/v1/health")!),
-                   (response as? HTTPURLResponse)?.statusCode == 200 { return }
+                    (response as? HTTPURLResponse)?.statusCode == 200
+                {
+                    return
+                }
                 try await Task.sleep(for: .milliseconds(250))
             }
             Issue.record("lineup serve did not answer on \(base)")
             throw CancellationError()
         }
 
-        func call(_ method: String, _ path: String, token: String, json: [String: Any]? = nil,
-                  form: (fields: [String: String], file: (field: String, name: String, bytes: Data))? = nil) async throws
-            -> (status: Int, body: [String: Any]) {
+        func call(
+            _ method: String, _ path: String, token: String, json: [String: Any]? = nil,
+            form: (fields: [String: String], file: (field: String, name: String, bytes: Data))? = nil
+        ) async throws
+            -> (status: Int, body: [String: Any])
+        {
             var request = URLRequest(url: URL(string: base + "/api/v1" + path)!, timeoutInterval: 120)
             request.httpMethod = method
             request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
@@ -97,37 +104,49 @@ import TestSupport
                 for (name, value) in form.fields {
                     body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
                 }
-                body.append(Data(("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(form.file.field)\"; "
-                                  + "filename=\"\(form.file.name)\"\r\nContent-Type: image/jpeg\r\n\r\n").utf8))
+                body.append(
+                    Data(
+                        ("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(form.file.field)\"; "
+                            + "filename=\"\(form.file.name)\"\r\nContent-Type: image/jpeg\r\n\r\n").utf8))
                 body.append(form.file.bytes)
                 body.append(Data("\r\n--\(boundary)--\r\n".utf8))
                 request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
                 request.httpBody = body
             }
             let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0,
-                    (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+            return (
+                (response as? HTTPURLResponse)?.statusCode ?? 0,
+                (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            )
         }
     }
 
     static func photo(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: CLITests.samples + "/" + name)) }
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: reachable),
+            "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
     func twoInstancesShareIngestAndErasure() async throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let name = "two_" + UUID().uuidString.prefix(8).lowercased()
         // One keyring for the deployment, as each instance's secret store would hand it out.
-        let environment = ["LINEUP_MODE": "cluster", "LINEUP_POSTGRES_URL": Self.postgres + "?schema=" + name,
-                           "LINEUP_MILVUS_URL": Self.milvus, "LINEUP_MILVUS_COLLECTION": name,
-                           "LINEUP_KEYRING_FILE": folder + "/keyring.json"]
+        let environment = [
+            "LINEUP_MODE": "cluster", "LINEUP_POSTGRES_URL": Self.postgres + "?schema=" + name,
+            "LINEUP_MILVUS_URL": Self.milvus, "LINEUP_MILVUS_COLLECTION": name,
+            "LINEUP_KEYRING_FILE": folder + "/keyring.json",
+        ]
         defer { Self.dropDeployment(name) }
         let photos = folder + "/photos"
         try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
         let tokens = try CLITests.accounts(folder + "/a", environment: environment)
-        let added = try CLITests.lineup(["source", "add", "portraits", "--store", folder + "/a", "--root", photos, "--basis", "public-task",
-                                         "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-                                         "--retention-days", "30", "--token", tokens.admin], environment: environment)
+        let added = try CLITests.lineup(
+            [
+                "source", "add", "portraits", "--store", folder + "/a", "--root", photos, "--basis", "public-task",
+                "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+                "--retention-days", "30", "--token", tokens.admin,
+            ], environment: environment)
         #expect(added.status == 0, "\(added.stderr)")
 
         let port = Int.random(in: 20_000...40_000)
@@ -142,8 +161,9 @@ import TestSupport
 
         // Ingest through the first instance: two uploads, waited for to the end.
         for file in ["obama.jpg", "biden.jpg"] {
-            let upload = try await one.call("POST", "/sources/portraits/uploads", token: tokens.admin,
-                                            form: ([:], ("files", file, try Self.photo(file))))
+            let upload = try await one.call(
+                "POST", "/sources/portraits/uploads", token: tokens.admin,
+                form: ([:], ("files", file, try Self.photo(file))))
             #expect(upload.status == 202, "\(upload.body)")
             let job = try #require(upload.body["id"] as? String)
             var state = upload.body["state"] as? String
@@ -156,20 +176,24 @@ import TestSupport
 
         // Search through the second: it finds the face the first ingested.
         func search(_ server: Server, _ photo: String) async throws -> [[String: Any]] {
-            let found = try await server.call("POST", "/search", token: tokens.investigator, form: (
-                ["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
-                ("photo", photo, try Self.photo(photo))))
+            let found = try await server.call(
+                "POST", "/search", token: tokens.investigator,
+                form: (
+                    ["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
+                    ("photo", photo, try Self.photo(photo))
+                ))
             #expect(found.status == 200, "\(found.body)")
             return (found.body["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         }
         var candidates: [[String: Any]] = []
-        for _ in 0..<240 { // Milvus shows new rows after its bounded-consistency delay
+        for _ in 0..<240 {  // Milvus shows new rows after its bounded-consistency delay
             candidates = try await search(two, "obama2.jpg")
             if candidates.contains(where: { ($0["origin_uri"] as? String)?.hasSuffix("obama.jpg") == true }) { break }
             try await Task.sleep(for: .milliseconds(500))
         }
-        let obama = try #require(candidates.first { ($0["origin_uri"] as? String)?.hasSuffix("obama.jpg") == true },
-                                 "the second instance finds what the first ingested: \(candidates)")
+        let obama = try #require(
+            candidates.first { ($0["origin_uri"] as? String)?.hasSuffix("obama.jpg") == true },
+            "the second instance finds what the first ingested: \(candidates)")
         let faceID = try #require(obama["face_id"] as? Int)
         #expect(candidates.count == 2)
 
@@ -184,7 +208,10 @@ import TestSupport
         #expect(health.body["index"] as? String == "shared")
     }
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: reachable), "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: reachable),
+            "no PostgreSQL or Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL): scripts/cluster.sh start"))
     func migrateCopiesAnEmbeddedGalleryAndChecksTheCopy() throws {
         let folder = try CLITests.scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -192,9 +219,12 @@ import TestSupport
         defer { Self.dropDeployment(name) }
         let store = folder + "/store"
         let tokens = try CLITests.accounts(store)
-        #expect(try CLITests.lineup("source", "add", "samples", "--store", store, "--root", CLITests.samples, "--basis", "public-task",
-                                    "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
-                                    "--token", tokens.admin).status == 0)
+        #expect(
+            try CLITests.lineup(
+                "source", "add", "samples", "--store", store, "--root", CLITests.samples, "--basis", "public-task",
+                "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+                "--token", tokens.admin
+            ).status == 0)
         #expect(try CLITests.lineup("ingest", "samples", "--store", store, "--token", tokens.admin).status == 0)
         let target = ["--postgres-url", Self.postgres + "?schema=" + name, "--milvus-url", Self.milvus, "--milvus-collection", name]
 
@@ -209,8 +239,11 @@ import TestSupport
 
         // The copy serves in cluster mode, with the gallery's keyring, for the same accounts.
         let cluster = ["--mode", "cluster", "--keyring", store + "/keyring.json"] + target
-        let search = try CLITests.lineup(["search", "--json", "--store", folder + "/elsewhere", "--token", tokens.investigator,
-                                          CLITests.samples + "/obama2.jpg"] + CLITests.justification + cluster)
+        let search = try CLITests.lineup(
+            [
+                "search", "--json", "--store", folder + "/elsewhere", "--token", tokens.investigator,
+                CLITests.samples + "/obama2.jpg",
+            ] + CLITests.justification + cluster)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         #expect(candidates.count == 4 && candidates.first?["origin_uri"] as? String == "obama2.jpg", "\(search.stderr)")
         let verified = try CLITests.lineup(["audit", "verify", "--store", folder + "/elsewhere", "--token", tokens.auditor] + cluster)

@@ -1,13 +1,14 @@
 import Foundation
+import XCTest
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import XCTest
 
 /// Schemathesis (installed by scripts/test.sh) against a real `lineup serve`, with
 /// every one of its checks, from the OpenAPI document the server serves: what the
@@ -38,11 +39,14 @@ final class SchemathesisTests: XCTestCase {
     static let maxExamples = 25
 
     func testTheServerKeepsToItsOpenAPIDocument() async throws {
-        guard try available(FileManager.default.isExecutableFile(atPath: Self.schemathesis),
-                            "schemathesis is not installed at \(Self.schemathesis): run scripts/test.sh"),
-              try available(FileManager.default.isExecutableFile(atPath: Self.binary), "lineup is not built at \(Self.binary)"),
-              try available((Self.photos + [Self.probe]).allSatisfy { FileManager.default.fileExists(atPath: CLITests.samples + "/" + $0) },
-                            "the sample photos are missing in \(CLITests.samples): run scripts/setup.sh")
+        guard
+            try available(
+                FileManager.default.isExecutableFile(atPath: Self.schemathesis),
+                "schemathesis is not installed at \(Self.schemathesis): run scripts/test.sh"),
+            try available(FileManager.default.isExecutableFile(atPath: Self.binary), "lineup is not built at \(Self.binary)"),
+            try available(
+                (Self.photos + [Self.probe]).allSatisfy { FileManager.default.fileExists(atPath: CLITests.samples + "/" + $0) },
+                "the sample photos are missing in \(CLITests.samples): run scripts/setup.sh")
         else { return }
 
         let folder = try CLITests.scratch()
@@ -53,8 +57,10 @@ final class SchemathesisTests: XCTestCase {
         let server = Process()
         server.executableURL = URL(fileURLWithPath: Self.binary)
         // The public forms' per-address limit is raised so their cases are answered, not only refused with 429.
-        server.arguments = ["serve", "--store", folder + "/store", "--host", "127.0.0.1", "--port", String(port), "--workers", "1",
-                            "--public-requests-per-address", "100000"]
+        server.arguments = [
+            "serve", "--store", folder + "/store", "--host", "127.0.0.1", "--port", String(port), "--workers", "1",
+            "--public-requests-per-address", "100000",
+        ]
         server.currentDirectoryURL = Self.root
         let serverLog = folder + "/serve.log"
         _ = FileManager.default.createFile(atPath: serverLog, contents: nil)
@@ -68,7 +74,8 @@ final class SchemathesisTests: XCTestCase {
         var document: [String: Any]?
         for _ in 0..<120 where document == nil {
             if let (data, response) = try? await URLSession.shared.data(from: URL(string: base + "/api/v1/openapi.json")!),
-               (response as? HTTPURLResponse)?.statusCode == 200 {
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
                 document = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             } else {
                 try await Task.sleep(for: .milliseconds(250))
@@ -85,8 +92,10 @@ final class SchemathesisTests: XCTestCase {
             XCTAssertFalse(operations.isEmpty, "the document lists no operation for \(role)")
             let run = try await runSchemathesis(base: base, token: token, operations: operations, report: role, folder: folder)
             XCTAssertEqual(run.status, 0, "schemathesis as \(role) found what the server and its document disagree on:\n\n\(run.report)")
-            XCTAssertTrue(run.report.contains("Tested: \(operations.count)"), "schemathesis as \(role) did not test all "
-                          + "\(operations.count) operations:\n\n\(run.report)")
+            XCTAssertTrue(
+                run.report.contains("Tested: \(operations.count)"),
+                "schemathesis as \(role) did not test all "
+                    + "\(operations.count) operations:\n\n\(run.report)")
         }
     }
 
@@ -111,17 +120,24 @@ final class SchemathesisTests: XCTestCase {
             return run
         }
         func token(_ run: CLITests.Run) -> String { run.json["token"] as? String ?? "" }
-        let admin = token(try lineup("bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
-                                     "--jurisdiction", "GB", "--admin", "root", "--json"))
+        let admin = token(
+            try lineup(
+                "bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
+                "--jurisdiction", "GB", "--admin", "root", "--json"))
         _ = try lineup("org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB", "--token", admin)
-        let supervisor = token(try lineup("account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
-                                          "--token", admin, "--json"))
-        let investigator = token(try lineup("account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
-                                            "--token", supervisor, "--json"))
+        let supervisor = token(
+            try lineup(
+                "account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
+                "--token", admin, "--json"))
+        let investigator = token(
+            try lineup(
+                "account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
+                "--token", supervisor, "--json"))
         _ = try lineup("account", "approve", "inv", "--store", store, "--token", supervisor)
-        _ = try lineup("source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
-                       "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
-                       "--token", admin)
+        _ = try lineup(
+            "source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
+            "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+            "--token", admin)
         let ingested = try lineup("ingest", "portraits", "--store", store, "--token", admin, "--json")
         XCTAssertGreaterThan(ingested.json["faces"] as? Int ?? 0, 0, "the gallery holds no face: \(ingested.stdout)")
         XCTAssertFalse(admin.isEmpty || investigator.isEmpty, "no tokens")
@@ -149,57 +165,57 @@ final class SchemathesisTests: XCTestCase {
         // say those, so a schema-valid request may get it. A 400 (the refusals the
         // document does describe: types, lengths, characters) still fails the check.
         try """
-            [checks.positive_data_acceptance]
-            expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+        [checks.positive_data_acceptance]
+        expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
-            """.write(toFile: folder + "/schemathesis.toml", atomically: true, encoding: .utf8)
+        """.write(toFile: folder + "/schemathesis.toml", atomically: true, encoding: .utf8)
         try """
-            import os
+        import os
 
-            import schemathesis
-            from schemathesis.core.failures import AcceptedNegativeData
-            from schemathesis.core.mutations import OperatorKind
-            from schemathesis.transport.serialization import Binary
+        import schemathesis
+        from schemathesis.core.failures import AcceptedNegativeData
+        from schemathesis.core.mutations import OperatorKind
+        from schemathesis.transport.serialization import Binary
 
-            PHOTO = open(os.environ["LINEUP_TEST_PHOTO"], "rb").read()
-            FOLDER = os.environ["LINEUP_TEST_FOLDER"]
+        PHOTO = open(os.environ["LINEUP_TEST_PHOTO"], "rb").read()
+        FOLDER = os.environ["LINEUP_TEST_FOLDER"]
 
 
-            @schemathesis.hook
-            def map_body(context, body):
-                if not isinstance(body, dict):
-                    return body
-                # No schema can say "a photo with a face in it": where a photo is generated,
-                # send a real one, so searches, detections and requests reach the face pipeline.
-                if isinstance(body.get("photo"), (bytes, Binary)):
-                    return {**body, "photo": Binary(PHOTO)}
-                # Nor "a folder on the server": a new source gets the gallery's photo folder,
-                # so it registers and the stateful phase can ingest and upload into it.
-                if "special_category_condition" in body and isinstance(body.get("root"), str):
-                    return {**body, "root": FOLDER}
+        @schemathesis.hook
+        def map_body(context, body):
+            if not isinstance(body, dict):
                 return body
+            # No schema can say "a photo with a face in it": where a photo is generated,
+            # send a real one, so searches, detections and requests reach the face pipeline.
+            if isinstance(body.get("photo"), (bytes, Binary)):
+                return {**body, "photo": Binary(PHOTO)}
+            # Nor "a folder on the server": a new source gets the gallery's photo folder,
+            # so it registers and the stateful phase can ingest and upload into it.
+            if "special_category_condition" in body and isinstance(body.get("root"), str):
+                return {**body, "root": FOLDER}
+            return body
 
 
-            @schemathesis.hook
-            def filter_failure(context, failure, case, response):
-                # Every value of a multipart form travels as text: a text field given true or
-                # 12 holds the text "true" or "12", which is valid. Schemathesis counts that as
-                # a type violation the server should refuse; drop exactly that finding.
-                if not isinstance(failure, AcceptedNegativeData) or case.media_type != "multipart/form-data":
+        @schemathesis.hook
+        def filter_failure(context, failure, case, response):
+            # Every value of a multipart form travels as text: a text field given true or
+            # 12 holds the text "true" or "12", which is valid. Schemathesis counts that as
+            # a type violation the server should refuse; drop exactly that finding.
+            if not isinstance(failure, AcceptedNegativeData) or case.media_type != "multipart/form-data":
+                return True
+            data = getattr(getattr(case.meta, "phase", None), "data", None)
+            mutations = getattr(data, "mutations", None) or []
+            if not mutations or not isinstance(case.body, dict):
+                return True
+            for mutation in mutations:
+                field = mutation.path[0] if mutation.path else mutation.parameter
+                if mutation.operator != OperatorKind.CHANGE_TYPE or field == "photo":
                     return True
-                data = getattr(getattr(case.meta, "phase", None), "data", None)
-                mutations = getattr(data, "mutations", None) or []
-                if not mutations or not isinstance(case.body, dict):
+                if not isinstance(case.body.get(field), (bool, int, float)):
                     return True
-                for mutation in mutations:
-                    field = mutation.path[0] if mutation.path else mutation.parameter
-                    if mutation.operator != OperatorKind.CHANGE_TYPE or field == "photo":
-                        return True
-                    if not isinstance(case.body.get(field), (bool, int, float)):
-                        return True
-                return False
+            return False
 
-            """.write(toFile: folder + "/lineup_hooks.py", atomically: true, encoding: .utf8)
+        """.write(toFile: folder + "/lineup_hooks.py", atomically: true, encoding: .utf8)
     }
 
     struct Run {
@@ -211,15 +227,17 @@ final class SchemathesisTests: XCTestCase {
     func runSchemathesis(base: String, token: String, operations: [String], report: String, folder: String) async throws -> Run {
         let reports = Self.root.appendingPathComponent(".lineup/schemathesis").path
         try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
-        var arguments = ["--config-file", folder + "/schemathesis.toml", "run", base + "/api/v1/openapi.json", "--url", base,
-                         "--checks", "all", "--header", "Authorization: Bearer " + token,
-                         "--max-examples", String(Self.maxExamples), "--workers", "1",
-                         // Same cases on every run; strings in ASCII, where the document's
-                         // text patterns state the server's rules exactly (the finer Unicode
-                         // rules for names are words in the document and unit-tested).
-                         "--generation-deterministic", "--generation-codec", "ascii",
-                         "--request-timeout", "60", "--no-color",
-                         "--report", "junit", "--report-dir", folder + "/reports", "--report-junit-path", reports + "/\(report).xml"]
+        var arguments = [
+            "--config-file", folder + "/schemathesis.toml", "run", base + "/api/v1/openapi.json", "--url", base,
+            "--checks", "all", "--header", "Authorization: Bearer " + token,
+            "--max-examples", String(Self.maxExamples), "--workers", "1",
+            // Same cases on every run; strings in ASCII, where the document's
+            // text patterns state the server's rules exactly (the finer Unicode
+            // rules for names are words in the document and unit-tested).
+            "--generation-deterministic", "--generation-codec", "ascii",
+            "--request-timeout", "60", "--no-color",
+            "--report", "junit", "--report-dir", folder + "/reports", "--report-junit-path", reports + "/\(report).xml",
+        ]
         for id in Self.excluded { arguments += ["--exclude-operation-id", id] }
         for id in operations { arguments += ["--include-operation-id", id] }
         let process = Process()
@@ -270,9 +288,9 @@ final class SchemathesisTests: XCTestCase {
     /// A loopback port nothing listens on now.
     static func freePort() throws -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         defer { close(fd) }

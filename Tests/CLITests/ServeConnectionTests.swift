@@ -1,16 +1,21 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A real `lineup serve`, and clients as slow and rude as an attacker: headers that
 /// never end, an idle keep-alive connection, a body that never ends, and bodies
 /// declared larger than the server takes. Each is timed from a thread of its own.
 @Suite struct ServeConnectionTests {
     @Test func slowAndIdleConnectionsAreClosedAndOversizedBodiesRefusedUpFront() async throws {
-        let served = try ServedGallery(portraits: false, serveArguments: ["--head-timeout", "1", "--body-timeout", "2",
-                                                                          "--max-upload-mib", "20"])
+        let served = try ServedGallery(
+            portraits: false,
+            serveArguments: [
+                "--head-timeout", "1", "--body-timeout", "2",
+                "--max-upload-mib", "20",
+            ])
         let port = served.port
         try await served.onThread { _ throws in
             // Slow headers: the head is never finished.
@@ -26,8 +31,9 @@ import Testing
             #expect(idle.received.hasPrefix("HTTP/1.1 200"))
             // A slow body: the head is sent, the body never finished.
             let body = try RawConnection(port: port)
-            try body.send("POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                          + "Content-Length: 1000\r\n\r\n--x\r\n")
+            try body.send(
+                "POST /api/v1/opt-outs HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                    + "Content-Length: 1000\r\n\r\n--x\r\n")
             let bodyStart = Date()
             #expect(body.waitForClose(within: 15), "a body that never ends is cut off")
             #expect(Date().timeIntervalSince(bodyStart) < 10)
@@ -35,8 +41,9 @@ import Testing
             // upload may be), and a declared 1 GiB body: refused before they are sent.
             for (path, length) in [("/api/v1/opt-outs", 15 << 20), ("/api/v1/search", 1 << 30)] {
                 let oversized = try RawConnection(port: port)
-                try oversized.send("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                                   + "Content-Length: \(length)\r\n\r\n")
+                try oversized.send(
+                    "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                        + "Content-Length: \(length)\r\n\r\n")
                 _ = oversized.waitForClose(within: 15)
                 #expect(oversized.received.hasPrefix("HTTP/1.1 413"), "\(path): \(oversized.received.prefix(40))")
             }

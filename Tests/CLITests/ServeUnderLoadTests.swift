@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A real `lineup serve` while two large uploads are ingested and searches run:
 /// health and a signed-in read must still answer at once. The server is its own
@@ -36,11 +36,15 @@ import TestSupport
                 group.enter()
                 Thread.detachNewThread {
                     defer { group.leave() }
-                    let (type, body) = PlainHTTP.multipart(["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
-                                                           files: [("photo", "probe.jpg", probe)])
+                    let (type, body) = PlainHTTP.multipart(
+                        ["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
+                        files: [("photo", "probe.jpg", probe)])
                     while !stop.withLock({ $0 }) {
-                        let status = (try? client.request("POST", "/api/v1/search", token: tokens.investigator, contentType: type,
-                                                          body: body).status) ?? -1
+                        let status =
+                            (try? client.request(
+                                "POST", "/api/v1/search", token: tokens.investigator, contentType: type,
+                                body: body
+                            ).status) ?? -1
                         statuses.withLock { $0.append(status) }
                     }
                 }
@@ -101,16 +105,22 @@ import TestSupport
                 group.enter()
                 Thread.detachNewThread {
                     defer { group.leave() }
-                    let (type, body) = PlainHTTP.multipart(["contact": "someone@example.org"],
-                                                           files: [("photo", index % 2 == 0 ? "big.png" : "me.jpg",
-                                                                    index % 2 == 0 ? bomb : face)])
+                    let (type, body) = PlainHTTP.multipart(
+                        ["contact": "someone@example.org"],
+                        files: [
+                            (
+                                "photo", index % 2 == 0 ? "big.png" : "me.jpg",
+                                index % 2 == 0 ? bomb : face
+                            )
+                        ])
                     let status = (try? client.request("POST", "/api/v1/access-requests", contentType: type, body: body).status) ?? -1
                     statuses.withLock { $0.append(status) }
                 }
             }
             var slowestHealth = 0.0, slowestSearch = 0.0
-            let (type, body) = PlainHTTP.multipart(["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
-                                                   files: [("photo", "probe.jpg", probe)])
+            let (type, body) = PlainHTTP.multipart(
+                ["case_number": "2026/1", "purpose": "load test", "legal_basis": "test"],
+                files: [("photo", "probe.jpg", probe)])
             for _ in 0..<5 {
                 var start = Date()
                 #expect(try client.request("GET", "/api/v1/health").status == 200)
@@ -141,8 +151,9 @@ import TestSupport
             crc ^= UInt32(byte)
             for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
         }
-        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(~crc)
-                    + be(0) + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82])
+        return Data(
+            [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(~crc)
+                + be(0) + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82])
     }
 }
 
@@ -185,7 +196,10 @@ struct PlainHTTP: Sendable {
             body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
         }
         for (name, file, bytes) in files {
-            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8))
+            body.append(
+                Data(
+                    "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8
+                ))
             body.append(bytes)
             body.append(Data("\r\n".utf8))
         }

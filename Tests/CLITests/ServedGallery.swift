@@ -25,9 +25,10 @@ final class ServedGallery {
                     try FileManager.default.copyItem(atPath: CLITests.samples + "/" + photo, toPath: root + "/" + photo)
                 }
             }
-            let added = try CLITests.lineup("source", "add", name, "--store", store, "--root", root, "--basis", "public-task",
-                                            "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-                                            "--retention-days", "30", "--token", tokens.admin)
+            let added = try CLITests.lineup(
+                "source", "add", name, "--store", store, "--root", root, "--basis", "public-task",
+                "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+                "--retention-days", "30", "--token", tokens.admin)
             #expect(added.status == 0, "\(added.stderr)")
         }
         if portraits { #expect(try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin).status == 0) }
@@ -53,10 +54,11 @@ final class ServedGallery {
         let client = PlainHTTP(port: port)
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    try client.waitForHealth()
-                    return try body(client)
-                })
+                continuation.resume(
+                    with: Result {
+                        try client.waitForHealth()
+                        return try body(client)
+                    })
             }
         }
     }

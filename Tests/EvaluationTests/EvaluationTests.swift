@@ -1,16 +1,18 @@
+import FaceVision
 import Foundation
 import Testing
+
 @testable import Evaluation
-import FaceVision
 
 @Suite struct PairsProtocolTests {
     @Test func readsOneSetAndFolds() throws {
         let one = try PairsProtocol(text: "1\nAnn\t1\t2\nAnn\t1\tBob\t3\n")
         #expect(one.folds == 1)
-        #expect(one.pairs == [
-            FacePair(first: "Ann/Ann_0001.jpg", second: "Ann/Ann_0002.jpg", sameIdentity: true, fold: 0),
-            FacePair(first: "Ann/Ann_0001.jpg", second: "Bob/Bob_0003.jpg", sameIdentity: false, fold: 0),
-        ])
+        #expect(
+            one.pairs == [
+                FacePair(first: "Ann/Ann_0001.jpg", second: "Ann/Ann_0002.jpg", sameIdentity: true, fold: 0),
+                FacePair(first: "Ann/Ann_0001.jpg", second: "Bob/Bob_0003.jpg", sameIdentity: false, fold: 0),
+            ])
         let folded = try PairsProtocol(text: "2 1\nA 1 2\nA 1 B 1\nC 1 2\nC 2 D 1\n")
         #expect(folded.folds == 2)
         #expect(folded.pairs.map(\.fold) == [0, 0, 1, 1])
@@ -50,7 +52,7 @@ import FaceVision
     }
 
     @Test func trueAcceptRateAtFalseAcceptRate() {
-        let impostors = (0..<1000).map { Float($0) / 2000 }     // 0 ..< 0.5
+        let impostors = (0..<1000).map { Float($0) / 2000 }  // 0 ..< 0.5
         let genuine: [Float] = [0.3, 0.4, 0.6, 0.7]
         let result = VerificationMetrics.trueAcceptRate(Self.scores(genuine, impostors), atFalseAcceptRate: 1e-2)
         #expect(result.resolved)

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import FaceVision
 import Index
 import TestSupport
+import Testing
+
+@testable import FaceVision
 
 @Suite struct FacePipelineTests {
     static let people = ["obama.jpg": "Obama", "obama2.jpg": "Obama", "obama3.jpg": "Obama", "biden.jpg": "Biden"]
@@ -60,8 +61,10 @@ import TestSupport
     @Test func rotationIsMeasuredAndAlignedAway() throws {
         let image = try Image(contentsOf: Fixtures.sample("obama.jpg"))
         let angle = 20.0 * .pi / 180, c = Point(x: Double(image.width) / 2, y: Double(image.height) / 2)
-        let rotation = AffineTransform(matrix: [cos(angle), -sin(angle), c.x - cos(angle) * c.x + sin(angle) * c.y,
-                                                sin(angle), cos(angle), c.y - sin(angle) * c.x - cos(angle) * c.y])
+        let rotation = AffineTransform(matrix: [
+            cos(angle), -sin(angle), c.x - cos(angle) * c.x + sin(angle) * c.y,
+            sin(angle), cos(angle), c.y - sin(angle) * c.x - cos(angle) * c.y,
+        ])
         let rotated = try image.warped(by: rotation, width: image.width, height: image.height)
         let upright = try Fixtures.pipeline.embed(in: image, faces: Fixtures.pipeline.detect(in: image))
         let tilted = try Fixtures.pipeline.embed(in: rotated, faces: Fixtures.pipeline.detect(in: rotated))
@@ -83,8 +86,9 @@ import TestSupport
 
     @Test func yawChangesSignInTheMirrorImage() throws {
         let image = try Image(contentsOf: Fixtures.sample("obama2.jpg"))
-        let mirror = try image.warped(by: AffineTransform(matrix: [-1, 0, Double(image.width - 1), 0, 1, 0]),
-                                      width: image.width, height: image.height)
+        let mirror = try image.warped(
+            by: AffineTransform(matrix: [-1, 0, Double(image.width - 1), 0, 1, 0]),
+            width: image.width, height: image.height)
         let yaw = try #require(Fixtures.pipeline.detect(in: image).first).quality.yaw
         let mirroredYaw = try #require(Fixtures.pipeline.detect(in: mirror).first).quality.yaw
         #expect(abs(yaw) > 10, "obama2.jpg is a three-quarter view")
@@ -94,7 +98,7 @@ import TestSupport
     @Test func asksForAFaceThatIsNotThere() throws {
         let image = try Image(contentsOf: Fixtures.sample("obama.jpg"))
         let faces = try Fixtures.pipeline.detect(in: image)
-        #expect(throws: VisionError.faceIndexOutOfRange(index: 3, count: 1)) {
+        #expect(throws: VisionError.noSuchFaceInPhoto(index: 3, count: 1)) {
             try Fixtures.pipeline.embed(in: image, faces: faces, index: 3)
         }
         #expect(throws: VisionError.noFace) { try Fixtures.pipeline.embed(in: image, faces: []) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FaceVision
 
 /// Real photographs for tests: the sample photos the setup script takes from the
@@ -12,7 +13,8 @@ enum Fixtures {
     static let samples = root.appendingPathComponent(".lineup/samples").path
     static func sample(_ name: String) -> String { samples + "/" + name }
 
-    static let shared: String = ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
+    static let shared: String =
+        ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
         ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path
     static let hasShared = FileManager.default.fileExists(atPath: shared + "/detection/testing.xml")
     static let sharedMissing: Comment = "shared face photos not found beside the checkout (set LINEUP_SHARED_FACES)"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FaceVision
 
 @Suite struct GeometryTests {
@@ -34,9 +35,10 @@ import Testing
     @Test func mostProminentPrefersLargeAndCentral() {
         func face(_ x: Double, _ size: Double) -> DetectedFace {
             let p = Point(x: x, y: 0)
-            return DetectedFace(box: Box(x: x, y: 450, width: size, height: size),
-                                landmarks: FaceLandmarks(rightEye: p, leftEye: p, noseTip: p, rightMouthCorner: p, leftMouthCorner: p),
-                                score: 0.9, quality: FaceQuality(interEyeDistance: 0, sharpness: 0, yaw: 0, roll: 0, warnings: []))
+            return DetectedFace(
+                box: Box(x: x, y: 450, width: size, height: size),
+                landmarks: FaceLandmarks(rightEye: p, leftEye: p, noseTip: p, rightMouthCorner: p, leftMouthCorner: p),
+                score: 0.9, quality: FaceQuality(interEyeDistance: 0, sharpness: 0, yaw: 0, roll: 0, warnings: []))
         }
         let faces = [face(0, 100), face(450, 95), face(800, 60)]
         #expect(faces.mostProminentIndex(imageWidth: 1000, imageHeight: 1000) == 1)

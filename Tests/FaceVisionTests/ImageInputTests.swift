@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FaceVision
 
 /// Bad input gets a specific error and nothing else; good input in every accepted format decodes.
@@ -97,9 +98,11 @@ struct MissingOrientationTag: Error {}
 
 /// Rewrites the orientation entry (tag 0x0112) of the first EXIF image directory.
 func setEXIFOrientation(_ jpeg: inout [UInt8], to value: UInt16) throws {
-    guard let app1 = (0..<(jpeg.count - 10)).first(where: {
-        jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xE1 && Array(jpeg[($0 + 4)..<($0 + 10)]) == Array("Exif\0\0".utf8)
-    }) else { throw MissingOrientationTag() }
+    guard
+        let app1 = (0..<(jpeg.count - 10)).first(where: {
+            jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xE1 && Array(jpeg[($0 + 4)..<($0 + 10)]) == Array("Exif\0\0".utf8)
+        })
+    else { throw MissingOrientationTag() }
     let tiff = app1 + 10
     let little = jpeg[tiff] == 0x49
     func u16(_ at: Int) -> Int { little ? Int(jpeg[at]) | Int(jpeg[at + 1]) << 8 : Int(jpeg[at]) << 8 | Int(jpeg[at + 1]) }

@@ -1,9 +1,10 @@
+import FaceVision
 import Foundation
-import Testing
-@testable import Gallery
 import Index
 import Store
-import FaceVision
+import Testing
+
+@testable import Gallery
 
 /// Real photos only: the sample portraits (three of Barack Obama, one of Joe Biden)
 /// copied into a fresh source folder per test, and the shared LFW photos when present.
@@ -11,8 +12,9 @@ enum GalleryFixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let samples = root.appendingPathComponent(".lineup/samples").path
     static let models = ModelDirectory(path: root.appendingPathComponent(".lineup/models").path)
-    static let lfw = (ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
-        ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path) + "/lfw-dev/images"
+    static let lfw =
+        (ProcessInfo.processInfo.environment["LINEUP_SHARED_FACES"]
+            ?? root.deletingLastPathComponent().appendingPathComponent("shared/faces").path) + "/lfw-dev/images"
     static let hasLFW = FileManager.default.fileExists(atPath: lfw)
     static let pipeline = try! FacePipeline(models: models)
 
@@ -33,9 +35,11 @@ enum GalleryFixtures {
 
     @discardableResult
     static func register(_ gallery: Gallery, root: String, name: String = "portraits") throws -> Source {
-        try gallery.store.addSource(Source(name: name, kind: .folder, root: root, legalBasis: .publicTask,
-                                           specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
-                                           retentionDays: 30, createdBy: "test"))
+        try gallery.store.addSource(
+            Source(
+                name: name, kind: .folder, root: root, legalBasis: .publicTask,
+                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
+                retentionDays: 30, createdBy: "test"))
     }
 }
 
@@ -50,8 +54,9 @@ enum GalleryFixtures {
 
         for (name, person) in [("obama.jpg", "obama"), ("obama2.jpg", "obama"), ("nested/obama3.jpg", "obama"), ("biden.jpg", "biden")] {
             let probe = try Image(contentsOf: folder + "/photos/" + name)
-            let result = try gallery.search(image: probe, pipeline: GalleryFixtures.pipeline, top: 4,
-                                            calibration: ScoreCalibration.bundled(for: gallery.modelID))
+            let result = try gallery.search(
+                image: probe, pipeline: GalleryFixtures.pipeline, top: 4,
+                calibration: ScoreCalibration.bundled(for: gallery.modelID))
             #expect(result.candidates.first?.originURI == name, "the photo itself comes first")
             let others = result.candidates.filter { $0.originURI != name }
             if person == "obama" {
@@ -104,9 +109,11 @@ enum GalleryFixtures {
         }
         #expect(throws: StoreError.duplicateSource("portraits")) { try GalleryFixtures.register(gallery, root: folder) }
         #expect(throws: StoreError.self) {
-            try gallery.store.addSource(Source(name: "x", kind: .folder, root: folder, legalBasis: .consent,
-                                               specialCategoryCondition: .explicitConsent, jurisdiction: "France",
-                                               retentionDays: 1, createdBy: "test"))
+            try gallery.store.addSource(
+                Source(
+                    name: "x", kind: .folder, root: folder, legalBasis: .consent,
+                    specialCategoryCondition: .explicitConsent, jurisdiction: "France",
+                    retentionDays: 1, createdBy: "test"))
         }
         #expect(try gallery.store.counts() == (0, 0, 0))
         #expect(try gallery.store.sources().count == 1)
@@ -119,8 +126,10 @@ enum GalleryFixtures {
         let gallery = try GalleryFixtures.gallery(folder)
         let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
         _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
-        let query = try GalleryFixtures.pipeline.embed(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
-                                                      faces: GalleryFixtures.pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))).template
+        let query = try GalleryFixtures.pipeline.embed(
+            in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
+            faces: GalleryFixtures.pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))
+        ).template
         let expected = try gallery.index.search(query.vector, k: 4)
 
         let reopened = try GalleryFixtures.gallery(folder)
@@ -185,10 +194,13 @@ enum GalleryFixtures {
         _ = consume writer
         let gallery = try GalleryFixtures.gallery(folder)
         let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
-        let summary = try gallery.ingest(source: source, paths: [folder + "/photos/clip." + container], pipelines: [GalleryFixtures.pipeline],
-                                         options: .init(videoInterval: 0.4))
+        let summary = try gallery.ingest(
+            source: source, paths: [folder + "/photos/clip." + container], pipelines: [GalleryFixtures.pipeline],
+            options: .init(videoInterval: 0.4))
         #expect(summary.errors.isEmpty && summary.faces == 2, "\(summary.errors)")
-        let ids = try gallery.index.search(try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2).map(\.id)
+        let ids = try gallery.index.search(
+            try GalleryFixtures.pipeline.embed(in: obama, faces: GalleryFixtures.pipeline.detect(in: obama)).template.vector, k: 2
+        ).map(\.id)
         let provenance = try gallery.store.provenance(faceIDs: ids)
         let first = try #require(provenance[ids[0]]), second = try #require(provenance[ids[1]])
         #expect(first.face.trackFirstSeconds == 0 && abs(first.face.trackLastSeconds! - 3.6) < 0.01, "Obama: 0 to 3.6 s")
@@ -220,8 +232,10 @@ enum GalleryFixtures {
         try FileManager.default.createDirectory(atPath: folder + "/pair", withIntermediateDirectories: true)
         try Data(try Self.composite().jpegData(quality: 95)).write(to: URL(fileURLWithPath: folder + "/pair/two.jpg"))
         let pipeline = GalleryFixtures.pipeline
-        let obama = try pipeline.embed(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
-                                       faces: pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))).template
+        let obama = try pipeline.embed(
+            in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"),
+            faces: pipeline.detect(in: Image(contentsOf: GalleryFixtures.samples + "/obama.jpg"))
+        ).template
 
         let everyone = try Gallery(directory: folder + "/all", modelID: pipeline.modelID, dimension: 128)
         let allSource = try GalleryFixtures.register(everyone, root: folder + "/pair")

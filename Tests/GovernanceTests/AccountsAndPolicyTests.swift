@@ -1,13 +1,15 @@
+import FaceVision
 import Foundation
 import Gallery
-@testable import Governance
 import Store
 import Synchronization
 import Testing
-import FaceVision
+
+@testable import Governance
 
 @Suite struct AccountsAndPolicyTests {
-    @Test(arguments: MetadataEngine.available) func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended(engine: MetadataEngine) throws {
+    @Test(arguments: MetadataEngine.available) func tokensAreStoredAsHashesAndStopWorkingWhenRevokedExpiredOrSuspended(engine: MetadataEngine) throws
+    {
         let world = try GovernedWorld(engine: engine)
         let g = world.governance
         let cast = try world.cast(ingest: false)
@@ -38,8 +40,10 @@ import FaceVision
         let world = try GovernedWorld(engine: engine)
         let cast = try world.cast(ingest: false)
         let g = world.governance
-        let token = try g.addAccount(as: cast.admin, name: "temp", organisation: "Met", roles: [.auditor],
-                                     expiresAt: world.clock.now().addingTimeInterval(3600)).1.token
+        let token = try g.addAccount(
+            as: cast.admin, name: "temp", organisation: "Met", roles: [.auditor],
+            expiresAt: world.clock.now().addingTimeInterval(3600)
+        ).1.token
         #expect(try g.authenticate(token: token).name == "temp")
         world.advance(days: 1)
         #expect(throws: GovernanceError.forbidden("account temp expired")) { _ = try g.authenticate(token: token) }
@@ -56,10 +60,14 @@ import FaceVision
         _ = try g.registerSource(as: cast.admin, world.source(name: "paris", root: world.folder + "/photos", jurisdiction: "FR"))
 
         // Sources in FR may not be ingested.
-        try g.putRule(as: cast.admin, PolicyRule.parse(Data(#"""
-            {"name": "no-fr-ingest", "effect": "deny", "actions": ["ingest"], "source_jurisdictions": ["FR"],
-             "description": "French sources are not ingested"}
-            """#.utf8)))
+        try g.putRule(
+            as: cast.admin,
+            PolicyRule.parse(
+                Data(
+                    #"""
+                    {"name": "no-fr-ingest", "effect": "deny", "actions": ["ingest"], "source_jurisdictions": ["FR"],
+                     "description": "French sources are not ingested"}
+                    """#.utf8)))
         #expect(throws: GovernanceError.deniedByPolicy(rule: "no-fr-ingest", reason: "French sources are not ingested")) {
             _ = try g.ingest(as: cast.admin, source: "paris", paths: [], pipelines: [GovernedWorld.pipeline])
         }
@@ -69,8 +77,11 @@ import FaceVision
 
         // Faces from US-IL sources are left out for organisations outside US-IL.
         #expect(try world.search(cast.investigator, "biden.jpg").result.candidates.filter { $0.originURI == "biden.jpg" }.count == 2)
-        try g.putRule(as: cast.admin, PolicyRule(name: "bipa", effect: .exclude, actions: [.search],
-                                                 exceptOrganisationJurisdictions: ["US-IL"], sourceJurisdictions: ["US-IL"]))
+        try g.putRule(
+            as: cast.admin,
+            PolicyRule(
+                name: "bipa", effect: .exclude, actions: [.search],
+                exceptOrganisationJurisdictions: ["US-IL"], sourceJurisdictions: ["US-IL"]))
         let filtered = try world.search(cast.investigator, "biden.jpg")
         #expect(filtered.result.candidates.filter { $0.originURI == "biden.jpg" }.map(\.source) == ["portraits"])
         #expect(filtered.excludedSources == ["chicago": "bipa"])
@@ -78,8 +89,11 @@ import FaceVision
         // Organisations in US-IL may not search until 2027-05-09 (deny over allow).
         _ = try g.addOrganisation(as: cast.admin, name: "Chicago PD", type: .lawEnforcement, jurisdiction: "US-IL")
         try g.putRule(as: cast.admin, PolicyRule(name: "everyone-may-search", effect: .allow, actions: [.search]))
-        try g.putRule(as: cast.admin, PolicyRule(name: "illinois-moratorium", effect: .deny, actions: [.search],
-                                                 organisationJurisdictions: ["US"], until: "2027-05-09"))
+        try g.putRule(
+            as: cast.admin,
+            PolicyRule(
+                name: "illinois-moratorium", effect: .deny, actions: [.search],
+                organisationJurisdictions: ["US"], until: "2027-05-09"))
         let dryRun = try g.testPolicy(as: cast.auditor, action: .search, organisation: "Chicago PD")
         #expect(!dryRun.allowed && dryRun.deniedBy == "illinois-moratorium" && dryRun.allowedBy == ["everyone-may-search"])
         #expect(dryRun.excludedSources.isEmpty, "bipa does not apply inside US-IL")
@@ -89,8 +103,9 @@ import FaceVision
         #expect(throws: GovernanceError.self) { _ = try g.testPolicy(as: cast.investigator, action: .search, organisation: "Met") }
 
         // Private organisations see only their own sources' faces.
-        let privateRule = PolicyRule(name: "private-own-sources", effect: .exclude, actions: [.search],
-                                     organisationTypes: ["private"], otherOrganisationsSources: true)
+        let privateRule = PolicyRule(
+            name: "private-own-sources", effect: .exclude, actions: [.search],
+            organisationTypes: ["private"], otherOrganisationsSources: true)
         _ = try g.addOrganisation(as: cast.admin, name: "Shop", type: .private, jurisdiction: "GB")
         let shop = try g.testPolicy(as: cast.auditor, action: .search, organisation: "Shop", with: privateRule)
         #expect(Set(shop.excludedSources.keys) == ["portraits", "chicago", "paris"])
@@ -149,8 +164,9 @@ import FaceVision
         DispatchQueue.concurrentPerform(iterations: pipelines.count) { index in
             let outcome: String
             do {
-                _ = try g.search(as: cast.investigator, justification: GovernedWorld.justification, photo: photo,
-                                 pipeline: pipelines[index])
+                _ = try g.search(
+                    as: cast.investigator, justification: GovernedWorld.justification, photo: photo,
+                    pipeline: pipelines[index])
                 outcome = "searched"
             } catch GovernanceError.rateLimited {
                 outcome = "refused"

@@ -1,16 +1,20 @@
+import FaceVision
 import Foundation
 import Gallery
-@testable import Governance
 import Index
 import Store
-import Testing
-import FaceVision
 import TestSupport
+import Testing
+
+@testable import Governance
 
 /// What only the cluster deployment needs: Milvus applies a deletion some time after
 /// it is asked, so the metadata store, not Milvus, decides what a search may return.
 @Suite struct ClusterTests {
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),
+            "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func aFaceGoneFromTheMetadataStoreIsNeverACandidateWhileMilvusStillHoldsIt() throws {
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()
@@ -21,24 +25,30 @@ import TestSupport
         try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(obama.faceID)]) }
         let shared = g.gallery.index
         #expect(g.gallery.indexKind == .shared)
-        let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
-                                        pipeline: GovernedWorld.pipeline)
-        #expect(try shared.search(probe.template.vector, k: 4, filter: .all).contains { $0.id == obama.faceID },
-                "Milvus still holds the face")
+        let probe = try g.gallery.probe(
+            image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
+            pipeline: GovernedWorld.pipeline)
+        #expect(
+            try shared.search(probe.template.vector, k: 4, filter: .all).contains { $0.id == obama.faceID },
+            "Milvus still holds the face")
         let after = try world.search(cast.investigator, "obama2.jpg").result.candidates
         #expect(!after.contains { $0.faceID == obama.faceID })
         #expect(after.count == before.count - 1)
         #expect(after.map(\.rank) == Array(1...after.count))
     }
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),
+            "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func policyExclusionsRunInsideMilvus() throws {
         let world = try GovernedWorld(engine: .cluster)
         _ = try world.cast()
         let g = world.governance
         let source = try g.gallery.store.source(named: "portraits")
-        let probe = try g.gallery.probe(image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
-                                        pipeline: GovernedWorld.pipeline)
+        let probe = try g.gallery.probe(
+            image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
+            pipeline: GovernedWorld.pipeline)
         let shared = g.gallery.index
         #expect(g.gallery.indexKind == .shared)
         #expect(try shared.search(probe.template.vector, k: 4, filter: .all).count == 4)
@@ -48,7 +58,10 @@ import TestSupport
         #expect(try Set(shared.search(probe.template.vector, k: 4, filter: SearchFilter(excludedFaces: some)).map(\.id)) == faces.subtracting(some))
     }
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)), "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),
+            "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
     func reconcilingBringsMilvusInLineWithTheMetadataStore() throws {
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()

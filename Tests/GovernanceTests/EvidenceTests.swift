@@ -1,32 +1,36 @@
 import Foundation
-@testable import Gallery
-@testable import Governance
 import Store
 import Testing
+
+@testable import Gallery
+@testable import Governance
 
 @Suite struct EvidenceTests {
     /// The face's template as stored (sealed) and in the clear.
     static func templateBytes(_ g: Governance, originURI: String) throws -> (faceID: Int64, sealed: Data, clear: Data) {
         let face = try g.database.read { db in
-            try db.row("SELECT face.* FROM face JOIN image ON image.id = face.imageID WHERE image.originURI = ?",
-                       [.text(originURI)]).map(GalleryFace.init(row:))
+            try db.row(
+                "SELECT face.* FROM face JOIN image ON image.id = face.imageID WHERE image.originURI = ?",
+                [.text(originURI)]
+            ).map(GalleryFace.init(row:))
         }!
-        let clear = try g.gallery.store.keyring.open(face.template, keyID: face.keyID!)
-        return (face.id!, face.template, clear)
+        guard case .sealed(let sealed, let keyID) = face.template else { throw TemplateKeyring.KeyringError.sealedValueDamaged }
+        let clear = try g.gallery.store.keyring.open(sealed, keyID: keyID)
+        return (face.id!, sealed, clear)
     }
 
     @Test(arguments: [nil, 1])
     func erasureLeavesNoTraceInAnyFile(graphThreshold: Int?) throws {
         let world = try GovernedWorld(graphThreshold: graphThreshold)
         let cast = try world.cast()
-        try world.reopen() // from here on the index is the kind the threshold picks
+        try world.reopen()  // from here on the index is the kind the threshold picks
         let g = world.governance
         #expect(g.gallery.indexKind == (graphThreshold == nil ? .exact : .graph))
         let biden = try Self.templateBytes(g, originURI: "biden.jpg")
         #expect(try world.storeFiles().contains { $0.1.range(of: biden.sealed) != nil }, "the search for traces finds what is there")
         #expect(try world.search(cast.investigator, "biden.jpg").result.candidates.first?.faceID == biden.faceID)
 
-        if graphThreshold == nil { // the exact snapshot keeps floats as they are: the check below can see them
+        if graphThreshold == nil {  // the exact snapshot keeps floats as they are: the check below can see them
             let snapshot = try Data(contentsOf: URL(fileURLWithPath: g.gallery.snapshotPath))
             #expect(try SealedSnapshot(store: g.gallery.store).open(snapshot).range(of: biden.clear.prefix(64)) != nil)
         }
@@ -112,7 +116,10 @@ import Testing
         // Deleted: the gap is named.
         try g.database.write { db in try db.delete(AuditEntry.self, ids: [3]) }
         #expect(try verify().firstBadEntry == 4)
-        try g.database.write { db in var entry = snapshot[2]; try db.insert(&entry) }
+        try g.database.write { db in
+            var entry = snapshot[2]
+            try db.insert(&entry)
+        }
         #expect(try verify().isIntact)
 
         // Reordered: two entries swap places (ids kept).
@@ -148,8 +155,9 @@ import Testing
         #expect(try g.database.engineIntegrityCheck().ran, "the engine checked itself")
         #expect(throws: GovernanceError.self) { _ = try g.status(as: cast.investigator) }
         // An opt-out's link to a face that is not there (written behind Lineup's back).
-        let optOut = try g.requestOptOut(photo: GovernedWorld.photo("obama3.jpg"), contact: "b.obama@example.org",
-                                         pipeline: GovernedWorld.pipeline)
+        let optOut = try g.requestOptOut(
+            photo: GovernedWorld.photo("obama3.jpg"), contact: "b.obama@example.org",
+            pipeline: GovernedWorld.pipeline)
         try g.database.write { db in
             let suppression = try #require(try Suppression.withReference(optOut.reference, in: db))
             try SuppressedFace(suppressionID: suppression.id!, faceID: 987_654_321).insert(in: db)

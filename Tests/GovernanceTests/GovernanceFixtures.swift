@@ -1,14 +1,15 @@
+import FaceVision
 import Foundation
 import Gallery
-@testable import Governance
 import Index
 import Milvus
 import PostgresStore
 import Store
 import Synchronization
-import Testing
-import FaceVision
 import TestSupport
+import Testing
+
+@testable import Governance
 
 /// A gallery of real photos (the sample portraits: three of Barack Obama, one of
 /// Joe Biden) under a Governance whose clock the test moves.
@@ -39,10 +40,12 @@ final class GovernedWorld: @unchecked Sendable {
         }
         try FileManager.default.copyItem(atPath: Self.samples + "/obama3.jpg", toPath: folder + "/photos/nested/obama3.jpg")
         let clock = self.clock
-        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema),
-                                                     sharedIndex: engine.sharedIndex(collection: schema)),
-                                    now: { clock.now() })
+        governance = try Governance(
+            gallery: Gallery(
+                directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
+                graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                sharedIndex: engine.sharedIndex(collection: schema)),
+            now: { clock.now() })
         self.graphThreshold = graphThreshold
     }
 
@@ -51,10 +54,12 @@ final class GovernedWorld: @unchecked Sendable {
     /// Opens the same store again, as a new process would.
     func reopen() throws {
         let clock = self.clock
-        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                                                     graphThreshold: graphThreshold, database: engine.open(schema: schema),
-                                                     sharedIndex: engine.sharedIndex(collection: schema)),
-                                    now: { clock.now() })
+        governance = try Governance(
+            gallery: Gallery(
+                directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
+                graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                sharedIndex: engine.sharedIndex(collection: schema)),
+            now: { clock.now() })
     }
 
     deinit {
@@ -83,8 +88,9 @@ final class GovernedWorld: @unchecked Sendable {
         Array(try Data(contentsOf: URL(fileURLWithPath: samples + "/" + name)))
     }
 
-    static let justification = Justification(caseNumber: "2026/0415", purpose: "identify a robbery suspect",
-                                             legalBasis: "Police and Criminal Evidence Act 1984 s.64A")
+    static let justification = Justification(
+        caseNumber: "2026/0415", purpose: "identify a robbery suspect",
+        legalBasis: "Police and Criminal Evidence Act 1984 s.64A")
 
     /// An admin (bootstrapped), a police organisation with a supervisor, an approved
     /// investigator and a privacy officer, and the photos ingested as one GB source.
@@ -98,27 +104,38 @@ final class GovernedWorld: @unchecked Sendable {
 
     func cast(ingest: Bool = true, jurisdiction: String = "GB") throws -> Cast {
         let g = governance
-        let admin = try g.authenticate(token: g.bootstrap(organisation: "Lineup operations", type: .government,
-                                                          jurisdiction: "GB", admin: "root").token)
+        let admin = try g.authenticate(
+            token: g.bootstrap(
+                organisation: "Lineup operations", type: .government,
+                jurisdiction: "GB", admin: "root"
+            ).token)
         _ = try g.addOrganisation(as: admin, name: "Met", type: .lawEnforcement, jurisdiction: "GB")
         let supervisor = try g.authenticate(token: g.addAccount(as: admin, name: "sup", organisation: "Met", roles: [.supervisor]).1.token)
         let investigatorToken = try g.addAccount(as: supervisor, name: "inv", organisation: "Met", roles: [.investigator]).1.token
         _ = try g.approve(as: supervisor, account: "inv")
-        let officer = try g.authenticate(token: g.addAccount(as: admin, name: "dpo", organisation: "Lineup operations",
-                                                             roles: [.privacyOfficer]).1.token)
-        let auditor = try g.authenticate(token: g.addAccount(as: admin, name: "aud", organisation: "Lineup operations",
-                                                             roles: [.auditor]).1.token)
+        let officer = try g.authenticate(
+            token: g.addAccount(
+                as: admin, name: "dpo", organisation: "Lineup operations",
+                roles: [.privacyOfficer]
+            ).1.token)
+        let auditor = try g.authenticate(
+            token: g.addAccount(
+                as: admin, name: "aud", organisation: "Lineup operations",
+                roles: [.auditor]
+            ).1.token)
         if ingest {
             _ = try g.registerSource(as: admin, source(name: "portraits", root: folder + "/photos", jurisdiction: jurisdiction))
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
-        return Cast(admin: admin, supervisor: supervisor, investigator: try g.authenticate(token: investigatorToken),
-                    officer: officer, auditor: auditor)
+        return Cast(
+            admin: admin, supervisor: supervisor, investigator: try g.authenticate(token: investigatorToken),
+            officer: officer, auditor: auditor)
     }
 
     func source(name: String, root: String, jurisdiction: String) -> Source {
-        Source(name: name, kind: .folder, root: root, legalBasis: .publicTask, specialCategoryCondition: .substantialPublicInterest,
-               jurisdiction: jurisdiction, retentionDays: 30, createdBy: "")
+        Source(
+            name: name, kind: .folder, root: root, legalBasis: .publicTask, specialCategoryCondition: .substantialPublicInterest,
+            jurisdiction: jurisdiction, retentionDays: 30, createdBy: "")
     }
 
     /// Every file the gallery folder holds, read whole.
@@ -156,8 +173,11 @@ enum MetadataEngine: String, CaseIterable, CustomTestStringConvertible, Sendable
 
     /// Every deployment that can run here.
     /// In CI every deployment, whether its servers answer or not: a missing one fails there.
-    static let available: [MetadataEngine] = TestEnvironment.isCI ? allCases : [.sqlite] + (postgresReachable ? [.postgres] : [])
-        + (postgresReachable && milvusReachable ? [.cluster] : [])
+    static let available: [MetadataEngine] =
+        TestEnvironment.isCI
+        ? allCases
+        : [.sqlite] + (postgresReachable ? [.postgres] : [])
+            + (postgresReachable && milvusReachable ? [.cluster] : [])
     /// Those with Lineup's own index (snapshots, rebuilds).
     static let withLocalIndex = available.filter { $0 != .cluster }
 
@@ -211,14 +231,19 @@ final class SettlingIndex: FaceIndex {
 
 /// Says so when the Governance suite cannot run against PostgreSQL or Milvus.
 @Suite struct MetadataEngineAvailability {
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.postgresReachable),
-                   "no PostgreSQL at \(MetadataEngine.postgresURL): the Governance tests ran against SQLite only (start one with scripts/cluster.sh start postgres)"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.postgresReachable),
+            "no PostgreSQL at \(MetadataEngine.postgresURL): the Governance tests ran against SQLite only (start one with scripts/cluster.sh start postgres)"
+        ))
     func postgresAnswers() {
         #expect(MetadataEngine.postgresReachable, "no PostgreSQL at \(MetadataEngine.postgresURL)")
     }
 
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: MetadataEngine.milvusReachable),
-                   "no Milvus at \(MetadataEngine.milvusURL): the Governance tests did not run in cluster mode (start it with scripts/cluster.sh start)"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.milvusReachable),
+            "no Milvus at \(MetadataEngine.milvusURL): the Governance tests did not run in cluster mode (start it with scripts/cluster.sh start)"))
     func milvusAnswers() {
         #expect(MetadataEngine.milvusReachable, "no Milvus at \(MetadataEngine.milvusURL)")
     }

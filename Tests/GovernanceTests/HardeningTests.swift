@@ -1,9 +1,10 @@
+import FaceVision
 import Foundation
 import Gallery
-@testable import Governance
 import Store
 import Testing
-import FaceVision
+
+@testable import Governance
 
 /// The defects found by probing Lineup as an attacker and a careless operator would:
 /// each test fails without its fix.
@@ -17,8 +18,9 @@ import FaceVision
         let before = try g.database.read { db in try db.count(AuditEntry.self) }
         let nul = Justification(caseNumber: "2026/1\u{0}evil", purpose: "identify a suspect", legalBasis: "PACE 1984 s.64A")
         #expect(throws: GovernanceError.badInput("case_number holds a control character (U+0000)")) {
-            _ = try g.search(as: cast.investigator, justification: nul, photo: GovernedWorld.photo("obama2.jpg"),
-                             pipeline: GovernedWorld.pipeline)
+            _ = try g.search(
+                as: cast.investigator, justification: nul, photo: GovernedWorld.photo("obama2.jpg"),
+                pipeline: GovernedWorld.pipeline)
         }
         // The refusal is logged without the text the log cannot keep.
         let entries = try g.database.read { db in try db.fetchAll(AuditEntry.self, "ORDER BY id") }
@@ -90,11 +92,17 @@ import FaceVision
             ("organisation", { _ = try g.addOrganisation(as: cast.admin, name: megabyte, type: .ngo, jurisdiction: "GB") }),
             ("reason", { try g.suspend(as: cast.admin, account: "sup", reason: megabyte) }),
             ("token label", { _ = try g.issueToken(as: cast.admin, label: megabyte, days: 1) }),
-            ("case number", {
-                _ = try g.search(as: cast.investigator, justification: Justification(caseNumber: megabyte, purpose: "a purpose",
-                                                                                      legalBasis: "a basis"),
-                                 photo: GovernedWorld.photo("obama2.jpg"), pipeline: GovernedWorld.pipeline)
-            }),
+            (
+                "case number",
+                {
+                    _ = try g.search(
+                        as: cast.investigator,
+                        justification: Justification(
+                            caseNumber: megabyte, purpose: "a purpose",
+                            legalBasis: "a basis"),
+                        photo: GovernedWorld.photo("obama2.jpg"), pipeline: GovernedWorld.pipeline)
+                }
+            ),
             ("erasure reason", { _ = try g.erase(as: cast.officer, .source("none"), reason: megabyte) }),
             ("source name", { _ = try g.registerSource(as: cast.admin, world.source(name: megabyte, root: world.folder, jurisdiction: "GB")) }),
         ]
@@ -135,18 +143,21 @@ import FaceVision
         let g = world.governance
         let logged = try g.database.read { db in try db.fetchAll(AuditEntry.self, "WHERE action = 'ingest.file'") }
         let faces = try g.database.read { db in Set(try db.ids("SELECT id FROM face")) }
-        let loggedFaces = Set(try logged.flatMap { entry -> [Int64] in
-            let details = try JSONSerialization.jsonObject(with: Data(entry.details.utf8)) as? [String: Any]
-            return (details?["faces"] as? [NSNumber] ?? []).map(\.int64Value)
-        })
+        let loggedFaces = Set(
+            try logged.flatMap { entry -> [Int64] in
+                let details = try JSONSerialization.jsonObject(with: Data(entry.details.utf8)) as? [String: Any]
+                return (details?["faces"] as? [NSNumber] ?? []).map(\.int64Value)
+            })
         #expect(logged.count == 4 && loggedFaces == faces, "each file's faces are in its own entry")
 
         // A run whose process died: started, one file committed, then silence.
         let source = try g.gallery.store.source(named: "portraits")
         let run = try g.gallery.store.startRun(sourceID: source.id!)
-        _ = try g.gallery.store.record(file: SourceFile(sourceID: source.id!, sha256: Data(repeating: 7, count: 32), path: "x.jpg",
-                                                        kind: .photo, faceCount: 0, ingestedAt: Date(), runID: run.id!),
-                                       pictures: [])
+        _ = try g.gallery.store.record(
+            file: SourceFile(
+                sourceID: source.id!, sha256: Data(repeating: 7, count: 32), path: "x.jpg",
+                kind: .photo, faceCount: 0, ingestedAt: Date(), runID: run.id!),
+            pictures: [])
         #expect(try g.closeAbandonedRuns().isEmpty, "a run that just started is alive")
         world.advance(days: 1)
         let closed = try g.closeAbandonedRuns()
@@ -176,8 +187,11 @@ import FaceVision
         let origins = try g.database.read { db in try db.fetchAll(GalleryImage.self).map(\.originURI) }
         #expect(origins == ["biden.jpg"])
         // Relative paths are the source root's, not the working folder's.
-        #expect(throws: (any Error).self) { _ = try g.ingest(as: cast.admin, source: "linked", paths: ["../photos/obama.jpg"],
-                                                             pipelines: [GovernedWorld.pipeline]) }
+        #expect(throws: (any Error).self) {
+            _ = try g.ingest(
+                as: cast.admin, source: "linked", paths: ["../photos/obama.jpg"],
+                pipelines: [GovernedWorld.pipeline])
+        }
         let again = try g.ingest(as: cast.admin, source: "linked", paths: ["biden.jpg"], pipelines: [GovernedWorld.pipeline])
         #expect(again.filesSeen == 1 && again.filesSkipped == 1)
     }

@@ -1,9 +1,10 @@
+import FaceVision
 import Foundation
 import Gallery
-@testable import Governance
 import Store
 import Testing
-import FaceVision
+
+@testable import Governance
 
 /// Who reaches whose data. The operator's organisation (made at bootstrap) holds the
 /// store-wide roles; every other organisation's admins, auditors and privacy
@@ -42,8 +43,9 @@ import FaceVision
 
         func faces(of source: String) throws -> [Int64] {
             try world.governance.database.read { db in
-                try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID JOIN source ON source.id = image.sourceID "
-                           + "WHERE source.name = ?", [.text(source)])
+                try db.ids(
+                    "SELECT face.id FROM face JOIN image ON image.id = face.imageID JOIN source ON source.id = image.sourceID "
+                        + "WHERE source.name = ?", [.text(source)])
             }
         }
     }
@@ -62,7 +64,10 @@ import FaceVision
         let scene = try Scene()
         let g = scene.world.governance
         let acts: [(String, Role, (Principal) throws -> Void)] = [
-            ("add an organisation", .admin, { _ = try g.addOrganisation(as: $0, name: "New \(UUID().uuidString.prefix(4))", type: .ngo, jurisdiction: "FR") }),
+            (
+                "add an organisation", .admin,
+                { _ = try g.addOrganisation(as: $0, name: "New \(UUID().uuidString.prefix(4))", type: .ngo, jurisdiction: "FR") }
+            ),
             ("edit the policy", .admin, { try g.setPolicyDefault(as: $0, .allow) }),
             ("rotate keys", .admin, { _ = try g.rotateKeys(as: $0) }),
             ("keep search photos", .admin, { try g.setProbeKeepHours(as: $0, 0) }),
@@ -96,18 +101,21 @@ import FaceVision
         #expect(try g.accounts(as: scene.people[.admin]!["operator"]!).contains { $0.1.name == "Met" })
         // Registrations are listed to every account; acting on a source is decided per act.
         #expect(try Set(g.sources(as: scene.people[.auditor]!["met"]!).map(\.name)) == ["portraits", "met-photos"])
-        #expect(try !Self.allowed {
-            _ = try g.addAccount(as: scene.people[.admin]!["met"]!, name: "intruder", organisation: "Lineup operations", roles: [.admin])
-        })
+        #expect(
+            try !Self.allowed {
+                _ = try g.addAccount(as: scene.people[.admin]!["met"]!, name: "intruder", organisation: "Lineup operations", roles: [.admin])
+            })
         #expect(try !Self.allowed { try g.suspend(as: scene.people[.admin]!["met"]!, account: "aud", reason: "scope test") })
 
         // Ingest: an admin ingests their own organisation's sources only, like uploads.
-        #expect(try !Self.allowed {
-            _ = try g.ingest(as: scene.people[.admin]!["operator"]!, source: "met-photos", paths: [], pipelines: [GovernedWorld.pipeline])
-        })
-        #expect(try !Self.allowed {
-            _ = try g.ingest(as: scene.people[.admin]!["met"]!, source: "portraits", paths: [], pipelines: [GovernedWorld.pipeline])
-        })
+        #expect(
+            try !Self.allowed {
+                _ = try g.ingest(as: scene.people[.admin]!["operator"]!, source: "met-photos", paths: [], pipelines: [GovernedWorld.pipeline])
+            })
+        #expect(
+            try !Self.allowed {
+                _ = try g.ingest(as: scene.people[.admin]!["met"]!, source: "portraits", paths: [], pipelines: [GovernedWorld.pipeline])
+            })
 
         // Erasure: Met's privacy officer erases Met's faces, never the operator's.
         let metOfficer = scene.people[.privacyOfficer]!["met"]!

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Index
 
 /// Face-like vectors from the index module's seeded generator.
@@ -10,8 +11,10 @@ enum FaceLikeData {
         return generator.gallery(identities: identities, perIdentity: perIdentity).templates
     }
 
-    static func recall(_ index: HNSWIndex, _ oracle: ExactIndex, queries: [[Float]], k: Int,
-                       filter: SearchFilter = .all) -> Double {
+    static func recall(
+        _ index: HNSWIndex, _ oracle: ExactIndex, queries: [[Float]], k: Int,
+        filter: SearchFilter = .all
+    ) -> Double {
         var found = 0, total = 0
         for query in queries {
             let truth = Set(oracle.search(query, k: k, filter: filter).map(\.id))
@@ -24,7 +27,8 @@ enum FaceLikeData {
 
 @Suite struct HNSWTests {
     static let data = FaceLikeData.make(identities: 800, perIdentity: 4, dimension: 64, seed: 11)
-    static let queries = FaceLikeData.make(identities: 60, perIdentity: 1, dimension: 64, seed: 12)
+    static let queries =
+        FaceLikeData.make(identities: 60, perIdentity: 1, dimension: 64, seed: 12)
         + Array(data.prefix(3200).enumerated().filter { $0.offset % 80 == 0 }.map(\.element))
     static let parameters = HNSWIndex.Parameters(m: 12, efConstruction: 100, efSearch: 64, seed: 7)
 

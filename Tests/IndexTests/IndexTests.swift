@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Index
 
 /// Index mechanics on seeded random unit vectors (the face pipeline has its own
@@ -45,7 +46,7 @@ import Testing
         #expect(index.count == 9)
         #expect(!index.search(data[2], k: 10).contains { $0.id == 3 })
         var seen: [Int64] = []
-        index.forEach { id, _, vector in
+        index.forEachFace { id, _, vector in
             seen.append(id)
             #expect(dot(Array(vector), data[Int(id) - 1]) > 0.999, "the moved vector stays with its id")
         }

@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Index
-@testable import Milvus
-import Testing
 import TestSupport
+import Testing
+
+@testable import Milvus
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The Milvus index against a real Milvus 2.3.5 standalone server (started by
 /// scripts/cluster.sh, which .ci/run calls), with exact search as the oracle.
@@ -30,25 +32,29 @@ import TestSupport
         let templates = generator.gallery(identities: n / 5, perIdentity: 5).templates
         let jurisdictions = ["GB", "FR", "US-IL", "US-NY"]
         return templates.enumerated().map { index, vector in
-            IndexedFace(id: Int64(index + 1), vector: vector, source: Int64(index % 7 + 1), organisation: Int64(index % 3 + 1),
-                        jurisdiction: jurisdictions[index % 4])
+            IndexedFace(
+                id: Int64(index + 1), vector: vector, source: Int64(index % 7 + 1), organisation: Int64(index % 3 + 1),
+                jurisdiction: jurisdictions[index % 4])
         }
     }
 
     /// A fresh collection, filled and visible to searches (Milvus shows inserts after
     /// its bounded-consistency delay), dropped after `body`.
     static func withIndex(_ rows: [IndexedFace], _ body: (MilvusIndex) async throws -> Void) async throws {
-        let index = MilvusIndex(client: MilvusClient(baseURL: url), modelID: "test-" + UUID().uuidString.prefix(8).lowercased(),
-                                dimension: 128)
+        let index = MilvusIndex(
+            client: MilvusClient(baseURL: url), modelID: "test-" + UUID().uuidString.prefix(8).lowercased(),
+            dimension: 128)
         try index.open()
         do {
             try index.add(rows)
             // Visible to an exact query of face ids (a scalar filter, not the vector index).
             var seen = 0
-            try await eventually("the inserted rows to show", { "\(seen) of \(rows.count) rows" }) {
-                seen = try index.count(upTo: Int64(rows.count))
-                return seen == rows.count
-            }
+            try await eventually(
+                "the inserted rows to show", progress: { "\(seen) of \(rows.count) rows" },
+                check: {
+                    seen = try index.count(upTo: Int64(rows.count))
+                    return seen == rows.count
+                })
             try await body(index)
         } catch {
             try? index.drop()
@@ -57,8 +63,10 @@ import TestSupport
         try index.drop()
     }
 
-    static func eventually(_ what: String, seconds: Double = 300, _ found: () -> String = { "" },
-                           _ check: () async throws -> Bool) async throws {
+    static func eventually(
+        _ what: String, seconds: Double = 300, progress found: () -> String = { "" },
+        check: () async throws -> Bool
+    ) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try await check() { return }

@@ -1,11 +1,12 @@
+import FaceVision
 import Foundation
 import Governance
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Store
 import Testing
-import FaceVision
+
+@testable import Server
 
 /// The server's side of the probe's findings: each test fails without its fix.
 @Suite struct HardeningServerTests {
@@ -15,8 +16,10 @@ import FaceVision
 
     @Test func signInRedirectsOnlyToThisServersPaths() async throws {
         let world = try ServerWorld()
-        for next in ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/\t/evil.example",
-                     "javascript:alert(1)", "/%2F/evil.example", " /search"] {
+        for next in [
+            "/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "/\t/evil.example",
+            "javascript:alert(1)", "/%2F/evil.example", " /search",
+        ] {
             #expect(WebSession.safeNext(next) == nil, "\(next)")
         }
         #expect(WebSession.safeNext("/accounts?filter=a%20b") == "/accounts?filter=a%20b")
@@ -27,8 +30,9 @@ import FaceVision
             let good = try await BrowserSession.postSignIn(client, token: world.tokens[.auditor]!, next: "/policy")
             #expect(good.headers[.location] == "/policy")
             // A form posted from another site has neither the sign-in cookie nor its token.
-            let forged = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                  body: ByteBuffer(string: "token=" + world.tokens[.auditor]!))
+            let forged = try await client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "token=" + world.tokens[.auditor]!))
             #expect(forged.status == .forbidden)
             #expect(!(forged.headers[.setCookie] ?? "").hasPrefix(WebSession.cookieName + "="), "no session was started")
         }
@@ -64,11 +68,13 @@ import FaceVision
     @Test func apiPathParametersArePercentDecoded() async throws {
         let world = try ServerWorld()
         let g = world.governance
-        _ = try g.addAccount(as: g.authenticate(token: world.tokens[.supervisor]!), name: "sp ace", organisation: "Met",
-                             roles: [.investigator])
+        _ = try g.addAccount(
+            as: g.authenticate(token: world.tokens[.supervisor]!), name: "sp ace", organisation: "Met",
+            roles: [.investigator])
         try await world.test { client in
-            let response = try await client.execute(uri: "/api/v1/accounts/sp%20ace/approve", method: .post,
-                                                    headers: [.authorization: "Bearer " + world.tokens[.supervisor]!])
+            let response = try await client.execute(
+                uri: "/api/v1/accounts/sp%20ace/approve", method: .post,
+                headers: [.authorization: "Bearer " + world.tokens[.supervisor]!])
             #expect(response.status == .ok, "\(String(buffer: response.body))")
         }
     }
@@ -84,8 +90,9 @@ import FaceVision
             let refused = try await client.execute(uri: "/api/v1/accounts", method: .get)
             #expect(refused.headers[.cacheControl] == "no-store")
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
-            let investigator = try await client.execute(uri: "/metrics", method: .get,
-                                                        headers: [.authorization: "Bearer " + world.tokens[.investigator]!])
+            let investigator = try await client.execute(
+                uri: "/metrics", method: .get,
+                headers: [.authorization: "Bearer " + world.tokens[.investigator]!])
             #expect(investigator.status == .forbidden)
             let auditor = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer " + world.tokens[.auditor]!])
             #expect(auditor.status == .ok && String(buffer: auditor.body).contains("lineup_searches_total"))
@@ -95,14 +102,17 @@ import FaceVision
     @Test func folderIngestPathsAreTheSourceRootsNotTheWorkingFolders() async throws {
         let world = try ServerWorld()
         let g = world.governance
-        _ = try g.registerSource(as: g.authenticate(token: world.tokens[.admin]!),
-                                 Source(name: "portraits", kind: .folder, root: world.folder + "/photos", legalBasis: .publicTask,
-                                        specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30,
-                                        createdBy: ""))
+        _ = try g.registerSource(
+            as: g.authenticate(token: world.tokens[.admin]!),
+            Source(
+                name: "portraits", kind: .folder, root: world.folder + "/photos", legalBasis: .publicTask,
+                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30,
+                createdBy: ""))
         try await world.test { client in
-            let response = try await client.execute(uri: "/api/v1/sources/portraits/ingest", method: .post,
-                                                    headers: [.authorization: "Bearer " + world.tokens[.admin]!, .contentType: "application/json"],
-                                                    body: ByteBuffer(string: #"{"paths": ["biden.jpg"]}"#))
+            let response = try await client.execute(
+                uri: "/api/v1/sources/portraits/ingest", method: .post,
+                headers: [.authorization: "Bearer " + world.tokens[.admin]!, .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"paths": ["biden.jpg"]}"#))
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             #expect(ServerWorld.json(response)["files_ingested"] as? Int == 1)
         }
@@ -115,8 +125,9 @@ import FaceVision
             continuation.yield(ByteBuffer(string: "--x\r\n"))
             continuation.finish(throwing: Cut())
         }
-        let request = Request(head: .init(method: .post, scheme: "http", authority: "localhost", path: "/api/v1/search"),
-                              body: RequestBody(asyncSequence: stream))
+        let request = Request(
+            head: .init(method: .post, scheme: "http", authority: "localhost", path: "/api/v1/search"),
+            body: RequestBody(asyncSequence: stream))
         do {
             _ = try await LineupServer.body(of: request, limit: 1 << 20)
             Issue.record("a cut body was read")

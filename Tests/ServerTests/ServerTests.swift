@@ -1,13 +1,14 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Store
-import Testing
-import FaceVision
 import TestSupport
+import Testing
+
+@testable import Server
 
 /// A server over a real gallery of the sample portraits, with one account per role.
 struct ServerWorld {
@@ -17,8 +18,9 @@ struct ServerWorld {
     static let pipeline = try! FacePipeline(models: models)
     /// A server's pipelines, as `lineup serve` holds them: one for searches, one for
     /// ingests, one for the public forms (with the public limits).
-    static let pipelines = try! ServerPipelines(searches: PipelinePool([pipeline]), ingest: PipelinePool([FacePipeline(models: models)]),
-                                                publicRequests: PipelinePool([FacePipeline(models: models, limits: ServerPipelines.publicLimits)]))
+    static let pipelines = try! ServerPipelines(
+        searches: PipelinePool([pipeline]), ingest: PipelinePool([FacePipeline(models: models)]),
+        publicRequests: PipelinePool([FacePipeline(models: models, limits: ServerPipelines.publicLimits)]))
 
     let folder: String
     let governance: Governance
@@ -26,8 +28,10 @@ struct ServerWorld {
     /// A token per role, each account holding only that role.
     let tokens: [Role: String]
 
-    init(maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false,
-         configuration: LineupServer.Configuration? = nil) throws {
+    init(
+        maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false,
+        configuration: LineupServer.Configuration? = nil
+    ) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
         for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
@@ -35,27 +39,36 @@ struct ServerWorld {
         }
         governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128))
         let g = governance
-        let admin = try g.authenticate(token: g.bootstrap(organisation: "Operations", type: .government, jurisdiction: "GB",
-                                                          admin: "root").token)
+        let admin = try g.authenticate(
+            token: g.bootstrap(
+                organisation: "Operations", type: .government, jurisdiction: "GB",
+                admin: "root"
+            ).token)
         _ = try g.addOrganisation(as: admin, name: "Met", type: .lawEnforcement, jurisdiction: "GB")
         var tokens: [Role: String] = [.admin: try g.issueToken(as: admin, label: "test", days: 1).token]
         let supervisor = try g.addAccount(as: admin, name: "sup", organisation: "Met", roles: [.supervisor]).1.token
         tokens[.supervisor] = supervisor
-        tokens[.investigator] = try g.addAccount(as: g.authenticate(token: supervisor), name: "inv", organisation: "Met",
-                                                 roles: [.investigator]).1.token
+        tokens[.investigator] = try g.addAccount(
+            as: g.authenticate(token: supervisor), name: "inv", organisation: "Met",
+            roles: [.investigator]
+        ).1.token
         _ = try g.approve(as: g.authenticate(token: supervisor), account: "inv")
         tokens[.privacyOfficer] = try g.addAccount(as: admin, name: "dpo", organisation: "Operations", roles: [.privacyOfficer]).1.token
         tokens[.auditor] = try g.addAccount(as: admin, name: "aud", organisation: "Operations", roles: [.auditor]).1.token
         self.tokens = tokens
         if ingest {
-            _ = try g.registerSource(as: admin, Source(name: "portraits", kind: .folder, root: folder + "/photos", legalBasis: .publicTask,
-                                                       specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
-                                                       retentionDays: 30, createdBy: ""))
+            _ = try g.registerSource(
+                as: admin,
+                Source(
+                    name: "portraits", kind: .folder, root: folder + "/photos", legalBasis: .publicTask,
+                    specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
+                    retentionDays: 30, createdBy: ""))
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
-        server = LineupServer(governance: governance, pipelines: Self.pipelines,
-                              configuration: configuration ?? .init(maxUploadBytes: maxUploadBytes, requestTimeout: requestTimeout),
-                              metrics: ServerMetrics())
+        server = LineupServer(
+            governance: governance, pipelines: Self.pipelines,
+            configuration: configuration ?? .init(maxUploadBytes: maxUploadBytes, requestTimeout: requestTimeout),
+            metrics: ServerMetrics())
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -71,8 +84,9 @@ struct ServerWorld {
             body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n")
         }
         for (name, file, bytes) in files {
-            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\n"
-                             + "Content-Type: image/jpeg\r\n\r\n")
+            body.writeString(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(file)\"\r\n"
+                    + "Content-Type: image/jpeg\r\n\r\n")
             body.writeBytes(bytes)
             body.writeString("\r\n")
         }
@@ -95,10 +109,13 @@ struct ServerWorld {
         let routes = Set(world.server.router().routes.map { "\($0.method.rawValue) \($0.path)" })
         let served = routes.filter { $0.contains(" /api/v1/") }
         let pages = Set(WebPage.catalogue.map { "\($0.method.rawValue) \($0.path)" })
-        #expect(routes.subtracting(served) == pages.union(["GET /metrics"]),
-                "outside the API: the web pages of WebPage.catalogue and the Prometheus endpoint")
+        #expect(
+            routes.subtracting(served) == pages.union(["GET /metrics"]),
+            "outside the API: the web pages of WebPage.catalogue and the Prometheus endpoint")
         let catalogued = Set(Endpoint.catalogue.map { "\($0.method.rawValue) \($0.path)" })
-        #expect(served == catalogued, "served but not documented: \(served.subtracting(catalogued)); documented but not served: \(catalogued.subtracting(served))")
+        #expect(
+            served == catalogued,
+            "served but not documented: \(served.subtracting(catalogued)); documented but not served: \(catalogued.subtracting(served))")
         let document = try JSONSerialization.jsonObject(with: OpenAPIDocument.json()) as? [String: Any] ?? [:]
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = document["paths"] as? [String: [String: Any]] ?? [:]
@@ -111,8 +128,10 @@ struct ServerWorld {
     static let validator = ServerWorld.root.appendingPathComponent(".lineup/venv-test/bin/openapi-spec-validator").path
 
     /// The document served passes openapi-spec-validator (installed by scripts/test.sh).
-    @Test(.enabled(if: TestEnvironment.runs(whenAvailable: FileManager.default.isExecutableFile(atPath: validator)),
-                   "openapi-spec-validator not installed: run scripts/test.sh"))
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: FileManager.default.isExecutableFile(atPath: validator)),
+            "openapi-spec-validator not installed: run scripts/test.sh"))
     func servedDocumentIsValidOpenAPI() async throws {
         let world = try ServerWorld()
         let file = world.folder + "-openapi.json"
@@ -189,10 +208,12 @@ struct ServerWorld {
             headers[.authorization] = "Bearer " + investigator
             let unjustified = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(unjustified.status == .badRequest)
-            #expect((ServerWorld.json(unjustified)["error"] as? [String: Any])?["message"] as? String
+            #expect(
+                (ServerWorld.json(unjustified)["error"] as? [String: Any])?["message"] as? String
                     == "the form needs the fields photo, case_number, purpose, legal_basis, with the photo as a file")
 
-            (headers, body) = ServerWorld.form(justification, files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(2000)))])
+            (headers, body) = ServerWorld.form(
+                justification, files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(2000)))])
             headers[.authorization] = "Bearer " + investigator
             let broken = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(broken.status == .unprocessableContent)
@@ -206,8 +227,11 @@ struct ServerWorld {
             #expect((ServerWorld.json(tooLarge)["error"] as? [String: Any])?["code"] as? String == "too_large")
         }
         try await world.test { client in
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get,
-                                                                   headers: [.authorization: "Bearer " + world.tokens[.auditor]!]).body)
+            let metrics = String(
+                buffer: try await client.execute(
+                    uri: "/metrics", method: .get,
+                    headers: [.authorization: "Bearer " + world.tokens[.auditor]!]
+                ).body)
             #expect(metrics.contains("lineup_searches_total 1\n"), "\(metrics)")
             #expect(metrics.contains("lineup_gallery_faces 4"))
         }
@@ -219,16 +243,18 @@ struct ServerWorld {
     @Test func theOptOutFormNeedsNoAccountAndWithholdsAtOnce() async throws {
         let world = try ServerWorld(ingest: true)
         try await world.test { client in
-            let (headers, body) = ServerWorld.form(["contact": "b.obama@example.org"],
-                                                   files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
+            let (headers, body) = ServerWorld.form(
+                ["contact": "b.obama@example.org"],
+                files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
             let created = try await client.execute(uri: "/api/v1/opt-outs", method: .post, headers: headers, body: body)
             #expect(created.status == .created)
             let receipt = ServerWorld.json(created)
             #expect(receipt["matching_faces"] == nil, "the public answer does not say whether Lineup holds the person")
             let reference = receipt["reference"] as? String ?? ""
             let officer = try world.governance.authenticate(token: world.tokens[.privacyOfficer]!)
-            #expect(try world.governance.optOuts(as: officer).first { $0.0.reference == reference }?.1.count == 3,
-                    "the three Obama photos are withheld")
+            #expect(
+                try world.governance.optOuts(as: officer).first { $0.0.reference == reference }?.1.count == 3,
+                "the three Obama photos are withheld")
             let status = try await client.execute(uri: "/api/v1/requests/" + reference, method: .get)
             #expect(ServerWorld.json(status)["status"] as? String == "pending")
             let unknown = try await client.execute(uri: "/api/v1/requests/OO-nothing", method: .get)
@@ -243,8 +269,9 @@ struct ServerWorld {
     @Test func aRequestPastTheTimeoutIsAnswered503() async throws {
         let world = try ServerWorld(requestTimeout: .milliseconds(1), ingest: true)
         try await world.test { client in
-            var (headers, body) = ServerWorld.form(["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
-                                                   files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
+            var (headers, body) = ServerWorld.form(
+                ["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
+                files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
             headers[.authorization] = "Bearer " + world.tokens[.investigator]!
             let late = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(late.status == .serviceUnavailable)

@@ -3,10 +3,11 @@ import Gallery
 import Governance
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Store
 import Testing
 import ZIPFoundation
+
+@testable import Server
 
 /// Uploads into a source over the API and the web pages: photos, zip archives and
 /// refusals, followed through the background ingest job. Only the real sample
@@ -22,16 +23,20 @@ import ZIPFoundation
             root = world.folder + "/desk"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let admin = try world.governance.authenticate(token: world.tokens[.admin]!)
-            _ = try world.governance.registerSource(as: admin, Source(
-                name: "desk", kind: .upload, root: root, legalBasis: .publicTask,
-                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
+            _ = try world.governance.registerSource(
+                as: admin,
+                Source(
+                    name: "desk", kind: .upload, root: root, legalBasis: .publicTask,
+                    specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
         }
 
         var faces: Int { world.governance.gallery.index.countInProcess ?? 0 }
 
         /// POSTs files to the upload route as `role`.
-        func upload(_ client: some TestClientProtocol, _ files: [(String, [UInt8])], as role: Role = .admin,
-                    source: String = "desk") async throws -> TestResponse {
+        func upload(
+            _ client: some TestClientProtocol, _ files: [(String, [UInt8])], as role: Role = .admin,
+            source: String = "desk"
+        ) async throws -> TestResponse {
             var (headers, body) = ServerWorld.form([:], files: files.map { ("files", $0.0, $0.1) })
             headers[.authorization] = "Bearer " + world.tokens[role]!
             return try await client.execute(uri: "/api/v1/sources/\(source)/uploads", method: .post, headers: headers, body: body)
@@ -41,8 +46,9 @@ import ZIPFoundation
         func finished(_ client: some TestClientProtocol, job id: String) async throws -> [String: Any] {
             let deadline = Date().addingTimeInterval(60)
             while true {
-                let response = try await client.execute(uri: "/api/v1/ingest-jobs/\(id)", method: .get,
-                                                        headers: [.authorization: "Bearer " + world.tokens[.admin]!])
+                let response = try await client.execute(
+                    uri: "/api/v1/ingest-jobs/\(id)", method: .get,
+                    headers: [.authorization: "Bearer " + world.tokens[.admin]!])
                 #expect(response.status == .ok)
                 let job = ServerWorld.json(response)
                 if !["running", "queued"].contains(job["state"] as? String) || Date() > deadline { return job }
@@ -88,8 +94,12 @@ import ZIPFoundation
     @Test func uploadedPhotosAreIngestedAndSearchable() async throws {
         let desk = try UploadWorld()
         try await desk.world.test { client in
-            let accepted = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg")),
-                                                          ("biden.jpg", try ServerWorld.photo("biden.jpg"))])
+            let accepted = try await desk.upload(
+                client,
+                [
+                    ("obama.jpg", try ServerWorld.photo("obama.jpg")),
+                    ("biden.jpg", try ServerWorld.photo("biden.jpg")),
+                ])
             #expect(accepted.status == .accepted)
             let started = ServerWorld.json(accepted)
             let id = try #require(started["id"] as? String)
@@ -112,27 +122,35 @@ import ZIPFoundation
             }
 
             // The uploaded Obama is found with another photo of him.
-            var (headers, body) = ServerWorld.form(["case_number": "2026/0415", "purpose": "identify a suspect",
-                                                    "legal_basis": "PACE 1984 s.64A"],
-                                                   files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
+            var (headers, body) = ServerWorld.form(
+                [
+                    "case_number": "2026/0415", "purpose": "identify a suspect",
+                    "legal_basis": "PACE 1984 s.64A",
+                ],
+                files: [("photo", "obama2.jpg", try ServerWorld.photo("obama2.jpg"))])
             headers[.authorization] = "Bearer " + desk.world.tokens[.investigator]!
             let search = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(search.status == .ok)
             let candidates = (ServerWorld.json(search)["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
             #expect(candidates.first?["origin_uri"] as? String == "uploads/\(folders[0])/obama.jpg")
 
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get,
-                                                                   headers: [.authorization: "Bearer " + desk.world.tokens[.admin]!]).body)
+            let metrics = String(
+                buffer: try await client.execute(
+                    uri: "/metrics", method: .get,
+                    headers: [.authorization: "Bearer " + desk.world.tokens[.admin]!]
+                ).body)
             #expect(metrics.contains("lineup_ingested_faces_total \(faces)\n"), "\(metrics)")
         }
     }
 
     @Test func zipArchivesAreExtractedAndIngested() async throws {
         let desk = try UploadWorld()
-        let archive = try Self.zip([("trip/obama.jpg", try ServerWorld.photo("obama.jpg")),
-                                    ("trip/day 2/obama3.jpg", try ServerWorld.photo("obama3.jpg")),
-                                    ("trip/notes.txt", Array("met at the harbour".utf8)),
-                                    ("__MACOSX/trip/._obama.jpg", Array("resource fork".utf8))])
+        let archive = try Self.zip([
+            ("trip/obama.jpg", try ServerWorld.photo("obama.jpg")),
+            ("trip/day 2/obama3.jpg", try ServerWorld.photo("obama3.jpg")),
+            ("trip/notes.txt", Array("met at the harbour".utf8)),
+            ("__MACOSX/trip/._obama.jpg", Array("resource fork".utf8)),
+        ])
         try await desk.world.test { client in
             let accepted = try await desk.upload(client, [("holiday.zip", archive)])
             #expect(accepted.status == .accepted, "\(Self.error(accepted))")
@@ -155,8 +173,10 @@ import ZIPFoundation
     @Test func zipSlipIsRefusedAndNothingIsWritten() async throws {
         let desk = try UploadWorld()
         let before = desk.allFiles
-        let archive = try Self.zip([("good.jpg", try ServerWorld.photo("obama.jpg")),
-                                    ("../evil.jpg", try ServerWorld.photo("biden.jpg"))])
+        let archive = try Self.zip([
+            ("good.jpg", try ServerWorld.photo("obama.jpg")),
+            ("../evil.jpg", try ServerWorld.photo("biden.jpg")),
+        ])
         try await desk.world.test { client in
             let refused = try await desk.upload(client, [("slip.zip", archive)])
             #expect(refused.status == .unprocessableContent)
@@ -185,8 +205,12 @@ import ZIPFoundation
     @Test func filesThatAreNotMediaAreRefused() async throws {
         let desk = try UploadWorld()
         try await desk.world.test { client in
-            let refused = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg")),
-                                                         ("notes.txt", Array("not a photo".utf8))])
+            let refused = try await desk.upload(
+                client,
+                [
+                    ("obama.jpg", try ServerWorld.photo("obama.jpg")),
+                    ("notes.txt", Array("not a photo".utf8)),
+                ])
             #expect(refused.status == .unprocessableContent)
             #expect(Self.error(refused).hasPrefix("notes.txt is neither a photo, a video nor a zip archive"), "\(Self.error(refused))")
             let hidden = try await desk.upload(client, [(".obama.jpg", try ServerWorld.photo("obama.jpg"))])
@@ -203,8 +227,12 @@ import ZIPFoundation
         let desk = try UploadWorld()
         let truncated = Array(try ServerWorld.photo("biden.jpg").prefix(2000))
         try await desk.world.test { client in
-            let accepted = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg")),
-                                                          ("folder/../broken.jpg", truncated)])
+            let accepted = try await desk.upload(
+                client,
+                [
+                    ("obama.jpg", try ServerWorld.photo("obama.jpg")),
+                    ("folder/../broken.jpg", truncated),
+                ])
             #expect(accepted.status == .accepted)
             let job = try await desk.finished(client, job: try #require(ServerWorld.json(accepted)["id"] as? String))
             #expect(job["state"] as? String == "finished")
@@ -230,11 +258,13 @@ import ZIPFoundation
             let accepted = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg"))])
             let id = try #require(ServerWorld.json(accepted)["id"] as? String)
             _ = try await desk.finished(client, job: id)
-            let asInvestigator = try await client.execute(uri: "/api/v1/ingest-jobs/\(id)", method: .get,
-                                                          headers: [.authorization: "Bearer " + desk.world.tokens[.investigator]!])
+            let asInvestigator = try await client.execute(
+                uri: "/api/v1/ingest-jobs/\(id)", method: .get,
+                headers: [.authorization: "Bearer " + desk.world.tokens[.investigator]!])
             #expect(asInvestigator.status == .forbidden)
-            let guessed = try await client.execute(uri: "/api/v1/ingest-jobs/\(IngestJobs.randomID())", method: .get,
-                                                   headers: [.authorization: "Bearer " + desk.world.tokens[.admin]!])
+            let guessed = try await client.execute(
+                uri: "/api/v1/ingest-jobs/\(IngestJobs.randomID())", method: .get,
+                headers: [.authorization: "Bearer " + desk.world.tokens[.admin]!])
             #expect(guessed.status == .notFound)
         }
     }
@@ -247,8 +277,9 @@ import ZIPFoundation
         let admin = try g.authenticate(token: desk.world.tokens[.admin]!)
         let supervisor = try g.authenticate(token: desk.world.tokens[.supervisor]!)
         let jobs = IngestJobs()
-        let job = jobs.create(source: "desk", folder: "uploads/x", files: 1, setAside: [], by: admin,
-                                           gallery: g.gallery.directory)
+        let job = jobs.create(
+            source: "desk", folder: "uploads/x", files: 1, setAside: [], by: admin,
+            gallery: g.gallery.directory)
         #expect(jobs.job(job.id, for: admin, gallery: g.gallery.directory)?.id == job.id)
         #expect(jobs.job(job.id, for: supervisor, gallery: g.gallery.directory) == nil, "the supervisor is of Met")
         #expect(jobs.job(job.id, for: admin, gallery: "/elsewhere") == nil)
@@ -265,9 +296,12 @@ import ZIPFoundation
             #expect(page.contains("action=\"/sources/desk/uploads\"") && page.contains("name=\"files\" multiple"))
             #expect(page.contains("id=\"register-form\"") && page.contains("<option value=\"public-task\""))
 
-            let posted = try await browser.postMultipart(client, "/sources/desk/uploads", [:],
-                                                         files: [("files", "obama.jpg", try ServerWorld.photo("obama.jpg")),
-                                                                 ("files", "obama3.jpg", try ServerWorld.photo("obama3.jpg"))])
+            let posted = try await browser.postMultipart(
+                client, "/sources/desk/uploads", [:],
+                files: [
+                    ("files", "obama.jpg", try ServerWorld.photo("obama.jpg")),
+                    ("files", "obama3.jpg", try ServerWorld.photo("obama3.jpg")),
+                ])
             #expect(posted.status == .seeOther)
             let location = try #require(posted.headers[.location])
             #expect(location.hasPrefix("/ingests/"))
@@ -299,8 +333,9 @@ import ZIPFoundation
             #expect(desk.uploadFolders.count == 1)
 
             // A refused upload is explained on the sources page, at its source.
-            let refused = try await browser.postMultipart(client, "/sources/desk/uploads", [:],
-                                                          files: [("files", "notes.txt", Array("not a photo".utf8))])
+            let refused = try await browser.postMultipart(
+                client, "/sources/desk/uploads", [:],
+                files: [("files", "notes.txt", Array("not a photo".utf8))])
             #expect(refused.status == .unprocessableContent)
             #expect(String(buffer: refused.body).contains("notes.txt is neither a photo, a video nor a zip archive"))
         }
@@ -312,9 +347,11 @@ import ZIPFoundation
         try FileManager.default.createDirectory(atPath: newRoot, withIntermediateDirectories: true)
         try await desk.world.test { client in
             let browser = try await BrowserSession.signIn(client, token: desk.world.tokens[.admin]!)
-            var fields = ["name": "archive", "root": desk.world.folder + "/missing", "legal_basis": "public-task",
-                          "special_category_condition": "substantial-public-interest", "jurisdiction": "GB",
-                          "retention_days": "90", "licence": "contract 2026-3"]
+            var fields = [
+                "name": "archive", "root": desk.world.folder + "/missing", "legal_basis": "public-task",
+                "special_category_condition": "substantial-public-interest", "jurisdiction": "GB",
+                "retention_days": "90", "licence": "contract 2026-3",
+            ]
             let missing = try await browser.post(client, "/sources", fields)
             #expect(missing.status == .unprocessableContent)
             let page = String(buffer: missing.body)
@@ -332,8 +369,9 @@ import ZIPFoundation
             let investigator = try await BrowserSession.signIn(client, token: desk.world.tokens[.investigator]!)
             let seen = String(buffer: try await investigator.get(client, "/sources").body)
             #expect(seen.contains("id=\"source-desk\"") && !seen.contains("register-form") && !seen.contains("/uploads\""))
-            let upload = try await investigator.postMultipart(client, "/sources/desk/uploads", [:],
-                                                              files: [("files", "obama.jpg", try ServerWorld.photo("obama.jpg"))])
+            let upload = try await investigator.postMultipart(
+                client, "/sources/desk/uploads", [:],
+                files: [("files", "obama.jpg", try ServerWorld.photo("obama.jpg"))])
             #expect(upload.status == .forbidden)
         }
     }

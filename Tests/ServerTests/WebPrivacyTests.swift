@@ -1,11 +1,12 @@
+import FaceVision
 import Foundation
-@testable import Governance
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Store
 import Testing
-import FaceVision
+
+@testable import Governance
+@testable import Server
 
 /// The privacy office's pages over a real gallery of four portraits (three of Obama,
 /// one of Biden): what a privacy officer sees, that the pages act only through
@@ -19,8 +20,10 @@ import FaceVision
 
         init() throws {
             world = try ServerWorld(ingest: true)
-            reference = try world.governance.requestAccess(photo: ServerWorld.photo("obama3.jpg"), contact: "barack@example.org",
-                                                           pipeline: ServerWorld.pipeline).reference
+            reference = try world.governance.requestAccess(
+                photo: ServerWorld.photo("obama3.jpg"), contact: "barack@example.org",
+                pipeline: ServerWorld.pipeline
+            ).reference
             officer = try world.governance.authenticate(token: world.tokens[.privacyOfficer]!)
         }
 
@@ -42,8 +45,9 @@ import FaceVision
 
     @Test func privacyPageListsOptOutsAndAccessRequests() async throws {
         let access = try AccessWorld()
-        let optOut = try access.world.governance.requestOptOut(photo: ServerWorld.photo("obama3.jpg"), contact: "opt@example.org",
-                                                               pipeline: ServerWorld.pipeline)
+        let optOut = try access.world.governance.requestOptOut(
+            photo: ServerWorld.photo("obama3.jpg"), contact: "opt@example.org",
+            pipeline: ServerWorld.pipeline)
         let undecided = try access.candidates.count
         #expect(optOut.matchingFaces >= 2, "the three Obama portraits are one person")
         let (world, reference) = (access.world, access.reference)
@@ -97,12 +101,16 @@ import FaceVision
         let (world, reference, governance) = (access.world, access.reference, access.world.governance)
         // A logged search that returns the Obama faces, so the report has something to list.
         let investigator = try governance.authenticate(token: world.tokens[.investigator]!)
-        _ = try governance.search(as: investigator, justification: Justification(caseNumber: "2026/0415", purpose: "find a witness",
-                                                                                 legalBasis: "PACE s.19"),
-                                  photo: ServerWorld.photo("obama2.jpg"), pipeline: ServerWorld.pipeline)
+        _ = try governance.search(
+            as: investigator,
+            justification: Justification(
+                caseNumber: "2026/0415", purpose: "find a witness",
+                legalBasis: "PACE s.19"),
+            photo: ServerWorld.photo("obama2.jpg"), pipeline: ServerWorld.pipeline)
         let candidates = try access.candidates
-        let rejected = try #require(candidates.first { $0.provenance?.originURI == "biden.jpg" } ?? (candidates.count > 2 ? candidates.last : nil),
-                                    "a candidate to reject")
+        let rejected = try #require(
+            candidates.first { $0.provenance?.originURI == "biden.jpg" } ?? (candidates.count > 2 ? candidates.last : nil),
+            "a candidate to reject")
         try await world.test { client in
             let officer = try await BrowserSession.signIn(client, token: world.tokens[.privacyOfficer]!)
             let refused = try await officer.post(client, "/privacy/access/\(reference)/report")
@@ -115,8 +123,9 @@ import FaceVision
 
             for candidate in candidates {
                 let decision = candidate.faceID == rejected.faceID ? "reject" : "confirm"
-                let response = try await officer.post(client, "/privacy/access/\(reference)/decide",
-                                                      ["face_id": String(candidate.faceID), "decision": decision])
+                let response = try await officer.post(
+                    client, "/privacy/access/\(reference)/decide",
+                    ["face_id": String(candidate.faceID), "decision": decision])
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location] == "/privacy/access/\(reference)#candidate-\(candidate.faceID)")
             }
@@ -187,10 +196,12 @@ import FaceVision
     @Test func optOutDecisionsThroughThePage() async throws {
         let world = try ServerWorld(ingest: true)
         let governance = world.governance
-        let obama = try governance.requestOptOut(photo: ServerWorld.photo("obama3.jpg"), contact: "one@example.org",
-                                                 pipeline: ServerWorld.pipeline)
-        let biden = try governance.requestOptOut(photo: ServerWorld.photo("biden.jpg"), contact: "two@example.org",
-                                                 pipeline: ServerWorld.pipeline)
+        let obama = try governance.requestOptOut(
+            photo: ServerWorld.photo("obama3.jpg"), contact: "one@example.org",
+            pipeline: ServerWorld.pipeline)
+        let biden = try governance.requestOptOut(
+            photo: ServerWorld.photo("biden.jpg"), contact: "two@example.org",
+            pipeline: ServerWorld.pipeline)
         try await world.test { client in
             let officer = try await BrowserSession.signIn(client, token: world.tokens[.privacyOfficer]!)
             let confirmed = try await officer.post(client, "/privacy/opt-outs/\(obama.reference)/confirm")
@@ -217,8 +228,9 @@ import FaceVision
     @Test func othersAreRefusedAndFormsNeedTheirToken() async throws {
         let access = try AccessWorld()
         let (world, reference) = (access.world, access.reference)
-        let optOut = try world.governance.requestOptOut(photo: ServerWorld.photo("obama3.jpg"), contact: "opt@example.org",
-                                                        pipeline: ServerWorld.pipeline)
+        let optOut = try world.governance.requestOptOut(
+            photo: ServerWorld.photo("obama3.jpg"), contact: "opt@example.org",
+            pipeline: ServerWorld.pipeline)
         let face = try #require(try access.candidates.first).faceID
         try await world.test { client in
             let unsigned = try await client.execute(uri: "/privacy", method: .get)
@@ -236,9 +248,11 @@ import FaceVision
             let officer = try await BrowserSession.signIn(client, token: world.tokens[.privacyOfficer]!)
             var headers = officer.headers
             headers[.contentType] = "application/x-www-form-urlencoded"
-            for (path, body) in [("/privacy/opt-outs/\(optOut.reference)/confirm", ""),
-                                 ("/privacy/access/\(reference)/decide", "face_id=\(face)&decision=confirm"),
-                                 ("/privacy/access/\(reference)/erase", "")] {
+            for (path, body) in [
+                ("/privacy/opt-outs/\(optOut.reference)/confirm", ""),
+                ("/privacy/access/\(reference)/decide", "face_id=\(face)&decision=confirm"),
+                ("/privacy/access/\(reference)/erase", ""),
+            ] {
                 let forged = try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
                 #expect(forged.status == .forbidden, "\(path) without its CSRF token")
             }

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Testing
+
+@testable import Server
 
 /// A browser's session in tests: the cookie the server set at sign-in and the CSRF
 /// token its pages carry.
@@ -33,9 +34,10 @@ struct BrowserSession {
         #expect(String(buffer: form.body).contains(csrf), "the sign-in form carries its CSRF token")
         var body = "token=" + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token) + "&csrf=" + csrf
         if let next { body += "&next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? next) }
-        return try await client.execute(uri: "/login", method: .post,
-                                        headers: [.contentType: "application/x-www-form-urlencoded", .cookie: cookie],
-                                        body: ByteBuffer(string: body))
+        return try await client.execute(
+            uri: "/login", method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: cookie],
+            body: ByteBuffer(string: body))
     }
 
     var headers: HTTPFields { [.cookie: cookie] }
@@ -53,8 +55,10 @@ struct BrowserSession {
     }
 
     /// A multipart form POST (text fields and files) with the CSRF token added.
-    func postMultipart(_ client: some TestClientProtocol, _ uri: String, _ fields: [String: String],
-                       files: [(String, String, [UInt8])]) async throws -> TestResponse {
+    func postMultipart(
+        _ client: some TestClientProtocol, _ uri: String, _ fields: [String: String],
+        files: [(String, String, [UInt8])]
+    ) async throws -> TestResponse {
         var all = fields
         all["csrf"] = csrf
         var (headers, body) = ServerWorld.form(all, files: files)

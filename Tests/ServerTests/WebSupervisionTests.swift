@@ -2,14 +2,16 @@ import Foundation
 import Governance
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import Store
 import Testing
+
+@testable import Server
 
 /// The supervision pages through a browser's eyes: what each role sees and can do on
 /// /accounts, /audit and /policy, and that bad input leaves everything as it was.
 @Suite struct WebSupervisionTests {
-    static let denyMetRule = #"{"name": "met-pause", "effect": "deny", "actions": ["search"], "#
+    static let denyMetRule =
+        #"{"name": "met-pause", "effect": "deny", "actions": ["search"], "#
         + #""organisation_types": ["law-enforcement"], "description": "searches by the police are paused"}"#
 
     static func text(_ response: TestResponse) -> String { String(buffer: response.body) }
@@ -85,11 +87,13 @@ import Testing
             let browser = try await BrowserSession.signIn(client, token: world.tokens[.supervisor]!)
             var headers = browser.headers
             headers[.contentType] = "application/x-www-form-urlencoded"
-            let forged = try await client.execute(uri: "/accounts/newbie/approve", method: .post, headers: headers,
-                                                  body: ByteBuffer(string: "confirm=yes"))
+            let forged = try await client.execute(
+                uri: "/accounts/newbie/approve", method: .post, headers: headers,
+                body: ByteBuffer(string: "confirm=yes"))
             #expect(forged.status == .forbidden)
-            let wrong = try await client.execute(uri: "/accounts/newbie/approve", method: .post, headers: headers,
-                                                 body: ByteBuffer(string: "csrf=not-the-token"))
+            let wrong = try await client.execute(
+                uri: "/accounts/newbie/approve", method: .post, headers: headers,
+                body: ByteBuffer(string: "csrf=not-the-token"))
             #expect(wrong.status == .forbidden)
         }
         #expect(try Self.account(world, named: "newbie")?.status == .pending)
@@ -159,8 +163,9 @@ import Testing
             let malformedHTML = Self.text(malformed)
             #expect(malformedHTML.contains(#"id="edit-error""#) && malformedHTML.contains("not valid JSON"))
             #expect(malformedHTML.contains("{&quot;name&quot;: &quot;broken&quot;"), "the text is kept to correct it")
-            let invalid = try await browser.post(client, "/policy/rules",
-                                                 ["rule": #"{"name": "x", "effect": "deny", "actions": ["search"], "organisation_jurisdictions": ["Illinois"]}"#])
+            let invalid = try await browser.post(
+                client, "/policy/rules",
+                ["rule": #"{"name": "x", "effect": "deny", "actions": ["search"], "organisation_jurisdictions": ["Illinois"]}"#])
             #expect(invalid.status == .unprocessableContent)
             #expect(Self.text(invalid).contains("is not an ISO 3166 code"))
             #expect(try world.governance.policy(as: admin).rules.map(\.name) == ["met-pause"], "refused rules change nothing")
@@ -192,8 +197,9 @@ import Testing
             #expect(allowed.status == .ok)
             #expect(Self.text(allowed).contains(#"id="decision-allowed""#))
 
-            let drafted = try await browser.post(client, "/policy/test",
-                                                 ["action": "search", "organisation": "Met", "rule": Self.denyMetRule])
+            let drafted = try await browser.post(
+                client, "/policy/test",
+                ["action": "search", "organisation": "Met", "rule": Self.denyMetRule])
             let draftedHTML = Self.text(drafted)
             #expect(draftedHTML.contains(#"id="decision-denied""#) && draftedHTML.contains("rule met-pause"))
             #expect(try world.governance.policy(as: admin).rules.isEmpty, "a draft rule is not saved")
@@ -206,8 +212,9 @@ import Testing
             #expect(deniedHTML.contains(#"<option value="Met" selected>"#), "the question is kept in the form")
             let otherOrganisation = try await browser.post(client, "/policy/test", ["action": "search", "organisation": "Operations"])
             #expect(Self.text(otherOrganisation).contains(#"id="decision-allowed""#))
-            let beforeTheRule = try await browser.post(client, "/policy/test",
-                                                       ["action": "ingest", "organisation": "Met", "date": "2020-01-01"])
+            let beforeTheRule = try await browser.post(
+                client, "/policy/test",
+                ["action": "ingest", "organisation": "Met", "date": "2020-01-01"])
             #expect(Self.text(beforeTheRule).contains(#"id="decision-allowed""#))
 
             let unknown = try await browser.post(client, "/policy/test", ["action": "search", "organisation": "Nowhere PD"])
@@ -242,9 +249,10 @@ import Testing
                 #expect(unsigned.status == .seeOther)
                 #expect(unsigned.headers[.location]?.hasPrefix("/login") == true, "\(path)")
             }
-            let unsignedPost = try await client.execute(uri: "/accounts/inv/suspend", method: .post,
-                                                        headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                        body: ByteBuffer(string: "reason=x"))
+            let unsignedPost = try await client.execute(
+                uri: "/accounts/inv/suspend", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "reason=x"))
             #expect(unsignedPost.status == .unauthorized)
         }
         let admin = try world.governance.authenticate(token: world.tokens[.admin]!)

@@ -1,10 +1,11 @@
 import Foundation
 import Governance
-import Store
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
+import Store
 import Testing
+
+@testable import Server
 
 /// The web interface: sessions, the role × page matrix, the investigator's search
 /// and review, and the public forms, through real requests on real photos.
@@ -27,7 +28,8 @@ import Testing
                     if let role, let session = sessions[role] {
                         response = page.method == .get ? try await session.get(client, uri) : try await session.post(client, uri)
                     } else {
-                        response = try await client.execute(uri: uri, method: page.method, headers: [.contentType: "application/x-www-form-urlencoded"])
+                        response = try await client.execute(
+                            uri: uri, method: page.method, headers: [.contentType: "application/x-www-form-urlencoded"])
                     }
                     let status = response.status.code
                     let who = role?.rawValue ?? "no session"
@@ -115,15 +117,20 @@ import Testing
             #expect(faces.count == 1)
             #expect(ServerWorld.json(detected)["most_prominent"] as? Int == 0)
 
-            let unjustified = try await session.postMultipart(client, "/search", ["case_number": "2026/0415", "purpose": "identify"],
-                                                              files: [("photo", "obama2.jpg", photo)])
+            let unjustified = try await session.postMultipart(
+                client, "/search", ["case_number": "2026/0415", "purpose": "identify"],
+                files: [("photo", "obama2.jpg", photo)])
             #expect(unjustified.status == .badRequest)
             #expect(String(buffer: unjustified.body).contains("fill in the legal basis"))
             #expect(String(buffer: unjustified.body).contains("value=\"2026/0415\""), "the form keeps what was typed")
 
-            let found = try await session.postMultipart(client, "/search", ["case_number": "2026/0415", "purpose": "identify a suspect",
-                                                                           "legal_basis": "PACE 1984 s.64A", "face": "0"],
-                                                        files: [("photo", "obama2.jpg", photo)])
+            let found = try await session.postMultipart(
+                client, "/search",
+                [
+                    "case_number": "2026/0415", "purpose": "identify a suspect",
+                    "legal_basis": "PACE 1984 s.64A", "face": "0",
+                ],
+                files: [("photo", "obama2.jpg", photo)])
             #expect(found.status == .ok)
             let html = String(buffer: found.body)
             #expect(html.contains("Candidates for human review"))
@@ -153,7 +160,8 @@ import Testing
         try await world.test { client in
             let form = try await client.execute(uri: "/opt-out", method: .get)
             #expect(form.status == .ok && String(buffer: form.body).contains("name=\"contact\""))
-            let (headers, body) = ServerWorld.form(["contact": "b.obama@example.org"], files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
+            let (headers, body) = ServerWorld.form(
+                ["contact": "b.obama@example.org"], files: [("photo", "me.jpg", try ServerWorld.photo("obama3.jpg"))])
             let sent = try await client.execute(uri: "/opt-out", method: .post, headers: headers, body: body)
             #expect(sent.status == .created)
             guard let reference = String(buffer: sent.body).firstMatch(of: /id="reference">(OO-[0-9a-f]+)</)?.1 else {
@@ -165,7 +173,8 @@ import Testing
             let unknown = try await client.execute(uri: "/requests?reference=OO-0000", method: .get)
             #expect(unknown.status == .notFound)
 
-            let (h2, b2) = ServerWorld.form(["contact": "someone@example.org"], files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(1500)))])
+            let (h2, b2) = ServerWorld.form(
+                ["contact": "someone@example.org"], files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(1500)))])
             let broken = try await client.execute(uri: "/opt-out", method: .post, headers: h2, body: b2)
             #expect(broken.status == .unprocessableContent)
             #expect(String(buffer: broken.body).contains("id=\"error-message\""))
