@@ -130,36 +130,17 @@ extension LineupServer {
                 let apiError = APIError.from(error)
                 if apiError.code == .internalError { context.logger.error("unhandled error: \(String(reflecting: error))") }
                 countRefusal(error)
-                return render(
-                    "error",
-                    [
-                        "status": Int(apiError.status.code), "reason": apiError.status.reasonPhrase,
-                        "message": apiError.message,
-                    ], for: web, status: apiError.status)
+                return render("error", ErrorPage(apiError), for: web, status: apiError.status)
             }
         }
     }
 
     /// A page from its template, with the signed-in account, its CSRF token and the
-    /// navigation its roles open.
-    func render(_ template: String, _ values: [String: Any], for web: WebRequest, status: HTTPResponse.Status = .ok) -> Response {
-        var all = values
-        if let principal = web.principal, let session = web.session {
-            all["user"] = [
-                "name": principal.name, "organisation": principal.organisation.name,
-                "roles": principal.account.roles.listed,
-            ]
-            all["csrf"] = WebSession.csrf(for: session)
-            all["nav"] = [
-                "search": principal.has(.investigator),
-                "sources": true,
-                "accounts": principal.has(.admin) || principal.has(.supervisor),
-                "audit": principal.has(.auditor) || principal.has(.admin),
-                "policy": principal.has(.admin) || principal.has(.supervisor) || principal.has(.auditor),
-                "privacy": principal.has(.privacyOfficer),
-            ]
-        }
-        guard let html = WebAssets.library.render(all, withTemplate: template) else {
+    /// navigation its roles open (the chrome, when there is a session).
+    func render(_ template: String, _ page: some PageModel, for web: WebRequest, status: HTTPResponse.Status = .ok) -> Response {
+        var chrome: PageChrome?
+        if let principal = web.principal, let session = web.session { chrome = PageChrome(principal: principal, session: session) }
+        guard let html = WebAssets.library.render(PageValues(chrome: chrome, page: page), withTemplate: template) else {
             preconditionFailure("no page template named \(template)")
         }
         return Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -168,9 +149,7 @@ extension LineupServer {
     /// The sign-in page with a fresh sign-in cookie and the CSRF token derived from it.
     func signInForm(_ web: WebRequest, next: String, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         let (nonce, cookie) = WebSession.newSignIn(secure: configuration.secureCookies)
-        var values: [String: Any] = ["next": next, "signin_csrf": WebSession.csrf(for: nonce)]
-        if let error { values["error"] = error }
-        var response = render("login", values, for: web, status: status)
+        var response = render("login", SignInPage(next: next, signInCSRF: WebSession.csrf(for: nonce), error: error), for: web, status: status)
         response.headers[.setCookie] = cookie
         return response
     }
@@ -193,7 +172,7 @@ extension LineupServer {
     func addSessionPages(to router: Router<LineupRequestContext>) {
         page(router, .get, "/") { web in
             if let principal = web.principal { return redirect(to: Self.home(of: principal)) }
-            return render("home", [:], for: web)
+            return render("home", HomePage(), for: web)
         }
         page(router, .get, "/login") { web in
             signInForm(web, next: WebSession.safeNext(web.query("next")) ?? "")

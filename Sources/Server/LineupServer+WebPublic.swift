@@ -45,7 +45,7 @@ extension LineupServer {
     func addPublicPages(to router: Router<LineupRequestContext>) {
         for kind in PublicRequest.allCases {
             page(router, .get, "/" + kind.rawValue) { web in
-                render("public-request", publicRequestValues(kind), for: web)
+                render("public-request", PublicRequestPage(kind), for: web)
             }
             page(router, .post, "/" + kind.rawValue) { web in
                 let contact = web.form["contact"] ?? ""
@@ -56,35 +56,28 @@ extension LineupServer {
                         try await publicFaceWork { pipeline in try kind.record(governance)(photo, contact, pipeline) }
                     }
                     return render(
-                        "request-sent",
-                        [
-                            "heading": kind.heading, "reference": receipt.reference,
-                            "opt_out": kind == .optOut,
-                        ], for: web, status: .created)
+                        "request-sent", RequestSentPage(heading: kind.heading, reference: receipt.reference, optOut: kind == .optOut),
+                        for: web, status: .created)
                 } catch {
                     let apiError = APIError.from(error)
                     guard apiError.status.code < 500 else { throw error }
-                    var values = publicRequestValues(kind)
-                    values["error"] = apiError.message
-                    values["contact"] = contact
-                    return render("public-request", values, for: web, status: apiError.status)
+                    var form = PublicRequestPage(kind)
+                    form.error = apiError.message
+                    form.contact = contact
+                    return render("public-request", form, for: web, status: apiError.status)
                 }
             }
         }
         page(router, .get, "/requests") { web in
             guard let reference = web.query("reference")?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else {
-                return render("request-status", [:], for: web)
+                return render("request-status", RequestStatusPage(), for: web)
             }
             do {
                 let status = try await blocking { try governance.requestStatus(reference: reference) }
-                return render("request-status", ["reference": reference, "status": status.rawValue], for: web)
+                return render("request-status", RequestStatusPage(reference: reference, status: status.rawValue), for: web)
             } catch let error as GovernanceError {
-                return render("request-status", ["reference": reference, "error": error.description], for: web, status: .notFound)
+                return render("request-status", RequestStatusPage(reference: reference, error: error.description), for: web, status: .notFound)
             }
         }
-    }
-
-    func publicRequestValues(_ kind: PublicRequest) -> [String: Any] {
-        ["heading": kind.heading, "explanation": kind.explanation, "action": "/" + kind.rawValue]
     }
 }

@@ -49,29 +49,10 @@ extension LineupServer {
     private func accountsPage(_ web: WebRequest, notice: String? = nil, refusal: APIError? = nil) async throws -> Response {
         let principal = try web.signedIn
         let listed = try await blocking { try governance.accounts(as: principal) }
-        let now = Date()
-        let rows: [[String: Any]] = listed.enumerated()
-            .sorted { ($0.element.0.status == .pending ? 0 : 1, $0.offset) < ($1.element.0.status == .pending ? 0 : 1, $1.offset) }
-            .map { _, pair in
-                let (account, organisation) = pair
-                var row: [String: Any] = [
-                    "name": account.name, "path": PageText.pathSegment(account.name),
-                    "organisation": organisation.name, "roles": account.roles.listed,
-                    "status": account.status.rawValue, "pending": account.status == .pending,
-                    "suspendable": account.status != .suspended,
-                    "expires": account.expiresAt.map { PageText.day($0) } ?? "never",
-                    "expired": account.expiresAt.map { $0 <= now } ?? false,
-                ]
-                if let approvedBy = account.approvedBy { row["approvedBy"] = approvedBy }
-                return row
-            }
-        var values: [String: Any] = [
-            "accounts": rows, "count": rows.count, "approver": principal.has(.supervisor),
-            "pendingCount": rows.filter { $0["pending"] as? Bool == true }.count,
-        ]
-        if let notice { values["notice"] = notice }
-        if let refusal { values["error"] = refusal.message }
-        return render("accounts", values, for: web, status: refusal?.status ?? .ok)
+        var page = AccountsPage(listed, approver: principal.has(.supervisor))
+        page.notice = notice
+        page.error = refusal?.message
+        return render("accounts", page, for: web, status: refusal?.status ?? .ok)
     }
 
     // MARK: Audit log
@@ -87,31 +68,25 @@ extension LineupServer {
             let filter = AuditFilter(
                 actor: query["actor"], actionPrefix: query["action"], caseNumber: query["case"],
                 since: query["since"])
-            var values: [String: Any] = ["filter": filter.values]
+            var page = AuditPage(filter: filter.fields)
             var status = HTTPResponse.Status.ok
             if query["verify"] == "1" {
                 let verification = try await blocking { try governance.verifyAudit(as: principal) }
-                var shown: [String: Any] = [
-                    "intact": verification.isIntact, "entries": verification.entries,
-                    "headHash": verification.headHash,
-                ]
-                shown["badCount"] = verification.badEntryCount
-                shown["badEntries"] = verification.badEntries.map { ["id": $0.id, "problem": $0.problem] as [String: Any] }
-                values["verification"] = shown
+                page.verification = AuditPage.Verification(verification)
             }
             do {
                 let since = try filter.since.map { try day($0, field: "since") }
                 let entries = try await blocking { try governance.exportAudit(as: principal, since: since) }
                 let matching = entries.reversed().filter(filter.matches)
-                values["count"] = matching.count
-                values["shown"] = min(matching.count, Self.auditRowsShown)
-                values["truncated"] = matching.count > Self.auditRowsShown
-                values["entries"] = matching.prefix(Self.auditRowsShown).map(SupervisionFormat.auditRow)
+                page.count = matching.count
+                page.shown = min(matching.count, Self.auditRowsShown)
+                page.truncated = matching.count > Self.auditRowsShown
+                page.entries = matching.prefix(Self.auditRowsShown).map(AuditRow.init)
             } catch let refusal as APIError {
-                values["error"] = refusal.message
+                page.error = refusal.message
                 status = refusal.status
             }
-            return render("audit", values, for: web, status: status)
+            return render("audit", page, for: web, status: status)
         }
     }
 
@@ -139,14 +114,7 @@ extension LineupServer {
         }
 
         /// For the form: the values to put back in its fields.
-        var values: [String: Any] {
-            var values: [String: Any] = [:]
-            if let actor { values["actor"] = actor }
-            if let actionPrefix { values["action"] = actionPrefix }
-            if let caseNumber { values["case"] = caseNumber }
-            if let since { values["since"] = since }
-            return values
-        }
+        var fields: AuditPage.Filter { AuditPage.Filter(actor: actor, action: actionPrefix, caseNumber: caseNumber, since: since) }
     }
 
     // MARK: Policy
@@ -257,31 +225,17 @@ extension LineupServer {
     private func policyPage(_ web: WebRequest, _ view: PolicyView, status: HTTPResponse.Status = .ok) async throws -> Response {
         let principal = try web.signedIn
         let (policy, organisations) = try await blocking { (try governance.policy(as: principal), try governance.organisations()) }
-        var values: [String: Any] = [
-            "defaultEffect": policy.defaultEffect.rawValue,
-            "rules": policy.rules.map(SupervisionFormat.ruleRow),
-            "ruleCount": policy.rules.count,
-            "editor": principal.has(.admin),
-            "actions": PolicyRule.Action.allCases.map { ["name": $0.rawValue, "selected": $0.rawValue == view.question.action] },
-            "organisations": organisations.map {
-                [
-                    "name": $0.name, "type": $0.type, "jurisdiction": $0.jurisdiction,
-                    "selected": $0.name == view.question.organisation,
-                ]
-            },
-        ]
-        var question: [String: Any] = [:]
-        if let date = view.question.date { question["date"] = date }
-        if let source = view.question.source { question["source"] = source }
-        if let draft = view.question.draftRule { question["rule"] = draft }
-        values["question"] = question
-        if let notice = view.notice { values["notice"] = notice }
+        var page = PolicyPage(
+            policy, organisations: organisations, editor: principal.has(.admin), action: view.question.action,
+            organisation: view.question.organisation,
+            question: PolicyPage.DryRunFields(date: view.question.date, source: view.question.source, rule: view.question.draftRule))
+        page.notice = view.notice
         let edited = view.editing.flatMap { name in policy.rules.first { $0.name == name } }
-        if let text = view.editorText ?? edited.map(SupervisionFormat.prettyJSON) { values["editorText"] = text }
-        if let editError = view.editError { values["editError"] = editError.message }
-        if let testError = view.testError { values["testError"] = testError.message }
-        if let decision = view.decision { values["decision"] = SupervisionFormat.decision(decision, default: policy.defaultEffect) }
-        return render("policy", values, for: web, status: status)
+        page.editorText = view.editorText ?? edited.map(PolicyPage.json)
+        page.editError = view.editError?.message
+        page.testError = view.testError?.message
+        page.decision = view.decision.map { DryRunDecision($0, default: policy.defaultEffect) }
+        return render("policy", page, for: web, status: status)
     }
 
     // MARK: Refusals shown on the page
@@ -297,58 +251,5 @@ extension LineupServer {
         } catch let error as APIError {
             return error
         }
-    }
-}
-
-/// How the supervision pages put Governance's records into page values: times in
-/// UTC, names safe in URLs, rules and details as readable JSON.
-private enum SupervisionFormat {
-    static func auditRow(_ entry: AuditEntry) -> [String: Any] {
-        var row: [String: Any] = [
-            "id": entry.id ?? 0, "time": PageText.time(entry.recordedAt),
-            "actor": entry.actor, "action": entry.action, "target": entry.target,
-            "details": entry.details,
-        ]
-        if let organisation = entry.organisation { row["organisation"] = organisation }
-        if let caseNumber = entry.caseNumber { row["case"] = caseNumber }
-        if let purpose = entry.purpose { row["purpose"] = purpose }
-        if let legalBasis = entry.legalBasis { row["basis"] = legalBasis }
-        return row
-    }
-
-    static func prettyJSON(_ rule: PolicyRule) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(rule)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-
-    /// A rule for the list: its name, effect, description, and its conditions as JSON.
-    static func ruleRow(_ rule: PolicyRule) -> [String: Any] {
-        var conditions = (try? JSONSerialization.jsonObject(with: Data(prettyJSON(rule).utf8))) as? [String: Any] ?? [:]
-        for key in ["name", "effect", "description"] { conditions.removeValue(forKey: key) }
-        let text =
-            (try? JSONSerialization.data(withJSONObject: conditions, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        var row: [String: Any] = [
-            "name": rule.name, "path": PageText.pathSegment(rule.name), "effect": rule.effect.rawValue,
-            "conditions": text,
-        ]
-        if let description = rule.description { row["description"] = description }
-        return row
-    }
-
-    /// A dry run's answer: allowed or denied, which rule decided, and the sources left out.
-    static func decision(_ decision: PolicyDecision, default defaultEffect: PolicyRule.Effect) -> [String: Any] {
-        var shown: [String: Any] = ["allowed": decision.allowed]
-        if let rule = decision.deniedBy { shown["deniedBy"] = rule }
-        if let reason = decision.reason { shown["reason"] = reason }
-        shown["decidedBy"] =
-            decision.deniedBy.map { $0 == "default" ? "the default (deny)" : "rule \($0)" }
-            ?? (decision.allowedBy.isEmpty
-                ? "the default (\(defaultEffect.rawValue)): no rule applies"
-                : "rule " + decision.allowedBy.joined(separator: ", "))
-        shown["anyExcluded"] = !decision.excludedSources.isEmpty
-        shown["excluded"] = decision.excludedSources.sorted { $0.key < $1.key }.map { ["source": $0.key, "rule": $0.value] }
-        return shown
     }
 }
