@@ -37,6 +37,8 @@ fi
 # unless already running, stopped after if started here. When they cannot start,
 # their tests skip, saying so, except in CI (CI=true), where the run fails.
 started_cluster=0
+# Set before starting: a start that fails halfway (PostgreSQL up, Milvus not) stops what it started.
+trap 'if [ "$started_cluster" -eq 1 ]; then scripts/cluster.sh stop; fi' EXIT
 if scripts/cluster.sh status | grep -q stopped; then
     started_cluster=1
     if ! scripts/cluster.sh start >/dev/null; then
@@ -45,7 +47,6 @@ if scripts/cluster.sh status | grep -q stopped; then
         echo "test: a scale-out server did not start (above); its tests will skip" >&2
     fi
 fi
-trap 'if [ "$started_cluster" -eq 1 ]; then scripts/cluster.sh stop; fi' EXIT
 export LINEUP_POSTGRES_URL="${LINEUP_POSTGRES_URL:-postgres://lineup@127.0.0.1:54329/lineup}"
 export LINEUP_MILVUS_URL="${LINEUP_MILVUS_URL:-http://127.0.0.1:19530}"
 swift test "$@"

@@ -189,7 +189,7 @@ struct PolicyPage: PageModel {
         actions = PolicyRule.Action.allCases.map { ActionChoice(name: $0.rawValue, selected: $0.rawValue == action) }
         self.organisations = organisations.map {
             OrganisationChoice(
-                name: $0.name, type: String(describing: $0.type), jurisdiction: $0.jurisdiction, selected: $0.name == organisation)
+                name: $0.name, type: $0.type.rawValue, jurisdiction: $0.jurisdiction, selected: $0.name == organisation)
         }
         self.question = question
     }

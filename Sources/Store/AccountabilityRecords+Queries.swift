@@ -80,30 +80,13 @@ extension AccessRequest {
             """
             SELECT accessRequest.reference, accessRequest.status, accessRequest.contact, accessRequest.createdAt,
                    accessRequest.releasedBy, accessRequest.releasedAt,
-                   COUNT(accessCandidate.id) AS candidates,
+                   COUNT(accessCandidate.id) - COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS decided,
                    COALESCE(SUM(CASE WHEN accessCandidate.decision = ? THEN 1 ELSE 0 END), 0) AS undecided
             FROM accessRequest LEFT JOIN accessCandidate ON accessCandidate.requestID = accessRequest.id
             WHERE \(reference == nil ? "TRUE" : "accessRequest.reference = ?")
             GROUP BY accessRequest.id ORDER BY accessRequest.id
-            """, [.text(ReviewStatus.pending.rawValue)] + (reference.map { [.text($0)] } ?? []))
-        return try rows.map { row in
-            let request = try row.decode(SummaryRow.self)
-            return Summary(
-                reference: request.reference, status: request.status, contact: request.contact,
-                createdAt: request.createdAt, releasedBy: request.releasedBy, releasedAt: request.releasedAt,
-                decided: request.candidates - request.undecided, undecided: request.undecided)
-        }
-    }
-
-    /// One row of the listing query.
-    private struct SummaryRow: Decodable {
-        var reference: String
-        var status: ReviewStatus
-        var contact: String
-        var createdAt: Date
-        var releasedBy: String?
-        var releasedAt: Date?
-        var candidates: Int
-        var undecided: Int
+            """, [.text(ReviewStatus.pending.rawValue), .text(ReviewStatus.pending.rawValue)] + (reference.map { [.text($0)] } ?? []))
+        // The row's columns are the summary's fields.
+        return try rows.map { try $0.decode(Summary.self) }
     }
 }
