@@ -39,7 +39,10 @@ fi
 started_cluster=0
 # Set before starting: a start that fails halfway (PostgreSQL up, Milvus not) stops what it started.
 trap 'if [ "$started_cluster" -eq 1 ]; then scripts/cluster.sh stop; fi' EXIT
-if scripts/cluster.sh status | grep -q stopped; then
+# The status is read whole first: `grep -q` stopping early would end the status
+# command with SIGPIPE, and with pipefail the test would read "all running".
+cluster_status=$(scripts/cluster.sh status)
+if grep -q stopped <<<"$cluster_status"; then
     started_cluster=1
     if ! scripts/cluster.sh start >/dev/null; then
         # CI runs every suite: a server that does not start fails the run here.
