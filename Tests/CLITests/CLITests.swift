@@ -42,6 +42,12 @@ import Testing
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    struct SetUpFailed: Error, CustomStringConvertible {
+        var command: String
+        var stderr: String
+        var description: String { "lineup \(command) failed during set-up: \(stderr)" }
+    }
+
     struct Tokens {
         var admin: String
         var investigator: String
@@ -51,21 +57,20 @@ import Testing
 
     /// Accounts in a fresh store, made as a user would: a bootstrapped admin, an
     /// investigator a supervisor approved, a privacy officer and an auditor.
+    /// A command that fails stops the set-up with its error (for Swift Testing and XCTest alike).
     static func accounts(_ store: String, environment: [String: String] = [:]) throws -> Tokens {
-        func lineup(_ arguments: String...) throws -> Run { try CLITests.lineup(arguments, environment: environment) }
-        func token(_ run: Run) -> String {
-            #expect(run.status == 0, "\(run.stderr)")
-            return run.json["token"] as? String ?? ""
+        func lineup(_ arguments: String...) throws -> Run {
+            let run = try CLITests.lineup(arguments, environment: environment)
+            guard run.status == 0 else { throw SetUpFailed(command: arguments.prefix(2).joined(separator: " "), stderr: run.stderr) }
+            return run
         }
+        func token(_ run: Run) -> String { run.json["token"] as? String ?? "" }
         let admin = token(
             try lineup(
                 "bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
                 "--jurisdiction", "GB", "--admin", "root", "--json"))
-        #expect(
-            try lineup(
-                "org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB",
-                "--token", admin
-            ).status == 0)
+        _ = try lineup(
+            "org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB", "--token", admin)
         let supervisor = token(
             try lineup(
                 "account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
@@ -74,7 +79,7 @@ import Testing
             try lineup(
                 "account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
                 "--token", supervisor, "--json"))
-        #expect(try lineup("account", "approve", "inv", "--store", store, "--token", supervisor).status == 0)
+        _ = try lineup("account", "approve", "inv", "--store", store, "--token", supervisor)
         let officer = token(
             try lineup(
                 "account", "add", "dpo", "--store", store, "--org", "Operations", "--role", "privacy-officer",

@@ -119,21 +119,8 @@ final class SchemathesisTests: XCTestCase {
             XCTAssertEqual(run.status, 0, "lineup \(arguments.prefix(2).joined(separator: " ")): \(run.stderr)")
             return run
         }
-        func token(_ run: CLITests.Run) -> String { run.json["token"] as? String ?? "" }
-        let admin = token(
-            try lineup(
-                "bootstrap", "--store", store, "--organisation", "Operations", "--type", "government",
-                "--jurisdiction", "GB", "--admin", "root", "--json"))
-        _ = try lineup("org", "add", "Met", "--store", store, "--type", "law-enforcement", "--jurisdiction", "GB", "--token", admin)
-        let supervisor = token(
-            try lineup(
-                "account", "add", "sup", "--store", store, "--org", "Met", "--role", "supervisor",
-                "--token", admin, "--json"))
-        let investigator = token(
-            try lineup(
-                "account", "add", "inv", "--store", store, "--org", "Met", "--role", "investigator",
-                "--token", supervisor, "--json"))
-        _ = try lineup("account", "approve", "inv", "--store", store, "--token", supervisor)
+        let accounts = try CLITests.accounts(store)
+        let (admin, investigator) = (accounts.admin, accounts.investigator)
         _ = try lineup(
             "source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
             "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
