@@ -50,6 +50,21 @@ extension Gallery {
         return result
     }
 
+    /// Every face of the gallery's model with its template opened and what the policy
+    /// filters by, in id order: what a new index is filled with (a migration to Milvus).
+    public func facesToIndex() throws -> [IndexedFace] {
+        let sources = Dictionary(uniqueKeysWithValues: try store.sources().map { ($0.id!, $0) })
+        var faces: [IndexedFace] = []
+        try store.forEachTemplate(modelID: modelID) { id, sourceID, vector in
+            guard let source = sources[sourceID] else { return }
+            faces.append(
+                IndexedFace(
+                    id: id, vector: Array(vector), source: sourceID, organisation: source.organisationID ?? 0,
+                    jurisdiction: source.jurisdiction))
+        }
+        return faces
+    }
+
     /// The faces with their templates opened and what the policy filters by.
     func indexedFaces(_ ids: Set<Int64>) throws -> [IndexedFace] {
         let provenance = try store.provenance(faceIDs: Array(ids))

@@ -75,7 +75,7 @@ extension Governance {
         let copied = try database.copyRecords(from: gallery.store.database)
         try prepareIDs()
         progress("putting \(copied["face"] ?? 0) templates into \(index.engine) …")
-        let faces = try indexedFaces()
+        let faces = try gallery.facesToIndex()
         for start in stride(from: 0, to: faces.count, by: 1000) {
             try index.add(Array(faces[start..<min(faces.count, start + 1000)]))
         }
@@ -104,20 +104,6 @@ extension Governance {
         try audit(admin, action: .migrateToCluster, target: "deployment", details: Self.json(details))
         try cluster.audit(admin, action: .migrateFromEmbedded, target: "deployment", details: Self.json(details))
         return report
-    }
-
-    /// Every face with its template opened and what the policy filters by.
-    private func indexedFaces() throws -> [IndexedFace] {
-        let sources = Dictionary(uniqueKeysWithValues: try gallery.store.sources().map { ($0.id!, $0) })
-        var faces: [IndexedFace] = []
-        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, sourceID, vector in
-            guard let source = sources[sourceID] else { return }
-            faces.append(
-                IndexedFace(
-                    id: id, vector: Array(vector), source: source.id!, organisation: source.organisationID ?? 0,
-                    jurisdiction: source.jurisdiction))
-        }
-        return faces
     }
 
     /// Searches with a sample of the gallery's own templates in both indexes: the top

@@ -132,7 +132,7 @@ extension LineupServer {
         route(api, .post, "policy/test") { request, context in
             let principal = try context.authenticated
             let body = try await Self.body(of: request, limit: configuration.maxUploadBytes)
-            let question = try decode(PolicyQuestion.self, body: body)
+            let question = try LineupRequestDecoder.decode(PolicyQuestion.self, body: body)
             let date = try question.date.map { try day($0, field: "date") }
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
             let rule = try (object?["rule"]).flatMap { $0 is NSNull ? nil : $0 }.map { value -> PolicyRule in

@@ -267,11 +267,6 @@ public struct LineupServer: Sendable {
         throw APIError(.unauthorized, .unauthenticated, "send an API token: Authorization: Bearer <token>")
     }
 
-    /// A JSON body already read (see `LineupRequestDecoder`).
-    func decode<T: Decodable>(_ type: T.Type, body: ByteBuffer) throws -> T {
-        try LineupRequestDecoder.decode(type, body: body)
-    }
-
     /// The request's multipart form, decoded; a missing field is named.
     func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String], limit: Int? = nil) async throws -> T {
         guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),

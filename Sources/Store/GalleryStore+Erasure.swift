@@ -39,7 +39,7 @@ extension GalleryStore {
     public static func deleteSources(_ ids: [Int64], in db: any MetadataTransaction) throws -> Deletion {
         guard !ids.isEmpty else { return Deletion() }
         let list = sqlList(ids)
-        let faces = try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(list))")
+        let faces = try faces(ofSources: ids, in: db)
         let deletion = Deletion(
             faces: faces, images: try db.count(GalleryImage.self, "WHERE sourceID IN (\(list))"),
             files: try db.count(SourceFile.self, "WHERE sourceID IN (\(list))"))
@@ -47,6 +47,12 @@ extension GalleryStore {
         try SuppressedFace.delete(faces: faces, in: db)
         try db.delete(Source.self, ids: ids)
         return deletion
+    }
+
+    /// Every face of these sources.
+    public static func faces(ofSources ids: [Int64], in db: any MetadataTransaction) throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        return try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(sqlList(ids)))")
     }
 
     /// Those of `ids` that are stored faces.

@@ -236,11 +236,7 @@ extension GalleryStore {
 
     /// Every face of these sources.
     public func faceIDs(ofSources sources: Set<Int64>) throws -> Set<Int64> {
-        guard !sources.isEmpty else { return [] }
-        return Set(
-            try database.read { db in
-                try db.ids("SELECT face.id FROM face JOIN image ON image.id = face.imageID WHERE image.sourceID IN (\(sqlList(sources)))")
-            })
+        Set(try database.read { db in try Self.faces(ofSources: Array(sources), in: db) })
     }
 
     /// The templates of the given faces, opened into memory.
