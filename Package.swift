@@ -127,7 +127,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FaceVisionTests", dependencies: ["FaceVision", "Index", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceVision"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", .product(name: "Crypto", package: "swift-crypto")]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "FaceVision"]),

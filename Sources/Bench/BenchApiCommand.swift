@@ -70,7 +70,7 @@ struct BenchApiCommand: AsyncParsableCommand {
         let probePath = try probe ?? MediaFiles.list(under: URL(fileURLWithPath: folder)).sorted().first ?? ""
         let photo = try Image.readFile(probePath, limits: pipelineOptions.limits)
         let justification = Justification(caseNumber: "BENCH-1", purpose: "load benchmark", legalBasis: "benchmark of the API")
-        print("gallery: \(try gallery.indexedFaces()) faces (\(gallery.indexKind.rawValue) index); probe \(probePath)")
+        print("gallery: \(try gallery.indexedFaces()) faces (\(try gallery.indexKind.rawValue) index); probe \(probePath)")
 
         var engine: [Double] = []
         for _ in 0..<searches {

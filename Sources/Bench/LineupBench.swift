@@ -12,7 +12,7 @@ struct LineupBench: AsyncParsableCommand {
         subcommands: [
             EvalCommand.self, CalibrateCommand.self,
             BenchVisionCommand.self, BenchIngestCommand.self, BenchSnapshotCommand.self, BenchIndexCommand.self,
-            BenchApiCommand.self, BenchClusterCommand.self,
+            BenchApiCommand.self, BenchClusterCommand.self, BenchGalleryCommand.self,
         ]
     )
 }

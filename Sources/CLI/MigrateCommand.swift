@@ -79,7 +79,7 @@ struct ReconcileCommand: ParsableCommand {
 
     func run() throws {
         let (governance, principal) = try options.open()
-        guard governance.gallery.indexKind == .shared else {
+        guard governance.gallery.indexKindKnownNow == .shared else {
             throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
         }
         let result = try governance.reconcileIndex(as: principal)

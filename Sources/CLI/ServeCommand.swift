@@ -76,6 +76,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try ServeSettings.resolve(flags: self)
         let governance = try galleryOptions.governance(pipelineOptions)
+        // The server searches: its index is loaded before it listens, so the first
+        // search does not wait for it and health reports it from the start.
+        let index = try governance.gallery.indexOrigin
+        printError("lineup: \(try governance.gallery.indexedFaces()) faces indexed (\(try governance.gallery.indexKind.rawValue), from \(index))")
         let pipelines = try ServerPipelines(searchWorkers: settings.workers, ingestWorkers: settings.ingestWorkers) { limits in
             try pipelineOptions.pipeline(limits: limits)
         }
@@ -110,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch {
                     printError("lineup: retention run failed: \(error)")
                 }
-                if governance.gallery.indexKind == .shared {
+                if governance.gallery.indexKindKnownNow == .shared {
                     do {
                         let reconciled = try governance.reconcileIndex(as: nil)
                         if reconciled.added + reconciled.removed > 0 {

@@ -20,6 +20,7 @@ extension Gallery {
     /// checked whenever the gallery opens, so this matters most for a shared one,
     /// where an ingest or erasure can fail halfway across the network.
     public func reconcileIndex() throws -> Reconciliation {
+        let index = try self.index
         let maxID = try store.maxFaceID()
         var result = Reconciliation(added: 0, removed: 0, faces: 0)
         for range in index.idRanges(upTo: maxID) {

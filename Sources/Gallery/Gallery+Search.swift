@@ -139,18 +139,51 @@ extension Gallery {
 }
 
 extension Gallery {
+    /// Every stored face scoring at least `threshold` against `template`, best first,
+    /// with exact scores: what an access request or an opt-out must find in full.
+    ///
+    /// An index in this process scores every face it holds from memory (no graph walk),
+    /// asked `rangeScoreTolerance` lower; the faces stored after it was loaded are read
+    /// from the database; every hit is then re-scored from its sealed template, which
+    /// also drops a face erased meanwhile. A shared index cannot score everything, so
+    /// the database is scanned whole. Either way nothing above the threshold is missed.
+    public func storedFaces(scoringAtLeast threshold: Float, against template: [Float]) throws -> [SearchHit] {
+        let index = try self.index
+        func scanStore(afterID: Int64) throws -> [SearchHit] {
+            var found: [SearchHit] = []
+            try store.forEachTemplate(modelID: modelID, afterID: afterID) { id, _, vector in
+                let score = dot(vector, template)
+                if score >= threshold { found.append(SearchHit(id: id, score: score)) }
+            }
+            return found
+        }
+        guard let hits = try index.rangeSearch(template, minScore: threshold - 2 * index.rangeScoreTolerance) else {
+            return try scanStore(afterID: 0).sorted { $0.score > $1.score }
+        }
+        var found = try store.templates(faceIDs: hits.map(\.id))
+            .map { SearchHit(id: $0.key, score: dot($0.value, template)) }
+            .filter { $0.score >= threshold }
+        // Ids only grow: what another process stored since the index was loaded is above its largest id.
+        if let held = index as? any SnapshottingIndex { found += try scanStore(afterID: held.maxID) }
+        return found.sorted { $0.score > $1.score }
+    }
+
     /// The faces searched, as far as known without asking anything that may wait:
     /// the in-process index's count, or for a shared index the last count read from the
-    /// metadata store (nil before the first). For health checks, which answer at once.
+    /// metadata store (nil before the first, and while the index is not loaded). For
+    /// health checks, which answer at once.
     public var indexedFacesKnownNow: Int? {
-        index.countInProcess ?? storedCount.withLock { $0?.count }
+        loaded.withLock { $0?.index.countInProcess } ?? storedCount.withLock { $0?.count }
     }
+
+    /// The kind of index, when it is loaded (for health checks, which never wait for a load).
+    public var indexKindKnownNow: IndexKind? { loaded.withLock { $0?.kind } }
 
     /// Faces the index searches: counted in this process; for a shared index, the
     /// faces the metadata store holds (what a search can return), counted at most once
     /// a minute (each search reports the figure).
     public func indexedFaces() throws -> Int {
-        if let count = index.countInProcess { return count }
+        if let count = try index.countInProcess { return count }
         let now = ContinuousClock.now
         if let last = storedCount.withLock({ $0 }), now - last.at < .seconds(60) { return last.count }
         let count = try store.faceCount(modelID: modelID)

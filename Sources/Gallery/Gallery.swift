@@ -29,15 +29,22 @@ public final class Gallery: Sendable {
     public let directory: String
     public let store: GalleryStore
     public let modelID: String
-    /// The templates' index: in this process (exact or graph), or shared by a cluster
-    /// deployment (Milvus).
-    public let index: any FaceIndex
-    public let indexKind: IndexKind
+    let dimension: Int
+    let graphThreshold: Int
     /// The metadata store's face count as last asked, and when: the N of the bands for
     /// an index that cannot count in this process.
     let storedCount = Mutex<(count: Int, at: ContinuousClock.Instant)?>(nil)
-    /// How the index came to be, for status output.
-    public let indexOrigin: String
+    /// The index once loaded, with its kind and how it came to be (for status output).
+    /// A shared index is known from the start; one in this process is loaded on first
+    /// use, so a command that never searches (listing accounts, reading the audit log)
+    /// does not read a snapshot of millions of templates.
+    let loaded: Mutex<LoadedIndex?>
+
+    struct LoadedIndex: Sendable {
+        var index: any FaceIndex
+        var kind: IndexKind
+        var origin: String
+    }
 
     /// Faces from which a graph index answers instead of exact search: where an
     /// exact scan with two threads passes about 10 ms (measured 6.4 billion
@@ -48,7 +55,8 @@ public final class Gallery: Sendable {
     /// Opens the gallery in `directory`, sealing templates with `keyring` (default:
     /// the folder's `keyring.json`, created on first use). Its records are kept in
     /// `database`, by default the folder's own SQLite file `gallery.sqlite`; its
-    /// templates are searched in `sharedIndex` when given, otherwise in this process.
+    /// templates are searched in `sharedIndex` when given, otherwise in this process
+    /// (loaded when first needed: see `index`).
     public init(
         directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
         keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
@@ -62,48 +70,91 @@ public final class Gallery: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
         self.directory = directory
         self.modelID = modelID
+        self.dimension = dimension
+        self.graphThreshold = graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension)
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
         store = try GalleryStore(database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys)
-        if let sharedIndex {
-            (indexKind, index, indexOrigin) = (.shared, sharedIndex, sharedIndex.engine)
-            return
+        loaded = Mutex(sharedIndex.map { LoadedIndex(index: $0, kind: .shared, origin: $0.engine) })
+    }
+
+    /// The templates' index: in this process (exact or graph), or shared by a cluster
+    /// deployment (Milvus). One in this process is loaded the first time it is asked
+    /// for (snapshot, then the faces stored since; rebuilt from the database when the
+    /// two disagree), which for ten million faces takes seconds.
+    public var index: any FaceIndex {
+        get throws { try loadedIndex().index }
+    }
+
+    /// Which kind of index the gallery searches (loads it, as `index` does).
+    public var indexKind: IndexKind {
+        get throws { try loadedIndex().kind }
+    }
+
+    /// How the index came to be ("snapshot", "database (rebuilt: …)", the shared engine).
+    public var indexOrigin: String {
+        get throws { try loadedIndex().origin }
+    }
+
+    /// Whether the index is in memory (or shared): false until something needs it.
+    public var isIndexLoaded: Bool { loaded.withLock { $0 != nil } }
+
+    func loadedIndex() throws -> LoadedIndex {
+        try loaded.withLock { current in
+            if let current { return current }
+            let made = try loadIndex()
+            current = made
+            return made
         }
+    }
+
+    /// Loads the index in this process: exact below `graphThreshold` stored faces, a
+    /// graph from it on. An index rebuilt from the database, or given faces stored
+    /// after its snapshot, is saved at once: the next open is fast, and a damaged,
+    /// outdated or unsealed snapshot does not stay on disk.
+    private func loadIndex() throws -> LoadedIndex {
         let sealing = SealedSnapshot(store: store)
         let stored = try store.faceCount(modelID: modelID)
-        if stored >= graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension) {
-            indexKind = .graph
-            (index, indexOrigin) = try Self.loadGraph(
+        var made: LoadedIndex
+        if stored >= graphThreshold {
+            let (graph, origin) = try Self.loadGraph(
                 store: store, modelID: modelID, dimension: dimension,
-                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph),
-                sealing: sealing)
+                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph), sealing: sealing)
+            made = LoadedIndex(index: graph, kind: .graph, origin: origin)
         } else {
-            indexKind = .exact
             let exact = ExactIndex(dimension: dimension)
-            index = exact
-            indexOrigin = try Self.loadExact(
+            let origin = try Self.loadExact(
                 exact, store: store, modelID: modelID,
-                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact),
-                sealing: sealing)
+                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .exact), sealing: sealing)
+            made = LoadedIndex(index: exact, kind: .exact, origin: origin)
         }
-        // An index rebuilt from the database is saved at once: the next open is fast,
-        // and a damaged, outdated or unsealed snapshot does not stay on disk.
-        if indexOrigin.hasPrefix("database") { try saveIndex() }
+        if made.origin.hasPrefix("database") || made.origin.hasSuffix("newer faces") { try save(made) }
+        return made
     }
 
     static func snapshotPath(directory: String, modelID: String, kind: IndexKind) -> String {
         directory + (kind == .graph ? "/graph-" : "/index-") + modelID.replacingOccurrences(of: "+", with: "-") + ".bin"
     }
 
-    public var snapshotPath: String { Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind) }
+    /// Where the snapshot of the index is (loads the index to know its kind).
+    public var snapshotPath: String {
+        get throws { Self.snapshotPath(directory: directory, modelID: modelID, kind: try indexKind) }
+    }
 
     /// Writes the index snapshot (atomically, sealed with the current key); an index
-    /// that keeps no snapshot (a shared one keeps itself) has nothing to write.
+    /// that keeps no snapshot (a shared one keeps itself) has nothing to write. Loads
+    /// the index first when it is not in memory: a key rotation or an erasure must
+    /// reach the snapshot on disk too.
     public func saveIndex() throws {
-        guard let snapshotting = index as? any SnapshottingIndex else { return }
-        try snapshotting.save(modelID: modelID, to: snapshotPath, sealing: SealedSnapshot(store: store))
+        try save(try loadedIndex())
+    }
+
+    private func save(_ loaded: LoadedIndex) throws {
+        guard let snapshotting = loaded.index as? any SnapshottingIndex else { return }
+        let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: loaded.kind)
+        try snapshotting.save(modelID: modelID, to: path, sealing: SealedSnapshot(store: store))
         // A snapshot of the other kind, left from when the gallery was smaller or
         // larger, is out of date and may hold erased faces: it goes.
-        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: indexKind == .graph ? .exact : .graph)
+        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: loaded.kind == .graph ? .exact : .graph)
         if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
     }
 
@@ -153,52 +204,51 @@ public final class Gallery: Sendable {
             (graph, origin) = (HNSWIndex(dimension: dimension), "database (\(error.description))")
         }
         let before = graph.count
-        try addTemplates(from: store, modelID: modelID, afterID: graph.maxID, to: graph)
+        // A long build (ten million faces take about an hour on two cores) saves what
+        // it has every few million faces: if it is cut short, the next open resumes
+        // from there, as from any snapshot with newer faces after it.
+        let checkpoint = { try graph.save(modelID: modelID, to: snapshot, sealing: sealing) }
+        try addTemplates(from: store, modelID: modelID, afterID: graph.maxID, to: graph, checkpoint: checkpoint)
         if graph.count != before, before > 0 { origin += " + \(graph.count - before) newer faces" }
         if graph.count != (try store.faceCount(modelID: modelID)) {
             graph = HNSWIndex(dimension: dimension)
-            try addTemplates(from: store, modelID: modelID, afterID: 0, to: graph)
+            try addTemplates(from: store, modelID: modelID, afterID: 0, to: graph, checkpoint: checkpoint)
             origin = "database (rebuilt: the graph snapshot disagreed with it)"
         }
         return (graph, origin)
     }
 
-    /// Reads templates in batches and inserts each batch with every core.
-    private static func addTemplates(from store: GalleryStore, modelID: String, afterID: Int64, to graph: HNSWIndex) throws {
+    /// Reads templates in batches and inserts each batch with every core, calling
+    /// `checkpoint` after every `checkpointFaces` faces.
+    private static func addTemplates(
+        from store: GalleryStore, modelID: String, afterID: Int64, to graph: HNSWIndex,
+        checkpointFaces: Int = 2 << 20, checkpoint: () throws -> Void
+    ) throws {
         var ids: [Int64] = [], sources: [Int64] = [], vectors: [[Float]] = []
+        var sinceCheckpoint = 0
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        func flush() {
+        func flush() throws {
             graph.add(ids: ids, sources: sources, vectors: vectors, threads: cores)
+            sinceCheckpoint += ids.count
             ids.removeAll(keepingCapacity: true)
             sources.removeAll(keepingCapacity: true)
             vectors.removeAll(keepingCapacity: true)
+            if sinceCheckpoint >= checkpointFaces {
+                try checkpoint()
+                sinceCheckpoint = 0
+            }
         }
+        var failure: (any Error)?
         try store.forEachTemplate(modelID: modelID, afterID: afterID) { id, source, vector in
+            guard failure == nil else { return }
             ids.append(id)
             sources.append(source)
             vectors.append(Array(vector))
-            if ids.count == 65_536 { flush() }
+            if ids.count == 65_536 {
+                do { try flush() } catch { failure = error }
+            }
         }
-        flush()
-    }
-}
-
-/// Index snapshots sealed with the gallery's keyring: the key id, then the AES-GCM
-/// box. The store's current keyring is read at each use, so a rotation applies to
-/// the next save.
-struct SealedSnapshot: SnapshotSealing {
-    let store: GalleryStore
-
-    func seal(_ data: Data) throws -> Data {
-        let keyring = store.keyring
-        let id = Data(keyring.currentKeyID.utf8)
-        return Data([UInt8(id.count)]) + id + (try keyring.seal(data))
-    }
-
-    func open(_ data: Data) throws -> Data {
-        guard let length = data.first.map(Int.init), data.count > 1 + length else { throw TemplateKeyring.KeyringError.sealedValueDamaged }
-        let start = data.startIndex
-        let id = String(decoding: data[(start + 1)..<(start + 1 + length)], as: UTF8.self)
-        return try store.keyring.open(Data(data[(start + 1 + length)...]), keyID: id)
+        if let failure { throw failure }
+        try flush()
     }
 }

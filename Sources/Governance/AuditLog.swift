@@ -175,6 +175,30 @@ extension Governance {
     }
 }
 
+extension Governance {
+    /// A page of the audit log: the newest entries that match, and how many match
+    /// (counted up to `countUpTo`, so `matching == countUpTo` reads "at least").
+    public struct AuditBrowse: Sendable {
+        public var entries: [AuditEntry]
+        public var matching: Int
+        public var countUpTo: Int
+    }
+
+    /// The newest `limit` entries the selection matches, newest first (auditors and
+    /// admins; another organisation's read their own organisation's entries only).
+    /// The browse is logged as an export of what was shown.
+    public func browseAudit(as principal: Principal, _ selection: AuditEntry.Selection, limit: Int, countUpTo: Int = 10_000) throws -> AuditBrowse {
+        let reader = try require(principal, .auditor, .admin, for: "reading the audit log")
+        var scoped = selection
+        if !reader.isOperator { scoped.organisation = reader.organisation.name }
+        let (entries, matching) = try database.read { db in
+            try AuditEntry.newest(scoped, limit: min(max(limit, 0), 10_000), countUpTo: countUpTo, in: db)
+        }
+        try audit(principal, action: .auditExport, target: "audit log", details: Self.json(["entries": entries.count]))
+        return AuditBrowse(entries: entries, matching: matching, countUpTo: countUpTo)
+    }
+}
+
 /// What a principal looked at or kept of a search's results.
 public enum ReviewView: Sendable {
     /// Face crops written out (the CLI's `--crops`, the web page's thumbnails).

@@ -30,8 +30,8 @@ extension Governance {
             store: gallery.directory, database: gallery.store.database.engine,
             sources: try database.read { db in try db.count(Source.self) }, files: counts.files,
             images: counts.images, faces: counts.faces, model: gallery.modelID,
-            indexedFaces: try gallery.indexedFaces(), indexKind: gallery.indexKind.rawValue,
-            indexOrigin: gallery.indexOrigin, integrity: try gallery.store.integrityCheck())
+            indexedFaces: try gallery.indexedFaces(), indexKind: try gallery.indexKind.rawValue,
+            indexOrigin: try gallery.indexOrigin, integrity: try gallery.store.integrityCheck())
     }
 
     /// How a copy of the embedded gallery into a cluster checked out.
@@ -67,7 +67,7 @@ extension Governance {
         progress: (String) -> Void = { _ in }
     ) throws -> MigrationReport {
         let admin = try requireOperator(principal, .admin, for: "migrating the gallery")
-        guard gallery.indexKind != .shared else {
+        guard try gallery.indexKind != .shared else {
             throw GovernanceError.invalid("this gallery already runs in cluster mode: the embedded gallery is what is copied")
         }
         let clock = ContinuousClock(), started = clock.now

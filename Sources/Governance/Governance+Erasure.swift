@@ -125,7 +125,7 @@ extension Governance {
         }
         do {
             try gallery.forget(faceIDs: faceIDs)
-        } catch let error where gallery.indexKind == .shared {
+        } catch let error where gallery.indexKindKnownNow == .shared {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next
             // reconciliation (hourly under `lineup serve`, or `lineup reconcile`).

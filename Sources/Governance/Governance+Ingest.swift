@@ -62,6 +62,58 @@ extension Governance {
             PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
             principal: admin, target: "source \(source.name)")
         try closeAbandonedRuns()
+        let governed = try governedIngestOptions(options, admin: admin, source: source)
+        let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
+        try audit(
+            admin, action: .ingest, target: "source \(source.name)",
+            details: Self.json([
+                "errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
+                "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID),
+            ]))
+        return summary
+    }
+
+    /// Stores files of an admin's own source whose faces were found and templated
+    /// before they reached Lineup (a load from an earlier system; the benchmark's
+    /// gallery), many files per transaction, under the same rules as `ingest`: the
+    /// policy must allow ingest from the source, opted-out faces are withheld, and
+    /// each file's faces are logged (`ingest.file`) in the transaction that stores
+    /// them. The load is one run, logged at its end as `ingest`.
+    public func ingestPrepared(
+        as principal: Principal, source name: String, files: [GalleryStore.FileToStore]
+    ) throws -> Gallery.BulkLoadSummary {
+        let admin = try require(principal, .admin, for: "ingesting")
+        let source = try ownSource(admin, named: name, for: "ingest from")
+        _ = try enforce(
+            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
+            principal: admin, target: "source \(source.name)")
+        guard files.allSatisfy({ $0.file.sourceID == source.id }) else {
+            throw GovernanceError.invalid("every file of a load belongs to source '\(source.name)'")
+        }
+        var run = try gallery.store.startRun(sourceID: source.id!)
+        let files = files.map { toStore in
+            var inRun = toStore
+            inRun.file.runID = run.id
+            return inRun
+        }
+        let summary = try gallery.storePrepared(
+            files, source: source, options: try governedIngestOptions(.init(), admin: admin, source: source))
+        run.finishedAt = now()
+        run.heartbeatAt = run.finishedAt
+        (run.filesSeen, run.filesIngested, run.filesSkipped, run.faces) = (files.count, summary.filesStored, summary.filesSkipped, summary.faces)
+        try gallery.store.update(run)
+        try audit(
+            admin, action: .ingest, target: "source \(source.name)",
+            details: Self.json([
+                "errors": 0, "faces": summary.faces, "files": summary.filesStored,
+                "opted_out_withheld": summary.facesWithheld, "run": Int(run.id!),
+            ]))
+        return summary
+    }
+
+    /// Ingest options under the rules: opted-out faces withheld, and each file stored
+    /// (or taken back out) logged in its own transaction.
+    private func governedIngestOptions(_ options: Gallery.IngestOptions, admin: Principal, source: Source) throws -> Gallery.IngestOptions {
         let suppressions = try suppressionTemplates()
         let threshold = optOutThreshold
         var governed = options
@@ -79,14 +131,7 @@ extension Governance {
                 admin, action: .ingestFileWithdrawn, target: target,
                 details: Self.json(FileEntry(file: nil, path: file.path, run: file.runID ?? 0, faces: faces)))
         }
-        let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
-        try audit(
-            admin, action: .ingest, target: target,
-            details: Self.json([
-                "errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
-                "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID),
-            ]))
-        return summary
+        return governed
     }
 
     /// What the log says of one file taken in.

@@ -293,15 +293,10 @@ extension Governance {
         return try gallery.probe(image: image, pipeline: pipeline).template.vector
     }
 
-    /// Every stored face scoring at least `threshold` against `template`: a full
-    /// scan of the database, so nothing the index might miss is missed.
+    /// Every stored face scoring at least `threshold` against `template`: every face
+    /// scored, none left to a graph walk (see `Gallery.storedFaces(scoringAtLeast:against:)`).
     private func storedMatches(of template: [Float], threshold: Float) throws -> [(Int64, Float)] {
-        var matches: [(Int64, Float)] = []
-        try gallery.store.forEachTemplate(modelID: gallery.modelID) { id, _, vector in
-            let score = dot(vector, template)
-            if score >= threshold { matches.append((id, score)) }
-        }
-        return matches.sorted { $0.1 > $1.1 }
+        try gallery.storedFaces(scoringAtLeast: threshold, against: template).map { ($0.id, $0.score) }
     }
 
     static func bytes(_ vector: [Float]) -> Data { vector.withUnsafeBytes { Data($0) } }

@@ -27,6 +27,27 @@ extension Governance {
         as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
         faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
     ) throws -> JustifiedSearch {
+        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
+        let image = try Image(data: photo, limits: pipeline.limits)
+        let probe = try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto)
+        return try search(investigator, decision, justification: justification, photo: photo, probe: probe, top: top, minScore: minScore)
+    }
+
+    /// The same search with the probe already made from `photo` by `Gallery.probe`:
+    /// the same checks, policy, rate limits and audit entry (which records the photo's
+    /// hash and the template's). For measuring what a search costs beyond detection
+    /// and embedding; entry points take the photo.
+    public func search(
+        as principal: Principal, justification: Justification, photo: [UInt8], probe: Gallery.Probe,
+        top: Int = 10, minScore: Float? = nil
+    ) throws -> JustifiedSearch {
+        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
+        return try search(investigator, decision, justification: justification, photo: photo, probe: probe, top: top, minScore: minScore)
+    }
+
+    /// Who searches and what the policy leaves out, once the account, the
+    /// justification, the policy and the rate limits admit the search (before any work on the photo).
+    private func admitSearch(as principal: Principal, justification: Justification, top: Int) throws -> (Principal, PolicyDecision) {
         let investigator = try require(principal, .investigator, for: "searching")
         do {
             try justification.validate()
@@ -44,9 +65,13 @@ extension Governance {
             PolicyAct(action: .search, organisation: investigator.organisation, date: now()),
             principal: investigator, target: "gallery", justification: justification)
         try checkRateLimits(investigator, justification: justification)
+        return (investigator, decision)
+    }
 
-        let image = try Image(data: photo, limits: pipeline.limits)
-        let probe = try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto)
+    private func search(
+        _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photo: [UInt8],
+        probe: Gallery.Probe, top: Int, minScore: Float?
+    ) throws -> JustifiedSearch {
         let exclusion = try searchExclusion(excludingSources: Set(decision.excludedSources.keys))
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it

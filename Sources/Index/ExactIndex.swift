@@ -143,6 +143,20 @@ public final class ExactIndex: SnapshottingIndex, @unchecked Sendable {
         }
     }
 
+    /// The ids, sources and vectors as the index holds them, contiguous, under the
+    /// read lock (a snapshot is written from them without a copy).
+    func withContents<Result>(
+        _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Float>) throws -> Result
+    ) rethrows -> Result {
+        try lock.read {
+            try ids.withUnsafeBufferPointer { ids in
+                try sources.withUnsafeBufferPointer { sources in
+                    try vectors.withUnsafeBufferPointer { vectors in try body(ids, sources, vectors) }
+                }
+            }
+        }
+    }
+
     /// Replaces the whole content at once (used when loading a snapshot).
     public func load(ids newIDs: [Int64], sources newSources: [Int64], vectors newVectors: [Float]) {
         precondition(newVectors.count == newIDs.count * dimension && newSources.count == newIDs.count)

@@ -34,6 +34,15 @@ public protocol FaceIndex: AnyObject, Sendable {
     func faceIDs(in range: Range<Int64>) throws -> Set<Int64>
     /// The widest range `faceIDs(in:)` answers in full: ask in ranges no wider to see every id.
     var idRangeLimit: Int64 { get }
+    /// Every face held scoring at least `minScore`, best first (FAISS's `range_search`),
+    /// found by scoring every face in memory, never by a walk that may miss one: what
+    /// an access request or an opt-out needs, where a missed face is a person's data
+    /// left out. Scores may be off by up to `rangeScoreTolerance`; a caller that needs
+    /// exact ones asks that much lower and re-scores. Nil when the engine cannot score
+    /// everything in this process (a remote one): the caller scans the database.
+    func rangeSearch(_ query: [Float], minScore: Float) throws -> [SearchHit]?
+    /// How far a `rangeSearch` score may be from the exact inner product.
+    var rangeScoreTolerance: Float { get }
 }
 
 /// An engine that keeps itself as a file, so a gallery reopens without reading every

@@ -1,73 +1,84 @@
-import Crypto
 import Foundation
 
 /// The graph saved to disk, so a large gallery starts without rebuilding it.
 ///
-/// Layout (little-endian): magic `LINEUPHN`, format version (UInt32), then the
-/// header (dimension, M, efConstruction, efSearch as UInt32; seed,
-/// slots used, entry point, top level as Int64; model id length and UTF-8 bytes),
-/// then per slot the ids, sources, levels, half-precision vectors, int8 codes and level-0 link rows,
-/// then the upper link rows of every slot above level 0 in slot order, then the
-/// SHA-256 of everything before it. Written to a temporary file and renamed, so a
-/// crash leaves the old file or the new one. Any failed check is refused with a
+/// Stream layout (little-endian): magic `LINEUPHN`, format version (UInt32), then
+/// the header (dimension, M, efConstruction, efSearch as UInt32; seed, slots used,
+/// entry point, top level as Int64; model id length and UTF-8 bytes), then per slot
+/// the ids, sources, levels, half-precision vectors, int8 codes and level-0 link
+/// rows, then the upper link rows of every slot above level 0 in slot order.
+/// Unsealed, the file is that stream and its SHA-256; sealed, the stream in sealed
+/// chunks (`SnapshotStream`). Written chunk by chunk to a temporary file and
+/// renamed, so a crash leaves the old file or the new one. Any failed check is refused with a
 /// reason (the same errors as the exact index's snapshot), and the caller rebuilds
 /// from the database.
 extension HNSWIndex {
     static let snapshotMagic = Array("LINEUPHN".utf8)
     static let snapshotVersion: UInt32 = 3
 
-    /// Saves the graph atomically; inserts and removals wait until it is written.
+    /// Saves the graph atomically, streaming its buffers to the file as they are;
+    /// inserts and removals wait until they are written.
     public func save(modelID: String, to path: String, sealing: (any SnapshotSealing)? = nil) throws {
-        var data = Data()
-        structure.write {
+        try save(modelID: modelID, to: path, sealing: sealing, chunkSize: SnapshotStream.defaultChunkSize)
+    }
+
+    func save(modelID: String, to path: String, sealing: (any SnapshotSealing)?, chunkSize: Int) throws {
+        let writer = try SnapshotWriter(path: path, sealing: sealing, chunkSize: chunkSize)
+        try structure.write {
             let (used, entry, top, random) = state.withLock { ($0.used, $0.entryPoint, $0.maxLevel, $0.random) }
-            data.append(contentsOf: Self.snapshotMagic)
+            try writer.append(Self.snapshotMagic)
             for value in [
                 Self.snapshotVersion, UInt32(dimension), UInt32(parameters.m), UInt32(parameters.efConstruction),
                 UInt32(parameters.efSearch),
             ] {
-                append(&data, value)
+                try writer.append(value)
             }
-            for value in [Int64(bitPattern: random), Int64(used), Int64(entry), Int64(top)] { append(&data, value) }
+            for value in [Int64(bitPattern: random), Int64(used), Int64(entry), Int64(top)] { try writer.append(value) }
             let name = Array(modelID.utf8)
-            append(&data, UInt32(name.count))
-            data.append(contentsOf: name)
-            data.append(UnsafeBufferPointer(start: storage.ids, count: used))
-            data.append(UnsafeBufferPointer(start: storage.sources, count: used))
-            data.append(UnsafeBufferPointer(start: storage.levels, count: used))
-            data.append(UnsafeBufferPointer(start: storage.vectors, count: used * dimension))
-            data.append(UnsafeBufferPointer(start: storage.codes, count: used * storage.codeStride))
-            data.append(UnsafeBufferPointer(start: storage.rows0, count: used * storage.rowStride0))
+            try writer.append(UInt32(name.count))
+            try writer.append(name)
+            try writer.append(UnsafeBufferPointer(start: storage.ids, count: used))
+            try writer.append(UnsafeBufferPointer(start: storage.sources, count: used))
+            try writer.append(UnsafeBufferPointer(start: storage.levels, count: used))
+            try writer.append(UnsafeBufferPointer(start: storage.vectors, count: used * dimension))
+            try writer.append(UnsafeBufferPointer(start: storage.codes, count: used * storage.codeStride))
+            try writer.append(UnsafeBufferPointer(start: storage.rows0, count: used * storage.rowStride0))
             for slot in 0..<used where storage.levels[slot] > 0 {
-                data.append(UnsafeBufferPointer(start: storage.upperRows[slot]!, count: Int(storage.levels[slot]) * storage.rowStrideUpper))
+                try writer.append(UnsafeBufferPointer(start: storage.upperRows[slot]!, count: Int(storage.levels[slot]) * storage.rowStrideUpper))
             }
         }
-        data.append(contentsOf: SHA256.hash(data: data))
-        try IndexSnapshot.writeAtomically(data, to: path, sealing: sealing)
+        try writer.finish()
     }
 
     /// Loads a saved graph, checking its integrity and that it was made for the same
-    /// model; its parameters come from the file.
+    /// model; its parameters come from the file. The file is read chunk by chunk
+    /// straight into the graph's buffers.
     public static func load(
         modelID: String, from path: String,
         sealing: (any SnapshotSealing)? = nil
     ) throws(IndexSnapshot.LoadError) -> HNSWIndex {
-        let data = try IndexSnapshot.read(path: path, sealing: sealing)
-        var reader = SnapshotReader(data: data)
-        guard data.count >= snapshotMagic.count + 20 + 32 + 4 + 32 else { throw .corrupt("too short: \(data.count) bytes") }
-        let body = data.prefix(data.count - 32)
-        guard Array(SHA256.hash(data: body)) == Array(data.suffix(32)) else { throw .corrupt("checksum mismatch") }
-        guard Array(data.prefix(snapshotMagic.count)) == snapshotMagic else { throw .corrupt("not a graph index snapshot") }
-        reader.offset = snapshotMagic.count
+        let minimumLength = snapshotMagic.count + 20 + 32 + 4
+        return try SnapshotReader.reading(path: path, sealing: sealing, minimumLength: minimumLength) {
+            reader throws(IndexSnapshot.LoadError) in
+            try load(modelID: modelID, from: reader)
+        }
+    }
+
+    private static func load(modelID: String, from reader: SnapshotReader) throws(IndexSnapshot.LoadError) -> HNSWIndex {
+        guard Array(try reader.bytes(snapshotMagic.count)) == snapshotMagic else { throw .corrupt("not a graph index snapshot") }
         let version: UInt32 = try reader.read()
         guard version == snapshotVersion else { throw .mismatch("format version \(version), expected \(snapshotVersion)") }
         let dimension = Int(try reader.read() as UInt32), m = Int(try reader.read() as UInt32)
         let efConstruction = Int(try reader.read() as UInt32), efSearch = Int(try reader.read() as UInt32)
         let random = UInt64(bitPattern: try reader.read() as Int64)
-        let used = Int(try reader.read() as Int64), entry = Int32(try reader.read() as Int64), top = Int(try reader.read() as Int64)
-        let name = String(decoding: try reader.bytes(Int(try reader.read() as UInt32)), as: UTF8.self)
+        let used = Int(try reader.read() as Int64), entry = Int(try reader.read() as Int64), top = Int(try reader.read() as Int64)
+        let nameLength = Int(try reader.read() as UInt32)
+        guard nameLength <= IndexSnapshot.maxModelIDLength else { throw .corrupt("bad model id") }
+        let name = String(decoding: try reader.bytes(nameLength), as: UTF8.self)
         guard name == modelID else { throw .mismatch("model \(name), expected \(modelID)") }
-        guard dimension > 0, m >= 2, used >= 0, used < Int(Int32.max), entry < used, top < 64 else {
+        guard dimension > 0, dimension <= 1 << 16, m >= 2, m <= 1 << 12, efConstruction >= 1, used >= 0, used < Int(Int32.max),
+            entry >= -1, entry < used, top < 64
+        else {
             throw .corrupt("impossible header values")
         }
         let index = HNSWIndex(
@@ -76,6 +87,10 @@ extension HNSWIndex {
                 m: m, efConstruction: efConstruction,
                 efSearch: efSearch, seed: 0))
         let storage = index.storage
+        // Unsealed, the header is not checked until the end: it may not ask for more
+        // memory than the file could fill.
+        let bytesPerSlot = 8 + 8 + 4 + dimension * 2 + storage.codeStride + storage.rowStride0 * 4
+        if let remaining = reader.remainingBytes, used > remaining / bytesPerSlot { throw .corrupt("sizes do not add up") }
         storage.grow(to: max(used, 1))
         try reader.copy(into: storage.ids, count: used)
         try reader.copy(into: storage.sources, count: used)
@@ -99,44 +114,14 @@ extension HNSWIndex {
                 try reader.copy(into: upper, count: level * storage.rowStrideUpper)
             }
         }
-        guard reader.offset == body.count else { throw .corrupt("sizes do not add up") }
+        // The digest (unsealed) or the last chunk (sealed) before the links are walked.
+        try reader.finish()
         guard storage.linksAreValid(used: used, maxLinks0: index.maxLinks0, maxLinksUpper: m) else {
             throw .corrupt("a link points outside the graph")
         }
         index.state.withLock { state in
-            state = State(slots: slots, free: free, used: used, entryPoint: entry, maxLevel: top, random: random)
+            state = State(slots: slots, free: free, used: used, entryPoint: Int32(entry), maxLevel: top, random: random)
         }
         return index
-    }
-
-    private func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
-    }
-}
-
-/// Bounds-checked reads from a snapshot: a truncated or doctored file gives an
-/// error, never a read past its end.
-private struct SnapshotReader {
-    let data: Data
-    var offset = 0
-
-    mutating func bytes(_ count: Int) throws(IndexSnapshot.LoadError) -> Data {
-        guard count >= 0, offset + count <= data.count - 32 else { throw .corrupt("truncated") }
-        defer { offset += count }
-        return data.subdata(in: offset..<offset + count)
-    }
-
-    mutating func read<T: FixedWidthInteger>() throws(IndexSnapshot.LoadError) -> T {
-        let raw = try bytes(MemoryLayout<T>.size)
-        return T(littleEndian: raw.withUnsafeBytes { $0.loadUnaligned(as: T.self) })
-    }
-
-    mutating func copy<T>(into destination: UnsafeMutablePointer<T>, count: Int) throws(IndexSnapshot.LoadError) {
-        let size = count * MemoryLayout<T>.stride
-        guard count >= 0, offset + size <= data.count - 32 else { throw .corrupt("truncated") }
-        data.withUnsafeBytes { raw in
-            UnsafeMutableRawPointer(destination).copyMemory(from: raw.baseAddress! + offset, byteCount: size)
-        }
-        offset += size
     }
 }

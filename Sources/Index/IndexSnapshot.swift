@@ -1,15 +1,16 @@
-import Crypto
 import Foundation
 
 /// The exact index saved to disk, so a gallery of a million faces starts in
 /// seconds instead of re-reading every template from the database.
 ///
-/// Layout (little-endian): magic `LINEUPIX`, format version (UInt32), dimension
-/// (UInt32), count (UInt64), model id length (UInt32) and UTF-8 bytes, the ids
-/// (Int64 × count), their sources (Int64 × count), the vectors (Float32 × count × dimension), then the SHA-256
-/// of everything before it. Saved to a temporary file and renamed, so a crash
-/// leaves the old snapshot or the new one, never a mix. A snapshot that fails any
-/// check is refused with a reason, and the caller rebuilds from the database.
+/// Stream layout (little-endian): magic `LINEUPIX`, format version (UInt32),
+/// dimension (UInt32), count (UInt64), model id length (UInt32) and UTF-8 bytes, the
+/// ids (Int64 × count), their sources (Int64 × count), the vectors (Float32 × count ×
+/// dimension). Unsealed, the file is that stream and its SHA-256; sealed, the stream
+/// in sealed chunks (`SnapshotStream`). Written chunk by chunk to a temporary file
+/// and renamed, so a crash leaves the old snapshot or the new one, never a mix. A
+/// snapshot that fails any check is refused with a reason, and the caller rebuilds
+/// from the database.
 public enum IndexSnapshot {
     static let magic = Array("LINEUPIX".utf8)
     static let version: UInt32 = 2
@@ -29,100 +30,104 @@ public enum IndexSnapshot {
     }
 
     public static func save(_ index: ExactIndex, modelID: String, to path: String, sealing: (any SnapshotSealing)? = nil) throws {
-        var data = Data()
-        data.append(contentsOf: magic)
-        append(&data, version)
-        append(&data, UInt32(index.dimension))
-        var ids: [Int64] = [], sources: [Int64] = []
-        var vectors: [Float] = []
-        index.forEachFace { id, source, vector in
-            ids.append(id)
-            sources.append(source)
-            vectors.append(contentsOf: vector)
-        }
-        append(&data, UInt64(ids.count))
-        let name = Array(modelID.utf8)
-        append(&data, UInt32(name.count))
-        data.append(contentsOf: name)
-        ids.withUnsafeBytes { data.append(contentsOf: $0) }
-        sources.withUnsafeBytes { data.append(contentsOf: $0) }
-        vectors.withUnsafeBytes { data.append(contentsOf: $0) }
-        data.append(contentsOf: SHA256.hash(data: data))
-        try writeAtomically(data, to: path, sealing: sealing)
+        try save(index, modelID: modelID, to: path, sealing: sealing, chunkSize: SnapshotStream.defaultChunkSize)
     }
 
-    /// Writes to a temporary file and renames it over `path`, sealing first when asked.
-    static func writeAtomically(_ data: Data, to path: String, sealing: (any SnapshotSealing)?) throws {
-        let bytes = try sealing?.seal(data) ?? data
-        let temporary = path + ".partial"
-        // Owner only, from the first byte: the file is sealed, but its size and
-        // timing are the gallery's business alone.
-        guard FileManager.default.createFile(atPath: temporary, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+    /// Streams the index's buffers to the file as they are; additions and removals
+    /// wait until they are written.
+    static func save(_ index: ExactIndex, modelID: String, to path: String, sealing: (any SnapshotSealing)?, chunkSize: Int) throws {
+        let writer = try SnapshotWriter(path: path, sealing: sealing, chunkSize: chunkSize)
+        try writer.append(magic)
+        try writer.append(version)
+        try writer.append(UInt32(index.dimension))
+        try index.withContents { ids, sources, vectors in
+            try writer.append(UInt64(ids.count))
+            let name = Array(modelID.utf8)
+            try writer.append(UInt32(name.count))
+            try writer.append(name)
+            try writer.append(ids)
+            try writer.append(sources)
+            try writer.append(vectors)
         }
-        if rename(temporary, path) != 0 {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-    }
-
-    /// The file's bytes, opened when the snapshot is sealed.
-    static func read(path: String, sealing: (any SnapshotSealing)?) throws(LoadError) -> Data {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else { throw .missing }
-        guard let sealing else { return data }
-        do {
-            return try sealing.open(data)
-        } catch {
-            throw .corrupt("cannot be opened with the keyring: \(error)")
-        }
+        try writer.finish()
     }
 
     /// Loads a snapshot into `index`, checking its integrity and that it was made
-    /// for the same model and dimension.
+    /// for the same model and dimension. The file is read chunk by chunk into the
+    /// index's own arrays; nothing is loaded unless all of it passes.
     public static func load(
         into index: ExactIndex, modelID: String, from path: String,
         sealing: (any SnapshotSealing)? = nil
     ) throws(LoadError) {
-        let data = try read(path: path, sealing: sealing)
         let headerSize = magic.count + 4 + 4 + 8 + 4
-        guard data.count >= headerSize + 32 else { throw .corrupt("too short: \(data.count) bytes") }
-        let body = data.prefix(data.count - 32)
-        guard Array(SHA256.hash(data: body)) == Array(data.suffix(32)) else { throw .corrupt("checksum mismatch") }
-        guard Array(data.prefix(magic.count)) == magic else { throw .corrupt("not an index snapshot") }
-        var offset = magic.count
-        let fileVersion: UInt32 = read(data, &offset)
-        guard fileVersion == version else { throw .mismatch("format version \(fileVersion), expected \(version)") }
-        let dimension = Int(read(data, &offset) as UInt32)
-        let count = Int(read(data, &offset) as UInt64)
-        let nameLength = Int(read(data, &offset) as UInt32)
-        guard offset + nameLength <= body.count else { throw .corrupt("bad model id") }
-        let name = String(decoding: data[offset..<offset + nameLength], as: UTF8.self)
-        offset += nameLength
-        guard name == modelID else { throw .mismatch("model \(name), expected \(modelID)") }
-        guard dimension == index.dimension else { throw .mismatch("dimension \(dimension), expected \(index.dimension)") }
-        guard offset + count * 16 + count * dimension * 4 == body.count else { throw .corrupt("sizes do not add up") }
-        let ids = data[offset..<offset + count * 8].withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
-        offset += count * 8
-        let sources = data[offset..<offset + count * 8].withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
-        offset += count * 8
-        let vectors = data[offset..<offset + count * dimension * 4].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let (ids, sources, vectors) = try SnapshotReader.reading(path: path, sealing: sealing, minimumLength: headerSize) {
+            reader throws(LoadError) in
+            guard Array(try reader.bytes(magic.count)) == magic else { throw .corrupt("not an index snapshot") }
+            let fileVersion: UInt32 = try reader.read()
+            guard fileVersion == version else { throw .mismatch("format version \(fileVersion), expected \(version)") }
+            let dimension = Int(try reader.read() as UInt32)
+            let storedCount: UInt64 = try reader.read()
+            let nameLength = Int(try reader.read() as UInt32)
+            guard nameLength <= maxModelIDLength else { throw .corrupt("bad model id") }
+            let name = String(decoding: try reader.bytes(nameLength), as: UTF8.self)
+            guard name == modelID else { throw .mismatch("model \(name), expected \(modelID)") }
+            guard dimension == index.dimension else { throw .mismatch("dimension \(dimension), expected \(index.dimension)") }
+            guard storedCount < 1 << 36 else { throw .corrupt("sizes do not add up") }
+            let count = Int(storedCount)
+            if let remaining = reader.remainingBytes, remaining != count * 16 + count * dimension * 4 {
+                throw .corrupt("sizes do not add up")
+            }
+            return (
+                try reader.array(of: Int64.self, count: count), try reader.array(of: Int64.self, count: count),
+                try reader.array(of: Float.self, count: count * dimension)
+            )
+        }
         index.load(ids: ids, sources: sources, vectors: vectors)
     }
 
-    private static func append<T: FixedWidthInteger>(_ data: inout Data, _ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    /// The byte stream a snapshot file holds, checked whole (its digest, or every
+    /// chunk's seal): for inspecting a small snapshot, such as what it still holds
+    /// after an erasure. Loading reads files chunk by chunk instead.
+    public static func contents(ofFile file: Data, sealing: (any SnapshotSealing)?) throws(LoadError) -> Data {
+        let reader = try SnapshotReader(file: file, sealing: sealing)
+        let stream = try reader.rest()
+        try reader.finish()
+        return stream
     }
 
-    private static func read<T: FixedWidthInteger>(_ data: Data, _ offset: inout Int) -> T {
-        let size = MemoryLayout<T>.size
-        let value = data[offset..<offset + size].withUnsafeBytes { $0.loadUnaligned(as: T.self) }
-        offset += size
-        return T(littleEndian: value)
-    }
+    /// Longer model ids are damage, not names.
+    static let maxModelIDLength = 1024
 }
 
-/// Encryption of whole snapshot files, supplied by the owner of the keys: a
-/// snapshot holds every template (or its codes), so at rest it is sealed like them.
+/// Encryption of snapshot files, supplied by the owner of the keys: a snapshot
+/// holds every template (or its codes), so at rest it is sealed like them.
+///
+/// A file is sealed in chunks (see `SnapshotStream`), each with associated data
+/// that binds it to its file and place; the sealing needs only to seal and open
+/// one chunk at a time, and to name its key in the file's header.
 public protocol SnapshotSealing: Sendable {
-    func seal(_ data: Data) throws -> Data
-    func open(_ data: Data) throws -> Data
+    /// The sealer of one new file: it keeps one key from the first chunk to the last,
+    /// even when the keys rotate meanwhile.
+    func sealerForNewFile() throws -> any SnapshotChunkSealer
+    /// The opener of a file whose header (its sealer's `header`) is `header`: with
+    /// the key the header names, which need not be the current one.
+    func opener(forHeader header: Data) throws -> any SnapshotChunkOpener
+}
+
+/// Seals the chunks of one file.
+public protocol SnapshotChunkSealer {
+    /// Written in the clear in the file's header (at most 1 KiB): names the key, so
+    /// the file can be opened after a rotation.
+    var header: Data { get }
+    /// One chunk sealed with its own nonce, authenticating `associatedData` too
+    /// (which is not stored in the box). The chunk's bytes are the writer's buffer,
+    /// valid during the call only.
+    func seal(_ chunk: Data, authenticating associatedData: Data) throws -> Data
+}
+
+/// Opens the chunks of one file.
+public protocol SnapshotChunkOpener {
+    /// The chunk in `box`; throws unless the box is intact and was sealed with
+    /// exactly `associatedData`.
+    func open(_ box: Data, authenticating associatedData: Data) throws -> Data
 }

@@ -11,6 +11,12 @@ extension MilvusIndex: FaceIndex {
     /// `count(*)`), so face ids are asked for in ranges of that width.
     public var idRangeLimit: Int64 { 16_384 }
 
+    /// Milvus's own range search walks its graph index and may miss a face: for
+    /// completeness the gallery scans the metadata store instead.
+    public func rangeSearch(_ query: [Float], minScore: Float) -> [SearchHit]? { nil }
+
+    public var rangeScoreTolerance: Float { 0 }
+
     public func faceIDs(in range: Range<Int64>) throws -> Set<Int64> {
         let rows = try client.query(collection, filter: "face >= \(range.lowerBound) and face < \(range.upperBound)", fields: ["face"])
         return Set(rows.compactMap { Self.int64($0["face"]) })

@@ -75,13 +75,14 @@ extension LineupServer {
                 page.verification = AuditPage.Verification(verification)
             }
             do {
-                let since = try filter.since.map { try day($0, field: "since") }
-                let entries = try await blocking { try governance.exportAudit(as: principal, since: since) }
-                let matching = entries.reversed().filter(filter.matches)
-                page.count = matching.count
-                page.shown = min(matching.count, Self.auditRowsShown)
-                page.truncated = matching.count > Self.auditRowsShown
-                page.entries = matching.prefix(Self.auditRowsShown).map(AuditRow.init)
+                let selection = AuditEntry.Selection(
+                    actor: filter.actor, actionPrefix: filter.actionPrefix, caseNumber: filter.caseNumber,
+                    since: try filter.since.map { try day($0, field: "since") })
+                let browse = try await blocking { try governance.browseAudit(as: principal, selection, limit: Self.auditRowsShown) }
+                page.count = browse.matching == browse.countUpTo ? "at least \(browse.matching)" : String(browse.matching)
+                page.shown = browse.entries.count
+                page.truncated = browse.matching > browse.entries.count
+                page.entries = browse.entries.map(AuditRow.init)
             } catch let refusal as APIError {
                 page.error = refusal.message
                 status = refusal.status
@@ -105,12 +106,6 @@ extension LineupServer {
             self.actionPrefix = given(actionPrefix)
             self.caseNumber = given(caseNumber)
             self.since = given(since)
-        }
-
-        func matches(_ entry: AuditEntry) -> Bool {
-            (actor.map { entry.actor == $0 } ?? true)
-                && (actionPrefix.map { entry.action.hasPrefix($0) } ?? true)
-                && (caseNumber.map { entry.caseNumber == $0 } ?? true)
         }
 
         /// For the form: the values to put back in its fields.

@@ -60,8 +60,8 @@ struct AccountRow {
 struct AuditPage: PageModel {
     var filter: Filter
     var verification: Verification?
-    /// How many entries match the filter.
-    var count = 0
+    /// How many entries match the filter ("at least 10000" past the count's cap).
+    var count = "0"
     /// How many of them are listed.
     var shown = 0
     var truncated = false

@@ -134,6 +134,55 @@ extension AuditEntry {
         return try db.count(AuditEntry.self, clauses, arguments)
     }
 
+    /// What the audit browser asks for; nil fields match anything.
+    public struct Selection: Sendable, Equatable {
+        public var actor: String?
+        /// Entries whose action starts with this (`search`, `policy.`).
+        public var actionPrefix: String?
+        public var caseNumber: String?
+        public var since: Date?
+        /// Only the entries of accounts of this organisation (a reader outside the operator).
+        public var organisation: String?
+
+        public init(actor: String? = nil, actionPrefix: String? = nil, caseNumber: String? = nil, since: Date? = nil, organisation: String? = nil) {
+            (self.actor, self.actionPrefix, self.caseNumber, self.since, self.organisation) = (actor, actionPrefix, caseNumber, since, organisation)
+        }
+    }
+
+    /// The newest `limit` entries matching, newest first, and how many match up to
+    /// `countUpTo`: the database filters and stops early, so a log of millions of
+    /// entries (one per file ingested) is never read whole for a page.
+    public static func newest(
+        _ selection: Selection, limit: Int, countUpTo: Int, in db: any MetadataTransaction
+    ) throws -> (entries: [AuditEntry], matching: Int) {
+        var clauses: [String] = [], arguments: [SQLValue] = []
+        if let actor = selection.actor {
+            clauses.append("actor = ?")
+            arguments.append(.text(actor))
+        }
+        if let prefix = selection.actionPrefix {
+            // A range, not LIKE: it uses the action index and treats % and _ as themselves.
+            clauses.append("action >= ? AND action < ?")
+            arguments += [.text(prefix), .text(prefix + "\u{10FFFF}")]
+        }
+        if let caseNumber = selection.caseNumber {
+            clauses.append("caseNumber = ?")
+            arguments.append(.text(caseNumber))
+        }
+        if let since = selection.since {
+            clauses.append("recordedAt >= ?")
+            arguments.append(.date(since))
+        }
+        if let organisation = selection.organisation {
+            clauses.append("organisation = ?")
+            arguments.append(.text(organisation))
+        }
+        let condition = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let entries = try db.fetchAll(AuditEntry.self, "\(condition) ORDER BY id DESC LIMIT \(max(0, limit))", arguments)
+        let matching = try db.count("SELECT count(*) FROM (SELECT 1 FROM auditEntry \(condition) LIMIT \(max(0, countUpTo)))", arguments)
+        return (entries, matching)
+    }
+
     /// Visits every entry of `action`, oldest first, without loading the log.
     public static func forEach(of action: AuditAction, in db: any MetadataTransaction, _ body: (AuditEntry) throws -> Void) throws {
         try db.forEachRow("SELECT * FROM auditEntry WHERE action = ? ORDER BY id", [.text(action.rawValue)]) { row in

@@ -83,6 +83,17 @@ extension GalleryStore {
         }
     }
 
+    /// A file with its pictures and faces, ready to store.
+    public struct FileToStore: Sendable {
+        public var file: SourceFile
+        public var pictures: [PictureToStore]
+
+        public init(file: SourceFile, pictures: [PictureToStore]) {
+            self.file = file
+            self.pictures = pictures
+        }
+    }
+
     /// Stores a file with all its pictures and faces in one transaction and returns
     /// the stored faces (with ids, templates in the clear for the index). Returns nil
     /// when the content was stored before.
@@ -92,33 +103,52 @@ extension GalleryStore {
     ) throws
         -> [GalleryFace]?
     {
-        try database.write { db in
-            guard try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(file.sourceID), .blob(file.sha256)]) == 0 else {
-                return nil
-            }
-            var storedFile = file
-            storedFile.faceCount = pictures.reduce(0) { $0 + $1.faces.count }
-            try db.insert(&storedFile)
-            var stored: [GalleryFace] = []
-            for picture in pictures {
-                var image = picture.image
-                image.fileID = storedFile.id!
-                try db.insert(&image)
-                for var face in picture.faces {
-                    face.imageID = image.id!
-                    guard case .clear(let clear) = face.template else {
-                        throw TemplateKeyring.KeyringError.sealedValueDamaged
-                    }
-                    face.template = .sealed(try keyring.seal(clear), keyID: keyring.currentKeyID)
-                    try db.insert(&face)
-                    // The caller gets its faces back with their ids, templates as it gave them.
-                    face.template = .clear(clear)
-                    stored.append(face)
-                }
-            }
-            try recorded?(db, storedFile, stored.compactMap(\.id))
-            return stored
+        try record(files: [FileToStore(file: file, pictures: pictures)], alsoInTransaction: recorded)[0]
+    }
+
+    /// Stores many files in one transaction (a bulk load: one commit per file would
+    /// spend its time syncing), each exactly as `record(file:pictures:)` stores one,
+    /// with `recorded` called for each file stored. Nil for a file stored before.
+    public func record(
+        files: [FileToStore],
+        alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil
+    ) throws -> [[GalleryFace]?] {
+        let keyring = self.keyring
+        return try database.write { db in
+            try files.map { try Self.record($0, keyring: keyring, in: db, alsoInTransaction: recorded) }
         }
+    }
+
+    private static func record(
+        _ toStore: FileToStore, keyring: TemplateKeyring, in db: any MetadataTransaction,
+        alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)?
+    ) throws -> [GalleryFace]? {
+        let file = toStore.file
+        guard try db.count(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(file.sourceID), .blob(file.sha256)]) == 0 else {
+            return nil
+        }
+        var storedFile = file
+        storedFile.faceCount = toStore.pictures.reduce(0) { $0 + $1.faces.count }
+        try db.insert(&storedFile)
+        var stored: [GalleryFace] = []
+        for picture in toStore.pictures {
+            var image = picture.image
+            image.fileID = storedFile.id!
+            try db.insert(&image)
+            for var face in picture.faces {
+                face.imageID = image.id!
+                guard case .clear(let clear) = face.template else {
+                    throw TemplateKeyring.KeyringError.sealedValueDamaged
+                }
+                face.template = .sealed(try keyring.seal(clear), keyID: keyring.currentKeyID)
+                try db.insert(&face)
+                // The caller gets its faces back with their ids, templates as it gave them.
+                face.template = .clear(clear)
+                stored.append(face)
+            }
+        }
+        try recorded?(db, storedFile, stored.compactMap(\.id))
+        return stored
     }
 
     /// Removes a file just recorded, with its pictures and faces (which the foreign

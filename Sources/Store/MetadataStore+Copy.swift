@@ -8,15 +8,13 @@ extension MetadataStore {
             (
                 R.tableName,
                 { from, to in
-                    var count = 0
+                    var batch = RowBatch(table: R.tableName, into: to)
                     try from.forEachRow("SELECT * FROM \(R.tableName) ORDER BY id", []) { row in
                         // Read as the record, so each value reaches the target in its type (dates
                         // kept by SQLite as text go to PostgreSQL as timestamps); ids are kept.
-                        var record = try R(row: row)
-                        try to.insert(&record)
-                        count += 1
+                        try batch.add(try RowEncoder.columns(of: try R(row: row)))
                     }
-                    return count
+                    return try batch.finish()
                 }
             )
         }
@@ -24,13 +22,11 @@ extension MetadataStore {
             (
                 table,
                 { from, to in
-                    var count = 0
-                    let marks = columns.map { _ in "?" }.joined(separator: ", ")
+                    var batch = RowBatch(table: table, into: to)
                     try from.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(table)", []) { row in
-                        try to.execute("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(marks))", row.values)
-                        count += 1
+                        try batch.add(Array(zip(columns, row.values)).map { (column: $0.0, value: $0.1) })
                     }
-                    return count
+                    return try batch.finish()
                 }
             )
         }
@@ -67,5 +63,47 @@ extension MetadataStore {
             for (table, _) in Self.tablesInCopyOrder { counts[table] = try db.count("SELECT count(*) FROM \(table)") }
             return counts
         }
+    }
+}
+
+/// Rows inserted many to a statement (`INSERT … VALUES (…), (…)`): a copy of ten
+/// million faces into a database across the network waits for one round trip per
+/// 500 rows, not per row.
+struct RowBatch {
+    let table: String
+    let target: any MetadataTransaction
+    static let rowsPerStatement = 500
+    private var columns: [String] = []
+    private var values: [SQLValue] = []
+    private var rows = 0
+    private(set) var inserted = 0
+
+    init(table: String, into target: any MetadataTransaction) {
+        self.table = table
+        self.target = target
+    }
+
+    mutating func add(_ row: [(column: String, value: SQLValue)]) throws {
+        let names = row.map(\.column)
+        if names != columns { try flush() }
+        columns = names
+        values += row.map(\.value)
+        rows += 1
+        if rows == Self.rowsPerStatement { try flush() }
+    }
+
+    mutating func finish() throws -> Int {
+        try flush()
+        return inserted
+    }
+
+    private mutating func flush() throws {
+        guard rows > 0 else { return }
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        try target.execute(
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES " + Array(repeating: row, count: rows).joined(separator: ", "),
+            values)
+        inserted += rows
+        (values, rows) = ([], 0)
     }
 }

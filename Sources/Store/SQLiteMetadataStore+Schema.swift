@@ -223,6 +223,12 @@ extension SQLiteMetadataStore {
         // two schemas, `schemaDescription()`); nothing changes here, the name keeps the
         // two lists of migrations the same.
         migrator.registerMigration("v4: one schema on both engines") { _ in }
+        // A day's searches are counted before every search (the rate limits): by action
+        // and time, the count reads that day's searches, not every search ever logged
+        // among millions of ingest entries.
+        migrator.registerMigration("v5: audit entries by action and time") { db in
+            try db.execute(sql: "CREATE INDEX auditEntryByActionAndTime ON auditEntry(action, recordedAt)")
+        }
         return migrator
     }
 

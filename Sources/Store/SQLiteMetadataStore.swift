@@ -54,8 +54,14 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// A GRDB connection inside `read` or `write`.
+    ///
+    /// Statements are compiled once per connection and kept (GRDB's statement cache):
+    /// a bulk load runs the same few inserts and look-ups millions of times, and
+    /// compiling each anew cost more than running it. A query asked again while its
+    /// own rows are still being read gets a statement of its own.
     final class Transaction: MetadataTransaction {
         let db: Database
+        private var reading: Set<String> = []
 
         init(db: Database) { self.db = db }
 
@@ -65,7 +71,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
 
         func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: Self.arguments(arguments))
+            let nested = !reading.insert(sql).inserted
+            defer { if !nested { reading.remove(sql) } }
+            let statement = nested ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
+            let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
             var columns: [String]?
             while let row = try cursor.next() {
                 let names = columns ?? Array(row.columnNames)
@@ -76,9 +85,8 @@ public final class SQLiteMetadataStore: MetadataStore {
 
         func insert(into table: String, _ values: [(column: String, value: SQLValue)]) throws -> Int64 {
             let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            try db.execute(
-                sql: "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES (\(placeholders))",
-                arguments: Self.arguments(values.map(\.value)))
+            try db.cachedStatement(sql: "INSERT INTO \(table) (\(values.map(\.column).joined(separator: ", "))) VALUES (\(placeholders))")
+                .execute(arguments: Self.arguments(values.map(\.value)))
             return db.lastInsertedRowID
         }
 

@@ -139,6 +139,21 @@ public struct TemplateKeyring: Sendable {
         }
     }
 
+    /// Seals with the current key, authenticating `associatedData` too (which is not
+    /// stored: the same data must be given to open it).
+    public func seal(_ plaintext: Data, authenticating associatedData: Data) throws -> Data {
+        try AES.GCM.seal(plaintext, using: SymmetricKey(data: keys[currentKeyID]!), authenticating: associatedData).combined!
+    }
+
+    public func open(_ sealed: Data, keyID: String, authenticating associatedData: Data) throws(KeyringError) -> Data {
+        guard let key = keys[keyID] else { throw .unknownKey(keyID) }
+        do {
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: SymmetricKey(data: key), authenticating: associatedData)
+        } catch {
+            throw .sealedValueDamaged
+        }
+    }
+
     /// A sealed template opened into its floats.
     public func openTemplate(_ sealed: Data, keyID: String) throws(KeyringError) -> [Float] {
         try open(sealed, keyID: keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }

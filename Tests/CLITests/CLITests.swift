@@ -323,6 +323,34 @@ import Testing
         #expect(!text.stdout.lowercased().contains("match found"))
     }
 
+    /// Only what searches reads the index: with its snapshot damaged, commands that do
+    /// not search leave the file as it is (they never loaded it), and the first that
+    /// needs the index finds the damage and rebuilds it.
+    @Test func commandsThatDoNotSearchDoNotLoadTheIndex() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = folder + "/store"
+        let tokens = try Self.accounts(store)
+        _ = try Self.lineup(
+            "source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
+            "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "GB",
+            "--retention-days", "30")
+        #expect(try Self.lineup("ingest", "--store", store, "--token", tokens.admin, "samples").status == 0)
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("index-") })
+        let damaged = Data(repeating: 0x5A, count: 64)
+        try damaged.write(to: URL(fileURLWithPath: store + "/" + name))
+        for command in [
+            ["account", "list"], ["source", "list"], ["audit", "verify"], ["audit", "export"], ["optout", "list"],
+        ] {
+            let run = try Self.lineup(command + ["--store", store, "--token", command[0] == "optout" ? tokens.officer : tokens.admin])
+            #expect(run.status == 0, "\(command): \(run.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/" + name)) == damaged, "\(command) loaded the index")
+        }
+        let status = try Self.lineup("status", "--json", "--store", store, "--token", tokens.admin)
+        #expect((status.json["index_origin"] as? String)?.contains("damaged") == true, "\(status.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/" + name)) != damaged, "status rebuilt the snapshot")
+    }
+
     /// Opt-out, access request, erasure and the audit log as the README shows them.
     @Test func peoplesRightsAndTheAuditLogFromTheCommandLine() throws {
         let folder = try Self.scratch()

@@ -80,7 +80,7 @@ enum GalleryFixtures {
         let again = try gallery.ingest(source: source, paths: [folder + "/photos/nested"], pipelines: [GalleryFixtures.pipeline])
         #expect(again.filesSeen == 1 && again.filesSkipped == 1 && again.faces == 0)
         #expect(try gallery.store.counts() == counts)
-        #expect(gallery.index.countInProcess == counts.faces)
+        #expect(try gallery.index.countInProcess == counts.faces)
     }
 
     @Test func badFilesAreRecordedAndTheRunGoesOn() throws {
@@ -133,14 +133,14 @@ enum GalleryFixtures {
         let expected = try gallery.index.search(query.vector, k: 4)
 
         let reopened = try GalleryFixtures.gallery(folder)
-        #expect(reopened.indexOrigin == "snapshot")
+        #expect(try reopened.indexOrigin == "snapshot")
         #expect(try reopened.index.search(query.vector, k: 4) == expected)
 
         var bytes = try Data(contentsOf: URL(fileURLWithPath: gallery.snapshotPath))
         bytes[bytes.count / 2] ^= 0x55
         try bytes.write(to: URL(fileURLWithPath: gallery.snapshotPath))
         let repaired = try GalleryFixtures.gallery(folder)
-        #expect(repaired.indexOrigin.contains("damaged"))
+        #expect(try repaired.indexOrigin.contains("damaged"))
         #expect(try repaired.index.search(query.vector, k: 4) == expected)
 
         try FileManager.default.removeItem(atPath: gallery.snapshotPath)
@@ -155,7 +155,7 @@ enum GalleryFixtures {
         let gallery = try GalleryFixtures.gallery(folder)
         let source = try GalleryFixtures.register(gallery, root: folder + "/photos")
         _ = try gallery.ingest(source: source, paths: [], pipelines: [GalleryFixtures.pipeline])
-        #expect(gallery.indexKind == .exact)
+        #expect(try gallery.indexKind == .exact)
         let photo = try Image(contentsOf: GalleryFixtures.samples + "/obama.jpg")
         let query = try GalleryFixtures.pipeline.embed(in: photo, faces: GalleryFixtures.pipeline.detect(in: photo)).template
         let expected = try gallery.index.search(query.vector, k: 4)
@@ -165,20 +165,20 @@ enum GalleryFixtures {
         }
 
         let graph = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(graph.indexKind == .graph)
-        #expect(graph.indexOrigin == "database")
-        #expect(agrees(try graph.index.search(query.vector, k: 4)))
+        #expect(try graph.indexKind == .graph)
+        #expect(try graph.indexOrigin == "database")
+        #expect(try agrees(try graph.index.search(query.vector, k: 4)))
         try graph.saveIndex()
         let reopened = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(reopened.indexOrigin == "graph snapshot")
-        #expect(agrees(try reopened.index.search(query.vector, k: 4)))
+        #expect(try reopened.indexOrigin == "graph snapshot")
+        #expect(try agrees(try reopened.index.search(query.vector, k: 4)))
 
         var bytes = try Data(contentsOf: URL(fileURLWithPath: graph.snapshotPath))
         bytes[bytes.count / 3] ^= 0x55
         try bytes.write(to: URL(fileURLWithPath: graph.snapshotPath))
         let repaired = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(repaired.indexOrigin.contains("damaged"))
-        #expect(agrees(try repaired.index.search(query.vector, k: 4)))
+        #expect(try repaired.indexOrigin.contains("damaged"))
+        #expect(try agrees(try repaired.index.search(query.vector, k: 4)))
     }
 
     /// A clip made here from the real portraits: four seconds of Obama, then four of

@@ -23,8 +23,8 @@ import Testing
         let obama = try #require(before.first { $0.originURI == "obama.jpg" })
         // The face's records go, as an erasure's transaction takes them, and Milvus is not told.
         try g.database.write { db in try db.execute("DELETE FROM face WHERE id = ?", [.integer(obama.faceID)]) }
-        let shared = g.gallery.index
-        #expect(g.gallery.indexKind == .shared)
+        let shared = try g.gallery.index
+        #expect(try g.gallery.indexKind == .shared)
         let probe = try g.gallery.probe(
             image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
             pipeline: GovernedWorld.pipeline)
@@ -49,8 +49,8 @@ import Testing
         let probe = try g.gallery.probe(
             image: Image(data: GovernedWorld.photo("obama.jpg"), limits: GovernedWorld.pipeline.limits),
             pipeline: GovernedWorld.pipeline)
-        let shared = g.gallery.index
-        #expect(g.gallery.indexKind == .shared)
+        let shared = try g.gallery.index
+        #expect(try g.gallery.indexKind == .shared)
         #expect(try shared.search(probe.template.vector, k: 4, filter: .all).count == 4)
         #expect(try shared.search(probe.template.vector, k: 4, filter: SearchFilter(excludedSources: [source.id!])).isEmpty)
         let faces = try g.gallery.store.faceIDs(ofSources: [source.id!])
@@ -66,8 +66,8 @@ import Testing
         let world = try GovernedWorld(engine: .cluster)
         let cast = try world.cast()
         let g = world.governance
-        let shared = g.gallery.index
-        #expect(g.gallery.indexKind == .shared)
+        let shared = try g.gallery.index
+        #expect(try g.gallery.indexKind == .shared)
         let faces = try g.gallery.store.faceIDs(ofSources: [try g.gallery.store.source(named: "portraits").id!]).sorted()
         #expect(faces.count == 4)
         // A face whose removal from Milvus failed, and one whose template never reached it.

@@ -215,6 +215,8 @@ final class SettlingIndex: FaceIndex {
     func search(_ query: [Float], parameters: SearchParameters) throws -> [SearchHit] {
         try milvus.search(query, parameters: parameters)
     }
+    func rangeSearch(_ query: [Float], minScore: Float) throws -> [SearchHit]? { try milvus.rangeSearch(query, minScore: minScore) }
+    var rangeScoreTolerance: Float { milvus.rangeScoreTolerance }
 
     func add(_ faces: [IndexedFace]) throws {
         try milvus.add(faces)

@@ -35,6 +35,40 @@ import Testing
         }
     }
 
+    /// The exclusion inside the index (each slot's source) answers exactly as the old
+    /// filter did, a set of every face id of the excluded sources built for the search
+    /// and asked per candidate: the same hits in the same order, for half the gallery
+    /// left out and for one source.
+    @Test func anExclusionInsideTheIndexGivesWhatTheIDSetFilterGave() throws {
+        for excluded in [Set<Int64>([1, 2, 3]), [5]] {
+            let idsOfExcluded = Set(Self.faces.filter { excluded.contains($0.source) }.map(\.id))
+            for index in Self.engines() {
+                for query in Self.faces.prefix(30).map(\.vector) {
+                    let inside = try index.search(query, k: 10, filter: SearchFilter(excludedSources: excluded))
+                    let bySet = try index.search(query, k: 10, filter: SearchFilter(admits: { !idsOfExcluded.contains($0) }))
+                    #expect(inside == bySet, "\(index.engine), sources \(excluded.sorted())")
+                    #expect(inside.count == 10)
+                }
+            }
+        }
+    }
+
+    /// A range search scores every face: it finds exactly what an exhaustive float scan
+    /// finds above the threshold (the graph's half-precision scores within its tolerance).
+    @Test func aRangeSearchMissesNothingAboveItsThreshold() throws {
+        for index in Self.engines() {
+            for query in Self.faces.prefix(20).map(\.vector) {
+                let threshold: Float = 0.3
+                let truth = Set(Self.faces.filter { dot($0.vector, query) >= threshold }.map(\.id))
+                let found = try #require(try index.rangeSearch(query, minScore: threshold - index.rangeScoreTolerance))
+                #expect(truth.isSubset(of: Set(found.map(\.id))), "\(index.engine) missed a face")
+                #expect(found.allSatisfy { abs($0.score - dot(Self.faces[Int($0.id) - 1].vector, query)) <= index.rangeScoreTolerance })
+                #expect(found.map(\.score) == found.map(\.score).sorted(by: >))
+                #expect(truth.count > 1, "the threshold finds the identity's other samples")
+            }
+        }
+    }
+
     @Test func sourcesSurviveASnapshot() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("contract-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

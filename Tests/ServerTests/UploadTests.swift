@@ -30,7 +30,7 @@ import ZIPFoundation
                     specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
         }
 
-        var faces: Int { world.governance.gallery.index.countInProcess ?? 0 }
+        var faces: Int { (try? world.governance.gallery.indexedFaces()) ?? 0 }
 
         /// POSTs files to the upload route as `role`.
         func upload(
