@@ -67,7 +67,7 @@ start_postgres() {
     head -1 "$data/postmaster.pid" > "$state/postgres.pid"
     "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U lineup -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'lineup'" \
         | grep -q 1 || "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U lineup lineup
-    # amcheck (in Debian's postgresql-15) lets `lineup status` check the indexes and tables.
+    # amcheck (in Debian's postgresql-15) lets `lineup status --check` check the indexes and tables.
     "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U lineup -d lineup -qtAc "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS amcheck" >/dev/null \
         || die "could not add the amcheck extension"
 }

@@ -49,6 +49,23 @@ struct BenchGalleryCommand: ParsableCommand {
     @Option(help: "Sealed templates of the erased source looked for in the gallery folder afterwards.")
     var erasureSample = 1000
 
+    @Option(
+        parsing: .upToNextOption,
+        help: "Also measure searches at these graph breadths (HNSW efSearch), each against the exact answer (default: none).")
+    var breadths: [Int] = []
+
+    /// The parts measured once the gallery is built.
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case pages, check, searches, rights
+    }
+
+    @Option(
+        parsing: .upToNextOption,
+        help:
+            "What to measure once the gallery is built: pages (status, serve, web pages), check (lineup status --check, which reads the whole database), searches, rights (retention, keys, erasure) (default: all but check)."
+    )
+    var measure: [Part] = [.pages, .searches, .rights]
+
     @Flag(help: "Keep the gallery folder even when it was a temporary one.")
     var keep = false
 
@@ -65,6 +82,7 @@ struct BenchGalleryCommand: ParsableCommand {
 
     func validate() throws {
         guard faces >= 1000 else { throw ValidationError("--faces is at least 1000") }
+        guard breadths.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--breadths are at least 1") }
         guard probes >= 1, optOuts >= 0, accessRequests >= 1, erasureSample >= 1 else {
             throw ValidationError("--probes, --access-requests and --erasure-sample are at least 1; --opt-outs at least 0")
         }
@@ -120,9 +138,11 @@ struct BenchGalleryCommand: ParsableCommand {
         record("database", Double(Self.bytes(ofFilesIn: directory, named: { $0.hasPrefix("gallery.sqlite") })), "bytes")
         record("index snapshot", Double(Self.bytes(ofFilesIn: directory, named: { $0.hasSuffix(".bin") })), "bytes")
 
-        try measureEntryPoints(directory: directory, world: world, g: g, record: record)
-        try measureSearches(g, world, people: people, pipeline: pipeline, record: record)
-        try measureRightsAndErasure(g, world, people: people, pipeline: pipeline, directory: directory, record: record)
+        if measure.contains(.pages) { try measureEntryPoints(directory: directory, world: world, g: g, record: record) }
+        if measure.contains(.searches) { try measureSearches(g, world, people: people, pipeline: pipeline, record: record) }
+        if measure.contains(.rights) {
+            try measureRightsAndErasure(g, world, people: people, pipeline: pipeline, directory: directory, record: record)
+        }
         record("bench process peak RSS", Double(ProcessMemory.own().peak), "bytes")
         if outputOptions.json { try printJSON(figures) }
     }

@@ -6,14 +6,17 @@ import Governance
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "What the gallery holds, where its index came from, and whether its database is sound."
+        abstract: "What the gallery holds and where its index came from; with --check, whether its database is sound."
     )
+
+    @Flag(help: "Also check the database: the engine's own check and every reference between the gallery's rows (reads the whole database).")
+    var check = false
 
     @OptionGroup var options: GovernedOptions
 
     func run() throws {
         let (governance, principal) = try options.open()
-        let report = try governance.status(as: principal)
+        let report = try governance.status(as: principal, checkingIntegrity: check)
         if options.outputOptions.json {
             try printJSON(report)
             return
@@ -22,6 +25,6 @@ struct StatusCommand: ParsableCommand {
             "gallery \(report.store) (\(report.database)): \(report.sources) sources, \(report.files) files, "
                 + "\(report.images) images, \(report.faces) faces")
         print("\(report.indexKind) index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
-        print("database integrity: \(report.integrity)")
+        print("database integrity: \(report.integrity ?? "not checked (lineup status --check)")")
     }
 }

@@ -46,6 +46,15 @@ public final class Gallery: Sendable {
         var origin: String
     }
 
+    /// How wide a gallery's graph walk is (HNSW's efSearch): wider than a throughput
+    /// benchmark's, because one investigator waits for one search whose fixed cost
+    /// (policy, audit entry, provenance) is about ten milliseconds anyway. Measured
+    /// with `lineup-bench gallery --breadths` at a million faces, LFW probes among
+    /// synthetic templates: recall@10 against exact search 0.38 at 64, 0.73 at 1024,
+    /// 0.86 at 2048, for 6 ms more per search than at 64; at ten million the search
+    /// still answers within its 50 ms budget.
+    public static let graphSearchBreadth = 2048
+
     /// Faces from which a graph index answers instead of exact search: where an
     /// exact scan with two threads passes about 10 ms (measured 6.4 billion
     /// multiply-adds per second per core: a million 128-value templates, or a
@@ -119,6 +128,7 @@ public final class Gallery: Sendable {
             let (graph, origin) = try Self.loadGraph(
                 store: store, modelID: modelID, dimension: dimension,
                 snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph), sealing: sealing)
+            graph.efSearchOverride = Self.graphSearchBreadth
             made = LoadedIndex(index: graph, kind: .graph, origin: origin)
         } else {
             let exact = ExactIndex(dimension: dimension)

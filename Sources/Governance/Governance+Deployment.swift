@@ -18,12 +18,14 @@ extension Governance {
         public var indexKind: String
         public var indexOrigin: String
         /// `ok`, or what the engine's check and the reference check found, or
-        /// `not checked: …` when the engine could not check itself.
-        public var integrity: String
+        /// `not checked: …` when the engine could not check itself; nil when not asked
+        /// (the checks read the whole database: minutes at ten million faces).
+        public var integrity: String?
     }
 
-    /// The gallery's status (the operator's admins and auditors).
-    public func status(as principal: Principal) throws -> GalleryStatus {
+    /// The gallery's status (the operator's admins and auditors), with the database's
+    /// integrity checks when `checkingIntegrity`.
+    public func status(as principal: Principal, checkingIntegrity: Bool = false) throws -> GalleryStatus {
         try requireOperator(principal, .admin, .auditor, for: "reading the gallery's status")
         let counts = try gallery.store.counts()
         return GalleryStatus(
@@ -31,7 +33,7 @@ extension Governance {
             sources: try database.read { db in try db.count(Source.self) }, files: counts.files,
             images: counts.images, faces: counts.faces, model: gallery.modelID,
             indexedFaces: try gallery.indexedFaces(), indexKind: try gallery.indexKind.rawValue,
-            indexOrigin: try gallery.indexOrigin, integrity: try gallery.store.integrityCheck())
+            indexOrigin: try gallery.indexOrigin, integrity: checkingIntegrity ? try gallery.store.integrityCheck() : nil)
     }
 
     /// How a copy of the embedded gallery into a cluster checked out.

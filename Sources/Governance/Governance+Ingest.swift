@@ -114,7 +114,7 @@ extension Governance {
     /// Ingest options under the rules: opted-out faces withheld, and each file stored
     /// (or taken back out) logged in its own transaction.
     private func governedIngestOptions(_ options: Gallery.IngestOptions, admin: Principal, source: Source) throws -> Gallery.IngestOptions {
-        let suppressions = try suppressionTemplates()
+        let suppressions = try optOutState().templates
         let threshold = optOutThreshold
         var governed = options
         if !suppressions.isEmpty {

@@ -72,11 +72,14 @@ extension Governance {
         _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photo: [UInt8],
         probe: Gallery.Probe, top: Int, minScore: Float?
     ) throws -> JustifiedSearch {
-        let exclusion = try searchExclusion(excludingSources: Set(decision.excludedSources.keys))
+        let optOuts = try optOutState()
+        let exclusion = SearchExclusion(
+            sources: try database.read { db in try Source.ids(named: Set(decision.excludedSources.keys), in: db) },
+            faces: optOuts.faces)
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it
         // escaped the list made when the opt-out was recorded.
-        let suppressions = try suppressionTemplates()
+        let suppressions = optOuts.templates
         let templates = suppressions.isEmpty ? [:] : try gallery.store.templates(faceIDs: result.candidates.map(\.faceID))
         let before = result.candidates.count
         result.candidates.removeAll { candidate in
@@ -86,9 +89,9 @@ extension Governance {
         for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
         let withheld =
             before - result.candidates.count
-            + (try optedOutFacesThatWouldRank(
-                probe: probe.template.vector, exclusion: exclusion, result: result, top: top,
-                minScore: minScore))
+            + optOuts.facesThatWouldRank(
+                probe: probe.template.vector, excludedSources: exclusion.sources,
+                floor: result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity))
 
         let keepHours = try database.read { db in Int(try Setting.value(.probeKeepHours, in: db) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
@@ -141,38 +144,6 @@ extension Governance {
         return JustifiedSearch(
             result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
             optedOutFacesWithheld: withheld)
-    }
-
-    /// How many faces the opt-outs withheld from this search inside the index: the
-    /// opted-out faces (of sources the search could see) that score at least as well
-    /// as the last candidate returned, or above `minScore` when fewer than `top` came
-    /// back. The index never returns them, so they are scored here; the list is the
-    /// opt-outs' matches, small next to the gallery.
-    func optedOutFacesThatWouldRank(
-        probe: [Float], exclusion: SearchExclusion, result: Gallery.SearchResult, top: Int,
-        minScore: Float?
-    ) throws -> Int {
-        guard !exclusion.faces.isEmpty else { return 0 }
-        let floor: Float = result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity)
-        var count = 0
-        for face in try optedOutFaces(exclusion.faces) where !exclusion.sources.contains(face.source) {
-            if dot(probe, face.template) >= floor { count += 1 }
-        }
-        return count
-    }
-
-    /// The templates and sources of the opted-out faces, opened once and kept until the
-    /// set of faces changes (an opt-out added or rejected, a face erased), so a search
-    /// does not open them all again.
-    func optedOutFaces(_ ids: Set<Int64>) throws -> [(template: [Float], source: Int64)] {
-        if let cached = optedOutFacesCache.withLock({ $0 }), cached.ids == ids { return cached.faces }
-        let list = Array(ids)
-        let provenance = try gallery.store.provenance(faceIDs: list)
-        let faces = try gallery.store.templates(faceIDs: list).compactMap { id, template -> (template: [Float], source: Int64)? in
-            provenance[id]?.source.id.map { (template: template, source: $0) }
-        }
-        optedOutFacesCache.withLock { $0 = (ids, faces) }
-        return faces
     }
 
     /// Sets how long search photos are kept (hours; 0 keeps none). Admins.
@@ -244,33 +215,8 @@ extension Governance {
         }
     }
 
-    /// What no search may return: the faces of opted-out people, and the sources the
-    /// policy leaves out (named).
-    func searchExclusion(excludingSources sources: Set<String>) throws -> SearchExclusion {
-        try database.read { db in
-            let faces = try SuppressedFace.facesInForce(in: db)
-            guard !sources.isEmpty else { return SearchExclusion(faces: faces) }
-            return SearchExclusion(sources: try Source.ids(named: sources, in: db), faces: faces)
-        }
-    }
-
     /// Whether a confirmed or pending opt-out withholds this face.
     func isOptedOut(faceID: Int64) throws -> Bool {
         try database.read { db in try SuppressedFace.isInForce(faceID: faceID, in: db) }
-    }
-
-    /// The templates of every opt-out in force, opened into memory once and kept
-    /// until an opt-out is added or rejected (every search and ingest asks).
-    func suppressionTemplates() throws -> [[Float]] {
-        let keyring = gallery.store.keyring
-        return try database.read { db in
-            let stamp = try Suppression.stamp(in: db)
-            if let cached = suppressionCache.withLock({ $0 }), cached.stamp == stamp { return cached.templates }
-            let templates = try db.fetchAll(Suppression.self, "WHERE status != ?", [.text(ReviewStatus.rejected.rawValue)]).map { suppression in
-                try keyring.openTemplate(suppression.template, keyID: suppression.keyID)
-            }
-            suppressionCache.withLock { $0 = (stamp, templates) }
-            return templates
-        }
     }
 }

@@ -17,10 +17,8 @@ public final class Governance: Sendable {
     public let calibration: ScoreCalibration
     /// The present time; tests move it.
     let now: @Sendable () -> Date
-    /// The opt-out templates in memory, with the state of the table they were read at.
-    let suppressionCache = Mutex<(stamp: String, templates: [[Float]])?>(nil)
-    /// The opted-out faces' templates and sources, for counting what a search withheld.
-    let optedOutFacesCache = Mutex<(ids: Set<Int64>, faces: [(template: [Float], source: Int64)])?>(nil)
+    /// The opt-outs in force as searches and ingests use them (see `optOutState()`).
+    let optOutCache = Mutex<OptOutState?>(nil)
     /// The operator's organisation id, once known (it never changes).
     let operatorID = Mutex<Int64?>(nil)
 

@@ -78,7 +78,7 @@ public final class HNSWIndex: SnapshottingIndex, @unchecked Sendable {
 
     public var maxID: Int64 { state.withLock { $0.slots.keys.max() ?? 0 } }
 
-    /// Overrides `parameters.efSearch` (for sweeps); nil uses the parameter.
+    /// Overrides `parameters.efSearch` (the gallery's own breadth, or a sweep's); nil uses the parameter.
     public var efSearchOverride: Int? {
         get {
             let value = efOverride.load(ordering: .relaxed)

@@ -45,14 +45,15 @@ extension ProbeRecord {
 }
 
 extension Suppression {
-    /// Changes whenever an opt-out is added or rejected: what a cache of the opt-outs'
-    /// templates is checked against.
+    /// Changes whenever an opt-out is added or rejected, or a face it withholds is
+    /// linked or erased: what a cache of the opt-outs and their faces is checked against.
     public static func stamp(in db: any MetadataTransaction) throws -> String {
         try db.row(
             """
-            SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) FROM suppression
+            SELECT count(*), COALESCE(max(id), 0), COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0),
+                (SELECT count(*) FROM suppressedFace) FROM suppression
             """, [.text(ReviewStatus.rejected.rawValue)]
-        ).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())" } ?? ""
+        ).map { "\(try $0[0].int64())/\(try $0[1].int64())/\(try $0[2].int64())/\(try $0[3].int64())" } ?? ""
     }
 }
 

@@ -243,6 +243,27 @@ extension GalleryStore {
         }
     }
 
+    /// Visits the (id, source id, template) of each of these faces that is stored, 500
+    /// ids a query, without loading their other columns.
+    public func forEachTemplate(ofFaces ids: [Int64], _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) throws {
+        let keyring = self.keyring
+        try database.read { db in
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(ids.count, start + 500)]
+                try db.forEachRow(
+                    """
+                    SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID
+                    WHERE face.id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))
+                    """, chunk.map(SQLValue.integer)
+                ) { row in
+                    let id = try row[0].int64(), source = try row[1].int64()
+                    let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
+                    clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
+                }
+            }
+        }
+    }
+
     /// A stored face with the picture and source it came from.
     public struct Provenance: Sendable {
         public var face: GalleryFace

@@ -281,7 +281,7 @@ import Testing
         #expect(unjustified.status == 64 && unjustified.stderr.contains("--case"))
         let listed = try Self.lineup(["source", "list", "--json"] + admin)
         #expect((listed.json["sources"] as? [[String: Any]])?.first?["jurisdiction"] as? String == "FR")
-        let status = try Self.lineup(["status", "--json"] + admin)
+        let status = try Self.lineup(["status", "--json", "--check"] + admin)
         #expect(status.json["faces"] as? Int == 0 && status.json["integrity"] as? String == "ok")
         let badRule = folder + "/rule.json"
         try Data(#"{"name": "r", "effect": "sometimes", "actions": ["search"]}"#.utf8).write(to: URL(fileURLWithPath: badRule))
@@ -481,7 +481,7 @@ struct CrashRecoveryTests {
             #expect(run.status == 0, "\(run.stderr)")
         }
         func status(_ store: String) throws -> [String: Any] {
-            try CLITests.lineup("status", "--json", "--store", store, "--token", tokens[store]!).json
+            try CLITests.lineup("status", "--json", "--check", "--store", store, "--token", tokens[store]!).json
         }
 
         let crashed = folder + "/crashed", clean = folder + "/clean"

@@ -216,7 +216,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 4)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 5)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
