@@ -135,22 +135,7 @@ struct BenchApiCommand: AsyncParsableCommand {
         guard try g.gallery.store.database.read({ db in try db.count(Account.self) }) == 0 else {
             throw ValidationError("--store must be a new folder or one this benchmark made: it holds other accounts")
         }
-        let adminToken = try g.bootstrap(
-            organisation: "Bench operations", type: .government, jurisdiction: "GB",
-            admin: "bench-admin"
-        ).token
-        let admin = try g.authenticate(token: adminToken)
-        _ = try g.addOrganisation(as: admin, name: "Bench police", type: .lawEnforcement, jurisdiction: "GB", searchesPerDay: 100_000_000)
-        let supervisor = try g.authenticate(
-            token: g.addAccount(
-                as: admin, name: "bench-supervisor", organisation: "Bench police",
-                roles: [.supervisor]
-            ).1.token)
-        let token = try g.addAccount(
-            as: supervisor, name: "bench-investigator", organisation: "Bench police", roles: [.investigator],
-            searchesPerDay: 100_000_000
-        ).1.token
-        _ = try g.approve(as: supervisor, account: "bench-investigator")
+        let (admin, token) = try benchAccounts(g)
         _ = try g.registerSource(
             as: admin,
             Source(
@@ -227,4 +212,21 @@ struct BenchApiCommand: AsyncParsableCommand {
         }
         return result
     }
+}
+
+/// A benchmark's accounts in a new gallery: a bootstrapped admin of "Bench
+/// operations", and an investigator of "Bench police" approved by its supervisor,
+/// both with limits no benchmark reaches. Returns the admin and the investigator's token.
+func benchAccounts(_ g: Governance) throws -> (admin: Principal, investigatorToken: String) {
+    let admin = try g.authenticate(
+        token: g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB", admin: "bench-admin").token)
+    _ = try g.addOrganisation(as: admin, name: "Bench police", type: .lawEnforcement, jurisdiction: "GB", searchesPerDay: 100_000_000)
+    let supervisor = try g.authenticate(
+        token: g.addAccount(as: admin, name: "bench-supervisor", organisation: "Bench police", roles: [.supervisor]).1.token)
+    let investigator = try g.addAccount(
+        as: supervisor, name: "bench-investigator", organisation: "Bench police", roles: [.investigator],
+        searchesPerDay: 100_000_000
+    ).1.token
+    _ = try g.approve(as: supervisor, account: "bench-investigator")
+    return (admin, investigator)
 }

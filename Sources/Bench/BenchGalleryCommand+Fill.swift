@@ -42,16 +42,7 @@ struct BenchGalleryWorld {
         guard try g.gallery.store.database.read({ db in try db.count(Account.self) }) == 0 else {
             throw ValidationError("the folder must be new or one this benchmark made: it holds other accounts")
         }
-        let adminToken = try g.bootstrap(organisation: "Bench operations", type: .government, jurisdiction: "GB", admin: "bench-admin").token
-        let admin = try g.authenticate(token: adminToken)
-        _ = try g.addOrganisation(as: admin, name: "Bench police", type: .lawEnforcement, jurisdiction: "GB", searchesPerDay: 100_000_000)
-        let supervisor = try g.authenticate(
-            token: g.addAccount(as: admin, name: "bench-supervisor", organisation: "Bench police", roles: [.supervisor]).1.token)
-        let investigator = try g.addAccount(
-            as: supervisor, name: "bench-investigator", organisation: "Bench police", roles: [.investigator],
-            searchesPerDay: 100_000_000
-        ).1.token
-        _ = try g.approve(as: supervisor, account: "bench-investigator")
+        let (admin, investigator) = try benchAccounts(g)
         let officer = try g.addAccount(as: admin, name: "bench-officer", organisation: "Bench operations", roles: [.privacyOfficer]).1.token
         let longLived = try g.issueToken(as: admin, label: "bench", days: 366).token
         let tokens = ["admin": longLived, "investigator": investigator, "officer": officer]

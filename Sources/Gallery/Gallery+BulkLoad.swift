@@ -26,23 +26,12 @@ extension Gallery {
     public func storePrepared(_ files: [GalleryStore.FileToStore], source: Source, options: IngestOptions) throws -> BulkLoadSummary {
         var withheld = 0
         let kept = files.map { toStore -> GalleryStore.FileToStore in
-            guard let withhold = options.withhold else { return toStore }
             var kept = toStore
-            for index in kept.pictures.indices {
-                let before = kept.pictures[index].faces.count
-                kept.pictures[index].faces.removeAll { face in
-                    withhold(FaceTemplate(modelID: face.modelID, normalizedVector: Self.clearFloats(of: face)))
-                }
-                withheld += before - kept.pictures[index].faces.count
-            }
+            withheld += Self.withhold(from: &kept.pictures, options: options)
             return kept
         }
         let stored = try store.record(files: kept, alsoInTransaction: options.recorded)
-        let faces = stored.compactMap { $0 }.flatMap { $0 }.map { face in
-            IndexedFace(
-                id: face.id!, vector: Self.clearFloats(of: face), source: source.id!,
-                organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
-        }
+        let faces = Self.indexed(stored.compactMap { $0 }.flatMap { $0 }, of: source)
         if isIndexLoaded, !faces.isEmpty {
             do {
                 try index.add(faces)

@@ -217,28 +217,12 @@ extension Gallery {
                 try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
             }
             ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
-        var withheld = 0
-        if let withhold = options.withhold {
-            for index in pictures.indices {
-                let before = pictures[index].faces.count
-                pictures[index].faces.removeAll { face in
-                    withhold(
-                        FaceTemplate(
-                            modelID: face.modelID,
-                            normalizedVector: Self.clearFloats(of: face)))
-                }
-                withheld += before - pictures[index].faces.count
-            }
-        }
+        let withheld = Self.withhold(from: &pictures, options: options)
         let file = SourceFile(
             sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
             faceCount: 0, ingestedAt: now, runID: runID)
         guard let stored = try store.record(file: file, pictures: pictures, alsoInTransaction: options.recorded) else { return nil }
-        let faces = stored.map { face in
-            IndexedFace(
-                id: face.id!, vector: Self.clearFloats(of: face),
-                source: sourceID, organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
-        }
+        let faces = Self.indexed(stored, of: source)
         do {
             try index.add(faces)
         } catch {
@@ -249,6 +233,30 @@ extension Gallery {
             throw error
         }
         return (stored.count, withheld)
+    }
+
+    /// Removes the faces `options.withhold` refuses (opted-out people) from the
+    /// pictures, and says how many went.
+    static func withhold(from pictures: inout [GalleryStore.PictureToStore], options: IngestOptions) -> Int {
+        guard let withhold = options.withhold else { return 0 }
+        var withheld = 0
+        for index in pictures.indices {
+            let before = pictures[index].faces.count
+            pictures[index].faces.removeAll { face in
+                withhold(FaceTemplate(modelID: face.modelID, normalizedVector: clearFloats(of: face)))
+            }
+            withheld += before - pictures[index].faces.count
+        }
+        return withheld
+    }
+
+    /// Faces just stored, as the index takes them.
+    static func indexed(_ stored: [GalleryFace], of source: Source) -> [IndexedFace] {
+        stored.map { face in
+            IndexedFace(
+                id: face.id!, vector: clearFloats(of: face), source: source.id!,
+                organisation: source.organisationID ?? 0, jurisdiction: source.jurisdiction)
+        }
     }
 
     /// The floats of a face the pipeline made: in the clear until the store seals them,

@@ -56,20 +56,13 @@ extension Governance {
         progress: (@Sendable (Gallery.IngestProgress) -> Void)? = nil
     ) throws -> Gallery.IngestSummary {
         let paths = try paths.map { try TextRule.path.check($0) }
-        let admin = try require(principal, .admin, for: "ingesting")
-        let source = try ownSource(admin, named: name, for: "ingest from")
-        _ = try enforce(
-            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
-            principal: admin, target: "source \(source.name)")
+        let (admin, source) = try admitIngest(as: principal, source: name)
         try closeAbandonedRuns()
         let governed = try governedIngestOptions(options, admin: admin, source: source)
         let summary = try gallery.ingest(source: source, paths: paths, pipelines: pipelines, options: governed, progress: progress)
-        try audit(
-            admin, action: .ingest, target: "source \(source.name)",
-            details: Self.json([
-                "errors": summary.errors.count, "faces": summary.faces, "files": summary.filesIngested,
-                "opted_out_withheld": summary.facesWithheld, "run": Int(summary.runID),
-            ]))
+        try logRun(
+            admin, source, run: summary.runID, files: summary.filesIngested, faces: summary.faces,
+            withheld: summary.facesWithheld, errors: summary.errors.count)
         return summary
     }
 
@@ -82,11 +75,7 @@ extension Governance {
     public func ingestPrepared(
         as principal: Principal, source name: String, files: [GalleryStore.FileToStore]
     ) throws -> Gallery.BulkLoadSummary {
-        let admin = try require(principal, .admin, for: "ingesting")
-        let source = try ownSource(admin, named: name, for: "ingest from")
-        _ = try enforce(
-            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
-            principal: admin, target: "source \(source.name)")
+        let (admin, source) = try admitIngest(as: principal, source: name)
         guard files.allSatisfy({ $0.file.sourceID == source.id }) else {
             throw GovernanceError.invalid("every file of a load belongs to source '\(source.name)'")
         }
@@ -102,13 +91,25 @@ extension Governance {
         run.heartbeatAt = run.finishedAt
         (run.filesSeen, run.filesIngested, run.filesSkipped, run.faces) = (files.count, summary.filesStored, summary.filesSkipped, summary.faces)
         try gallery.store.update(run)
+        try logRun(admin, source, run: run.id!, files: summary.filesStored, faces: summary.faces, withheld: summary.facesWithheld, errors: 0)
+        return summary
+    }
+
+    /// The admin and their own source, once the policy allows ingest from it.
+    private func admitIngest(as principal: Principal, source name: String) throws -> (Principal, Source) {
+        let admin = try require(principal, .admin, for: "ingesting")
+        let source = try ownSource(admin, named: name, for: "ingest from")
+        _ = try enforce(
+            PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
+            principal: admin, target: "source \(source.name)")
+        return (admin, source)
+    }
+
+    /// A run's summary entry (`ingest`), logged at its end.
+    private func logRun(_ admin: Principal, _ source: Source, run: Int64, files: Int, faces: Int, withheld: Int, errors: Int) throws {
         try audit(
             admin, action: .ingest, target: "source \(source.name)",
-            details: Self.json([
-                "errors": 0, "faces": summary.faces, "files": summary.filesStored,
-                "opted_out_withheld": summary.facesWithheld, "run": Int(run.id!),
-            ]))
-        return summary
+            details: Self.json(["errors": errors, "faces": faces, "files": files, "opted_out_withheld": withheld, "run": Int(run)]))
     }
 
     /// Ingest options under the rules: opted-out faces withheld, and each file stored

@@ -74,7 +74,8 @@ extension Governance {
     ) throws -> JustifiedSearch {
         let optOuts = try optOutState()
         let exclusion = SearchExclusion(
-            sources: try database.read { db in try Source.ids(named: Set(decision.excludedSources.keys), in: db) },
+            sources: decision.excludedSources.isEmpty
+                ? [] : try database.read { db in try Source.ids(named: Set(decision.excludedSources.keys), in: db) },
             faces: optOuts.faces)
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it

@@ -229,38 +229,36 @@ extension GalleryStore {
         _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void
     ) throws {
         try database.read { db in
-            let keyring = self.keyring
-            try db.forEachRow(
-                """
-                SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID
-                WHERE face.modelID = ? AND face.id > ? ORDER BY face.id
-                """, [.text(modelID), .integer(afterID)]
-            ) { row in
-                let id = try row[0].int64(), source = try row[1].int64()
-                let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
-                clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
-            }
+            try visitTemplates(
+                "WHERE face.modelID = ? AND face.id > ? ORDER BY face.id", [.text(modelID), .integer(afterID)], in: db, body)
         }
     }
 
     /// Visits the (id, source id, template) of each of these faces that is stored, 500
     /// ids a query, without loading their other columns.
     public func forEachTemplate(ofFaces ids: [Int64], _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void) throws {
-        let keyring = self.keyring
         try database.read { db in
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = ids[start..<min(ids.count, start + 500)]
-                try db.forEachRow(
-                    """
-                    SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID
-                    WHERE face.id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))
-                    """, chunk.map(SQLValue.integer)
-                ) { row in
-                    let id = try row[0].int64(), source = try row[1].int64()
-                    let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
-                    clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
-                }
+                try visitTemplates(
+                    "WHERE face.id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))", chunk.map(SQLValue.integer), in: db, body)
             }
+        }
+    }
+
+    /// The faces `condition` selects, each with its source and its template opened.
+    private func visitTemplates(
+        _ condition: String, _ arguments: [SQLValue], in db: any MetadataTransaction,
+        _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void
+    ) throws {
+        let keyring = self.keyring
+        try db.forEachRow(
+            "SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID " + condition,
+            arguments
+        ) { row in
+            let id = try row[0].int64(), source = try row[1].int64()
+            let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
+            clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
         }
     }
 
