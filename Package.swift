@@ -1,10 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The index is optimised in debug builds too: its tests build and search indexes of
+// tens of thousands of templates, which unoptimised code takes minutes to do.
+let optimisedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
 #if arch(x86_64)
-    let vectorKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+    let vectorKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), optimisedInDebug]
 #else
-    let vectorKernelSettings: [SwiftSetting] = []
+    let vectorKernelSettings: [SwiftSetting] = [optimisedInDebug]
 #endif
 
 let package = Package(
@@ -50,11 +53,14 @@ let package = Package(
         .target(name: "FaceVision", dependencies: ["CVision", "Index"], resources: [.process("Resources")]),
         // One inline function: the prefetch hint Swift lacks.
         .target(name: "CPrefetch"),
+        // The scan index's kernel: 4-bit code look-ups by SIMD shuffle (AVX2 when the
+        // processor has it, chosen at run time; a portable loop otherwise).
+        .target(name: "CScan", cSettings: [.unsafeFlags(["-O3"])]),
         // The graph index's kernels are compiled for AVX2 and FMA on x86-64 (2013 and
         // later processors); measured: see the README's index section.
         .target(
             name: "Index",
-            dependencies: ["CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CPrefetch", "CScan", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
         // Face templates in Milvus (its RESTful API), for galleries past one machine.
@@ -127,7 +133,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FaceVisionTests", dependencies: ["FaceVision", "Index", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceVision"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "CScan", .product(name: "Crypto", package: "swift-crypto")]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),
         .testTarget(name: "GalleryTests", dependencies: ["TestSupport", "Gallery", "Store", "Index", "FaceVision"]),

@@ -1,7 +1,9 @@
 """Peer engines for `lineup-bench index`: hnswlib and faiss-cpu HNSW on the data
 set Lineup wrote (base.fvecs, queries.fvecs, truth.ivecs, mated.txt), with the
-same M, efConstruction, ef sweep, build threads and single-thread search.
-Prints one JSON object per (engine, M, ef) row on standard output."""
+same M, efConstruction, ef sweep, build threads and single-thread search; and, with
+--rescored, faiss's 4-bit fast-scan product quantiser (two values a code, as
+Lineup's scan index) re-scored on the float vectors, for each number of candidates.
+Prints one JSON object per row on standard output."""
 import argparse
 import ctypes
 import json
@@ -31,31 +33,46 @@ def recall(found, truth, rows):
     return hits / (10 * len(rows))
 
 
-def sweep(engine, search, args, n, dim, m, build_s, mem, truth, mated):
+def measure(row, search, values, truth, mated, stop_at=None):
+    """One row per value of `values` (ef or candidates re-scored): `row(value)` gives the
+    row's fixed fields, `search(value)` the ids found for every query."""
     everyone = list(range(len(truth)))
     mated_rows = [i for i in everyone if mated[i]]
     other_rows = [i for i in everyone if not mated[i]]
-    for ef in args.ef:
+    for value in values:
         start = time.perf_counter()
-        found = search(ef)
+        found = search(value)
         elapsed = time.perf_counter() - start
-        row = dict(engine=engine, n=n, dim=dim, M=m, ef=ef, recall=recall(found, truth, everyone),
-                   recall_mated=recall(found, truth, mated_rows) if mated_rows else None,
-                   recall_nonmated=recall(found, truth, other_rows) if other_rows else None,
-                   qps=len(truth) / elapsed, build_s=build_s, mem_mb=mem / 1e6)
-        print(json.dumps(row), flush=True)
-        if min(r for r in (row["recall"], row["recall_mated"], row["recall_nonmated"]) if r is not None) >= args.stop_at:
+        result = dict(row(value), recall=recall(found, truth, everyone),
+                      recall_mated=recall(found, truth, mated_rows) if mated_rows else None,
+                      recall_nonmated=recall(found, truth, other_rows) if other_rows else None,
+                      qps=len(truth) / elapsed)
+        print(json.dumps(result), flush=True)
+        recalls = [r for r in (result["recall"], result["recall_mated"], result["recall_nonmated"]) if r is not None]
+        if stop_at is not None and min(recalls) >= stop_at:
             break
+
+
+def sweep(engine, search, args, n, dim, m, build_s, mem, truth, mated):
+    measure(lambda ef: dict(engine=engine, n=n, dim=dim, M=m, ef=ef, rescored=None, build_s=build_s, mem_mb=mem / 1e6),
+            search, args.ef, truth, mated, args.stop_at)
+
+
+def scan_sweep(search, args, n, dim, build_s, mem, truth, mated):
+    measure(lambda rescored: dict(engine="faiss-fastscan", n=n, dim=dim, M=None, ef=None, rescored=rescored,
+                                  build_s=build_s, mem_mb=mem / 1e6),
+            search, args.rescored, truth, mated)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
-    parser.add_argument("--m", type=int, nargs="+", required=True)
+    parser.add_argument("--m", type=int, nargs="*", default=[])
     parser.add_argument("--ef-construction", type=int, required=True)
     parser.add_argument("--ef", type=int, nargs="+", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--engines", nargs="+", default=["hnswlib", "faiss"])
+    parser.add_argument("--rescored", type=int, nargs="*", default=[], help="fast-scan candidates re-scored, one row each")
     parser.add_argument("--stop-at", type=float, default=1.0, help="end a sweep once every query group reaches this recall")
     args = parser.parse_args()
 
@@ -104,6 +121,28 @@ def main():
                 return labels.tolist()
             sweep("faiss", search, args, n, dim, m, build_s, mem, truth.tolist(), mated)
             del index
+
+    if "faiss" in args.engines and args.rescored and dim % 2 == 0:
+        import faiss
+        faiss.omp_set_num_threads(args.threads)
+        before = resident_bytes()
+        start = time.perf_counter()
+        codes = faiss.IndexPQFastScan(dim, dim // 2, 4, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexRefineFlat(codes)
+        # Learnt from an even spread of at most 65,536 vectors, as Lineup's scan index learns.
+        sample = base[np.linspace(0, n - 1, min(n, 65536)).astype(np.int64)]
+        index.train(sample)
+        index.add(base)
+        build_s = time.perf_counter() - start
+        mem = resident_bytes() - before
+        faiss.omp_set_num_threads(1)
+
+        def search(rescored):
+            parameters = faiss.IndexRefineSearchParameters(k_factor=rescored / 10)
+            _, labels = index.search(queries, 10, params=parameters)
+            return labels.tolist()
+        scan_sweep(search, args, n, dim, build_s, mem, truth.tolist(), mated)
+        del index
     return 0
 
 

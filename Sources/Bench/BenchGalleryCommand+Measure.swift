@@ -41,13 +41,13 @@ extension BenchGalleryCommand {
         let lineup = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lineup").path
         let clock = ContinuousClock()
         var started = clock.now
-        let status = try Self.runProcess(lineup, ["status", "--json", "--store", directory, "--token", world.adminToken] + pipelineArguments)
+        let status = try Self.runProcess(lineup, ["status", "--json", "--store", directory, "--token", world.adminToken] + lineupArguments)
         guard status.status == 0 else { throw ValidationError("lineup status failed: \(status.stderr)") }
         record("cold open (lineup status)", (clock.now - started).seconds, "s", "a new process: gallery opened, index loaded, counts")
         if measure.contains(.check) {
             started = clock.now
             let checked = try Self.runProcess(
-                lineup, ["status", "--json", "--check", "--store", directory, "--token", world.adminToken] + pipelineArguments)
+                lineup, ["status", "--json", "--check", "--store", directory, "--token", world.adminToken] + lineupArguments)
             guard checked.status == 0 else { throw ValidationError("lineup status --check failed: \(checked.stderr)") }
             record("database check (lineup status --check)", (clock.now - started).seconds, "s", "the engine's integrity check and every reference")
         }
@@ -55,9 +55,13 @@ extension BenchGalleryCommand {
         let port = 20_000 + Int.random(in: 0..<20_000)
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: lineup)
-        serve.arguments = ["serve", "--store", directory, "--port", String(port)] + pipelineArguments
+        serve.arguments = ["serve", "--store", directory, "--port", String(port)] + lineupArguments
         serve.standardOutput = FileHandle.nullDevice
-        serve.standardError = FileHandle.nullDevice
+        // Its messages go to a file, so a serve that stops says why.
+        let log = NSTemporaryDirectory() + "lineup-bench-serve-\(UUID().uuidString).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        serve.standardError = FileHandle(forWritingAtPath: log)
         started = clock.now
         try serve.run()
         defer {
@@ -66,7 +70,10 @@ extension BenchGalleryCommand {
         }
         let base = "http://127.0.0.1:\(port)"
         while (try? Self.get(base + "/api/v1/health"))?.status != 200 {
-            guard serve.isRunning, clock.now - started < .seconds(1800) else { throw ValidationError("lineup serve did not start") }
+            guard serve.isRunning, clock.now - started < .seconds(1800) else {
+                let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw ValidationError("lineup serve did not start: " + said.suffix(2000))
+            }
             Thread.sleep(forTimeInterval: 0.1)
         }
         record("lineup serve ready", (clock.now - started).seconds, "s", "index loaded, answering health")
@@ -88,7 +95,11 @@ extension BenchGalleryCommand {
         record("lineup serve peak RSS", Double(memory.peak), "bytes", nil)
     }
 
-    var pipelineArguments: [String] { pipelineOptions.flip ? [] : ["--no-flip"] }
+    /// What every `lineup` this benchmark starts is given: the same pipeline and index.
+    var lineupArguments: [String] {
+        (pipelineOptions.flip ? [] : ["--no-flip"]) + (pipelineOptions.models.map { ["--models", $0] } ?? [])
+            + ["--large-index", largeIndex.rawValue]
+    }
 
     /// Searches through Governance (probe detection and embedding not timed), without
     /// and with the rule excluding half the gallery, opt-outs in force; recall@10 and
@@ -115,11 +126,11 @@ extension BenchGalleryCommand {
         }
         let scan = (clock.now - scanStarted).seconds
 
-        let graph = try g.gallery.index as? HNSWIndex
-        let own = graph.map { $0.efSearchOverride ?? $0.parameters.efSearch }
+        let effort = try SearchEffort(g.gallery.index)
+        let own = effort.current
         for breadth in [own] + breadths.map(Optional.some) {
-            graph?.efSearchOverride = breadth
-            let effort = breadth.map { "graph breadth \($0)" } ?? "exact index"
+            effort.set(breadth)
+            let effort = effort.describe(breadth)
             try? g.removeRule(as: world.admin, named: BenchGalleryWorld.excludeRule.name)
             for (condition, ruled) in [("no exclude rule", false), ("rule excluding half the gallery", true)] {
                 if ruled { try g.putRule(as: world.admin, BenchGalleryWorld.excludeRule) }
@@ -141,7 +152,7 @@ extension BenchGalleryCommand {
             }
             try g.removeRule(as: world.admin, named: BenchGalleryWorld.excludeRule.name)
         }
-        graph?.efSearchOverride = own
+        effort.set(own)
 
         var times: [Double] = [], expected = 0, found = 0, extra = 0
         for (photo, truth) in zip(accessPhotos, exact.accessMatches) {
@@ -338,5 +349,37 @@ struct SealedBytesSearch {
             carry = window.suffix(max(0, length - 1))
         }
         return false
+    }
+}
+
+/// The effort a search spends, whichever index the gallery holds: the candidates a
+/// scan re-scores, or a graph walk's breadth; nothing to set for exact search.
+struct SearchEffort {
+    let index: any FaceIndex
+
+    init(_ index: any FaceIndex) { self.index = index }
+
+    var current: Int? {
+        switch index {
+        case let scan as ScanIndex: scan.rescoredOverride ?? ScanIndex.defaultRescored
+        case let graph as HNSWIndex: graph.efSearchOverride ?? graph.parameters.efSearch
+        default: nil
+        }
+    }
+
+    func set(_ effort: Int?) {
+        switch index {
+        case let scan as ScanIndex: scan.rescoredOverride = effort
+        case let graph as HNSWIndex: graph.efSearchOverride = effort
+        default: break
+        }
+    }
+
+    func describe(_ effort: Int?) -> String {
+        switch index {
+        case is ScanIndex: effort.map { "scan re-scoring \($0)" } ?? "scan"
+        case is HNSWIndex: effort.map { "graph breadth \($0)" } ?? "graph"
+        default: "exact index"
+        }
     }
 }

@@ -49,9 +49,14 @@ struct BenchGalleryCommand: ParsableCommand {
     @Option(help: "Sealed templates of the erased source looked for in the gallery folder afterwards.")
     var erasureSample = 1000
 
+    @Option(help: "What the gallery is searched with: scan (4-bit codes, the best re-scored) or graph (HNSW).")
+    var largeIndex: LargeGalleryIndex = .scan
+
     @Option(
         parsing: .upToNextOption,
-        help: "Also measure searches at these graph breadths (HNSW efSearch), each against the exact answer (default: none).")
+        help:
+            "Also measure searches at these efforts, each against the exact answer: candidates re-scored (scan) or the walk's breadth (graph, HNSW efSearch) (default: none)."
+    )
     var breadths: [Int] = []
 
     /// The parts measured once the gallery is built.
@@ -148,7 +153,10 @@ struct BenchGalleryCommand: ParsableCommand {
     }
 
     func open(_ directory: String) throws -> Governance {
-        try Governance(gallery: Gallery(directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension))
+        try Governance(
+            gallery: Gallery(
+                directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
+                largeGalleryIndex: largeIndex.kind))
     }
 
     /// Bytes of the files in `directory` whose names `named` accepts.
@@ -177,8 +185,9 @@ struct ProcessMemory {
     static func of(pid: String) -> ProcessMemory {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         func kilobytes(_ key: String) -> Int {
+            // "VmHWM:\t  643656 kB": a tab, then padding that vanishes at eight digits.
             let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
-            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+            return (Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? 0) * 1024
         }
         return ProcessMemory(resident: kilobytes("VmRSS"), peak: kilobytes("VmHWM"))
     }

@@ -5,7 +5,7 @@ extension BenchIndexCommand {
     /// Each engine's best single-thread QPS at recall@10 ≥ 0.95 and ≥ 0.99, for all
     /// queries and for mated and non-mated ones apart; its build time and memory
     /// against the plain size of the float vectors plus level-0 links; then Lineup's
-    /// figures divided by each peer's, for the same M.
+    /// figures divided by each peer's, for the same M; then the same for the scan engines.
     func printSummary(_ rows: [Row]) {
         let graphs = Dictionary(grouping: rows.filter { $0.M != nil }) { EngineKey(engine: $0.engine, m: $0.M!) }
         guard let sample = rows.first else { return }
@@ -22,20 +22,43 @@ extension BenchIndexCommand {
                     + figures.qps[0].map(Self.cell).joined(separator: " ").leftPad(23)
                     + figures.qps[1].map(Self.cell).joined(separator: " ").leftPad(24))
         }
+        printScanSummary(rows)
         for peer in peers {
             for m in m {
                 guard let ours = graphs[EngineKey(engine: "lineup", m: m)].map(Figures.init),
                     let theirs = graphs[EngineKey(engine: peer.rawValue, m: m)].map(Figures.init)
                 else { continue }
-                func ratio(_ a: Double?, _ b: Double?) -> String { a.flatMap { a in b.map { format(a / $0, 2) + "×" } } ?? "-" }
-                let qps = (0..<2).map { target in (0..<3).map { ratio(ours.qps[target][$0], theirs.qps[target][$0]) } }
+                let qps = (0..<2).map { target in (0..<3).map { Self.ratio(ours.qps[target][$0], theirs.qps[target][$0]) } }
                 print(
-                    "lineup ÷ \(peer.rawValue)".padding(18) + String(m).padding(4) + ratio(ours.build, theirs.build).leftPad(8)
-                        + ratio(ours.memory, theirs.memory).leftPad(9) + "".leftPad(17)
+                    "lineup ÷ \(peer.rawValue)".padding(18) + String(m).padding(4) + Self.ratio(ours.build, theirs.build).leftPad(8)
+                        + Self.ratio(ours.memory, theirs.memory).leftPad(9) + "".leftPad(17)
                         + qps[0].joined(separator: " ").leftPad(23) + qps[1].joined(separator: " ").leftPad(24))
             }
         }
     }
+
+    /// The scan engines' QPS at equal recall, their build time and memory against the
+    /// plain size of the float vectors, and Lineup's scan divided by faiss's fast scan.
+    private func printScanSummary(_ rows: [Row]) {
+        let scans = Dictionary(grouping: rows.filter { $0.rescored != nil }, by: \.engine)
+        guard let sample = scans.values.first?.first else { return }
+        let plain = Double(sample.n * sample.dim * 4) / 1e6
+        for engine in scans.keys.sorted() {
+            let figures = Figures(scans[engine]!)
+            print(
+                engine.padding(18) + "-".padding(4) + format(figures.build, 1).leftPad(8) + format(figures.memory, 0).leftPad(9)
+                    + format(figures.memory / plain, 2).leftPad(17) + figures.qps[0].map(Self.cell).joined(separator: " ").leftPad(23)
+                    + figures.qps[1].map(Self.cell).joined(separator: " ").leftPad(24))
+        }
+        guard let ours = scans["lineup-scan"].map(Figures.init), let theirs = scans["faiss-fastscan"].map(Figures.init) else { return }
+        print(
+            "lineup-scan ÷ faiss".padding(18) + "-".padding(4) + Self.ratio(ours.build, theirs.build).leftPad(8)
+                + Self.ratio(ours.memory, theirs.memory).leftPad(9) + "".leftPad(17)
+                + (0..<3).map { Self.ratio(ours.qps[0][$0], theirs.qps[0][$0]) }.joined(separator: " ").leftPad(23)
+                + (0..<3).map { Self.ratio(ours.qps[1][$0], theirs.qps[1][$0]) }.joined(separator: " ").leftPad(24))
+    }
+
+    private static func ratio(_ a: Double?, _ b: Double?) -> String { a.flatMap { a in b.map { format(a / $0, 2) + "×" } } ?? "-" }
 
     private static func cell(_ qps: Double?) -> String { qps.map { format($0, 0) } ?? "-" }
 

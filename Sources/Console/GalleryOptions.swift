@@ -16,6 +16,17 @@ public enum DeploymentMode: String, ExpressibleByArgument, CaseIterable, Sendabl
     case cluster
 }
 
+/// What an embedded gallery of a million faces or more is searched with.
+public enum LargeGalleryIndex: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Every face's 4-bit codes scanned, the best re-scored: recall that does not
+    /// depend on how the templates lie, time that grows with the gallery.
+    case scan
+    /// A graph walk (HNSW): faster at tens of millions, recall that depends on the data.
+    case graph
+
+    public var kind: Gallery.IndexKind { self == .scan ? .scan : .graph }
+}
+
 /// Where the gallery lives, and the keyring its templates are sealed with.
 public struct GalleryOptions: ParsableArguments, Sendable {
     public init() {}
@@ -47,7 +58,23 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     )
     public var keyring: String?
 
+    @Option(
+        help:
+            "Embedded mode: what a gallery of a million faces or more is searched with, scan or graph (default: LINEUP_LARGE_INDEX, or scan). Every process opening the gallery should use the same."
+    )
+    public var largeIndex: LargeGalleryIndex?
+
     public var directory: String { store ?? environment("LINEUP_STORE") ?? "lineup-store" }
+
+    /// The large-gallery index asked for, by option or environment.
+    public func largeGalleryIndex() throws -> LargeGalleryIndex {
+        if let largeIndex { return largeIndex }
+        guard let name = environment("LINEUP_LARGE_INDEX") else { return .scan }
+        guard let kind = LargeGalleryIndex(rawValue: name) else {
+            throw ValidationError("LINEUP_LARGE_INDEX is '\(name)': it is scan or graph")
+        }
+        return kind
+    }
 
     /// Opens the gallery for the model the pipeline options select.
     public func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
@@ -62,7 +89,7 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         case .embedded:
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                keyring: keys)
+                largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys)
         case .cluster:
             let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID)
             return try Gallery(

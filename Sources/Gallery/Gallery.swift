@@ -12,16 +12,18 @@ import Synchronization
 /// disagree (a crash between a commit and the next snapshot, a damaged file) the
 /// index is rebuilt from the database and saved.
 ///
-/// Small galleries are searched exactly; from `graphThreshold` stored faces on, the
-/// gallery opens a graph index instead (see `defaultGraphThreshold`). The choice is
-/// made when the gallery opens.
+/// Small galleries are searched exactly; from `largeGalleryThreshold` stored faces on,
+/// the gallery opens its large-gallery index instead (see `defaultLargeGalleryThreshold`):
+/// a scan of compact codes (`ScanIndex`) by default, or a graph (`HNSWIndex`). The
+/// choice is made when the gallery opens.
 ///
 /// Templates are sealed at rest: in the database by the store, and the index
 /// snapshots as whole files with the same keyring (`TemplateKeyring`).
 public final class Gallery: Sendable {
-    public enum IndexKind: String, Sendable {
-        /// In this process: every template compared, or a graph index (HNSW).
-        case exact, graph
+    public enum IndexKind: String, Sendable, CaseIterable {
+        /// In this process: every template compared (`ExactIndex`), every face's codes
+        /// scanned and the best re-scored (`ScanIndex`), or a graph walked (`HNSWIndex`).
+        case exact, scan, graph
         /// On a vector engine shared by every process of a deployment (`FaceIndex`).
         case shared
     }
@@ -30,7 +32,9 @@ public final class Gallery: Sendable {
     public let store: GalleryStore
     public let modelID: String
     let dimension: Int
-    let graphThreshold: Int
+    let largeGalleryThreshold: Int
+    /// What a gallery of `largeGalleryThreshold` faces or more is searched with: scan or graph.
+    public let largeGalleryIndex: IndexKind
     /// The metadata store's face count as last asked, and when: the N of the bands for
     /// an index that cannot count in this process.
     let storedCount = Mutex<(count: Int, at: ContinuousClock.Instant)?>(nil)
@@ -53,25 +57,30 @@ public final class Gallery: Sendable {
     /// synthetic templates: recall@10 against exact search 0.38 at 64, 0.73 at 1024,
     /// 0.86 at 2048, for 6 ms more per search than at 64. At ten million faces the
     /// search answers within its 50 ms budget (p99 37 ms with half the gallery
-    /// excluded) but recall falls to 0.34: a graph with more links (M = 32) is the next step.
+    /// excluded) but recall falls to 0.34, which is why large galleries are scanned
+    /// by default (`ScanIndex`: 0.999 there).
     public static let graphSearchBreadth = 2048
 
-    /// Faces from which a graph index answers instead of exact search: where an
-    /// exact scan with two threads passes about 10 ms (measured 6.4 billion
+    /// Faces from which the large-gallery index answers instead of exact search: where
+    /// an exact scan with two threads passes about 10 ms (measured 6.4 billion
     /// multiply-adds per second per core: a million 128-value templates, or a
     /// quarter million of 512). Below it, exact search is fast and has perfect recall.
-    public static func defaultGraphThreshold(dimension: Int) -> Int { 128_000_000 / max(1, dimension) }
+    public static func defaultLargeGalleryThreshold(dimension: Int) -> Int { 128_000_000 / max(1, dimension) }
 
     /// Opens the gallery in `directory`, sealing templates with `keyring` (default:
     /// the folder's `keyring.json`, created on first use). Its records are kept in
     /// `database`, by default the folder's own SQLite file `gallery.sqlite`; its
     /// templates are searched in `sharedIndex` when given, otherwise in this process
-    /// (loaded when first needed: see `index`).
+    /// (loaded when first needed: see `index`), by exact search below
+    /// `largeGalleryThreshold` faces and by `largeGalleryIndex` (`.scan` or `.graph`) from it on.
     public init(
-        directory: String, modelID: String, dimension: Int, graphThreshold: Int? = nil,
-        keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
+        directory: String, modelID: String, dimension: Int, largeGalleryThreshold: Int? = nil,
+        largeGalleryIndex: IndexKind = .scan, keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
         sharedIndex: (any FaceIndex)? = nil
     ) throws {
+        guard largeGalleryIndex == .scan || largeGalleryIndex == .graph else {
+            throw StoreError.invalid("a large gallery is searched by a scan or a graph, not '\(largeGalleryIndex.rawValue)'")
+        }
         // The gallery's folder is its owner's alone (0700): the database, keyring and
         // snapshots inside are 0600 too.
         try FileManager.default.createDirectory(
@@ -81,7 +90,9 @@ public final class Gallery: Sendable {
         self.directory = directory
         self.modelID = modelID
         self.dimension = dimension
-        self.graphThreshold = graphThreshold ?? Self.defaultGraphThreshold(dimension: dimension)
+        self.largeGalleryThreshold = largeGalleryThreshold ?? Self.defaultLargeGalleryThreshold(dimension: dimension)
+        // The scan's codes take pairs of values; an odd-sized template is walked in a graph.
+        self.largeGalleryIndex = largeGalleryIndex == .scan && !ScanIndex.accepts(dimension: dimension) ? .graph : largeGalleryIndex
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
         store = try GalleryStore(database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys)
         loaded = Mutex(sharedIndex.map { LoadedIndex(index: $0, kind: .shared, origin: $0.engine) })
@@ -117,15 +128,20 @@ public final class Gallery: Sendable {
         }
     }
 
-    /// Loads the index in this process: exact below `graphThreshold` stored faces, a
-    /// graph from it on. An index rebuilt from the database, or given faces stored
+    /// Loads the index in this process: exact below `largeGalleryThreshold` stored
+    /// faces, the large-gallery index from it on. An index rebuilt from the database, or given faces stored
     /// after its snapshot, is saved at once: the next open is fast, and a damaged,
     /// outdated or unsealed snapshot does not stay on disk.
     private func loadIndex() throws -> LoadedIndex {
         let sealing = SealedSnapshot(store: store)
         let stored = try store.faceCount(modelID: modelID)
         var made: LoadedIndex
-        if stored >= graphThreshold {
+        if stored >= largeGalleryThreshold, largeGalleryIndex == .scan {
+            let (scan, origin) = try Self.loadScan(
+                store: store, modelID: modelID, dimension: dimension,
+                snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .scan), sealing: sealing)
+            made = LoadedIndex(index: scan, kind: .scan, origin: origin)
+        } else if stored >= largeGalleryThreshold {
             let (graph, origin) = try Self.loadGraph(
                 store: store, modelID: modelID, dimension: dimension,
                 snapshot: Self.snapshotPath(directory: directory, modelID: modelID, kind: .graph), sealing: sealing)
@@ -143,7 +159,13 @@ public final class Gallery: Sendable {
     }
 
     static func snapshotPath(directory: String, modelID: String, kind: IndexKind) -> String {
-        directory + (kind == .graph ? "/graph-" : "/index-") + modelID.replacingOccurrences(of: "+", with: "-") + ".bin"
+        let prefix =
+            switch kind {
+            case .graph: "/graph-"
+            case .scan: "/scan-"
+            case .exact, .shared: "/index-"
+            }
+        return directory + prefix + modelID.replacingOccurrences(of: "+", with: "-") + ".bin"
     }
 
     /// Where the snapshot of the index is (loads the index to know its kind).
@@ -163,10 +185,12 @@ public final class Gallery: Sendable {
         guard let snapshotting = loaded.index as? any SnapshottingIndex else { return }
         let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: loaded.kind)
         try snapshotting.save(modelID: modelID, to: path, sealing: SealedSnapshot(store: store))
-        // A snapshot of the other kind, left from when the gallery was smaller or
-        // larger, is out of date and may hold erased faces: it goes.
-        let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: loaded.kind == .graph ? .exact : .graph)
-        if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
+        // A snapshot of another kind, left from when the gallery was smaller or larger
+        // or searched another way, is out of date and may hold erased faces: it goes.
+        for kind in [IndexKind.exact, .scan, .graph] where kind != loaded.kind {
+            let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
+            if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
+        }
     }
 
     private static func loadExact(
@@ -197,49 +221,84 @@ public final class Gallery: Sendable {
         return origin
     }
 
+    /// The index a snapshot holds, or an empty one and why the snapshot was not used
+    /// (missing, damaged, for another model or dimension): the origin status reports.
+    private static func fromSnapshot<Index: FaceIndex>(
+        _ kind: String, dimension: Int, load: () throws(IndexSnapshot.LoadError) -> Index, empty: () -> Index
+    ) -> (Index, String) {
+        do {
+            let index = try load()
+            guard index.dimension == dimension else { return (empty(), "database (the \(kind) snapshot has another dimension)") }
+            return (index, "\(kind) snapshot")
+        } catch .missing {
+            return (empty(), "database")
+        } catch {
+            return (empty(), "database (\(error.description))")
+        }
+    }
+
+    private static func loadScan(
+        store: GalleryStore, modelID: String, dimension: Int, snapshot: String, sealing: SealedSnapshot
+    ) throws -> (ScanIndex, String) {
+        var (scan, origin) = fromSnapshot(
+            "scan", dimension: dimension,
+            load: { () throws(IndexSnapshot.LoadError) in
+                try ScanIndex.load(modelID: modelID, from: snapshot, sealing: sealing)
+            }, empty: { ScanIndex(dimension: dimension) })
+        let before = scan.count
+        let stored = try store.faceCount(modelID: modelID)
+        scan.reserveCapacity(stored)
+        try addTemplates(from: store, modelID: modelID, afterID: scan.maxID) { scan.add(ids: $0, sources: $1, vectors: $2) }
+        if scan.count != before, before > 0 { origin += " + \(scan.count - before) newer faces" }
+        if scan.count != (try store.faceCount(modelID: modelID)) {
+            scan = ScanIndex(dimension: dimension)
+            scan.reserveCapacity(stored)
+            try addTemplates(from: store, modelID: modelID, afterID: 0) { scan.add(ids: $0, sources: $1, vectors: $2) }
+            origin = "database (rebuilt: the scan snapshot disagreed with it)"
+        }
+        return (scan, origin)
+    }
+
     private static func loadGraph(
         store: GalleryStore, modelID: String, dimension: Int, snapshot: String,
         sealing: SealedSnapshot
     ) throws -> (HNSWIndex, String) {
-        var graph: HNSWIndex, origin: String
-        do {
-            graph = try HNSWIndex.load(modelID: modelID, from: snapshot, sealing: sealing)
-            origin = "graph snapshot"
-            if graph.dimension != dimension {
-                graph = HNSWIndex(dimension: dimension)
-                origin = "database (the graph snapshot has another dimension)"
-            }
-        } catch .missing {
-            (graph, origin) = (HNSWIndex(dimension: dimension), "database")
-        } catch {
-            (graph, origin) = (HNSWIndex(dimension: dimension), "database (\(error.description))")
-        }
+        var (graph, origin) = fromSnapshot(
+            "graph", dimension: dimension,
+            load: { () throws(IndexSnapshot.LoadError) in
+                try HNSWIndex.load(modelID: modelID, from: snapshot, sealing: sealing)
+            }, empty: { HNSWIndex(dimension: dimension) })
         let before = graph.count
         // A long build (ten million faces take about an hour on two cores) saves what
         // it has every few million faces: if it is cut short, the next open resumes
         // from there, as from any snapshot with newer faces after it.
         let checkpoint = { try graph.save(modelID: modelID, to: snapshot, sealing: sealing) }
-        try addTemplates(from: store, modelID: modelID, afterID: graph.maxID, to: graph, checkpoint: checkpoint)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        try addTemplates(from: store, modelID: modelID, afterID: graph.maxID, checkpoint: checkpoint) {
+            graph.add(ids: $0, sources: $1, vectors: $2, threads: cores)
+        }
         if graph.count != before, before > 0 { origin += " + \(graph.count - before) newer faces" }
         if graph.count != (try store.faceCount(modelID: modelID)) {
             graph = HNSWIndex(dimension: dimension)
-            try addTemplates(from: store, modelID: modelID, afterID: 0, to: graph, checkpoint: checkpoint)
+            try addTemplates(from: store, modelID: modelID, afterID: 0, checkpoint: checkpoint) {
+                graph.add(ids: $0, sources: $1, vectors: $2, threads: cores)
+            }
             origin = "database (rebuilt: the graph snapshot disagreed with it)"
         }
         return (graph, origin)
     }
 
-    /// Reads templates in batches and inserts each batch with every core, calling
-    /// `checkpoint` after every `checkpointFaces` faces.
+    /// Reads templates in batches and hands each batch to `add` (which uses every
+    /// core), calling `checkpoint` after every `checkpointFaces` faces.
     private static func addTemplates(
-        from store: GalleryStore, modelID: String, afterID: Int64, to graph: HNSWIndex,
-        checkpointFaces: Int = 2 << 20, checkpoint: () throws -> Void
+        from store: GalleryStore, modelID: String, afterID: Int64,
+        checkpointFaces: Int = 2 << 20, checkpoint: () throws -> Void = {},
+        add: (_ ids: [Int64], _ sources: [Int64], _ vectors: [[Float]]) -> Void
     ) throws {
         var ids: [Int64] = [], sources: [Int64] = [], vectors: [[Float]] = []
         var sinceCheckpoint = 0
-        let cores = ProcessInfo.processInfo.activeProcessorCount
         func flush() throws {
-            graph.add(ids: ids, sources: sources, vectors: vectors, threads: cores)
+            add(ids, sources, vectors)
             sinceCheckpoint += ids.count
             ids.removeAll(keepingCapacity: true)
             sources.removeAll(keepingCapacity: true)

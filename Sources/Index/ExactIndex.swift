@@ -179,8 +179,8 @@ public final class ExactIndex: SnapshottingIndex, @unchecked Sendable {
 }
 
 /// Lets a buffer pointer cross into concurrentPerform's closure; the buffers
-/// outlive the call and are only read.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// outlive the call and are only read (or each part writes its own elements).
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }

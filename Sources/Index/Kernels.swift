@@ -42,6 +42,12 @@ public func dot(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
     b.withUnsafeBufferPointer { dot(a, $0) }
 }
 
+/// Inner product of a float vector and a half-precision one, compiled here with the
+/// index's vector settings (F16C), for callers outside the index.
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, count: Int) -> Float {
+    innerProduct(a, b, count: count)
+}
+
 /// Inner product of a float query and a half-precision vector, two 8-lane
 /// accumulators (each half-precision load widens in one instruction with F16C).
 @inline(__always)

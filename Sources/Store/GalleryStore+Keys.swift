@@ -24,7 +24,9 @@ extension GalleryStore {
     /// retires the old keys. The keyring file is written before the database commits
     /// (holding old and new keys), so a crash in between loses nothing.
     @discardableResult
-    public func rotateKeys() throws -> (keyID: String, resealed: Int) {
+    /// Rows resealed per read during a rotation: `batch` at a time.
+    public func rotateKeys(batch: Int = 10_000) throws -> (keyID: String, resealed: Int) {
+        precondition(batch > 0)
         let old = keyring
         guard old.path != nil else { throw TemplateKeyring.KeyringError.notRotatable }
         let new = old.addingKey()
@@ -35,18 +37,28 @@ extension GalleryStore {
                 ("face", ["template"]), ("suppression", ["template"]), ("accessRequest", ["template", "photo"]),
                 ("probe", ["template", "photo"]),
             ] {
-                for row in try db.rows("SELECT id, keyID, \(columns.joined(separator: ", ")) FROM \(table)") {
-                    let keyID = try row[1].string()
-                    var values: [SQLValue] = []
-                    for index in columns.indices {
-                        let sealed = row[index + 2]
-                        values.append(sealed.isNull ? .null : .blob(try new.seal(try new.open(try sealed.data(), keyID: keyID))))
+                // In batches by id, so ten million templates are never in memory at once
+                // (read whole, they took 8 GB).
+                var after: Int64 = .min
+                while true {
+                    let rows = try db.rows(
+                        "SELECT id, keyID, \(columns.joined(separator: ", ")) FROM \(table) WHERE id > ? ORDER BY id LIMIT \(batch)",
+                        [.integer(after)])
+                    for row in rows {
+                        let keyID = try row[1].string()
+                        var values: [SQLValue] = []
+                        for index in columns.indices {
+                            let sealed = row[index + 2]
+                            values.append(sealed.isNull ? .null : .blob(try new.seal(try new.open(try sealed.data(), keyID: keyID))))
+                        }
+                        let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
+                        try db.execute(
+                            "UPDATE \(table) SET \(assignments), keyID = ? WHERE id = ?",
+                            values + [.text(new.currentKeyID), row[0]])
+                        count += 1
                     }
-                    let assignments = columns.map { "\($0) = ?" }.joined(separator: ", ")
-                    try db.execute(
-                        "UPDATE \(table) SET \(assignments), keyID = ? WHERE id = ?",
-                        values + [.text(new.currentKeyID), row[0]])
-                    count += 1
+                    guard let last = rows.last, rows.count == batch else { break }
+                    after = try last[0].int64()
                 }
             }
             return count

@@ -229,6 +229,20 @@ extension SQLiteMetadataStore {
         migrator.registerMigration("v5: audit entries by action and time") { db in
             try db.execute(sql: "CREATE INDEX auditEntryByActionAndTime ON auditEntry(action, recordedAt)")
         }
+        // Deleting an ingest run (with its source) sets its files' runID to NULL; without
+        // an index every run deleted read every file of the gallery. A bulk-filled source
+        // of a million faces has hundreds of runs: erasing it took 194 s at ten million
+        // faces, 3.5 s with the index. Sources by organisation: the other foreign key
+        // without one (an organisation's deletion is refused while it has sources).
+        // The rate limits count today's searches by an account and by an organisation:
+        // with these the count reads the index alone, not every search's row (4,400
+        // searches in a day took 2 ms per count, four counts per search).
+        migrator.registerMigration("v6: indexes behind every foreign key and the rate limits") { db in
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS sourceFileByRun ON sourceFile(runID)")
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS sourceByOrganisation ON source(organisationID)")
+            try db.execute(sql: "CREATE INDEX auditEntryByActorAndTime ON auditEntry(action, actor, recordedAt)")
+            try db.execute(sql: "CREATE INDEX auditEntryByOrganisationAndTime ON auditEntry(action, organisation, recordedAt)")
+        }
         return migrator
     }
 

@@ -29,8 +29,10 @@ enum GalleryFixtures {
         return folder
     }
 
-    static func gallery(_ folder: String, graphThreshold: Int? = nil) throws -> Gallery {
-        try Gallery(directory: folder + "/store", modelID: pipeline.modelID, dimension: 128, graphThreshold: graphThreshold)
+    static func gallery(_ folder: String, largeGalleryThreshold: Int? = nil, largeGalleryIndex: Gallery.IndexKind = .scan) throws -> Gallery {
+        try Gallery(
+            directory: folder + "/store", modelID: pipeline.modelID, dimension: 128, largeGalleryThreshold: largeGalleryThreshold,
+            largeGalleryIndex: largeGalleryIndex)
     }
 
     @discardableResult
@@ -164,21 +166,25 @@ enum GalleryFixtures {
             hits.map(\.id) == expected.map(\.id) && zip(hits, expected).allSatisfy { abs($0.score - $1.score) < 1e-4 }
         }
 
-        let graph = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(try graph.indexKind == .graph)
-        #expect(try graph.indexOrigin == "database")
-        #expect(try agrees(try graph.index.search(query.vector, k: 4)))
-        try graph.saveIndex()
-        let reopened = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(try reopened.indexOrigin == "graph snapshot")
-        #expect(try agrees(try reopened.index.search(query.vector, k: 4)))
+        for kind in [Gallery.IndexKind.scan, .graph] {
+            let large = try GalleryFixtures.gallery(folder, largeGalleryThreshold: 3, largeGalleryIndex: kind)
+            #expect(try large.indexKind == kind)
+            #expect(try large.indexOrigin == "database")
+            #expect(try agrees(try large.index.search(query.vector, k: 4)), "\(kind)")
+            try large.saveIndex()
+            let reopened = try GalleryFixtures.gallery(folder, largeGalleryThreshold: 3, largeGalleryIndex: kind)
+            #expect(try reopened.indexOrigin == "\(kind.rawValue) snapshot")
+            #expect(try agrees(try reopened.index.search(query.vector, k: 4)), "\(kind)")
 
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: graph.snapshotPath))
-        bytes[bytes.count / 3] ^= 0x55
-        try bytes.write(to: URL(fileURLWithPath: graph.snapshotPath))
-        let repaired = try GalleryFixtures.gallery(folder, graphThreshold: 3)
-        #expect(try repaired.indexOrigin.contains("damaged"))
-        #expect(try agrees(try repaired.index.search(query.vector, k: 4)))
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: large.snapshotPath))
+            bytes[bytes.count / 3] ^= 0x55
+            try bytes.write(to: URL(fileURLWithPath: large.snapshotPath))
+            let repaired = try GalleryFixtures.gallery(folder, largeGalleryThreshold: 3, largeGalleryIndex: kind)
+            #expect(try repaired.indexOrigin.contains("damaged"), "\(kind)")
+            #expect(try agrees(try repaired.index.search(query.vector, k: 4)), "\(kind)")
+            let snapshots = try FileManager.default.contentsOfDirectory(atPath: folder + "/store").filter { $0.hasSuffix(".bin") }
+            #expect(snapshots == [String(try repaired.snapshotPath.split(separator: "/").last!)], "one snapshot, of the kind in use")
+        }
     }
 
     /// A clip made here from the real portraits: four seconds of Obama, then four of

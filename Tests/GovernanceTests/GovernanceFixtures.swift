@@ -31,7 +31,7 @@ final class GovernedWorld: @unchecked Sendable {
     /// The PostgreSQL schema this world's records live in (one per world).
     private let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
 
-    init(engine: MetadataEngine = .sqlite, graphThreshold: Int? = nil) throws {
+    init(engine: MetadataEngine = .sqlite, largeGalleryThreshold: Int? = nil, largeGalleryIndex: Gallery.IndexKind = .scan) throws {
         self.engine = engine
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-governance-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos/nested", withIntermediateDirectories: true)
@@ -43,13 +43,14 @@ final class GovernedWorld: @unchecked Sendable {
         governance = try Governance(
             gallery: Gallery(
                 directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                largeGalleryThreshold: largeGalleryThreshold, largeGalleryIndex: largeGalleryIndex, database: engine.open(schema: schema),
                 sharedIndex: engine.sharedIndex(collection: schema)),
             now: { clock.now() })
-        self.graphThreshold = graphThreshold
+        (self.largeGalleryThreshold, self.largeGalleryIndex) = (largeGalleryThreshold, largeGalleryIndex)
     }
 
-    private let graphThreshold: Int?
+    private let largeGalleryThreshold: Int?
+    private let largeGalleryIndex: Gallery.IndexKind
 
     /// Opens the same store again, as a new process would.
     func reopen() throws {
@@ -57,7 +58,7 @@ final class GovernedWorld: @unchecked Sendable {
         governance = try Governance(
             gallery: Gallery(
                 directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
-                graphThreshold: graphThreshold, database: engine.open(schema: schema),
+                largeGalleryThreshold: largeGalleryThreshold, largeGalleryIndex: largeGalleryIndex, database: engine.open(schema: schema),
                 sharedIndex: engine.sharedIndex(collection: schema)),
             now: { clock.now() })
     }

@@ -14,15 +14,18 @@ import Testing
         }
     }()
 
-    static func engines() -> [any SnapshottingIndex] {
+    static func engines() throws -> [any SnapshottingIndex] {
         let exact = ExactIndex(dimension: 64), graph = HNSWIndex(dimension: 64)
-        exact.add(faces)
-        graph.add(faces)
-        return [exact, graph]
+        // Codes learnt from the first 100 faces, and fewer candidates re-scored than
+        // the gallery holds, so the code scan itself is what is checked.
+        let scan = ScanIndex(dimension: 64, trainingFaces: 100)
+        scan.rescoredOverride = 40
+        for index in [exact, graph, scan] as [any FaceIndex] { try index.add(faces) }
+        return [exact, graph, scan]
     }
 
     @Test func excludedSourcesAndFacesNeverComeBack() throws {
-        for index in Self.engines() {
+        for index in try Self.engines() {
             for query in Self.faces.prefix(20).map(\.vector) {
                 let filter = SearchFilter(excludedSources: [1, 4], excludedFaces: [2, 3, 9])
                 let hits = try index.search(query, k: 20, filter: filter)
@@ -42,7 +45,7 @@ import Testing
     @Test func anExclusionInsideTheIndexGivesWhatTheIDSetFilterGave() throws {
         for excluded in [Set<Int64>([1, 2, 3]), [5]] {
             let idsOfExcluded = Set(Self.faces.filter { excluded.contains($0.source) }.map(\.id))
-            for index in Self.engines() {
+            for index in try Self.engines() {
                 for query in Self.faces.prefix(30).map(\.vector) {
                     let inside = try index.search(query, k: 10, filter: SearchFilter(excludedSources: excluded))
                     let bySet = try index.search(query, k: 10, filter: SearchFilter(admits: { !idsOfExcluded.contains($0) }))
@@ -56,7 +59,7 @@ import Testing
     /// A range search scores every face: it finds exactly what an exhaustive float scan
     /// finds above the threshold (the graph's half-precision scores within its tolerance).
     @Test func aRangeSearchMissesNothingAboveItsThreshold() throws {
-        for index in Self.engines() {
+        for index in try Self.engines() {
             for query in Self.faces.prefix(20).map(\.vector) {
                 let threshold: Float = 0.3
                 let truth = Set(Self.faces.filter { dot($0.vector, query) >= threshold }.map(\.id))
@@ -73,23 +76,21 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("contract-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (exact, graph) = (ExactIndex(dimension: 64), HNSWIndex(dimension: 64))
-        exact.add(Self.faces)
-        graph.add(Self.faces)
-        try exact.save(modelID: "m", to: folder + "/exact.bin", sealing: nil)
-        try graph.save(modelID: "m", to: folder + "/graph.bin", sealing: nil)
+        let engines = try Self.engines()
+        for (i, index) in engines.enumerated() { try index.save(modelID: "m", to: folder + "/\(i).bin", sealing: nil) }
         let loadedExact = ExactIndex(dimension: 64)
-        try IndexSnapshot.load(into: loadedExact, modelID: "m", from: folder + "/exact.bin")
-        let loadedGraph = try HNSWIndex.load(modelID: "m", from: folder + "/graph.bin")
+        try IndexSnapshot.load(into: loadedExact, modelID: "m", from: folder + "/0.bin")
+        let loadedGraph = try HNSWIndex.load(modelID: "m", from: folder + "/1.bin")
+        let loadedScan = try ScanIndex.load(modelID: "m", from: folder + "/2.bin")
         let onlySourceTwo = SearchFilter(excludedSources: [1, 3, 4, 5, 6])
-        for index in [loadedExact, loadedGraph] as [any FaceIndex] {
+        for index in [loadedExact, loadedGraph, loadedScan] as [any FaceIndex] {
             let hits = try index.search(Self.faces[1].vector, k: 10, filter: onlySourceTwo)
             #expect(hits.count == 10 && hits.allSatisfy { Self.faces[Int($0.id) - 1].source == 2 }, "\(index.engine)")
         }
     }
 
     @Test func idsAreListedByRange() throws {
-        for index in Self.engines() {
+        for index in try Self.engines() {
             #expect(try index.faceIDs(in: 100..<110) == Set(100..<110), "\(index.engine)")
             #expect(try index.count(upTo: 600) == 600)
             try index.remove(ids: [105, 700])
