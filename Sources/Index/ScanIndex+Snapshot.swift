@@ -69,10 +69,13 @@ extension ScanIndex {
                 index.quantizer = ProductQuantizer(dimension: dimension, codebook: codebook)
                 index.trainedOn = Int(trainedOn)
             }
-            index.ids = try reader.array(of: Int64.self, count: count)
-            index.sources = try reader.array(of: Int64.self, count: count)
-            index.vectors = try reader.array(of: Float16.self, count: count * dimension)
-            if trained { index.codes = try reader.array(of: UInt8.self, count: codeBytes) }
+            // Room for an eighth more faces: the first faces added after opening (an
+            // ingest under `lineup serve`) do not copy ten million templates at once.
+            let room = count + count / 8
+            index.ids = try reader.array(of: Int64.self, count: count, capacity: room)
+            index.sources = try reader.array(of: Int64.self, count: count, capacity: room)
+            index.vectors = try reader.array(of: Float16.self, count: count * dimension, capacity: room * dimension)
+            if trained { index.codes = try reader.array(of: UInt8.self, count: codeBytes, capacity: (room + 31) / 32 * (dimension / 2) * 16) }
             try reader.finish()
             index.largestID = index.ids.max() ?? .min
             index.computeBlockSources()

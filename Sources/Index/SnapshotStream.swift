@@ -377,10 +377,12 @@ final class SnapshotReader {
     }
 
     /// A new array of `count` values read from the stream.
-    func array<T: BitwiseCopyable>(of type: T.Type, count: Int) throws(LoadError) -> [T] {
+    /// `count` values read into a new array with room for `capacity` (at least
+    /// `count`), so an array that grows after loading need not be copied at once.
+    func array<T: BitwiseCopyable>(of type: T.Type, count: Int, capacity: Int = 0) throws(LoadError) -> [T] {
         guard count > 0 else { return [] }
         var failure: LoadError?
-        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let values = [T](unsafeUninitializedCapacity: max(count, capacity)) { buffer, initialized in
             do throws(LoadError) {
                 try copy(into: buffer.baseAddress!, count: count)
                 initialized = count
