@@ -68,12 +68,18 @@ public struct GalleryOptions: ParsableArguments, Sendable {
 
     /// The large-gallery index asked for, by option or environment.
     public func largeGalleryIndex() throws -> LargeGalleryIndex {
-        if let largeIndex { return largeIndex }
-        guard let name = environment("LINEUP_LARGE_INDEX") else { return .scan }
-        guard let kind = LargeGalleryIndex(rawValue: name) else {
-            throw ValidationError("LINEUP_LARGE_INDEX is '\(name)': it is scan or graph")
+        try largeIndex ?? Self.choice(named: "LINEUP_LARGE_INDEX", default: .scan)
+    }
+
+    /// A choice of `T`'s values from the environment variable `variable`, or `fallback`
+    /// when it is unset; a value that names none is refused, listing the choices.
+    private static func choice<T: RawRepresentable & CaseIterable>(named variable: String, default fallback: T) throws -> T
+    where T.RawValue == String {
+        guard let name = environment(variable) else { return fallback }
+        guard let value = T(rawValue: name) else {
+            throw ValidationError("\(variable) is '\(name)': it is " + T.allCases.map(\.rawValue).joined(separator: " or "))
         }
-        return kind
+        return value
     }
 
     /// Opens the gallery for the model the pipeline options select.
@@ -99,12 +105,7 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     }
 
     public func deploymentMode() throws -> DeploymentMode {
-        if let mode { return mode }
-        guard let name = environment("LINEUP_MODE") else { return .embedded }
-        guard let mode = DeploymentMode(rawValue: name) else {
-            throw ValidationError("LINEUP_MODE is '\(name)': it is embedded or cluster")
-        }
-        return mode
+        try mode ?? Self.choice(named: "LINEUP_MODE", default: .embedded)
     }
 
     public var postgres: String { postgresURL ?? environment("LINEUP_POSTGRES_URL") ?? "postgres://lineup@127.0.0.1:54329/lineup" }

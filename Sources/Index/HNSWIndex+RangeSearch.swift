@@ -3,10 +3,8 @@ import Foundation
 import Synchronization
 
 extension HNSWIndex {
-    /// Half precision holds each component of a unit vector to 2⁻¹¹ of its size, so by
-    /// Cauchy–Schwarz a half-precision inner product is within 2⁻¹¹ (4.9·10⁻⁴) of the
-    /// float one; the float sums add less than 10⁻⁵ at these dimensions.
-    public var rangeScoreTolerance: Float { 5e-4 }
+    /// Half-precision scores (`halfPrecisionScoreTolerance`).
+    public var rangeScoreTolerance: Float { halfPrecisionScoreTolerance }
 
     /// Every live slot scored from its half-precision vector, split across cores: at
     /// ten million 128-value templates, 2.6 GB read once.

@@ -42,6 +42,12 @@ public func dot(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Float {
     b.withUnsafeBufferPointer { dot(a, $0) }
 }
 
+/// How far an inner product scored on half-precision vectors may be from the float
+/// one: half precision holds each component of a unit vector to 2⁻¹¹ of its size, so
+/// by Cauchy–Schwarz the product is within 2⁻¹¹ (4.9·10⁻⁴); the float sums add less
+/// than 10⁻⁵ at these dimensions. The graph and scan indexes both score this way.
+public let halfPrecisionScoreTolerance: Float = 5e-4
+
 /// Inner product of a float vector and a half-precision one, compiled here with the
 /// index's vector settings (F16C), for callers outside the index.
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float16>, count: Int) -> Float {

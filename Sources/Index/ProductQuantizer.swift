@@ -162,7 +162,7 @@ struct ProductQuantizer: Sendable, Equatable {
     }
 }
 
-/// SplitMix64: a small reproducible generator for seeding k-means.
+/// SplitMix64: a small reproducible generator (k-means seeding, synthetic templates).
 struct SplitMix {
     private var state: UInt64
     init(seed: UInt64) { state = seed }

@@ -449,7 +449,7 @@ public final class ScanIndex: SnapshottingIndex, @unchecked Sendable {
     }
 
     /// Half-precision scores, as the graph index's: within 5·10⁻⁴ of the float ones.
-    public var rangeScoreTolerance: Float { 5e-4 }
+    public var rangeScoreTolerance: Float { halfPrecisionScoreTolerance }
 
     /// Every face scored from its half-precision template, split across cores.
     public func rangeSearch(_ query: [Float], minScore: Float) -> [SearchHit]? {

@@ -6,11 +6,11 @@ import Foundation
 /// (128-d) or ± 0.05 (512-d), as real face templates do. Same seed, same vectors.
 public struct SyntheticTemplates {
     public let dimension: Int
-    private var state: UInt64
+    private var random: SplitMix
 
     public init(dimension: Int, seed: UInt64) {
         self.dimension = dimension
-        state = seed
+        random = SplitMix(seed: seed)
     }
 
     /// A new identity's centre.
@@ -34,16 +34,8 @@ public struct SyntheticTemplates {
         return (templates, centres)
     }
 
-    private mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
     private mutating func gaussian() -> Float {
-        let u = Double(next() >> 11) / Double(1 << 53), v = Double(next() >> 11) / Double(1 << 53)
+        let u = Double(random.next() >> 11) / Double(1 << 53), v = Double(random.next() >> 11) / Double(1 << 53)
         return Float((-2 * log(max(u, 1e-300))).squareRoot() * cos(2 * .pi * v))
     }
 
