@@ -30,6 +30,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // Milvus's gRPC API. The code generated from Sources/Milvus/Protocol/milvus.proto
+        // is committed (scripts/generate-milvus-proto.sh), so its generator's versions are exact.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
     ],
     targets: [
         // OpenCV 4 from the system, found through pkg-config.
@@ -63,8 +69,18 @@ let package = Package(
             dependencies: ["CPrefetch", "CScan", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
-        // Face templates in Milvus (its RESTful API), for galleries past one machine.
-        .target(name: "Milvus", dependencies: ["Index"]),
+        // Face templates in Milvus (its gRPC API), for galleries past one machine.
+        .target(
+            name: "Milvus",
+            dependencies: [
+                "Index",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Protocol/milvus.proto"]
+        ),
         .target(
             name: "Store",
             dependencies: ["FaceVision", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]

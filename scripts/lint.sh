@@ -4,8 +4,10 @@
 # form first (the lint-only findings, such as names, stay for a person to fix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-paths=(Sources Tests Package.swift)
+# Code generated from .proto files (*.pb.swift, *.grpc.swift) is left as its generator wrote it.
+mapfile -t paths < <(find Sources Tests -name '*.swift' ! -name '*.pb.swift' ! -name '*.grpc.swift' | sort)
+paths+=(Package.swift)
 if [ "${1:-}" = "--fix" ]; then
-    swift format format --in-place --recursive --parallel --configuration .swift-format "${paths[@]}"
+    swift format format --in-place --parallel --configuration .swift-format "${paths[@]}"
 fi
-swift format lint --strict --recursive --parallel --configuration .swift-format "${paths[@]}"
+swift format lint --strict --parallel --configuration .swift-format "${paths[@]}"

@@ -5,6 +5,7 @@ import Foundation
 import Gallery
 import Governance
 import Index
+import Milvus
 import Store
 
 #if canImport(FoundationNetworking)
@@ -115,12 +116,27 @@ extension BenchGalleryCommand {
             try g.gallery.probe(image: Image(data: $0, limits: pipeline.limits), pipeline: pipeline).template.vector
         }
 
+        // Face-like templates beside the photos, as `bench index` queries: a new sample of
+        // a synthetic gallery identity (mated) and a new identity (non-mated), each
+        // searched with a photo's probe whose template is replaced.
+        let synthetic = try syntheticProbes(g, count: probes)
+        let allProbes =
+            made
+            + synthetic.map { vector -> Gallery.Probe in
+                var probe = made[0]
+                probe.template = FaceTemplate(modelID: probe.template.modelID, vector: vector.template)
+                return probe
+            }
+        let groups = ["LFW photos"] + synthetic.map { $0.mated ? "synthetic mated" : "synthetic non-mated" }
+        let groupOf = (0..<allProbes.count).map { $0 < made.count ? groups[0] : groups[1 + $0 - made.count] }
+        let allPhotos = photos + synthetic.indices.map { photos[$0 % photos.count] }
+
         // The exact answer: every sealed template opened and scored.
         let clock = ContinuousClock()
         let suppressed = Set(try g.optOuts(as: world.officer).filter { $0.0.status != .rejected }.flatMap(\.1))
         let excluded = Set(try g.sources(as: world.admin).filter { $0.jurisdiction == "US-IL" }.compactMap(\.id))
         let scanStarted = clock.now
-        var exact = ExactAnswers(probes: made.map(\.template.vector), k: 10, access: accessTemplates, accessThreshold: g.accessRequestThreshold)
+        var exact = ExactAnswers(probes: allProbes.map(\.template.vector), k: 10, access: accessTemplates, accessThreshold: g.accessRequestThreshold)
         try g.gallery.store.forEachTemplate(modelID: g.gallery.modelID) { id, source, vector in
             exact.offer(id: id, vector: vector, suppressed: suppressed.contains(id), excluded: excluded.contains(source))
         }
@@ -128,27 +144,34 @@ extension BenchGalleryCommand {
 
         let effort = try SearchEffort(g.gallery.index)
         let own = effort.current
-        for breadth in [own] + breadths.map(Optional.some) {
+        for breadth in [own] + (breadths.isEmpty ? effort.alsoMeasured : breadths).map(Optional.some) {
             effort.set(breadth)
             let effort = effort.describe(breadth)
             try? g.removeRule(as: world.admin, named: BenchGalleryWorld.excludeRule.name)
             for (condition, ruled) in [("no exclude rule", false), ("rule excluding half the gallery", true)] {
                 if ruled { try g.putRule(as: world.admin, BenchGalleryWorld.excludeRule) }
-                var times: [Double] = [], recall = 0.0
-                for ((photo, probe), truth) in zip(zip(photos, made), exact.best(ruled ? 1 : 0)) {
+                var times: [Double] = [], recall: [String: (sum: Double, count: Int)] = [:]
+                for (((photo, probe), truth), group) in zip(zip(zip(allPhotos, allProbes), exact.best(ruled ? 1 : 0)), groupOf) {
                     let started = clock.now
                     let result = try g.search(as: world.investigator, justification: justification, photo: photo, probe: probe, top: 10)
                     times.append((clock.now - started).seconds * 1000)
                     let returned = Set(result.result.candidates.map(\.faceID)), expected = Set(truth)
-                    recall += expected.isEmpty ? 1 : Double(returned.intersection(expected).count) / Double(expected.count)
+                    let share = expected.isEmpty ? 1 : Double(returned.intersection(expected).count) / Double(expected.count)
+                    for key in ["all", group] {
+                        recall[key, default: (0, 0)].sum += share
+                        recall[key, default: (0, 0)].count += 1
+                    }
                 }
                 let sorted = times.sorted()
                 record(
                     "search p99, \(condition), \(effort)", Self.percentile(sorted, 0.99), "ms",
                     "p50 \(format(Self.percentile(sorted, 0.5), 1)) ms over \(times.count) searches through Governance, opt-outs in force")
+                let split = ["LFW photos", "synthetic mated", "synthetic non-mated"].compactMap { key in
+                    recall[key].map { "\(key) \(format($0.sum / Double($0.count), 3))" }
+                }
                 record(
-                    "recall@10, \(condition), \(effort)", recall / Double(made.count), "",
-                    "against an exact scan of every sealed template (\(format(scan, 0)) s)")
+                    "recall@10, \(condition), \(effort)", recall["all"].map { $0.sum / Double($0.count) } ?? 0, "",
+                    "\(split.joined(separator: ", ")); against an exact scan of every sealed template (\(format(scan, 0)) s)")
             }
             try g.removeRule(as: world.admin, named: BenchGalleryWorld.excludeRule.name)
         }
@@ -352,8 +375,27 @@ struct SealedBytesSearch {
     }
 }
 
+extension BenchGalleryCommand {
+    /// `count` face-like probe templates, alternating mated (a new sample of an
+    /// identity of the synthetic source `press-gb`) and non-mated (a new identity).
+    func syntheticProbes(_ g: Governance, count: Int) throws -> [(template: [Float], mated: Bool)] {
+        guard let source = try g.gallery.store.sources().first(where: { $0.name == "press-gb" }) else { return [] }
+        let identities = max(1, faces / 10 / SyntheticFiles.facesPerIdentity)
+        return (0..<count).map { q in
+            if q % 2 == 0 {
+                let identity = (q * 7919) % identities
+                var centre = SyntheticTemplates(dimension: SFaceEmbedder.templateDimension, seed: SyntheticFiles.mix(Int(source.id!), identity, 1))
+                var sample = SyntheticTemplates(dimension: SFaceEmbedder.templateDimension, seed: SyntheticFiles.mix(Int(source.id!), identity, 9))
+                return (sample.sample(around: centre.centre()), true)
+            }
+            var generator = SyntheticTemplates(dimension: SFaceEmbedder.templateDimension, seed: SyntheticFiles.mix(-1, q, 7))
+            return (generator.centre(), false)
+        }
+    }
+}
+
 /// The effort a search spends, whichever index the gallery holds: the candidates a
-/// scan re-scores, or a graph walk's breadth; nothing to set for exact search.
+/// scan re-scores, a graph walk's breadth, or Milvus's ef; nothing to set for exact search.
 struct SearchEffort {
     let index: any FaceIndex
 
@@ -363,14 +405,26 @@ struct SearchEffort {
         switch index {
         case let scan as ScanIndex: scan.rescoredOverride ?? ScanIndex.defaultRescored
         case let graph as HNSWIndex: graph.efSearchOverride ?? graph.parameters.efSearch
+        case let milvus as MilvusIndex: milvus.effortOverride
         default: nil
         }
+    }
+
+    /// Efforts measured beside the index's own when none are asked for: for Milvus,
+    /// the one its rule chooses for recall@10 ≥ 0.99 at this size.
+    var alsoMeasured: [Int] {
+        guard let milvus = index as? MilvusIndex, let faces = try? milvus.count() else { return [] }
+        return [
+            MilvusSearchEffort.effort(
+                layout: milvus.builtLayout, faces: faces, recallTarget: 0.99, limit: 10 + MilvusIndex.searchSlack)
+        ]
     }
 
     func set(_ effort: Int?) {
         switch index {
         case let scan as ScanIndex: scan.rescoredOverride = effort
         case let graph as HNSWIndex: graph.efSearchOverride = effort
+        case let milvus as MilvusIndex: milvus.effortOverride = effort
         default: break
         }
     }
@@ -379,6 +433,9 @@ struct SearchEffort {
         switch index {
         case is ScanIndex: effort.map { "scan re-scoring \($0)" } ?? "scan"
         case is HNSWIndex: effort.map { "graph breadth \($0)" } ?? "graph"
+        case let milvus as MilvusIndex:
+            effort.map { "milvus ef \($0)" }
+                ?? "milvus at recall target \(milvus.recallTarget) (ef \((try? milvus.searchEffort(limit: 10 + MilvusIndex.searchSlack)) ?? 0))"
         default: "exact index"
         }
     }

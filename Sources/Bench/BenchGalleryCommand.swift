@@ -74,6 +74,12 @@ struct BenchGalleryCommand: ParsableCommand {
     @Flag(help: "Keep the gallery folder even when it was a temporary one.")
     var keep = false
 
+    @Option(
+        help:
+            "embedded, or cluster: measure the searches of a gallery this benchmark made and `lineup migrate` copied into PostgreSQL and Milvus (LINEUP_POSTGRES_URL, LINEUP_MILVUS_URL; needs --reuse and --measure searches)."
+    )
+    var mode: DeploymentMode = .embedded
+
     @OptionGroup var pipelineOptions: PipelineOptions
     @OptionGroup var outputOptions: OutputOptions
 
@@ -86,6 +92,9 @@ struct BenchGalleryCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if mode == .cluster, reuse == nil || measure != [.searches] {
+            throw ValidationError("--mode cluster measures the searches of a migrated gallery: give --reuse DIR and --measure searches")
+        }
         guard faces >= 1000 else { throw ValidationError("--faces is at least 1000") }
         guard breadths.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--breadths are at least 1") }
         guard probes >= 1, optOuts >= 0, accessRequests >= 1, erasureSample >= 1 else {
@@ -114,6 +123,12 @@ struct BenchGalleryCommand: ParsableCommand {
         let people = try LFWPeople(images: lfw)
         var g = try open(directory)
         let world = try BenchGalleryWorld.prepare(g, lfwImages: lfw)
+        if mode == .cluster {
+            // The gallery was filled, ingested and given its opt-outs before it was migrated.
+            try measureSearches(g, world, people: people, pipeline: pipeline, record: record)
+            if outputOptions.json { try printJSON(figures) }
+            return
+        }
         let filled = try fill(g, world)
         if filled.faces > 0 {
             record(
@@ -153,7 +168,13 @@ struct BenchGalleryCommand: ParsableCommand {
     }
 
     func open(_ directory: String) throws -> Governance {
-        try Governance(
+        if mode == .cluster {
+            var options = GalleryOptions()
+            options.store = directory
+            options.mode = .cluster
+            return try options.governance(pipelineOptions)
+        }
+        return try Governance(
             gallery: Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
                 largeGalleryIndex: largeIndex.kind))

@@ -72,15 +72,30 @@ struct ReconcileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",
         abstract: "Cluster mode: bring Milvus in line with PostgreSQL (remove templates of faces no longer held, add missing ones).",
-        discussion: "lineup serve does this every hour. Admins; logged when it changes anything."
+        discussion: """
+            lineup serve does this every hour. Admins; logged when it changes anything. With --rebuild-index \
+            the collection is dropped, made again with Lineup's layout and filled from PostgreSQL: the way \
+            to move a collection made by Lineup's earlier RESTful client (automatic ids, no partition key), \
+            which Lineup refuses to write to. Searches find fewer faces until it finishes.
+            """
     )
 
     @OptionGroup var options: GovernedOptions
 
+    @Flag(help: "Drop the Milvus collection, make it again and fill it from PostgreSQL.")
+    var rebuildIndex = false
+
     func run() throws {
-        let (governance, principal) = try options.open()
+        let (governance, principal) = try options.open(rebuildingIndex: rebuildIndex)
         guard governance.gallery.indexKindKnownNow == .shared else {
             throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
+        }
+        if rebuildIndex {
+            let written = try governance.rebuildSharedIndex(as: principal) { count in
+                if count % 163_840 == 0 { FileHandle.standardError.write(Data("\(count) faces written …\n".utf8)) }
+            }
+            try options.outputOptions.present(["rebuilt": written]) { "the shared index was made again with \($0["rebuilt"]!) faces" }
+            return
         }
         let result = try governance.reconcileIndex(as: principal)
         try options.outputOptions.present(result) {

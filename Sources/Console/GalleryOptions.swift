@@ -27,6 +27,18 @@ public enum LargeGalleryIndex: String, ExpressibleByArgument, CaseIterable, Send
     public var kind: Gallery.IndexKind { self == .scan ? .scan : .graph }
 }
 
+/// The index a new Milvus collection is built with (an existing one keeps its own).
+public enum MilvusIndexChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// A graph in the query nodes' memory: the most recall for its effort.
+    case hnsw
+    /// 8-bit codes in inverted lists: a quarter of HNSW's memory, less recall for the effort.
+    case ivfSQ8 = "ivf_sq8"
+    /// The graph on the query nodes' local disks, for templates past their memory.
+    case diskann
+
+    public var layout: MilvusIndexLayout { MilvusIndexLayout(name: rawValue)! }
+}
+
 /// Where the gallery lives, and the keyring its templates are sealed with.
 public struct GalleryOptions: ParsableArguments, Sendable {
     public init() {}
@@ -51,6 +63,18 @@ public struct GalleryOptions: ParsableArguments, Sendable {
 
     @Option(help: "Cluster mode: the Milvus collection (default: LINEUP_MILVUS_COLLECTION, or lineup_ and the model id).")
     public var milvusCollection: String?
+
+    @Option(
+        help:
+            "Cluster mode: the recall@10 against exact search each Milvus search is given effort for, 0.5 to 0.999 (default: LINEUP_RECALL_TARGET, or 0.95). Higher costs time: see docs/scaling.md."
+    )
+    public var recallTarget: Double?
+
+    @Option(
+        help:
+            "Cluster mode: the index a new Milvus collection is built with, hnsw, ivf_sq8 or diskann (default: LINEUP_MILVUS_INDEX, or hnsw); an existing collection keeps its own."
+    )
+    public var milvusIndex: MilvusIndexChoice?
 
     @Option(
         help:
@@ -83,7 +107,9 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     }
 
     /// Opens the gallery for the model the pipeline options select.
-    public func open(_ pipelineOptions: PipelineOptions) throws -> Gallery {
+    /// `rebuildingIndex`: cluster mode's collection is not opened (nor its layout
+    /// checked), because it is about to be made again.
+    public func open(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false) throws -> Gallery {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let keys: TemplateKeyring
         if keyring == nil, environment("LINEUP_KEYRING_FILE") == nil, let json = environment("LINEUP_KEYRING") {
@@ -97,7 +123,7 @@ public struct GalleryOptions: ParsableArguments, Sendable {
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
                 largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys)
         case .cluster:
-            let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID)
+            let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID, openIndex: !rebuildingIndex)
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
                 keyring: keys, database: database, sharedIndex: index)
@@ -111,8 +137,19 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     public var postgres: String { postgresURL ?? environment("LINEUP_POSTGRES_URL") ?? "postgres://lineup@127.0.0.1:54329/lineup" }
     public var milvus: String { milvusURL ?? environment("LINEUP_MILVUS_URL") ?? "http://127.0.0.1:19530" }
 
-    /// The cluster's metadata store and the model's collection, opened (made when missing).
-    public func clusterEngines(modelID: String) throws -> (PostgresMetadataStore, MilvusIndex) {
+    /// The recall target asked for, by option or environment, within 0.5…0.999.
+    public func recallTargetAsked() throws -> Double {
+        let text = recallTarget.map { String($0) } ?? environment("LINEUP_RECALL_TARGET")
+        guard let text else { return MilvusSearchEffort.defaultRecallTarget }
+        guard let value = Double(text), (0.5...0.999).contains(value) else {
+            throw ValidationError("the recall target '\(text)' is not a number from 0.5 to 0.999")
+        }
+        return value
+    }
+
+    /// The cluster's metadata store and the model's collection, opened (made when
+    /// missing) unless `openIndex` is false.
+    public func clusterEngines(modelID: String, openIndex: Bool = true) throws -> (PostgresMetadataStore, MilvusIndex) {
         guard let url = URL(string: milvus), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ValidationError("the Milvus address '\(milvus)' is not an http(s) URL")
         }
@@ -125,15 +162,16 @@ public struct GalleryOptions: ParsableArguments, Sendable {
             throw ValidationError("the Milvus collection '\(collection)' is not a name of letters, digits and _ starting with a letter or _")
         }
         let index = MilvusIndex(
-            client: MilvusClient(baseURL: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
-            collection: collection)
-        try index.open()
+            client: try MilvusClient(address: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
+            collection: collection, layout: try (milvusIndex ?? Self.choice(named: "LINEUP_MILVUS_INDEX", default: MilvusIndexChoice.hnsw)).layout,
+            recallTarget: try recallTargetAsked())
+        if openIndex { try index.open() }
         return (database, index)
     }
 
     /// The gallery under its rules.
-    public func governance(_ pipelineOptions: PipelineOptions) throws -> Governance {
-        try Governance(gallery: open(pipelineOptions))
+    public func governance(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false) throws -> Governance {
+        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex))
     }
 }
 
@@ -163,8 +201,8 @@ public struct GovernedOptions: ParsableArguments, Sendable {
     @OptionGroup public var accountOptions: AccountOptions
     @OptionGroup public var outputOptions: OutputOptions
 
-    public func open() throws -> (Governance, Principal) {
-        let governance = try galleryOptions.governance(pipelineOptions)
+    public func open(rebuildingIndex: Bool = false) throws -> (Governance, Principal) {
+        let governance = try galleryOptions.governance(pipelineOptions, rebuildingIndex: rebuildingIndex)
         return (governance, try accountOptions.principal(governance))
     }
 }

@@ -51,6 +51,29 @@ extension Gallery {
         return result
     }
 
+    /// Empties the shared index and fills it again from the metadata store, the
+    /// truth, 16,384 faces at a time: for a shared index in a layout Lineup no longer
+    /// writes (the Milvus collections of its RESTful client), or one to start again.
+    /// Searches find fewer faces until it finishes. Answers with the faces written;
+    /// `progress` hears the running count.
+    public func rebuildSharedIndex(progress: (Int) -> Void = { _ in }) throws -> Int {
+        guard let shared = try index as? any SharedFaceIndex else {
+            throw StoreError.invalid(
+                "only a shared index (cluster mode) is rebuilt on request; an embedded one is rebuilt from its database when it opens")
+        }
+        try shared.recreate()
+        var written = 0
+        for range in shared.idRanges(upTo: try store.maxFaceID()) {
+            let ids = try store.faceIDs(modelID: modelID, in: range)
+            guard !ids.isEmpty else { continue }
+            try shared.add(try indexedFaces(ids))
+            written += ids.count
+            progress(written)
+        }
+        try shared.flush()
+        return written
+    }
+
     /// Every face of the gallery's model with its template opened and what the policy
     /// filters by, in id order: what a new index is filled with (a migration to Milvus).
     public func facesToIndex() throws -> [IndexedFace] {

@@ -168,6 +168,15 @@ extension Governance {
         return result
     }
 
+    /// Empties the shared index and fills it again from the metadata store (see
+    /// `Gallery.rebuildSharedIndex`). Admins; logged with the faces written.
+    public func rebuildSharedIndex(as principal: Principal?, progress: (Int) -> Void = { _ in }) throws -> Int {
+        if let principal { try requireOperator(principal, .admin, for: "rebuilding the shared index") }
+        let written = try gallery.rebuildSharedIndex(progress: progress)
+        try audit(principal, action: .indexReconcile, target: "shared index", details: Self.json(["rebuilt": written]))
+        return written
+    }
+
     /// Erases the faces whose source's retention period has passed (counted from
     /// ingest), one receipt per source, and search photos past their keeping time.
     /// `principal` nil is the server's schedule acting on its own.

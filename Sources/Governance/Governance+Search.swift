@@ -76,7 +76,8 @@ extension Governance {
         let exclusion = SearchExclusion(
             sources: decision.excludedSources.isEmpty
                 ? [] : try database.read { db in try Source.ids(named: Set(decision.excludedSources.keys), in: db) },
-            faces: optOuts.faces)
+            faces: optOuts.faces,
+            organisations: decision.ownOrganisationOnly == true ? [investigator.organisation.id!] : nil)
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
         // Defence in depth: a candidate that matches an opt-out is dropped even if it
         // escaped the list made when the opt-out was recorded.

@@ -173,6 +173,10 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
     public var reason: String?
     public var allowedBy: [String]
     public var excludedSources: [String: String]
+    /// Whether a rule keeps the search to the searching organisation's own sources
+    /// (every other organisation's are in `excludedSources` too): an engine that keeps
+    /// organisations apart then searches only that organisation's faces.
+    public var ownOrganisationOnly: Bool? = nil
 }
 
 /// Every rule, evaluated together, deny over allow.
@@ -196,6 +200,7 @@ public struct Policy: Sendable {
         }
         if act.action == .search {
             for rule in applying where rule.effect == .exclude {
+                if rule.otherOrganisationsSources == true { decision.ownOrganisationOnly = true }
                 for source in sources where decision.excludedSources[source.name] == nil && rule.excludes(source, for: act.organisation) {
                     decision.excludedSources[source.name] = rule.name
                 }

@@ -45,6 +45,16 @@ public protocol FaceIndex: AnyObject, Sendable {
     var rangeScoreTolerance: Float { get }
 }
 
+/// An engine outside this process with storage of its own, shared by every process
+/// of a deployment (Milvus): what the gallery asks of it beyond the searches.
+public protocol SharedFaceIndex: FaceIndex {
+    /// Removes the engine's store of this gallery's templates, whatever its layout,
+    /// and makes it again, empty, in the layout this client writes.
+    func recreate() throws
+    /// Waits until every write so far is durable in the engine's own storage.
+    func flush() throws
+}
+
 /// An engine that keeps itself as a file, so a gallery reopens without reading every
 /// template from its database (the exact and graph indexes; a remote engine keeps
 /// itself). Snapshots are written atomically and sealed by the caller's `SnapshotSealing`.
@@ -82,11 +92,20 @@ public struct SearchFilter: Sendable {
     public var excludedFaces: Set<Int64>
     /// An id selector beyond those (FAISS's `IDSelector`); nil admits every id.
     public var admits: (@Sendable (Int64) -> Bool)?
+    /// When set, the only organisations whose faces the search may return. Every
+    /// other organisation's sources are in `excludedSources` too, so the engines in
+    /// this process, which skip sources, need not read it; an engine that keeps each
+    /// organisation's faces apart (Milvus's partition key) searches only theirs.
+    public var organisations: Set<Int64>?
 
-    public init(excludedSources: Set<Int64> = [], excludedFaces: Set<Int64> = [], admits: (@Sendable (Int64) -> Bool)? = nil) {
+    public init(
+        excludedSources: Set<Int64> = [], excludedFaces: Set<Int64> = [], admits: (@Sendable (Int64) -> Bool)? = nil,
+        organisations: Set<Int64>? = nil
+    ) {
         self.excludedSources = excludedSources
         self.excludedFaces = excludedFaces
         self.admits = admits
+        self.organisations = organisations
     }
 
     public static var all: SearchFilter { SearchFilter() }
@@ -143,17 +162,21 @@ public struct IndexedFace: Sendable {
 public struct SearchExclusion: Sendable, Equatable {
     public var sources: Set<Int64>
     public var faces: Set<Int64>
+    /// When the policy keeps a search to one organisation's own sources: that
+    /// organisation (every other's sources are in `sources` as well).
+    public var organisations: Set<Int64>?
 
-    public init(sources: Set<Int64> = [], faces: Set<Int64> = []) {
+    public init(sources: Set<Int64> = [], faces: Set<Int64> = [], organisations: Set<Int64>? = nil) {
         self.sources = sources
         self.faces = faces
+        self.organisations = organisations
     }
 
     public var isEmpty: Bool { sources.isEmpty && faces.isEmpty }
 
     /// The filter that leaves these out, and keeps only what `admits` accepts when given.
     public func filter(admitting admits: (@Sendable (Int64) -> Bool)? = nil) -> SearchFilter {
-        SearchFilter(excludedSources: sources, excludedFaces: faces, admits: admits)
+        SearchFilter(excludedSources: sources, excludedFaces: faces, admits: admits, organisations: organisations)
     }
 }
 

@@ -1,147 +1,215 @@
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
 import Synchronization
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+/// A client of Milvus's gRPC API (`milvus.proto.milvus.MilvusService`), the one
+/// Milvus's own client libraries use. Unlike the RESTful API it sets what recall
+/// depends on: the primary key, the partition key, the index and its build
+/// parameters, and each search's effort and consistency.
+///
+/// Lineup's indexes are synchronous (a search is a function call), so each call here
+/// blocks its caller until Milvus answers. The gRPC client's own tasks run on a
+/// thread of this client's (`MilvusExecutor`), never on the threads of Swift's shared
+/// pool: a caller blocked on one of those (a request handler, a test) cannot hold up
+/// the answer it waits for.
+public final class MilvusClient: Sendable {
+    /// Where Milvus's proxy listens: `http://host:19530` (plaintext) or `https://…` (TLS).
+    public let address: URL
+    /// How long one call may take before it fails.
+    public let timeout: Duration
+    private let target: ResolvableTargets.DNS
+    private let tls: Bool
+    private let executor: MilvusExecutor
+    private let metadata: Metadata
+    /// The HTTP/2 connection's client, and how many have been made before it.
+    private let connection: Mutex<(client: GRPCClient<HTTP2ClientTransport.Posix>, generation: Int)>
 
-/// A client of Milvus's RESTful API v1 (`/v1/vector/…`). Milvus 2.3 serves it on its
-/// proxy port (19530), and later 2.x releases keep it beside the newer v2 API, so one
-/// client reaches the 2.3.5 standalone server started here and current clusters.
-/// Requests and answers are JSON; every answer carries a `code` (200 for success)
-/// and, on failure, a `message`, which `MilvusError` keeps.
-public struct MilvusClient: Sendable {
-    public let baseURL: URL
-    /// `user:password`, or an API key, sent as a bearer token when authentication is on.
-    public let token: String?
-    public let timeout: TimeInterval
-
-    public init(baseURL: URL, token: String? = nil, timeout: TimeInterval = 60) {
-        self.baseURL = baseURL
-        self.token = token
-        self.timeout = timeout
+    /// A client of the Milvus at `address`, which connects on its first call.
+    /// `token` is `user:password` or an API key, sent as Milvus expects (base64, in
+    /// the `authorization` metadata) when authentication is on.
+    public init(address: URL, token: String? = nil, timeout: TimeInterval = 60) throws {
+        guard let scheme = address.scheme, scheme == "http" || scheme == "https", let host = address.host, !host.isEmpty else {
+            throw MilvusError.badAddress("'\(address.absoluteString)' is not http://host:port or https://host:port")
+        }
+        guard timeout > 0 else { throw MilvusError.badAddress("a call's timeout must be positive") }
+        self.address = address
+        self.timeout = .milliseconds(Int64(timeout * 1000))
+        target = .dns(host: host, port: address.port ?? 19530)
+        tls = scheme == "https"
+        var metadata = Metadata()
+        if let token { metadata.addString(Data(token.utf8).base64EncodedString(), forKey: "authorization") }
+        self.metadata = metadata
+        let executor = MilvusExecutor(label: "milvus " + address.absoluteString)
+        self.executor = executor
+        connection = Mutex((try Self.connect(target, tls: tls, on: executor), 0))
     }
 
-    /// Names of the collections of the default database.
-    public func collections() throws -> [String] {
-        try call("GET", "/v1/vector/collections") as? [String] ?? []
+    deinit { connection.withLock { $0.client.beginGracefulShutdown() } }
+
+    /// A gRPC client on a new HTTP/2 connection, running on `executor`.
+    private static func connect(
+        _ target: ResolvableTargets.DNS, tls: Bool, on executor: MilvusExecutor
+    ) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+        let transport = try HTTP2ClientTransport.Posix(
+            target: target, transportSecurity: tls ? .tls : .plaintext, config: .defaults { $0.connection.maxIdleTime = nil })
+        let client = GRPCClient(transport: transport)
+        Task(executorPreference: executor) { try? await client.runConnections() }
+        return client
     }
 
-    /// Creates a collection of `dimension`-value vectors compared by inner product.
-    /// Milvus makes its `id` primary key itself (v1 has auto ids only), builds its
-    /// recommended index (AUTOINDEX) and loads the collection; rows may carry other
-    /// fields (the collection has dynamic fields), which filters can name.
-    public func createCollection(_ name: String, dimension: Int, description: String = "") throws {
-        _ = try call(
-            "POST", "/v1/vector/collections/create",
-            [
-                "collectionName": name, "dimension": dimension, "metricType": "IP", "primaryField": "id",
-                "vectorField": "vector", "description": description,
-            ])
+    typealias Service = WireMilvusService.Client<HTTP2ClientTransport.Posix>
+
+    /// Runs one call on this client's thread and waits for it. `method` names it in
+    /// errors. A call whose connection closed under it is sent once more on a new
+    /// connection: every call Lineup makes can be repeated without harm (an upsert
+    /// writes the same rows, a deletion deletes the same keys). Milvus's server ends
+    /// a connection now and then (the HTTP/2 library under this client also closes
+    /// one after 200 stream errors, which the server's late frames for finished
+    /// streams add up to over a few hundred large writes).
+    func call<Answer: MilvusAnswer>(
+        _ method: String, _ body: @escaping @Sendable (Service, Metadata, CallOptions) async throws -> Answer
+    ) throws -> Answer {
+        var attempt = 0
+        while true {
+            let (client, generation) = connection.withLock { $0 }
+            switch run(method, on: client, body) {
+            case .success(let answer):
+                let status = answer.answerStatus
+                guard status.code == 0, status.errorCode == 0 else {
+                    throw MilvusError.api(code: Int(status.code != 0 ? status.code : status.errorCode), message: "\(method): \(status.reason)")
+                }
+                return answer
+            case .failure(let failure):
+                guard failure.connectionLost, attempt == 0 else { throw failure.error }
+                attempt += 1
+                try reconnect(after: generation)
+            }
+        }
     }
 
-    /// The collection's fields, index and load state, as Milvus describes them.
-    public func describeCollection(_ name: String) throws -> [String: Any] {
-        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
-        return try call("GET", "/v1/vector/collections/describe?collectionName=" + encoded) as? [String: Any] ?? [:]
+    /// Replaces the connection of `generation` (unless another call already has).
+    private func reconnect(after generation: Int) throws {
+        try connection.withLock { current in
+            guard current.generation == generation else { return }
+            current.client.beginGracefulShutdown()
+            current = (try Self.connect(target, tls: tls, on: executor), generation + 1)
+        }
+    }
+
+    private struct Failure: Error {
+        var error: MilvusError
+        var connectionLost: Bool
+    }
+
+    private func run<Answer: MilvusAnswer>(
+        _ method: String, on client: GRPCClient<HTTP2ClientTransport.Posix>,
+        _ body: @escaping @Sendable (Service, Metadata, CallOptions) async throws -> Answer
+    ) -> Result<Answer, Failure> {
+        let outcome = Mutex<Result<Answer, Failure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        options.maxResponseMessageBytes = 256 << 20
+        let service = Service(wrapping: client), metadata = metadata, address = address.absoluteString
+        Task(executorPreference: executor) {
+            let result: Result<Answer, Failure>
+            do {
+                result = .success(try await body(service, metadata, options))
+            } catch let error as RPCError {
+                let lost = error.code == .unavailable && error.message.hasPrefix("Stream unexpectedly closed")
+                result = .failure(Failure(error: MilvusError(method: method, address: address, error: error), connectionLost: lost))
+            } catch {
+                result = .failure(Failure(error: .malformed("\(method): \(error)"), connectionLost: false))
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return outcome.withLock { $0! }
+    }
+
+    /// Milvus's version, as its server reports it: what `open` checks first.
+    public func version() throws -> String {
+        try call("GetVersion") { try await $0.getVersion(WireGetVersionRequest(), metadata: $1, options: $2) }.version
+    }
+
+    public func hasCollection(_ name: String) throws -> Bool {
+        try call("HasCollection") { service, metadata, options in
+            try await service.hasCollection(.with { $0.collectionName = name }, metadata: metadata, options: options)
+        }.value
     }
 
     public func dropCollection(_ name: String) throws {
-        _ = try call("POST", "/v1/vector/collections/drop", ["collectionName": name])
-    }
-
-    /// Inserts rows (each with `vector` and any other fields); answers with how many.
-    public func insert(_ collection: String, rows: [[String: Any]]) throws -> Int {
-        let answer = try call("POST", "/v1/vector/insert", ["collectionName": collection, "data": rows]) as? [String: Any]
-        return (answer?["insertCount"] as? Int) ?? 0
-    }
-
-    /// The `limit` rows nearest `vector` that pass `filter` (a Milvus boolean
-    /// expression), best first, each with `distance` (the inner product) and `fields`.
-    public func search(
-        _ collection: String, vector: [Float], limit: Int, filter: String? = nil,
-        fields: [String]
-    ) throws -> [[String: Any]] {
-        var body: [String: Any] = [
-            "collectionName": collection, "vector": vector.map(Double.init), "limit": limit,
-            "outputFields": fields,
-        ]
-        if let filter, !filter.isEmpty { body["filter"] = filter }
-        return try call("POST", "/v1/vector/search", body) as? [[String: Any]] ?? []
-    }
-
-    /// The rows that pass `filter`, with `fields` (at most `limit`).
-    public func query(_ collection: String, filter: String, fields: [String], limit: Int? = 16_384) throws -> [[String: Any]] {
-        var body: [String: Any] = ["collectionName": collection, "filter": filter, "outputFields": fields]
-        if let limit { body["limit"] = limit }
-        return try call("POST", "/v1/vector/query", body) as? [[String: Any]] ?? []
-    }
-
-    /// Deletes rows by primary key.
-    public func delete(_ collection: String, ids: [Int64]) throws {
-        guard !ids.isEmpty else { return }
-        _ = try call("POST", "/v1/vector/delete", ["collectionName": collection, "id": ids])
-    }
-
-    /// One request; answers with the `data` of a successful answer.
-    func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any? {
-        guard let url = URL(string: path, relativeTo: baseURL) else { throw MilvusError.malformed("bad path \(path)") }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = method
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        // No "Expect: 100-continue" round trip before each body (libcurl adds it to larger POSTs).
-        request.setValue("", forHTTPHeaderField: "Expect")
-        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-        let (data, response) = try send(request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            throw MilvusError.http(status: status, body: String(decoding: data.prefix(500), as: UTF8.self))
+        _ = try call("DropCollection") { service, metadata, options in
+            try await service.dropCollection(.with { $0.collectionName = name }, metadata: metadata, options: options)
         }
-        guard let answer = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw MilvusError.malformed("the answer to \(path) is not a JSON object")
-        }
-        let code = answer["code"] as? Int ?? 0
-        guard code == 200 else { throw MilvusError.api(code: code, message: answer["message"] as? String ?? "no message") }
-        return answer["data"]
     }
 }
 
-extension MilvusClient {
-    /// Sends a request and waits for the answer. The answer arrives on URLSession's own
-    /// queue, so waiting never holds a thread the answer needs (any caller may block:
-    /// request handlers on the server's thread pool, the command line, tests).
-    func send(_ request: URLRequest) throws -> (Data, URLResponse) {
-        let answer = Mutex<Result<(Data, URLResponse), MilvusError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let base = baseURL.absoluteString
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            answer.withLock {
-                if let data, let response {
-                    $0 = .success((data, response))
-                } else {
-                    $0 = .failure(.unreachable("\(base): \(error?.localizedDescription ?? "no answer")"))
-                }
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        return try answer.withLock { $0! }.get()
+/// An answer that carries Milvus's status: every response message has one, and a
+/// call that returns a bare status has it as its answer.
+protocol MilvusAnswer: Sendable {
+    var answerStatus: WireStatus { get }
+}
+
+extension WireStatus: MilvusAnswer { var answerStatus: WireStatus { self } }
+extension WireBoolResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireDescribeCollectionResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireGetLoadStateResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireDescribeIndexResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireMutationResult: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireSearchResults: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireFlushResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireQueryResults: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireGetFlushStateResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireGetCompactionStateResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireManualCompactionResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireGetVersionResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+extension WireGetQuerySegmentInfoResponse: MilvusAnswer { var answerStatus: WireStatus { status } }
+
+/// A thread of the client's own for the gRPC client's tasks (see `MilvusClient`).
+/// Jobs are short (a message decoded, a continuation resumed): the network work runs
+/// on the transport's event loops.
+final class MilvusExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) { queue = DispatchQueue(label: label) }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
 public enum MilvusError: Error, CustomStringConvertible, Equatable, Sendable {
+    case badAddress(String)
     case unreachable(String)
-    case http(status: Int, body: String)
+    /// Milvus answered with a failure status (its code and reason).
     case api(code: Int, message: String)
+    /// The gRPC call failed for another reason (its status code and message).
+    case rpc(code: String, message: String)
     case malformed(String)
+    /// The collection exists without the layout Lineup writes (see `MilvusIndex.open`).
+    case layout(String)
+
+    init(method: String, address: String, error: RPCError) {
+        switch error.code {
+        case .unavailable: self = .unreachable("\(address) (\(method)): \(error.message)")
+        case .deadlineExceeded: self = .unreachable("\(address) (\(method)): no answer in time")
+        default: self = .rpc(code: "\(error.code)", message: "\(method): \(error.message)")
+        }
+    }
 
     public var description: String {
         switch self {
+        case .badAddress(let detail): "the Milvus address is not usable: \(detail)"
         case .unreachable(let detail): "Milvus cannot be reached at \(detail)"
-        case .http(let status, let body): "Milvus answered HTTP \(status): \(body)"
         case .api(let code, let message): "Milvus refused (code \(code)): \(message)"
+        case .rpc(let code, let message): "the call to Milvus failed (\(code)): \(message)"
         case .malformed(let detail): "Milvus's answer was not understood: \(detail)"
+        case .layout(let detail): detail
         }
     }
 }
