@@ -91,8 +91,11 @@ struct ReconcileCommand: ParsableCommand {
             throw ValidationError("an embedded gallery's index is rebuilt from its database when it opens: reconcile is for --mode cluster")
         }
         if rebuildIndex {
+            var shown = 0
             let written = try governance.rebuildSharedIndex(as: principal) { count in
-                if count % 163_840 == 0 { FileHandle.standardError.write(Data("\(count) faces written …\n".utf8)) }
+                guard count / 100_000 > shown / 100_000 else { return }
+                shown = count
+                printError("\(count) faces written …")
             }
             try options.outputOptions.present(["rebuilt": written]) { "the shared index was made again with \($0["rebuilt"]!) faces" }
             return

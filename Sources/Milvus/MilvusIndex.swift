@@ -127,19 +127,30 @@ public final class MilvusIndex: Sendable {
     public func add(_ faces: [IndexedFace], batch: Int) throws {
         for start in stride(from: 0, to: faces.count, by: batch) {
             let chunk = faces[start..<min(faces.count, start + batch)]
-            let held = try faceIDs(among: chunk.map(\.id))
-            if !held.isEmpty { _ = try deleteRows(held.sorted()) }
-            let request = WireInsertRequest.with {
-                $0.collectionName = collection
-                $0.fieldsData = columns(chunk)
-                $0.numRows = UInt32(chunk.count)
+            do {
+                try replace(chunk, consistency: .session)
+            } catch MilvusError.connectionLost {
+                // The insert may have been applied, at a time this process never
+                // heard: asking again at strong consistency which faces are held, and
+                // deleting those first, writes each face once.
+                try replace(chunk, consistency: .strong)
             }
-            let answer = try client.call("Insert") { try await $0.insert(request, metadata: $1, options: $2) }
-            guard answer.insertCnt == Int64(chunk.count) else {
-                throw MilvusError.malformed("Milvus stored \(answer.insertCnt) of \(chunk.count) rows")
-            }
-            wrote(at: answer.timestamp, faces: chunk.count)
         }
+    }
+
+    private func replace(_ chunk: ArraySlice<IndexedFace>, consistency: MilvusConsistency) throws {
+        let held = try faceIDs(among: chunk.map(\.id), consistency: consistency)
+        if !held.isEmpty { _ = try deleteRows(held.sorted()) }
+        let request = WireInsertRequest.with {
+            $0.collectionName = collection
+            $0.fieldsData = columns(chunk)
+            $0.numRows = UInt32(chunk.count)
+        }
+        let answer = try client.call("Insert", idempotent: false) { try await $0.insert(request, metadata: $1, options: $2) }
+        guard answer.insertCnt == Int64(chunk.count) else {
+            throw MilvusError.malformed("Milvus stored \(answer.insertCnt) of \(chunk.count) rows")
+        }
+        wrote(at: answer.timestamp, faces: chunk.count)
     }
 
     /// The rows of `faces` as Milvus's columns.
@@ -310,9 +321,10 @@ public final class MilvusIndex: Sendable {
         return Set(column?.scalars.longData.data ?? [])
     }
 
-    /// Which of these faces the collection holds, as this process last wrote them.
-    func faceIDs(among ids: [Int64]) throws -> Set<Int64> {
-        let (level, guarantee) = MilvusConsistency.session.wire(lastWrite: state.withLock { $0.lastWrite })
+    /// Which of these faces the collection holds (at session consistency: as this
+    /// process last wrote them).
+    func faceIDs(among ids: [Int64], consistency: MilvusConsistency = .session) throws -> Set<Int64> {
+        let (level, guarantee) = consistency.wire(lastWrite: state.withLock { $0.lastWrite })
         let request = WireQueryRequest.with {
             $0.collectionName = collection
             $0.expr = "face in [\(ids.map(String.init).joined(separator: ","))]"

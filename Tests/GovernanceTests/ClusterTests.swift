@@ -2,6 +2,7 @@ import FaceVision
 import Foundation
 import Gallery
 import Index
+import Milvus
 import Store
 import TestSupport
 import Testing
@@ -85,5 +86,25 @@ import Testing
         #expect(try g.exportAudit(as: cast.auditor).last { $0.action == "index.reconcile" }?.details.contains("\"removed\":1") == true)
         let again = try g.reconcileIndex(as: cast.admin)
         #expect(again.added == 0 && again.removed == 0 && again.faces == 3, "nothing left to do: \(again)")
+    }
+
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),
+            "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    func rebuildingTheSharedIndexRefillsItFromTheMetadataStore() throws {
+        let world = try GovernedWorld(engine: .cluster)
+        let cast = try world.cast()
+        let g = world.governance
+        let shared = try #require(try g.gallery.index as? MilvusIndex)
+        let faces = try g.gallery.store.faceIDs(modelID: g.gallery.modelID, in: 0..<Int64.max)
+        // Emptied behind the gallery's back (a collection dropped, or one of an old layout replaced).
+        try shared.drop()
+        #expect(throws: GovernanceError.self) { _ = try g.rebuildSharedIndex(as: cast.investigator) }
+        #expect(try g.rebuildSharedIndex(as: cast.admin) == faces.count)
+        #expect(try shared.faceIDs(in: 0..<shared.idRangeLimit) == faces)
+        let found = try world.search(cast.investigator, "obama2.jpg").result.candidates
+        #expect(found.contains { $0.originURI == "obama.jpg" })
+        #expect(try g.exportAudit(as: cast.auditor).last { $0.action == "index.reconcile" }?.details.contains("\"rebuilt\"") == true)
     }
 }
