@@ -177,10 +177,8 @@ struct BenchGalleryCommand: ParsableCommand {
 
     func open(_ directory: String) throws -> Governance {
         if mode == .cluster {
-            var options = GalleryOptions()
-            options.store = directory
-            options.mode = .cluster
-            return try options.governance(pipelineOptions)
+            // The cluster's addresses and collection come from the environment, as for `lineup`.
+            return try GalleryOptions.parse(["--store", directory, "--mode", "cluster"]).governance(pipelineOptions)
         }
         return try Governance(
             gallery: Gallery(

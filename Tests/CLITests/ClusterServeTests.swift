@@ -186,7 +186,7 @@ import Testing
             return (found.body["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         }
         var candidates: [[String: Any]] = []
-        for _ in 0..<240 {  // Milvus shows new rows after its bounded-consistency delay
+        for _ in 0..<240 {  // another process's new rows show once Milvus has applied them
             candidates = try await search(two, "obama2.jpg")
             if candidates.contains(where: { ($0["origin_uri"] as? String)?.hasSuffix("obama.jpg") == true }) { break }
             try await Task.sleep(for: .milliseconds(500))
