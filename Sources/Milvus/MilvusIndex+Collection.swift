@@ -71,9 +71,7 @@ extension MilvusIndex {
 
     /// Whether the existing collection has Lineup's fields, of the right types and dimension.
     private func checkLayout() throws {
-        let answer = try client.call("DescribeCollection") { service, metadata, options in
-            try await service.describeCollection(.with { $0.collectionName = self.collection }, metadata: metadata, options: options)
-        }
+        let answer = try describeCollection()
         let fields = Dictionary(answer.schema.fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let key = answer.schema.fields.first { $0.isPrimaryKey }
         guard let key, key.name == Field.face, key.dataType == .int64, !key.autoID else {
@@ -97,6 +95,13 @@ extension MilvusIndex {
             throw MilvusError.layout(
                 "the Milvus collection \(collection) lacks the organisation partition key or the source and jurisdiction fields; \(Self.rebuildAdvice)"
             )
+        }
+    }
+
+    /// The collection's schema and id, as Milvus describes them.
+    func describeCollection() throws -> WireDescribeCollectionResponse {
+        try client.call("DescribeCollection") { service, metadata, options in
+            try await service.describeCollection(.with { $0.collectionName = self.collection }, metadata: metadata, options: options)
         }
     }
 
@@ -161,9 +166,7 @@ extension MilvusIndex {
     /// done: before this, a deleted template is hidden from searches but still
     /// written in Milvus's storage.
     public func compact() throws {
-        let id = try client.call("DescribeCollection") { service, metadata, options in
-            try await service.describeCollection(.with { $0.collectionName = self.collection }, metadata: metadata, options: options)
-        }.collectionID
+        let id = try describeCollection().collectionID
         let started = try client.call("ManualCompaction") { service, metadata, options in
             try await service.manualCompaction(.with { $0.collectionID = id }, metadata: metadata, options: options)
         }
@@ -173,18 +176,6 @@ extension MilvusIndex {
                 try await service.getCompactionState(.with { $0.compactionID = compaction }, metadata: metadata, options: options)
             }.state == .completed
         }
-    }
-
-    /// Rows Milvus has indexed and rows it holds: searches of sealed segments use the
-    /// index; growing segments are searched by brute force until sealed.
-    public func indexProgress() throws -> (indexed: Int, total: Int, pending: Int) {
-        let request = WireDescribeIndexRequest.with {
-            $0.collectionName = collection
-            $0.fieldName = Field.vector
-        }
-        let index = try client.call("DescribeIndex") { try await $0.describeIndex(request, metadata: $1, options: $2) }
-            .indexDescriptions.first
-        return (Int(index?.indexedRows ?? 0), Int(index?.totalRows ?? 0), Int(index?.pendingIndexRows ?? 0))
     }
 
     /// Rows in the query nodes' sealed segments, and those of them searched through

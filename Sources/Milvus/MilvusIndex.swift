@@ -309,26 +309,25 @@ public final class MilvusIndex: Sendable {
     /// The faces with ids in `range`, at most `MilvusSearchEffort.maxLimit` of them,
     /// read at strong consistency: every write acknowledged before this call shows.
     public func faceIDs(in range: Range<Int64>) throws -> Set<Int64> {
-        let request = WireQueryRequest.with {
-            $0.collectionName = collection
-            $0.expr = "face >= \(range.lowerBound) and face < \(range.upperBound)"
-            $0.outputFields = [Field.face]
-            $0.queryParams = [.pair("limit", String(MilvusSearchEffort.maxLimit))]
-            $0.consistencyLevel = .strong
-        }
-        let answer = try client.call("Query") { try await $0.query(request, metadata: $1, options: $2) }
-        let column = answer.fieldsData.first { $0.fieldName == Field.face }
-        return Set(column?.scalars.longData.data ?? [])
+        try faces(
+            where: "face >= \(range.lowerBound) and face < \(range.upperBound)", consistency: .strong,
+            limit: MilvusSearchEffort.maxLimit)
     }
 
     /// Which of these faces the collection holds (at session consistency: as this
     /// process last wrote them).
     func faceIDs(among ids: [Int64], consistency: MilvusConsistency = .session) throws -> Set<Int64> {
+        try faces(where: "face in [\(ids.map(String.init).joined(separator: ","))]", consistency: consistency)
+    }
+
+    /// The face ids of the rows `expression` selects (at most `limit`, when given).
+    private func faces(where expression: String, consistency: MilvusConsistency, limit: Int? = nil) throws -> Set<Int64> {
         let (level, guarantee) = consistency.wire(lastWrite: state.withLock { $0.lastWrite })
         let request = WireQueryRequest.with {
             $0.collectionName = collection
-            $0.expr = "face in [\(ids.map(String.init).joined(separator: ","))]"
+            $0.expr = expression
             $0.outputFields = [Field.face]
+            if let limit { $0.queryParams = [.pair("limit", String(limit))] }
             $0.consistencyLevel = level
             $0.guaranteeTimestamp = guarantee
         }

@@ -17,14 +17,15 @@ import Testing
     static let reachable: Bool = (try? MilvusClient(address: url, timeout: 5).version()) != nil
     static let why: Comment = "no Milvus at LINEUP_MILVUS_URL or 127.0.0.1:19530: scripts/cluster.sh start"
 
-    /// A gallery of face-like templates spread over organisations, sources and jurisdictions.
-    static func rows(_ n: Int, seed: UInt64) -> [IndexedFace] {
+    /// A gallery of face-like templates spread over sources and jurisdictions, and
+    /// over three organisations unless `organisation` names the one.
+    static func rows(_ n: Int, seed: UInt64, organisation: Int64? = nil) -> [IndexedFace] {
         var generator = SyntheticTemplates(dimension: 128, seed: seed)
         let templates = generator.gallery(identities: n / 5, perIdentity: 5).templates
         let jurisdictions = ["GB", "FR", "US-IL", "US-NY"]
         return templates.enumerated().map { index, vector in
             IndexedFace(
-                id: Int64(index + 1), vector: vector, source: Int64(index % 7 + 1), organisation: Int64(index % 3 + 1),
+                id: Int64(index + 1), vector: vector, source: Int64(index % 7 + 1), organisation: organisation ?? Int64(index % 3 + 1),
                 jurisdiction: jurisdictions[index % 4])
         }
     }
@@ -92,11 +93,7 @@ import Testing
         // One organisation, so one segment large enough for Milvus to index (it
         // scans segments under 1,024 rows instead), in 128 inverted lists: one
         // list probed finds a fraction of the ten best, every list nearly all.
-        let rows = Self.rows(5000, seed: 61).map { face -> IndexedFace in
-            var face = face
-            face.organisation = 1
-            return face
-        }
+        let rows = Self.rows(5000, seed: 61, organisation: 1)
         var generator = SyntheticTemplates(dimension: 128, seed: 62)
         let queries = (0..<60).map { _ in generator.centre() }
         try Self.withIndex(rows, sealed: true, layout: .ivfSQ8(nlist: 128)) { index in
@@ -111,11 +108,7 @@ import Testing
     func thePartitionKeyKeepsAnOrganisationsSearchInsideItsPartitions() throws {
         // Organisation 2's faces are copies of organisation 1's, slightly moved: for
         // every query, organisation 1 holds the nearest faces.
-        let base = Self.rows(600, seed: 51).map { face -> IndexedFace in
-            var face = face
-            face.organisation = 1
-            return face
-        }
+        let base = Self.rows(600, seed: 51, organisation: 1)
         var generator = SyntheticTemplates(dimension: 128, seed: 52)
         let copies = base.map { face in
             IndexedFace(id: face.id + 10_000, vector: generator.sample(around: face.vector), source: 99, organisation: 2, jurisdiction: "FR")
@@ -125,9 +118,7 @@ import Testing
             #expect(unscoped.first?.id == base[5].id)
             let theirs = try index.search(base[5].vector, k: 10, scope: .init(organisations: [2]))
             #expect(theirs.count == 10 && theirs.allSatisfy { $0.id > 10_000 }, "\(theirs.map(\.id))")
-            let describe = try index.client.call("DescribeCollection") { service, metadata, options in
-                try await service.describeCollection(.with { $0.collectionName = index.collection }, metadata: metadata, options: options)
-            }
+            let describe = try index.describeCollection()
             #expect(describe.schema.fields.first { $0.isPartitionKey }?.name == "organisation")
             #expect(describe.schema.fields.first { $0.isPrimaryKey }.map { $0.name == "face" && !$0.autoID } == true)
         }
