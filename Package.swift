@@ -157,7 +157,10 @@ let package = Package(
         // those answer (scripts/cluster.sh).
         .testTarget(
             name: "GovernanceTests",
-            dependencies: ["TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "FaceVision"]),
+            dependencies: [
+                "TestSupport", "Governance", "Gallery", "Store", "PostgresStore", "Milvus", "Index", "FaceVision",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["TestSupport", "PostgresStore", "Store"]),
         .testTarget(
             name: "ServerTests",

@@ -72,6 +72,17 @@ start_postgres() {
         || die "could not add the amcheck extension"
 }
 
+# How soon an erased template leaves Milvus's files (see README, Backups and erasure).
+# Lineup compacts the segments an erasure deleted from; the garbage collector then
+# removes the old segment files once they have been unused for dropTolerance seconds,
+# looking every interval seconds (defaults: hourly, after three hours). The message
+# log keeps each insert until its page (rocksmqPageSize of later writes) is older
+# than the retention, and RocksDB's compaction rewrites its files (defaults: 64 MB
+# pages, three days, daily).
+erasure_settings="--extra-config dataCoord.gc.interval=30 --extra-config dataCoord.gc.dropTolerance=60 \
+    --extra-config rocksmq.retentionTimeInMinutes=60 --extra-config rocksmq.rocksmqPageSize=4194304 \
+    --extra-config rocksmq.compactionInterval=3600"
+
 start_milvus() {
     mkdir -p "$state/milvus"
     if ! alive "$state/milvus.pid"; then
@@ -80,7 +91,7 @@ start_milvus() {
         # One process group (setsid), so stop ends the server, its children and the bridge.
         setsid unshare -n sh -c "ip link set lo up && \
             (socat UNIX-LISTEN:$state/milvus.sock,fork,unlink-early TCP:127.0.0.1:19530,nodelay &) && \
-            exec $venv/bin/milvus-server --data $state/milvus/data" > "$state/milvus/server.log" 2>&1 < /dev/null &
+            exec $venv/bin/milvus-server --data $state/milvus/data $erasure_settings" > "$state/milvus/server.log" 2>&1 < /dev/null &
         echo $! > "$state/milvus.pid"
     fi
     if ! alive "$state/bridge.pid"; then

@@ -152,6 +152,13 @@ struct BenchGalleryCommand: ParsableCommand {
             "index load", (clock.now - started).seconds, "s",
             "\(try g.gallery.indexedFaces()) faces, \(try g.gallery.indexKind.rawValue) index from \(origin)")
         record("bench process peak RSS after the index", Double(ProcessMemory.own().peak), "bytes")
+        // What opening costs with a key per face: every template read, its key unwrapped, opened.
+        started = clock.now
+        var opened = 0
+        try g.gallery.store.forEachTemplate(modelID: g.gallery.modelID) { _, _, _ in opened += 1 }
+        record(
+            "templates opened", Double(opened) / max((clock.now - started).seconds, 1e-9), "faces/s",
+            "each sealed template read, its face's key unwrapped, the template opened")
 
         // Every run ingests the LFW folder: what an earlier run stored is skipped by its hash.
         started = clock.now
@@ -164,6 +171,7 @@ struct BenchGalleryCommand: ParsableCommand {
         try makeOptOuts(g, world, people: people, pipeline: pipeline, record: record)
         try g.gallery.saveIndex()
         record("database", Double(Self.bytes(ofFilesIn: directory, named: { $0.hasPrefix("gallery.sqlite") })), "bytes")
+        record("key vault", Double(Self.bytes(ofFilesIn: directory, named: { $0.hasPrefix("keys.sqlite") })), "bytes")
         record("index snapshot", Double(Self.bytes(ofFilesIn: directory, named: { $0.hasSuffix(".bin") })), "bytes")
 
         if measure.contains(.pages) { try measureEntryPoints(directory: directory, world: world, g: g, record: record) }

@@ -114,6 +114,13 @@ struct ServeCommand: AsyncParsableCommand {
                 } catch {
                     printError("lineup: retention run failed: \(error)")
                 }
+                do {
+                    // Unfinished erasures, Milvus's compaction, PostgreSQL's vacuum.
+                    let purged = try governance.finishErasures()
+                    if !purged.isEmpty { printError("lineup: the templates of \(purged.count) erasures left the shared index's files") }
+                } catch {
+                    printError("lineup: finishing erasures failed: \(error)")
+                }
                 if governance.gallery.indexKindKnownNow == .shared {
                     do {
                         let reconciled = try governance.reconcileIndex(as: nil)

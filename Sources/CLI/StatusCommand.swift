@@ -25,6 +25,9 @@ struct StatusCommand: ParsableCommand {
             "gallery \(report.store) (\(report.database)): \(report.sources) sources, \(report.files) files, "
                 + "\(report.images) images, \(report.faces) faces")
         print("\(report.indexKind) index (\(report.model)): \(report.indexedFaces) faces, loaded from \(report.indexOrigin)")
+        print(
+            "key vault \(report.keyVault): \(report.faceKeys) face keys; \(report.erasuresPendingPurge) erasures not yet purged from the index's files"
+        )
         print("database integrity: \(report.integrity ?? "not checked (lineup status --check)")")
     }
 }

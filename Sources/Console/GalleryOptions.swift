@@ -84,6 +84,15 @@ public struct GalleryOptions: ParsableArguments, Sendable {
 
     @Option(
         help:
+            "The key vault holding each face's own key (default: LINEUP_KEY_VAULT, or keys.sqlite beside the keyring file). Never restore it from a copy: see README, Backups and erasure."
+    )
+    public var keyVault: String?
+
+    /// The key vault asked for by option or environment; nil: beside the keyring.
+    public var keyVaultPath: String? { keyVault ?? environment("LINEUP_KEY_VAULT") }
+
+    @Option(
+        help:
             "Embedded mode: what a gallery of a million faces or more is searched with, scan or graph (default: LINEUP_LARGE_INDEX, or scan). Every process opening the gallery should use the same."
     )
     public var largeIndex: LargeGalleryIndex?
@@ -109,7 +118,9 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     /// Opens the gallery for the model the pipeline options select.
     /// `rebuildingIndex`: cluster mode's collection is not opened (nor its layout
     /// checked), because it is about to be made again.
-    public func open(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false) throws -> Gallery {
+    /// `restoring`: a database lost and made again may open with the key vault's
+    /// gallery id, to be restored from a backup (see `lineup restore`).
+    public func open(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false) throws -> Gallery {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let keys: TemplateKeyring
         if keyring == nil, environment("LINEUP_KEYRING_FILE") == nil, let json = environment("LINEUP_KEYRING") {
@@ -121,12 +132,12 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         case .embedded:
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys)
+                largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys, keyVault: keyVaultPath, adoptingKeyVault: restoring)
         case .cluster:
             let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID, openIndex: !rebuildingIndex)
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                keyring: keys, database: database, sharedIndex: index)
+                keyring: keys, keyVault: keyVaultPath, database: database, sharedIndex: index, adoptingKeyVault: restoring)
         }
     }
 
@@ -170,8 +181,8 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     }
 
     /// The gallery under its rules.
-    public func governance(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false) throws -> Governance {
-        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex))
+    public func governance(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false) throws -> Governance {
+        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex, restoring: restoring))
     }
 }
 

@@ -74,6 +74,19 @@ extension Gallery {
         return written
     }
 
+    /// Drops the index in this process and its snapshots, and loads it again from the
+    /// database (a restore replaced the records). Answers with the faces it holds.
+    public func rebuildLocalIndex() throws -> Int {
+        try loaded.withLock { current in
+            for kind in [IndexKind.exact, .scan, .graph] {
+                let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
+                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            }
+            current = nil
+        }
+        return try index.countInProcess ?? store.faceCount(modelID: modelID)
+    }
+
     /// Every face of the gallery's model with its template opened and what the policy
     /// filters by, in id order: what a new index is filled with (a migration to Milvus).
     public func facesToIndex() throws -> [IndexedFace] {

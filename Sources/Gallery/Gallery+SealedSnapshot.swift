@@ -1,40 +1,66 @@
+import Crypto
 import Foundation
 import Index
 import Store
+import Synchronization
 
-/// Index snapshots sealed with the gallery's keyring, chunk by chunk (AES-256-GCM,
-/// see `SnapshotStream`); the file's header names the key. The store's current
-/// keyring is read when a file is begun or opened, so a rotation applies to the
-/// next save, and a file saved before it opens with the key it names.
-struct SealedSnapshot: SnapshotSealing {
+/// Index snapshots sealed chunk by chunk (AES-256-GCM, see `SnapshotStream`), each
+/// file with a key of its own kept in the key vault; the file's header names it
+/// (`vault:` and the key's id). The gallery retires a file's key when the next
+/// snapshot replaces it (`Gallery.saveIndex`), so a copy of an old snapshot, which may
+/// hold faces erased since, no longer opens. Files an earlier version sealed with the
+/// keyring itself (the header names a keyring key) still open with it.
+final class SealedSnapshot: SnapshotSealing {
     let store: GalleryStore
+    /// The ids of the keys this sealing gave to new files, oldest first.
+    private let issued = Mutex<[String]>([])
 
-    /// One file's chunks, all sealed with the key that was current when it began.
+    init(store: GalleryStore) { self.store = store }
+
+    static let vaultPrefix = "vault:"
+
+    /// The id of the key of the last file begun.
+    var lastIssuedKeyID: String? { issued.withLock { $0.last } }
+
+    /// One file's chunks, all sealed with its own key.
     private struct Sealer: SnapshotChunkSealer {
-        let keyring: TemplateKeyring
-        var header: Data { Data(keyring.currentKeyID.utf8) }
+        let key: SymmetricKey
+        let header: Data
 
         func seal(_ chunk: Data, authenticating associatedData: Data) throws -> Data {
-            try keyring.seal(chunk, authenticating: associatedData)
+            try AES.GCM.seal(chunk, using: key, authenticating: associatedData).combined!
         }
     }
 
     private struct Opener: SnapshotChunkOpener {
-        let keyring: TemplateKeyring
-        let keyID: String
+        let open: (Data, Data) throws -> Data
 
-        func open(_ box: Data, authenticating associatedData: Data) throws -> Data {
-            try keyring.open(box, keyID: keyID, authenticating: associatedData)
-        }
+        func open(_ box: Data, authenticating associatedData: Data) throws -> Data { try open(box, associatedData) }
     }
 
-    func sealerForNewFile() -> any SnapshotChunkSealer { Sealer(keyring: store.keyring) }
+    func sealerForNewFile() throws -> any SnapshotChunkSealer {
+        let (id, key) = try store.vault.newSnapshotKey(keyring: store.keyring)
+        issued.withLock { $0.append(id) }
+        return Sealer(key: key, header: Data((Self.vaultPrefix + id).utf8))
+    }
 
     func opener(forHeader header: Data) throws -> any SnapshotChunkOpener {
         let keyring = store.keyring
-        let keyID = String(decoding: header, as: UTF8.self)
-        guard keyring.keyIDs.contains(keyID) else { throw TemplateKeyring.KeyringError.unknownKey(keyID) }
-        return Opener(keyring: keyring, keyID: keyID)
+        let name = String(decoding: header, as: UTF8.self)
+        if name.hasPrefix(Self.vaultPrefix) {
+            guard let key = try store.vault.snapshotKey(id: String(name.dropFirst(Self.vaultPrefix.count)), keyring: keyring) else {
+                throw StoreError.invalid("the snapshot's key was retired: a newer snapshot replaced it")
+            }
+            return Opener { box, associatedData in
+                do {
+                    return try AES.GCM.open(AES.GCM.SealedBox(combined: box), using: key, authenticating: associatedData)
+                } catch {
+                    throw TemplateKeyring.KeyringError.sealedValueDamaged
+                }
+            }
+        }
+        guard keyring.keyIDs.contains(name) else { throw TemplateKeyring.KeyringError.unknownKey(name) }
+        return Opener { box, associatedData in try keyring.open(box, keyID: name, authenticating: associatedData) }
     }
 
     /// A whole sealed snapshot file opened into its stream, in memory: for inspecting

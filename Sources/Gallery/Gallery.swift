@@ -68,15 +68,17 @@ public final class Gallery: Sendable {
     public static func defaultLargeGalleryThreshold(dimension: Int) -> Int { 128_000_000 / max(1, dimension) }
 
     /// Opens the gallery in `directory`, sealing templates with `keyring` (default:
-    /// the folder's `keyring.json`, created on first use). Its records are kept in
+    /// the folder's `keyring.json`, created on first use) and keeping each face's own
+    /// key in the vault at `keyVault` (default: `keys.sqlite` beside the keyring file,
+    /// or in the folder for a keyring without a file). Its records are kept in
     /// `database`, by default the folder's own SQLite file `gallery.sqlite`; its
     /// templates are searched in `sharedIndex` when given, otherwise in this process
     /// (loaded when first needed: see `index`), by exact search below
     /// `largeGalleryThreshold` faces and by `largeGalleryIndex` (`.scan` or `.graph`) from it on.
     public init(
         directory: String, modelID: String, dimension: Int, largeGalleryThreshold: Int? = nil,
-        largeGalleryIndex: IndexKind = .scan, keyring: TemplateKeyring? = nil, database: (any MetadataStore)? = nil,
-        sharedIndex: (any FaceIndex)? = nil
+        largeGalleryIndex: IndexKind = .scan, keyring: TemplateKeyring? = nil, keyVault: String? = nil,
+        database: (any MetadataStore)? = nil, sharedIndex: (any FaceIndex)? = nil, adoptingKeyVault: Bool = false
     ) throws {
         guard largeGalleryIndex == .scan || largeGalleryIndex == .graph else {
             throw StoreError.invalid("a large gallery is searched by a scan or a graph, not '\(largeGalleryIndex.rawValue)'")
@@ -94,8 +96,20 @@ public final class Gallery: Sendable {
         // The scan's codes take pairs of values; an odd-sized template is walked in a graph.
         self.largeGalleryIndex = largeGalleryIndex == .scan && !ScanIndex.accepts(dimension: dimension) ? .graph : largeGalleryIndex
         let keys = try keyring ?? TemplateKeyring.openOrCreate(path: directory + "/keyring.json")
-        store = try GalleryStore(database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys)
+        let vault = try KeyVault(path: keyVault ?? Self.defaultKeyVault(directory: directory, keyring: keys))
+        store = try GalleryStore(
+            database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys, vault: vault,
+            adoptingVault: adoptingKeyVault)
         loaded = Mutex(sharedIndex.map { LoadedIndex(index: $0, kind: .shared, origin: $0.engine) })
+    }
+
+    /// Where the key vault is unless given: beside the keyring file, on the keyring's
+    /// volume (so the processes of a cluster deployment, which share a keyring file,
+    /// share the vault); in the gallery folder for a keyring given without a file.
+    public static func defaultKeyVault(directory: String, keyring: TemplateKeyring) -> String {
+        guard let path = keyring.path else { return directory + "/keys.sqlite" }
+        return (path as NSString).deletingLastPathComponent.isEmpty
+            ? "keys.sqlite" : (path as NSString).deletingLastPathComponent + "/keys.sqlite"
     }
 
     /// The templates' index: in this process (exact or graph), or shared by a cluster
@@ -184,7 +198,10 @@ public final class Gallery: Sendable {
     private func save(_ loaded: LoadedIndex) throws {
         guard let snapshotting = loaded.index as? any SnapshottingIndex else { return }
         let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: loaded.kind)
-        try snapshotting.save(modelID: modelID, to: path, sealing: SealedSnapshot(store: store))
+        let sealing = SealedSnapshot(store: store)
+        try snapshotting.save(modelID: modelID, to: path, sealing: sealing)
+        // The file just written replaced every other snapshot: their keys go.
+        if let written = sealing.lastIssuedKeyID { try store.vault.retireSnapshotKeys(keeping: written) }
         // A snapshot of another kind, left from when the gallery was smaller or larger
         // or searched another way, is out of date and may hold erased faces: it goes.
         for kind in [IndexKind.exact, .scan, .graph] where kind != loaded.kind {

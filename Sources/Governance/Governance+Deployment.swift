@@ -17,6 +17,13 @@ extension Governance {
         public var indexedFaces: Int
         public var indexKind: String
         public var indexOrigin: String
+        /// Where each face's own key is kept, and how many keys it holds (one a face;
+        /// a face whose ingest was cut short may have left one unused).
+        public var keyVault: String
+        public var faceKeys: Int
+        /// Cluster mode: erasures whose templates have not yet left Milvus's segment files
+        /// (see `finishErasures`); an embedded index rewrites its snapshot at once.
+        public var erasuresPendingPurge: Int
         /// `ok`, or what the engine's check and the reference check found, or
         /// `not checked: …` when the engine could not check itself; nil when not asked
         /// (the checks read the whole database: minutes at ten million faces).
@@ -33,7 +40,10 @@ extension Governance {
             sources: try database.read { db in try db.count(Source.self) }, files: counts.files,
             images: counts.images, faces: counts.faces, model: gallery.modelID,
             indexedFaces: try gallery.indexedFaces(), indexKind: try gallery.indexKind.rawValue,
-            indexOrigin: try gallery.indexOrigin, integrity: checkingIntegrity ? try gallery.store.integrityCheck() : nil)
+            indexOrigin: try gallery.indexOrigin, keyVault: gallery.store.vault.path, faceKeys: try gallery.store.vault.keyCount(),
+            erasuresPendingPurge: gallery.indexKindKnownNow == .shared
+                ? try database.read { db in try db.count(ErasureReceipt.self, "WHERE indexPurgedAt IS NULL") } : 0,
+            integrity: checkingIntegrity ? try gallery.store.integrityCheck() : nil)
     }
 
     /// How a copy of the embedded gallery into a cluster checked out.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Gallery
+import Index
 import Store
 
 extension Governance {
@@ -79,52 +80,34 @@ extension Governance {
     }
 
     func performErasure(_ target: ErasureTarget, actor: String, principal: Principal?, reason: String) throws -> ErasureReceipt {
-        let (receipt, faceIDs) = try database.write { db -> (ErasureReceipt, [Int64]) in
-            var deletion: GalleryStore.Deletion, sources = 0
-            let scope: String, label: String
-            switch target {
-            case .faces(let ids, let kind, let name):
-                (scope, label) = (kind, name)
-                deletion = try GalleryStore.deleteFaces(try GalleryStore.heldFaces(ids, in: db), erasedAt: now(), in: db)
-            case .image(let id):
-                (scope, label) = ("image", "image \(id)")
-                guard try db.fetchOne(GalleryImage.self, id: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
-                deletion = try GalleryStore.deleteFaces(
-                    try GalleryStore.faces(ofImage: id, in: db), alsoImages: [id],
-                    erasedAt: now(), in: db)
-            case .source(let name):
-                (scope, label) = ("source", name)
-                guard let source = try Source.named(name, in: db) else {
-                    throw GovernanceError.notFound("no source named '\(name)'")
-                }
-                deletion = try GalleryStore.deleteSources([source.id!], in: db)
-                sources = 1
-            case .jurisdiction(let code):
-                try validate(jurisdiction: code)
-                (scope, label) = ("jurisdiction", code)
-                let matching = try db.fetchAll(Source.self).filter { PolicyRule.covers(code, $0.jurisdiction) }
-                deletion = try GalleryStore.deleteSources(matching.map { $0.id! }, in: db)
-                sources = matching.count
+        var shredded = false
+        let written: (ErasureReceipt, [Int64])
+        do {
+            written = try database.write { db -> (ErasureReceipt, [Int64]) in
+                let (receipt, faces, sources) = try erase(target, actor: actor, principal: principal, reason: reason, in: db)
+                // The faces' keys go last, just before the rows commit: from here no copy of
+                // their templates anywhere can be opened. Should the commit still fail, the
+                // journal entry just written finishes the erasure (below, or at next open).
+                try gallery.store.vault.shred(KeyVault.Erasure(receipt: receipt, faces: faces, sources: sources))
+                shredded = true
+                return (receipt, faces)
             }
-            let (faces, images, files) = (deletion.faces, deletion.images, deletion.files)
-            var receipt = ErasureReceipt(
-                reference: Self.newReference(prefix: "ER"), scope: scope, target: label,
-                faces: faces.count, images: images, files: files, sources: sources, reason: reason,
-                erasedAt: now(), erasedBy: actor)
-            receipt.sha256 = Self.receiptHash(receipt)
-            try db.insert(&receipt)
-            try AuditLog.append(
-                AuditEntry(
-                    recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
-                    action: .erase, target: "\(scope) \(label)",
-                    details: Self.json([
-                        "receipt": receipt.reference, "faces": String(faces.count),
-                        "images": String(images), "sha256": receipt.sha256,
-                    ])), in: db)
-            return (receipt, faces)
+        } catch {
+            if shredded { _ = try? replayErasures() }
+            throw error
         }
+        var (receipt, faceIDs) = written
         do {
             try gallery.forget(faceIDs: faceIDs)
+            if gallery.indexKindKnownNow == .shared, let shared = try gallery.index as? any SharedFaceIndex {
+                try shared.purgeRemoved()
+            }
+            receipt.indexPurgedAt = now()
+            try database.write { db in
+                try db.execute(
+                    "UPDATE erasureReceipt SET indexPurgedAt = ? WHERE reference = ?",
+                    [.date(receipt.indexPurgedAt!), .text(receipt.reference)])
+            }
         } catch let error where gallery.indexKindKnownNow == .shared {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next
@@ -136,11 +119,61 @@ extension Governance {
         return receipt
     }
 
+    /// Deletes what `target` names and writes the receipt and the audit entry, in the
+    /// caller's transaction; returns the receipt and the faces and sources deleted.
+    private func erase(
+        _ target: ErasureTarget, actor: String, principal: Principal?, reason: String, in db: any MetadataTransaction
+    ) throws -> (ErasureReceipt, faces: [Int64], sources: [Int64]) {
+        var deletion: GalleryStore.Deletion, sourceIDs: [Int64] = []
+        let scope: String, label: String
+        switch target {
+        case .faces(let ids, let kind, let name):
+            (scope, label) = (kind, name)
+            deletion = try GalleryStore.deleteFaces(try GalleryStore.heldFaces(ids, in: db), erasedAt: now(), in: db)
+        case .image(let id):
+            (scope, label) = ("image", "image \(id)")
+            guard try db.fetchOne(GalleryImage.self, id: id) != nil else { throw GovernanceError.notFound("no image \(id)") }
+            deletion = try GalleryStore.deleteFaces(
+                try GalleryStore.faces(ofImage: id, in: db), alsoImages: [id],
+                erasedAt: now(), in: db)
+        case .source(let name):
+            (scope, label) = ("source", name)
+            guard let source = try Source.named(name, in: db) else {
+                throw GovernanceError.notFound("no source named '\(name)'")
+            }
+            deletion = try GalleryStore.deleteSources([source.id!], in: db)
+            sourceIDs = [source.id!]
+        case .jurisdiction(let code):
+            try validate(jurisdiction: code)
+            (scope, label) = ("jurisdiction", code)
+            let matching = try db.fetchAll(Source.self).filter { PolicyRule.covers(code, $0.jurisdiction) }
+            sourceIDs = matching.map { $0.id! }
+            deletion = try GalleryStore.deleteSources(sourceIDs, in: db)
+        }
+        let (faces, images, files) = (deletion.faces, deletion.images, deletion.files)
+        var receipt = ErasureReceipt(
+            reference: Self.newReference(prefix: "ER"), scope: scope, target: label,
+            faces: faces.count, images: images, files: files, sources: sourceIDs.count, reason: reason,
+            erasedAt: now(), erasedBy: actor)
+        receipt.sha256 = Self.receiptHash(receipt)
+        try db.insert(&receipt)
+        try AuditLog.append(
+            AuditEntry(
+                recordedAt: now(), actor: actor, organisation: principal?.organisation.name,
+                action: .erase, target: "\(scope) \(label)",
+                details: Self.json([
+                    "receipt": receipt.reference, "faces": String(faces.count),
+                    "images": String(images), "sha256": receipt.sha256,
+                ])), in: db)
+        return (receipt, faces, sourceIDs)
+    }
+
     /// SHA-256 over the receipt's fields, hex: quoting it proves the receipt unaltered.
     static func receiptHash(_ receipt: ErasureReceipt) -> String {
         var unsigned = receipt
         unsigned.sha256 = ""
         unsigned.id = nil
+        unsigned.indexPurgedAt = nil
         unsigned.erasedAt = Date(timeIntervalSince1970: (receipt.erasedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
         return AuditLog.hex(Data(SHA256.hash(data: Data(json(unsigned).utf8))))
     }

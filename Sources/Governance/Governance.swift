@@ -29,6 +29,10 @@ public final class Governance: Sendable {
         self.gallery = gallery
         self.calibration = calibration
         self.now = now
+        // An erasure whose keys were shredded but whose rows did not commit is finished
+        // before anything else reads the gallery (a database awaiting its restore gets
+        // the erasures with the backup's records instead).
+        if !gallery.store.awaitsRestore { try replayErasures() }
     }
 
     var database: any MetadataStore { gallery.store.database }

@@ -53,6 +53,10 @@ public protocol SharedFaceIndex: FaceIndex {
     func recreate() throws
     /// Waits until every write so far is durable in the engine's own storage.
     func flush() throws
+    /// Flushes, then rewrites the engine's files that hold removed templates without
+    /// them, and waits until done (an erasure: until then the engine hides a removed
+    /// template from searches but still keeps it in its storage).
+    func purgeRemoved() throws
 }
 
 /// An engine that keeps itself as a file, so a gallery reopens without reading every

@@ -99,6 +99,9 @@ extension MilvusIndex {
     }
 
     /// The collection's schema and id, as Milvus describes them.
+    /// Milvus's id of the collection: the folder its segment files are kept under.
+    public func collectionID() throws -> Int64 { try describeCollection().collectionID }
+
     func describeCollection() throws -> WireDescribeCollectionResponse {
         try client.call("DescribeCollection") { service, metadata, options in
             try await service.describeCollection(.with { $0.collectionName = self.collection }, metadata: metadata, options: options)
@@ -160,6 +163,12 @@ extension MilvusIndex {
                     }, metadata: metadata, options: options)
             }.flushed
         }
+    }
+
+    /// Flushes the deletions, then compacts the segments that hold deleted rows.
+    public func purgeRemoved() throws {
+        try flush()
+        try compact()
     }
 
     /// Rewrites the collection's segments without its deleted rows and waits until

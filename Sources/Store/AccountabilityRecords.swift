@@ -310,6 +310,10 @@ public struct ErasureReceipt: Codable, Sendable, Equatable, StoredRecord {
     public var erasedAt: Date
     public var erasedBy: String
     public var sha256: String
+    /// When the erased templates left the index's files: the snapshot rewritten
+    /// without them, or the shared index's segments compacted. Nil until then; set
+    /// after the receipt is issued, so not covered by `sha256`.
+    public var indexPurgedAt: Date?
 
     public static let tableName = "erasureReceipt"
 

@@ -14,9 +14,14 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case accountSuspend = "account.suspend"
     case auditExport = "audit.export"
     case auditVerify = "audit.verify"
+    case backupCreate = "backup.create"
+    case backupRestore = "backup.restore"
     case bootstrap
     case erase
     case eraseIndexPending = "erase.index-pending"
+    /// An erasure of the key vault's journal finished in a gallery that did not hold
+    /// its receipt (a restored backup, or an erasure whose commit was cut short).
+    case eraseReplay = "erase.replay"
     case indexReconcile = "index.reconcile"
     case ingest
     case ingestFile = "ingest.file"

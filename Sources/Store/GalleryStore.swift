@@ -1,3 +1,4 @@
+import Crypto
 import FaceVision
 import Foundation
 import GRDB
@@ -9,27 +10,49 @@ import Synchronization
 /// always be rebuilt from the `face` table; writes that add faces happen in one
 /// transaction per source file, so what a crash leaves behind is always whole.
 ///
-/// Templates are sealed with the keyring before they are written and opened only
-/// into memory (see `TemplateKeyring`).
+/// Each face's template is sealed with a key of its own, kept in the key vault
+/// wrapped by the keyring (see `KeyVault`), and opened only into memory; the other
+/// sealed values (opt-out and access-request templates, probe records) are sealed
+/// with the keyring itself (see `TemplateKeyring`).
 public final class GalleryStore: Sendable {
     /// The records, for the modules that keep their own there too (Governance).
     public let database: any MetadataStore
+    /// The faces' own keys and the erasure journal.
+    public let vault: KeyVault
+    /// The gallery's id, shared by its database, its vault and its backups.
+    public let galleryID: String
+    /// A new database standing in for a lost one, opened only to be restored into.
+    public let awaitsRestore: Bool
     let keyHolder: Mutex<TemplateKeyring>
 
-    /// The keyring templates are sealed with.
+    /// The keyring that wraps the faces' keys and seals the other values.
     public var keyring: TemplateKeyring { keyHolder.withLock { $0 } }
 
-    /// Opens the gallery's records in `database`, sealing any template an older
-    /// version stored in the clear.
-    public init(database: any MetadataStore, keyring: TemplateKeyring) throws {
+    /// Opens the gallery's records in `database` with the faces' keys in `vault`
+    /// (refused when the vault is another gallery's), sealing any template an older
+    /// version stored in the clear and giving a key of its own to any face an older
+    /// version sealed with the keyring.
+    ///
+    /// `adoptingVault`: the database is a new one standing in for a lost one, about to
+    /// be restored from a backup; it takes the vault's gallery id in memory only, so
+    /// nothing else can be written to it under that id if the restore does not happen.
+    public init(database: any MetadataStore, keyring: TemplateKeyring, vault: KeyVault, adoptingVault: Bool = false) throws {
         self.database = database
+        self.vault = vault
         keyHolder = Mutex(keyring)
+        let stored = try database.read { db in try Setting.value(.galleryID, in: db) }
+        galleryID = try vault.bind(databaseGallery: stored, adopting: adoptingVault)
+        awaitsRestore = adoptingVault && stored == nil
+        if stored == nil, !adoptingVault { try database.write { db in try Setting.set(.galleryID, to: galleryID, in: db) } }
         if let sqlite = database as? SQLiteMetadataStore { try sealClearTemplates(in: sqlite) }
+        try giveFacesTheirOwnKeys()
     }
 
-    /// Opens (creating if needed) the embedded SQLite database at `path`.
-    public convenience init(path: String, keyring: TemplateKeyring) throws {
-        try self.init(database: SQLiteMetadataStore(path: path), keyring: keyring)
+    /// Opens (creating if needed) the embedded SQLite database at `path`, with the
+    /// vault beside it unless given.
+    public convenience init(path: String, keyring: TemplateKeyring, vaultPath: String? = nil) throws {
+        let vault = try KeyVault(path: vaultPath ?? (path as NSString).deletingLastPathComponent + "/keys.sqlite")
+        try self.init(database: SQLiteMetadataStore(path: path), keyring: keyring, vault: vault)
     }
 }
 
@@ -115,12 +138,17 @@ extension GalleryStore {
     ) throws -> [[GalleryFace]?] {
         let keyring = self.keyring
         return try database.write { db in
-            try files.map { try Self.record($0, keyring: keyring, in: db, alsoInTransaction: recorded) }
+            var keys: [(face: Int64, key: SymmetricKey)] = []
+            let stored = try files.map { try Self.record($0, keys: &keys, in: db, alsoInTransaction: recorded) }
+            // The keys reach the vault before the rows commit: a crash in between leaves
+            // unused keys, never a face whose template cannot be opened.
+            try vault.store(keys, keyring: keyring)
+            return stored
         }
     }
 
     private static func record(
-        _ toStore: FileToStore, keyring: TemplateKeyring, in db: any MetadataTransaction,
+        _ toStore: FileToStore, keys: inout [(face: Int64, key: SymmetricKey)], in db: any MetadataTransaction,
         alsoInTransaction recorded: ((any MetadataTransaction, SourceFile, [Int64]) throws -> Void)?
     ) throws -> [GalleryFace]? {
         let file = toStore.file
@@ -140,8 +168,10 @@ extension GalleryStore {
                 guard case .clear(let clear) = face.template else {
                     throw TemplateKeyring.KeyringError.sealedValueDamaged
                 }
-                face.template = .sealed(try keyring.seal(clear), keyID: keyring.currentKeyID)
+                let key = KeyVault.newFaceKey()
+                face.template = .sealed(try FaceOpener.seal(clear, with: key), keyID: KeyVault.ownKey)
                 try db.insert(&face)
+                keys.append((face.id!, key))
                 // The caller gets its faces back with their ids, templates as it gave them.
                 face.template = .clear(clear)
                 stored.append(face)
@@ -154,9 +184,16 @@ extension GalleryStore {
     /// Removes a file just recorded, with its pictures and faces (which the foreign
     /// keys take with it), when what follows the recording failed.
     public func unrecord(fileSHA256: Data, sourceID: Int64) throws {
-        try database.write { db in
+        let faces = try database.write { db in
+            let faces = try db.ids(
+                """
+                SELECT face.id FROM face JOIN image ON image.id = face.imageID JOIN sourceFile ON sourceFile.id = image.fileID
+                WHERE sourceFile.sourceID = ? AND sourceFile.sha256 = ?
+                """, [.integer(sourceID), .blob(fileSHA256)])
             try db.execute("DELETE FROM sourceFile WHERE sourceID = ? AND sha256 = ?", [.integer(sourceID), .blob(fileSHA256)])
+            return faces
         }
+        try vault.discardKeys(of: faces)
     }
 
     public func startRun(sourceID: Int64) throws -> IngestRun {
@@ -251,16 +288,30 @@ extension GalleryStore {
         _ condition: String, _ arguments: [SQLValue], in db: any MetadataTransaction,
         _ body: (Int64, Int64, UnsafeBufferPointer<Float>) -> Void
     ) throws {
-        let keyring = self.keyring
+        var batch: [(id: Int64, source: Int64, sealed: Data, keyID: String)] = []
+        batch.reserveCapacity(Self.openingBatch)
+        func open() throws {
+            let opener = try FaceOpener(faces: batch.map(\.id), store: self)
+            for face in batch {
+                // A face whose key is gone was erased and its rows are about to go
+                // (see `Governance.replayErasures`): it is not searchable.
+                guard let clear = try opener.open(face.sealed, keyID: face.keyID, face: face.id) else { continue }
+                clear.withUnsafeBytes { body(face.id, face.source, $0.bindMemory(to: Float.self)) }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
         try db.forEachRow(
             "SELECT face.id, image.sourceID, face.template, face.keyID FROM face JOIN image ON image.id = face.imageID " + condition,
             arguments
         ) { row in
-            let id = try row[0].int64(), source = try row[1].int64()
-            let clear = try keyring.open(try row[2].data(), keyID: try row[3].string())
-            clear.withUnsafeBytes { body(id, source, $0.bindMemory(to: Float.self)) }
+            batch.append((try row[0].int64(), try row[1].int64(), try row[2].data(), try row[3].string()))
+            if batch.count == Self.openingBatch { try open() }
         }
+        try open()
     }
+
+    /// Faces whose keys are read from the vault in one query.
+    static let openingBatch = 4096
 
     /// A stored face with the picture and source it came from.
     public struct Provenance: Sendable {
@@ -290,12 +341,15 @@ extension GalleryStore {
 
     /// The templates of the given faces, opened into memory.
     public func templates(faceIDs: [Int64]) throws -> [Int64: [Float]] {
-        let keyring = self.keyring
-        return try database.read { db in
+        try database.read { db in
             var result: [Int64: [Float]] = [:]
-            for face in try db.fetchAll(GalleryFace.self, ids: faceIDs) {
+            let faces = try db.fetchAll(GalleryFace.self, ids: faceIDs)
+            let opener = try FaceOpener(faces: faces.compactMap(\.id), store: self)
+            for face in faces {
                 switch face.template {
-                case .sealed(let bytes, let keyID): result[face.id!] = try keyring.openTemplate(bytes, keyID: keyID)
+                case .sealed(let bytes, let keyID):
+                    guard let clear = try opener.open(bytes, keyID: keyID, face: face.id!) else { continue }
+                    result[face.id!] = clear.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                 case .clear: result[face.id!] = face.template.floats
                 }
             }
@@ -318,7 +372,12 @@ extension GalleryStore {
     /// Counts of what the gallery holds, for status and tests.
     public func counts() throws -> (files: Int, images: Int, faces: Int) {
         try database.read { db in
-            (try db.count(SourceFile.self), try db.count(GalleryImage.self), try db.count(GalleryFace.self))
+            // Files whose every face was erased are kept (their content hash stops the
+            // faces coming back with the file) but are not held: they are not counted.
+            (
+                try db.count(SourceFile.self, "WHERE erasedAt IS NULL"), try db.count(GalleryImage.self),
+                try db.count(GalleryFace.self)
+            )
         }
     }
 

@@ -56,6 +56,31 @@ extension MetadataStore {
         }
     }
 
+    /// Replaces every record of this store with those of `source`, ids and sealed
+    /// values as they are, but for the tables in `keeping`, in one transaction with
+    /// `alsoInTransaction` (a restore and its audit entry): a replacement that fails
+    /// leaves the store as it was.
+    public func replaceRecords(
+        from source: any MetadataStore, keeping: Set<String> = [],
+        alsoInTransaction: (any MetadataTransaction) throws -> Void = { _ in }
+    ) throws -> [String: Int] {
+        let copied = try write { target in
+            // Children before parents, so no foreign key is left pointing at nothing.
+            for (table, _) in Self.tablesInCopyOrder.reversed() where !keeping.contains(table) {
+                try target.execute("DELETE FROM \(table)")
+            }
+            let copied = try source.read { from in
+                var copied: [String: Int] = [:]
+                for (table, copy) in Self.tablesInCopyOrder where !keeping.contains(table) { copied[table] = try copy(from, target) }
+                return copied
+            }
+            try alsoInTransaction(target)
+            return copied
+        }
+        try restartIdentities()
+        return copied
+    }
+
     /// Rows of every table, to compare two stores after a copy.
     public func tableCounts() throws -> [String: Int] {
         try read { db in

@@ -25,6 +25,18 @@ public protocol MetadataStore: Sendable {
     func write<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T
     /// The engine's own check of its files and indexes, or why none could be run.
     func engineIntegrityCheck() throws -> EngineIntegrity
+    /// After rows were copied in with their ids: new rows get ids above them
+    /// (PostgreSQL's identities; SQLite's rowids follow by themselves).
+    func restartIdentities() throws
+    /// Gives back the space of deleted rows so their old bytes are overwritten in time
+    /// (PostgreSQL: VACUUM of the tables an erasure deletes from; SQLite overwrites at
+    /// once with `secure_delete`, and its WAL is truncated after each erasure).
+    func reclaimDeletedSpace() throws
+}
+
+extension MetadataStore {
+    public func restartIdentities() throws {}
+    public func reclaimDeletedSpace() throws {}
 }
 
 /// What a database engine's own integrity check found.

@@ -243,6 +243,15 @@ extension SQLiteMetadataStore {
             try db.execute(sql: "CREATE INDEX auditEntryByActorAndTime ON auditEntry(action, actor, recordedAt)")
             try db.execute(sql: "CREATE INDEX auditEntryByOrganisationAndTime ON auditEntry(action, organisation, recordedAt)")
         }
+        // Each face's template is sealed with a key of its own (`KeyVault`); the faces an
+        // earlier version sealed with the keyring are found by this index when the
+        // gallery opens, without reading ten million rows that have their own keys.
+        // `indexPurgedAt`: when an erasure's templates left the index's files (the
+        // snapshot rewritten, or Milvus's segments compacted).
+        migrator.registerMigration("v7: faces sealed with their own keys, erasures leaving the index") { db in
+            try db.execute(sql: "CREATE INDEX faceSealedByKeyring ON face(id) WHERE keyID <> 'face'")
+            try db.alter(table: ErasureReceipt.tableName) { t in t.add(column: "indexPurgedAt", .datetime) }
+        }
         return migrator
     }
 

@@ -45,6 +45,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         try Self.migrator.migrate(pool)
     }
 
+    /// Closes the file now (a copy about to be moved or read whole); the store is
+    /// unusable after.
+    public func close() throws { try pool.close() }
+
     public func read<T>(_ body: (any MetadataTransaction) throws -> T) throws -> T {
         try pool.read { db in try body(Transaction(db: db)) }
     }

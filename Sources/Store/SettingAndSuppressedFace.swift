@@ -12,6 +12,9 @@ public struct Setting: Sendable, Equatable {
         case policyDefault = "policy.default"
         /// Hours a search's probe photo is kept for review (0: not kept).
         case probeKeepHours = "probe.keep-hours"
+        /// The gallery's id, made when it is first opened: its key vault and its backups
+        /// carry the same, so neither is used with another gallery.
+        case galleryID = "gallery.id"
     }
 
     public var key: Key

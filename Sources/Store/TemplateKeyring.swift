@@ -154,6 +154,13 @@ public struct TemplateKeyring: Sendable {
         }
     }
 
+    /// The key `keyID` names, for a caller that opens many values with it (the key
+    /// vault unwrapping a batch of faces' keys).
+    func symmetricKey(_ keyID: String) throws(KeyringError) -> SymmetricKey {
+        guard let key = keys[keyID] else { throw .unknownKey(keyID) }
+        return SymmetricKey(data: key)
+    }
+
     /// A sealed template opened into its floats.
     public func openTemplate(_ sealed: Data, keyID: String) throws(KeyringError) -> [Float] {
         try open(sealed, keyID: keyID).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }

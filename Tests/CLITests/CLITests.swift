@@ -352,22 +352,74 @@ import Testing
     }
 
     /// Opt-out, access request, erasure and the audit log as the README shows them.
-    @Test func peoplesRightsAndTheAuditLogFromTheCommandLine() throws {
-        let folder = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = folder + "/store"
-        let tokens = try Self.accounts(store)
-        func run(_ arguments: [String], as token: String) throws -> Run {
-            let result = try Self.lineup(arguments + ["--store", store, "--token", token])
+    /// A store in `folder` with the accounts and the sample photos ingested as one source.
+    struct SampleStore {
+        let store: String
+        let tokens: Tokens
+
+        init(in folder: String) throws {
+            store = folder + "/store"
+            tokens = try CLITests.accounts(store)
+            _ = try run(
+                [
+                    "source", "add", "samples", "--root", CLITests.samples, "--basis", "public-task", "--condition",
+                    "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+                ], as: tokens.admin)
+            _ = try run(["ingest", "samples"], as: tokens.admin)
+        }
+
+        /// Runs a command on the store as `token` (none: without one), expecting it to succeed.
+        @discardableResult
+        func run(_ arguments: [String], as token: String?) throws -> Run {
+            let result = try CLITests.lineup(arguments + ["--store", store] + (token.map { ["--token", $0] } ?? []))
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
             return result
         }
-        _ = try run(
-            [
-                "source", "add", "samples", "--root", Self.samples, "--basis", "public-task", "--condition",
-                "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
-            ], as: tokens.admin)
-        _ = try run(["ingest", "samples"], as: tokens.admin)
+    }
+
+    @Test func backupAndRestoreFromTheCommandLine() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let samples = try SampleStore(in: folder)
+        let (store, tokens) = (samples.store, samples.tokens)
+        @discardableResult func run(_ arguments: [String], as token: String?) throws -> Run { try samples.run(arguments, as: token) }
+        let backup = try run(["backup", "--to", folder + "/gallery.lineup-backup"], as: tokens.admin)
+        #expect(backup.stdout.contains("4 faces"), "\(backup.stdout)")
+        let refused = try Self.lineup("backup", "--to", folder + "/gallery.lineup-backup", "--store", store, "--token", tokens.admin)
+        #expect(refused.status != 0 && refused.stderr.contains("exists"), "\(refused.stderr)")
+
+        let status = try run(["status", "--json"], as: tokens.admin)
+        let faces = try run(["search", "--json", Self.samples + "/biden.jpg"] + Self.justification, as: tokens.investigator)
+        let biden = ((faces.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]])?.first?["face_id"] as? Int ?? 0
+        let receipt = try run(["erase", "--face", String(biden), "--reason", "data subject's request"], as: tokens.officer)
+        let reference = receipt.json["reference"] as? String ?? "?"
+
+        let restored = try run(["restore", "--from", folder + "/gallery.lineup-backup"], as: tokens.admin)
+        #expect(restored.stdout.contains("replayed erasure \(reference)") && restored.stdout.contains("removed 1 faces"), "\(restored.stdout)")
+        #expect(try run(["status", "--json"], as: tokens.admin).json["faces"] as? Int == (status.json["faces"] as? Int ?? 0) - 1)
+
+        // The database is lost: a new one is restored without a token, against the vault.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + "/gallery.sqlite" + suffix) }
+        let refusedOpen = try Self.lineup("status", "--store", store, "--token", tokens.admin)
+        #expect(refusedOpen.status != 0 && refusedOpen.stderr.contains("lineup restore"), "\(refusedOpen.stderr)")
+        let again = try run(["restore", "--from", folder + "/gallery.lineup-backup"], as: nil)
+        #expect(again.stdout.contains("replayed erasure \(reference)"), "\(again.stdout)")
+        let after = try run(["search", "--json", Self.samples + "/biden.jpg"] + Self.justification, as: tokens.investigator)
+        let candidates = (after.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
+        #expect(!candidates.contains { $0["origin_uri"] as? String == "biden.jpg" })
+        #expect(try run(["audit", "verify"], as: tokens.auditor).stdout.contains("audit log intact"))
+        let log = try run(["audit", "export"], as: tokens.auditor).stdout
+        for action in ["\"bootstrap\"", "\"ingest\"", "\"erase.replay\"", "\"backup.restore\""] {
+            #expect(log.contains(action), "the restored log holds the backup's entries, then the replay and the restore: \(action)")
+        }
+    }
+
+    @Test func peoplesRightsAndTheAuditLogFromTheCommandLine() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let samples = try SampleStore(in: folder)
+        let (store, tokens) = (samples.store, samples.tokens)
+        @discardableResult func run(_ arguments: [String], as token: String?) throws -> Run { try samples.run(arguments, as: token) }
 
         let optOut = try Self.lineup(
             "optout", "request", Self.samples + "/obama3.jpg", "--contact", "b.obama@example.org",

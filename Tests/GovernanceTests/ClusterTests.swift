@@ -38,6 +38,65 @@ import Testing
         #expect(after.map(\.rank) == Array(1...after.count))
     }
 
+    /// Milvus's storage on this machine: `LINEUP_MILVUS_DATA`, or where
+    /// `scripts/cluster.sh` keeps it.
+    static let milvusData =
+        ProcessInfo.processInfo.environment["LINEUP_MILVUS_DATA"]
+        ?? GovernedWorld.root.appendingPathComponent(".lineup/cluster/milvus/data/data").path
+
+    /// The segment files of one collection under Milvus's storage (its insert, delta
+    /// and statistics logs, kept under the collection's id) and the index files
+    /// holding `bytes`. Other collections hold the same photos' templates: the test
+    /// galleries share them.
+    static func milvusFiles(ofCollection collection: Int64, holding bytes: Data) -> [String] {
+        var found: [String] = []
+        let walker = FileManager.default.enumerator(atPath: milvusData)
+        while let path = walker?.nextObject() as? String {
+            let components = path.split(separator: "/")
+            guard components.contains(where: { $0 == String(collection) }) || components.first == "index_files" else { continue }
+            let full = milvusData + "/" + path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+                let content = FileManager.default.contents(atPath: full), content.range(of: bytes) != nil
+            else { continue }
+            found.append(path)
+        }
+        return found
+    }
+
+    @Test(
+        .enabled(
+            if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),
+            "needs PostgreSQL and Milvus: scripts/cluster.sh start"))
+    func anErasedTemplateLeavesMilvusFilesAfterTheCompactionLineupTriggers() throws {
+        let world = try GovernedWorld(engine: .cluster)
+        let cast = try world.cast()
+        let g = world.governance
+        let shared = try #require(try g.gallery.index as? MilvusIndex)
+        let collection = try shared.collectionID()
+        let biden = try EvidenceTests.templateBytes(g, originURI: "biden.jpg")
+        try shared.flush()
+        let before = Self.milvusFiles(ofCollection: collection, holding: biden.clear)
+        #expect(!before.isEmpty, "the search of Milvus's files finds the template before the erasure")
+        let receipt = try g.erase(as: cast.officer, .faces([biden.faceID], scope: "person", label: "biden"), reason: "data subject's request")
+        let purged = try #require(receipt.indexPurgedAt, "the receipt records when the compaction finished")
+        let recorded = try #require(try g.receipt(reference: receipt.reference)?.indexPurgedAt)
+        #expect(abs(recorded.timeIntervalSince(purged)) < 0.001)
+        // The garbage collector removes the compacted segment's old files within its
+        // interval and tolerance (scripts/cluster.sh: 30 s and 60 s).
+        let deadline = Date().addingTimeInterval(240)
+        var left = Self.milvusFiles(ofCollection: collection, holding: biden.clear)
+        while !left.isEmpty, Date() < deadline {
+            Thread.sleep(forTimeInterval: 5)
+            left = Self.milvusFiles(ofCollection: collection, holding: biden.clear)
+        }
+        #expect(left.isEmpty, "Milvus's files still holding the erased template: \(left)")
+        // The other faces' templates are still there: the compaction kept them.
+        let obama = try EvidenceTests.templateBytes(g, originURI: "obama.jpg")
+        #expect(!Self.milvusFiles(ofCollection: collection, holding: obama.clear).isEmpty)
+        #expect(try world.search(cast.investigator, "obama2.jpg").result.candidates.contains { $0.originURI == "obama.jpg" })
+    }
+
     @Test(
         .enabled(
             if: TestEnvironment.runs(whenAvailable: MetadataEngine.available.contains(.cluster)),

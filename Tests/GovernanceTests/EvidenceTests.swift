@@ -16,7 +16,7 @@ import Testing
             ).map(GalleryFace.init(row:))
         }!
         guard case .sealed(let sealed, let keyID) = face.template else { throw TemplateKeyring.KeyringError.sealedValueDamaged }
-        let clear = try g.gallery.store.keyring.open(sealed, keyID: keyID)
+        let clear = try #require(try g.gallery.store.openTemplate(sealed, keyID: keyID, face: face.id!))
         return (face.id!, sealed, clear)
     }
 
@@ -35,6 +35,10 @@ import Testing
             let snapshot = try Data(contentsOf: URL(fileURLWithPath: g.gallery.snapshotPath))
             #expect(try SealedSnapshot(store: g.gallery.store).open(snapshot).range(of: biden.clear.prefix(64)) != nil)
         }
+        // A copy of the snapshot, made before the erasure, opens now and not after it.
+        try g.gallery.saveIndex()
+        let copied = try Data(contentsOf: URL(fileURLWithPath: g.gallery.snapshotPath))
+        #expect(try SealedSnapshot(store: g.gallery.store).open(copied).count > 0)
         let imageID = try g.database.read { db in try db.ids("SELECT imageID FROM face WHERE id = ?", [.integer(biden.faceID)]).first }!
         let receipt = try g.erase(as: cast.officer, .image(imageID), reason: "data subject's request")
         #expect(receipt.faces == 1 && receipt.images == 1 && receipt.files == 1 && receipt.scope == "image")
@@ -44,6 +48,7 @@ import Testing
             #expect(bytes.range(of: biden.clear) == nil, "\(name) holds the template in the clear")
             #expect(bytes.range(of: biden.clear.prefix(64)) == nil, "\(name) holds part of the template in the clear")
         }
+        #expect(throws: (any Error).self, "the old snapshot's key was retired") { _ = try SealedSnapshot(store: g.gallery.store).open(copied) }
         // Opened with the key, the index snapshot holds no copy either.
         let sealing = SealedSnapshot(store: g.gallery.store)
         let snapshots = try world.storeFiles().filter { ["index-", "scan-", "graph-"].contains(where: $0.0.hasPrefix) }
@@ -73,13 +78,14 @@ import Testing
         let rotated = try g.rotateKeys(as: cast.admin)
         #expect(rotated.keyID != oldKey && rotated.resealed >= 4)
         #expect(g.gallery.store.keyring.keyIDs == [rotated.keyID])
+        // The faces' templates stay sealed with their own keys; those keys are rewrapped.
         let keyIDs = try g.database.read { db in Set(try db.rows("SELECT keyID FROM face").map { try $0[0].string() }) }
-        #expect(keyIDs == [rotated.keyID])
+        #expect(keyIDs == [KeyVault.ownKey])
+        #expect(try g.gallery.store.vault.wrappingKeyIDs() == [rotated.keyID])
         // Rows are resealed in batches by id: one at a time reaches every row too.
         let again = try g.gallery.store.rotateKeys(batch: 1)
         #expect(again.resealed == rotated.resealed)
-        let keyIDsAgain = try g.database.read { db in Set(try db.rows("SELECT keyID FROM face").map { try $0[0].string() }) }
-        #expect(keyIDsAgain == [again.keyID])
+        #expect(try g.gallery.store.vault.wrappingKeyIDs() == [again.keyID])
         try g.gallery.saveIndex()
         #expect(throws: GovernanceError.self) { _ = try g.rotateKeys(as: cast.investigator) }
         try world.reopen()

@@ -238,7 +238,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 6)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 7)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
@@ -286,7 +286,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         "suppressedface": "suppressionid faceid",
         "accessrequest": "id reference contact template photo keyid status createdat releasedby releasedat",
         "accesscandidate": "id requestid faceid score decision decidedby decidedat",
-        "erasurereceipt": "id reference scope target faces images files sources reason erasedat erasedby sha256",
+        "erasurereceipt": "id reference scope target faces images files sources reason erasedat erasedby sha256 indexpurgedat",
     ]
 
     func testTheAuditLogRefusesUpdatesAndDeletions() throws {
