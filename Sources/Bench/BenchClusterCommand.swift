@@ -82,7 +82,14 @@ struct BenchClusterCommand: ParsableCommand {
     @Flag(help: "Measure Milvus only.")
     var milvusOnly = false
 
+    @Option(
+        help:
+            "Then erase this many faces spread over the gallery, as an erasure does (delete, flush, compaction of the segments holding them), and time each step and the re-indexing of the compacted segments (default: 0, none)."
+    )
+    var erase = 0
+
     func validate() throws {
+        guard erase >= 0, erase <= n / 2 else { throw ValidationError("--erase is between 0 and half of --n") }
         guard n >= 100, queries >= 10, batch >= 1, m >= 2, clients >= 1 else {
             throw ValidationError("--n ≥ 100, --queries ≥ 10, --batch ≥ 1, --m ≥ 2, --clients ≥ 1")
         }
@@ -155,7 +162,37 @@ struct BenchClusterCommand: ParsableCommand {
             say(line(point))
             points.append(point)
         }
+        if erase > 0 { try measureErasure(milvus, data) }
         return points
+    }
+
+    /// An erasure of `erase` faces spread over every segment, as Lineup makes it:
+    /// deletion by primary key, then `purgeRemoved` (flush and compaction, which the
+    /// erasure waits for), then the compacted segments' index built again (which it
+    /// does not wait for: the old segments answer meanwhile, hiding the deleted rows).
+    private func measureErasure(_ milvus: MilvusIndex, _ data: BenchIndexData) throws {
+        let clock = ContinuousClock()
+        let step = data.gallery.count / erase
+        let erased = (0..<erase).map { Int64($0 * step) }
+        var started = clock.now
+        try milvus.remove(ids: erased)
+        let deleted = clock.now - started
+        started = clock.now
+        try milvus.purgeRemoved()
+        let purged = clock.now - started
+        started = clock.now
+        try milvus.waitUntilIndexed(rows: data.gallery.count - erase)
+        let reindexed = clock.now - started
+        let found = try erased.prefix(20).filter { id in
+            try milvus.search(data.gallery[Int(id)], k: 1, effort: 64).first?.id == id
+        }
+        let kept = Int64(step / 2)
+        let keptFound = try milvus.search(data.gallery[Int(kept)], k: 1, effort: 64).first?.id == kept
+        say(
+            String(
+                format:
+                    "erasure of %d faces spread over the gallery: delete %.2f s; flush and compaction %.1f s (what the erasure waits for); every sealed segment searched through an index %.1f s after (the old segments answer until the compacted ones are indexed and handed off); erased faces found %d of %d, a kept face found: %@",
+                erase, deleted.seconds, purged.seconds, reindexed.seconds, found.count, min(20, erase), keptFound ? "yes" : "no"))
     }
 
     /// Fills the collection and waits until it is indexed, printing how long each step took.
