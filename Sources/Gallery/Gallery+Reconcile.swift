@@ -78,10 +78,7 @@ extension Gallery {
     /// database (a restore replaced the records). Answers with the faces it holds.
     public func rebuildLocalIndex() throws -> Int {
         try loaded.withLock { current in
-            for kind in [IndexKind.exact, .scan, .graph] {
-                let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
-                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            }
+            try removeSnapshots()
             current = nil
         }
         return try index.countInProcess ?? store.faceCount(modelID: modelID)

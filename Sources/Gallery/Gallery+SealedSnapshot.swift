@@ -12,15 +12,15 @@ import Synchronization
 /// keyring itself (the header names a keyring key) still open with it.
 final class SealedSnapshot: SnapshotSealing {
     let store: GalleryStore
-    /// The ids of the keys this sealing gave to new files, oldest first.
-    private let issued = Mutex<[String]>([])
+    /// The id of the key this sealing gave the last file it began.
+    private let lastIssued = Mutex<String?>(nil)
 
     init(store: GalleryStore) { self.store = store }
 
     static let vaultPrefix = "vault:"
 
     /// The id of the key of the last file begun.
-    var lastIssuedKeyID: String? { issued.withLock { $0.last } }
+    var lastIssuedKeyID: String? { lastIssued.withLock { $0 } }
 
     /// One file's chunks, all sealed with its own key.
     private struct Sealer: SnapshotChunkSealer {
@@ -40,7 +40,7 @@ final class SealedSnapshot: SnapshotSealing {
 
     func sealerForNewFile() throws -> any SnapshotChunkSealer {
         let (id, key) = try store.vault.newSnapshotKey(keyring: store.keyring)
-        issued.withLock { $0.append(id) }
+        lastIssued.withLock { $0 = id }
         return Sealer(key: key, header: Data((Self.vaultPrefix + id).utf8))
     }
 

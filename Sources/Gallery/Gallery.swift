@@ -108,8 +108,7 @@ public final class Gallery: Sendable {
     /// share the vault); in the gallery folder for a keyring given without a file.
     public static func defaultKeyVault(directory: String, keyring: TemplateKeyring) -> String {
         guard let path = keyring.path else { return directory + "/keys.sqlite" }
-        return (path as NSString).deletingLastPathComponent.isEmpty
-            ? "keys.sqlite" : (path as NSString).deletingLastPathComponent + "/keys.sqlite"
+        return ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("keys.sqlite")
     }
 
     /// The templates' index: in this process (exact or graph), or shared by a cluster
@@ -204,9 +203,14 @@ public final class Gallery: Sendable {
         if let written = sealing.lastIssuedKeyID { try store.vault.retireSnapshotKeys(keeping: written) }
         // A snapshot of another kind, left from when the gallery was smaller or larger
         // or searched another way, is out of date and may hold erased faces: it goes.
-        for kind in [IndexKind.exact, .scan, .graph] where kind != loaded.kind {
-            let other = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
-            if FileManager.default.fileExists(atPath: other) { try FileManager.default.removeItem(atPath: other) }
+        try removeSnapshots(except: loaded.kind)
+    }
+
+    /// Deletes the snapshot files of every index kind but `kept`.
+    func removeSnapshots(except kept: IndexKind? = nil) throws {
+        for kind in [IndexKind.exact, .scan, .graph] where kind != kept {
+            let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
     }
 

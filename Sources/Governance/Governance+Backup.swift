@@ -43,8 +43,9 @@ extension Governance {
                 }
                 let sources = try db.ids("SELECT id FROM source WHERE id IN (\(sqlList(erasure.sources)))")
                 let bySource = try GalleryStore.deleteSources(sources, in: db)
+                let goneWithSources = Set(bySource.faces)
                 let byFace = try GalleryStore.deleteFaces(
-                    faces.filter { !Set(bySource.faces).contains($0) }, erasedAt: erasure.receipt.erasedAt, in: db)
+                    faces.filter { !goneWithSources.contains($0) }, erasedAt: erasure.receipt.erasedAt, in: db)
                 var receipt = erasure.receipt
                 receipt.id = nil
                 receipt.indexPurgedAt = nil
@@ -90,12 +91,7 @@ extension Governance {
             }
             if !pending.isEmpty {
                 try shared.purgeRemoved()
-                let moment = now()
-                try database.write { db in
-                    try db.execute(
-                        "UPDATE erasureReceipt SET indexPurgedAt = ? WHERE indexPurgedAt IS NULL AND reference IN (\(pending.map { _ in "?" }.joined(separator: ",")))",
-                        [.date(moment)] + pending.map(SQLValue.text))
-                }
+                try recordPurge(of: pending, at: now())
                 purged = pending
             }
         }
@@ -136,7 +132,7 @@ extension Governance {
         guard directory.isEmpty || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue)
         else { throw GovernanceError.badInput("no folder \(directory) to write the backup in") }
         let payload = path + ".records"
-        defer { for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: payload + suffix) } }
+        defer { Self.removeDatabaseFiles(at: payload) }
         if let sqlite = database as? SQLiteMetadataStore {
             try sqlite.backup(to: payload)
         } else {
@@ -183,7 +179,7 @@ extension Governance {
             throw GovernanceError.unauthenticated("restoring a backup over a gallery that has accounts is for its admins: give a token")
         }
         let aside = gallery.directory + "/restoring-\(UUID().uuidString.prefix(8)).sqlite"
-        defer { for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: aside + suffix) } }
+        defer { Self.removeDatabaseFiles(at: aside) }
         let header: GalleryBackup.Header
         do {
             header = try GalleryBackup.extract(path, gallery: gallery.store.galleryID, to: aside)
@@ -246,6 +242,20 @@ extension Governance {
 }
 
 extension Governance {
+    /// Removes a scratch SQLite database with its journal files.
+    static func removeDatabaseFiles(at path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    /// Records that the templates of these receipts' erasures left the index's files.
+    func recordPurge(of references: [String], at moment: Date) throws {
+        try database.write { db in
+            try db.execute(
+                "UPDATE erasureReceipt SET indexPurgedAt = ? WHERE indexPurgedAt IS NULL AND reference IN (\(references.map { _ in "?" }.joined(separator: ",")))",
+                [.date(moment)] + references.map(SQLValue.text))
+        }
+    }
+
     /// Whether the database holds any account (a restore over it needs an admin's).
     public func hasAccounts() throws -> Bool {
         try database.read { db in try db.count(Account.self) } > 0

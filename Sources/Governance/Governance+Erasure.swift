@@ -102,12 +102,9 @@ extension Governance {
             if gallery.indexKindKnownNow == .shared, let shared = try gallery.index as? any SharedFaceIndex {
                 try shared.purgeRemoved()
             }
-            receipt.indexPurgedAt = now()
-            try database.write { db in
-                try db.execute(
-                    "UPDATE erasureReceipt SET indexPurgedAt = ? WHERE reference = ?",
-                    [.date(receipt.indexPurgedAt!), .text(receipt.reference)])
-            }
+            let purgedAt = now()
+            try recordPurge(of: [receipt.reference], at: purgedAt)
+            receipt.indexPurgedAt = purgedAt
         } catch let error where gallery.indexKindKnownNow == .shared {
             // The metadata store, which every search checks, no longer holds the faces, so
             // none is returned; their templates leave the shared index at the next

@@ -47,13 +47,6 @@ public final class GalleryStore: Sendable {
         if let sqlite = database as? SQLiteMetadataStore { try sealClearTemplates(in: sqlite) }
         try giveFacesTheirOwnKeys()
     }
-
-    /// Opens (creating if needed) the embedded SQLite database at `path`, with the
-    /// vault beside it unless given.
-    public convenience init(path: String, keyring: TemplateKeyring, vaultPath: String? = nil) throws {
-        let vault = try KeyVault(path: vaultPath ?? (path as NSString).deletingLastPathComponent + "/keys.sqlite")
-        try self.init(database: SQLiteMetadataStore(path: path), keyring: keyring, vault: vault)
-    }
 }
 
 // MARK: - Sources

@@ -94,15 +94,8 @@ public final class KeyVault: Sendable {
     /// again gets the new key: a face recorded and rolled back leaves an unused one).
     public func store(_ keys: [(face: Int64, key: SymmetricKey)], keyring: TemplateKeyring) throws {
         guard !keys.isEmpty else { return }
-        let wrapping = try keyring.symmetricKey(keyring.currentKeyID)
-        let wrapped = try keys.map { face in
-            (
-                face: face.face,
-                bytes: try face.key.withUnsafeBytes {
-                    try AES.GCM.seal(Data($0), using: wrapping, authenticating: Self.faceTag(face.face)).combined!
-                }
-            )
-        }
+        var wrapper = Wrapper(keyring)
+        let wrapped = try keys.map { (face: $0.face, bytes: try wrapper.wrap($0.key, tag: Self.faceTag($0.face))) }
         try pool.write { db in
             let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO faceKey (face, keyID, wrapped) VALUES (?, ?, ?)")
             for key in wrapped { try statement.execute(arguments: [key.face, keyring.currentKeyID, key.bytes]) }
@@ -113,23 +106,13 @@ public final class KeyVault: Sendable {
     public func keys<C: Collection<Int64>>(of faces: C, keyring: TemplateKeyring) throws -> [Int64: SymmetricKey] {
         var keys: [Int64: SymmetricKey] = [:]
         keys.reserveCapacity(faces.count)
-        let ids = Array(faces)
-        // The wrapping key made once per batch, not once per face.
-        var wrapping: [String: SymmetricKey] = [:]
+        var wrapper = Wrapper(keyring)
         try pool.read { db in
-            for start in stride(from: 0, to: ids.count, by: 4096) {
-                let chunk = ids[start..<min(ids.count, start + 4096)]
-                let rows = try Row.fetchCursor(db, sql: "SELECT face, keyID, wrapped FROM faceKey WHERE face IN (\(sqlList(chunk)))")
+            for list in Self.lists(faces) {
+                let rows = try Row.fetchCursor(db, sql: "SELECT face, keyID, wrapped FROM faceKey WHERE face IN (\(list))")
                 while let row = try rows.next() {
-                    let face: Int64 = row[0], keyID: String = row[1]
-                    let key = try wrapping[keyID] ?? keyring.symmetricKey(keyID)
-                    wrapping[keyID] = key
-                    do {
-                        keys[face] = SymmetricKey(
-                            data: try AES.GCM.open(AES.GCM.SealedBox(combined: row[2] as Data), using: key, authenticating: Self.faceTag(face)))
-                    } catch {
-                        throw TemplateKeyring.KeyringError.sealedValueDamaged
-                    }
+                    let face: Int64 = row[0]
+                    keys[face] = try wrapper.unwrap(row[2], keyID: row[1], tag: Self.faceTag(face))
                 }
             }
         }
@@ -141,23 +124,16 @@ public final class KeyVault: Sendable {
     public func discardKeys(of faces: [Int64]) throws {
         guard !faces.isEmpty else { return }
         try pool.write { db in
-            for start in stride(from: 0, to: faces.count, by: 4096) {
-                try db.execute(sql: "DELETE FROM faceKey WHERE face IN (\(sqlList(faces[start..<min(faces.count, start + 4096)])))")
-            }
+            for list in Self.lists(faces) { try db.execute(sql: "DELETE FROM faceKey WHERE face IN (\(list))") }
         }
     }
 
     /// How many of `faces` have a key (without unwrapping any).
     public func heldKeys(of faces: [Int64]) throws -> Int {
         try pool.read { db in
-            var held = 0
-            for start in stride(from: 0, to: faces.count, by: 4096) {
-                held +=
-                    try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM faceKey WHERE face IN (\(sqlList(faces[start..<min(faces.count, start + 4096)])))")
-                    ?? 0
+            try Self.lists(faces).reduce(0) { held, list in
+                held + (try Int.fetchOne(db, sql: "SELECT count(*) FROM faceKey WHERE face IN (\(list))") ?? 0)
             }
-            return held
         }
     }
 
@@ -170,6 +146,7 @@ public final class KeyVault: Sendable {
     /// keys too). Returns how many were rewrapped.
     public func rewrap(to keyring: TemplateKeyring, batch: Int = 50_000) throws -> Int {
         var after: Int64 = .min, count = 0
+        var wrapper = Wrapper(keyring)
         while true {
             let rows = try pool.read { db in
                 try Row.fetchAll(
@@ -177,25 +154,23 @@ public final class KeyVault: Sendable {
                     arguments: [after, keyring.currentKeyID])
             }
             guard let last = rows.last else { break }
-            let new = keyring
             let rewrapped = try rows.map { row -> (Int64, Data) in
-                let face: Int64 = row[0]
-                return (face, try Self.wrap(try Self.unwrap(row[2], keyID: row[1], face: face, keyring: keyring), face: face, keyring: new))
+                let face: Int64 = row[0], tag = Self.faceTag(face)
+                return (face, try wrapper.wrap(try wrapper.unwrap(row[2], keyID: row[1], tag: tag), tag: tag))
             }
             try pool.write { db in
                 let statement = try db.cachedStatement(sql: "UPDATE faceKey SET keyID = ?, wrapped = ? WHERE face = ?")
-                for (face, bytes) in rewrapped { try statement.execute(arguments: [new.currentKeyID, bytes, face]) }
+                for (face, bytes) in rewrapped { try statement.execute(arguments: [keyring.currentKeyID, bytes, face]) }
             }
             count += rows.count
             after = last[0]
         }
         try pool.write { db in
             for row in try Row.fetchAll(db, sql: "SELECT id, keyID, wrapped FROM snapshotKey WHERE keyID <> ?", arguments: [keyring.currentKeyID]) {
-                let id: String = row[0]
-                let key = try keyring.open(row[2], keyID: row[1], authenticating: Self.snapshotTag(id))
+                let id: String = row[0], tag = Self.snapshotTag(id)
+                let wrapped = try wrapper.wrap(try wrapper.unwrap(row[2], keyID: row[1], tag: tag), tag: tag)
                 try db.execute(
-                    sql: "UPDATE snapshotKey SET keyID = ?, wrapped = ? WHERE id = ?",
-                    arguments: [keyring.currentKeyID, try keyring.seal(key, authenticating: Self.snapshotTag(id)), id])
+                    sql: "UPDATE snapshotKey SET keyID = ?, wrapped = ? WHERE id = ?", arguments: [keyring.currentKeyID, wrapped, id])
             }
         }
         try checkpoint()
@@ -215,7 +190,8 @@ public final class KeyVault: Sendable {
     public func newSnapshotKey(keyring: TemplateKeyring) throws -> (id: String, key: SymmetricKey) {
         let key = SymmetricKey(size: .bits256)
         let id = "s" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let wrapped = try key.withUnsafeBytes { try keyring.seal(Data($0), authenticating: Self.snapshotTag(id)) }
+        var wrapper = Wrapper(keyring)
+        let wrapped = try wrapper.wrap(key, tag: Self.snapshotTag(id))
         try pool.write { db in
             try db.execute(
                 sql: "INSERT INTO snapshotKey (id, keyID, wrapped) VALUES (?, ?, ?)", arguments: [id, keyring.currentKeyID, wrapped])
@@ -227,7 +203,8 @@ public final class KeyVault: Sendable {
     public func snapshotKey(id: String, keyring: TemplateKeyring) throws -> SymmetricKey? {
         guard let row = try pool.read({ db in try Row.fetchOne(db, sql: "SELECT keyID, wrapped FROM snapshotKey WHERE id = ?", arguments: [id]) })
         else { return nil }
-        return SymmetricKey(data: try keyring.open(row[1], keyID: row[0], authenticating: Self.snapshotTag(id)))
+        var wrapper = Wrapper(keyring)
+        return try wrapper.unwrap(row[1], keyID: row[0], tag: Self.snapshotTag(id))
     }
 
     /// Deletes every snapshot key but `id`'s (the file just written replaced the
@@ -242,18 +219,47 @@ public final class KeyVault: Sendable {
 
     private static func snapshotTag(_ id: String) -> Data { Data("lineup snapshot key \(id)".utf8) }
 
-    /// The data key is wrapped with the face id authenticated, so a wrapped key moved
-    /// to another face's row does not open.
-    private static func wrap(_ key: SymmetricKey, face: Int64, keyring: TemplateKeyring) throws -> Data {
-        try key.withUnsafeBytes { try keyring.seal(Data($0), authenticating: faceTag(face)) }
-    }
-
-    private static func unwrap(_ wrapped: Data, keyID: String, face: Int64, keyring: TemplateKeyring) throws -> SymmetricKey {
-        SymmetricKey(data: try keyring.open(wrapped, keyID: keyID, authenticating: faceTag(face)))
-    }
-
+    /// A face's data key is wrapped with the face id authenticated, so a wrapped key
+    /// moved to another face's row does not open.
     private static func faceTag(_ face: Int64) -> Data {
         withUnsafeBytes(of: face.littleEndian) { Data("lineup face key ".utf8) + Data($0) }
+    }
+
+    /// `ids` as SQL lists of at most 4,096, one statement's worth each.
+    private static func lists<C: Collection<Int64>>(_ ids: C) -> [String] {
+        let ids = Array(ids)
+        return stride(from: 0, to: ids.count, by: 4096).map { sqlList(ids[$0..<min(ids.count, $0 + 4096)]) }
+    }
+
+    /// Wraps data keys with the keyring's current key and unwraps them with the key
+    /// each names, making each keyring key once for a batch, not once per data key.
+    private struct Wrapper {
+        let keyring: TemplateKeyring
+        private var made: [String: SymmetricKey] = [:]
+
+        init(_ keyring: TemplateKeyring) { self.keyring = keyring }
+
+        /// `tag` is authenticated: what the key is for (a face, a snapshot file).
+        mutating func wrap(_ key: SymmetricKey, tag: Data) throws -> Data {
+            let wrapping = try self.key(keyring.currentKeyID)
+            return try key.withUnsafeBytes { try AES.GCM.seal(Data($0), using: wrapping, authenticating: tag).combined! }
+        }
+
+        mutating func unwrap(_ wrapped: Data, keyID: String, tag: Data) throws -> SymmetricKey {
+            let wrapping = try key(keyID)
+            do {
+                return SymmetricKey(data: try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: wrapping, authenticating: tag))
+            } catch {
+                throw TemplateKeyring.KeyringError.sealedValueDamaged
+            }
+        }
+
+        private mutating func key(_ id: String) throws -> SymmetricKey {
+            if let key = made[id] { return key }
+            let key = try keyring.symmetricKey(id)
+            made[id] = key
+            return key
+        }
     }
 
     // MARK: Erasure journal
@@ -285,9 +291,8 @@ public final class KeyVault: Sendable {
                     receipt.reference, receipt.erasedAt.timeIntervalSince1970, encoded, Self.pack(erasure.faces),
                     Self.pack(erasure.sources),
                 ])
-            for start in stride(from: 0, to: erasure.faces.count, by: 4096) {
-                let chunk = erasure.faces[start..<min(erasure.faces.count, start + 4096)]
-                try db.execute(sql: "DELETE FROM faceKey WHERE face IN (\(sqlList(chunk)))")
+            for list in Self.lists(erasure.faces) {
+                try db.execute(sql: "DELETE FROM faceKey WHERE face IN (\(list))")
             }
         }
         try checkpoint()
