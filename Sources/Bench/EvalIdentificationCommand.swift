@@ -5,6 +5,7 @@ import Evaluation
 import FaceVision
 import Foundation
 import Gallery
+import Governance
 import Store
 import Synchronization
 
@@ -47,11 +48,18 @@ struct EvalIdentificationCommand: ParsableCommand {
     @Option(help: "Worker threads (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help: ArgumentHelp(
+            "Photos per probe: each person's probe photos, in list order, are searched K at a time as one fused probe.",
+            discussion: "An incomplete last group is not searched. Every photo of a group is left out of the gallery during its search."))
+    var probesPerIdentity = 1
+
     @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var model: String
         var enrol: String
+        var probesPerIdentity: Int
         var galleryPhotos: Int
         var galleryFaces: Int
         var matedProbes: Int
@@ -69,7 +77,7 @@ struct EvalIdentificationCommand: ParsableCommand {
         var misses: [Miss]
 
         enum CodingKeys: String, CodingKey {
-            case model, enrol, galleryPhotos, galleryFaces, matedProbes, nonmatedProbes, rank1, rank10
+            case model, enrol, probesPerIdentity, galleryPhotos, galleryFaces, matedProbes, nonmatedProbes, rank1, rank10
             case fnirAtFpir001 = "fnir_at_fpir_0.01"
             case fnirAtFpir0001 = "fnir_at_fpir_0.001"
             case thresholdAtFpir001 = "threshold_at_fpir_0.01"
@@ -89,6 +97,9 @@ struct EvalIdentificationCommand: ParsableCommand {
     func validate() throws {
         guard top >= 10 else { throw ValidationError("--top must be at least 10 (rank-10 is reported)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...Governance.maxProbePhotos).contains(probesPerIdentity) else {
+            throw ValidationError("--probes-per-identity must be from 1 to \(Governance.maxProbePhotos)")
+        }
     }
 
     func run() throws {
@@ -115,22 +126,25 @@ struct EvalIdentificationCommand: ParsableCommand {
         let origins = try store.store.faceOrigins(modelID: store.modelID)
         let person = origins.mapValues { Self.person(of: "/" + $0) }
         let galleryPeople = Set(galleryPaths.map(Self.person))
-        let counted = matedPaths.filter { path in
+        let matedGroups = Self.groups(of: matedPaths, size: probesPerIdentity).filter { group in
             // A leave-one-out probe needs another photo of its person in the gallery.
-            galleryPaths.contains { Self.person(of: $0) == Self.person(of: path) && $0 != path }
+            galleryPaths.contains { Self.person(of: $0) == Self.person(of: group[0]) && !group.contains($0) }
         }
-        let probes = counted.map { ($0, true) } + nonmatedPaths.filter { !galleryPeople.contains(Self.person(of: $0)) }.map { ($0, false) }
+        let nonmatedGroups = Self.groups(of: nonmatedPaths.filter { !galleryPeople.contains(Self.person(of: $0)) }, size: probesPerIdentity)
+        let probes = matedGroups.map { ($0, true) } + nonmatedGroups.map { ($0, false) }
 
         let searchStart = Date()
         let outcomes = Mutex([Int: (mated: IdentificationMetrics.MatedOutcome?, top: Float?, first: String?)]())
         let done = Atomic<Int>(0), noFace = Atomic<Int>(0)
         let searchBar = ProgressBar(total: probes.count, label: "search")
         drainConcurrently(count: probes.count, workers: pipelines.count) { worker, index in
-            let (path, isMated) = probes[index]
-            let own = String(URL(fileURLWithPath: path).standardizedFileURL.path.dropFirst())
+            let (group, isMated) = probes[index]
+            let path = group[0]
+            let own = Set(group.map { String(URL(fileURLWithPath: $0).standardizedFileURL.path.dropFirst()) })
             let result = try? store.search(
-                image: Image(contentsOf: path), pipeline: pipelines[worker], top: top,
-                filter: { origins[$0] != own })
+                probe: Gallery.Probe.fused(
+                    group.map { try store.probe(image: Image(contentsOf: $0), pipeline: pipelines[worker]) }),
+                top: top, filter: { !own.contains(origins[$0] ?? "") })
             if result == nil { noFace.add(1, ordering: .relaxed) }
             let candidates = result?.candidates ?? []
             let mate = candidates.first { person[$0.faceID] == Self.person(of: path) }
@@ -148,7 +162,8 @@ struct EvalIdentificationCommand: ParsableCommand {
         let strict = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.001)
         let loose = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.01)
         let report = Report(
-            model: store.modelID, enrol: enrol.rawValue, galleryPhotos: galleryPaths.count, galleryFaces: try store.indexedFaces(),
+            model: store.modelID, enrol: enrol.rawValue, probesPerIdentity: probesPerIdentity, galleryPhotos: galleryPaths.count,
+            galleryFaces: try store.indexedFaces(),
             matedProbes: matedOutcomes.count, nonmatedProbes: nonmatedTops.count,
             rank1: IdentificationMetrics.hitRate(matedOutcomes, rank: 1), rank10: IdentificationMetrics.hitRate(matedOutcomes, rank: 10),
             fnirAtFpir001: loose?.fnir, fnirAtFpir0001: strict?.fnir, thresholdAtFpir001: loose?.threshold,
@@ -157,7 +172,7 @@ struct EvalIdentificationCommand: ParsableCommand {
             misses: (0..<probes.count).compactMap { index in
                 guard let outcome = all[index], let mated = outcome.mated, mated.rank != 1 else { return nil }
                 return Miss(
-                    probe: probes[index].0, mateRank: mated.rank, mateScore: mated.score,
+                    probe: probes[index].0.joined(separator: " + "), mateRank: mated.rank, mateScore: mated.score,
                     firstCandidate: outcome.first, firstScore: outcome.top)
             })
         if outputOptions.json {
@@ -165,6 +180,7 @@ struct EvalIdentificationCommand: ParsableCommand {
             return
         }
         print("gallery: \(report.galleryPhotos) photos, \(report.galleryFaces) faces (\(ingest.errors.count) unreadable); model \(report.model)")
+        if probesPerIdentity > 1 { print("each probe fuses \(probesPerIdentity) photos of its person") }
         print("mated probes \(report.matedProbes): rank-1 \(format(report.rank1 * 100))%, rank-10 \(format(report.rank10 * 100))%")
         if let loose, let strict {
             print(
@@ -185,6 +201,20 @@ struct EvalIdentificationCommand: ParsableCommand {
             .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         guard !paths.isEmpty else { throw ValidationError("the list \(path) is empty") }
         return paths
+    }
+
+    /// Each person's paths, in list order, cut into groups of `size`; an incomplete last group is dropped.
+    static func groups(of paths: [String], size: Int) -> [[String]] {
+        var byPerson: [String: [String]] = [:], order: [String] = []
+        for path in paths {
+            let name = person(of: path)
+            if byPerson[name] == nil { order.append(name) }
+            byPerson[name, default: []].append(path)
+        }
+        return order.flatMap { name in
+            let photos = byPerson[name]!
+            return stride(from: 0, to: photos.count - size + 1, by: size).map { Array(photos[$0..<$0 + size]) }
+        }
     }
 
     static func person(of path: String) -> String { URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent }

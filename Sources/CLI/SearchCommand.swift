@@ -42,11 +42,18 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Write each candidate's face, cut from its original, as JPEG into this folder.")
     var crops: String?
 
-    @Argument(help: "The probe photo.")
-    var photo: String
+    @Argument(
+        help: ArgumentHelp(
+            "The probe photo, or several photos of the same person (up to 10).",
+            discussion: "Several photos are searched as one: the mean of their most prominent faces' templates."))
+    var photos: [String]
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard !photos.isEmpty else { throw ValidationError("give the probe photo") }
+        guard face == nil || photos.count == 1 else {
+            throw ValidationError("--face picks a face of one photo; with several photos each one's most prominent face is used")
+        }
     }
 
     func run() throws {
@@ -58,7 +65,7 @@ struct SearchCommand: ParsableCommand {
             justification: Justification(
                 caseNumber: caseNumber, purpose: purpose,
                 legalBasis: basis),
-            photo: readPhoto(photo, limits: pipeline.limits), pipeline: pipeline,
+            photos: photos.map { try readPhoto($0, limits: pipeline.limits) }, pipeline: pipeline,
             faceInPhoto: face, top: top, minScore: minScore)
         let result = search.result
         if let crops {
@@ -74,7 +81,8 @@ struct SearchCommand: ParsableCommand {
             return
         }
         print(
-            "\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)); "
+            "\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)"
+                + (result.probePhotos > 1 ? ", \(result.probePhotos) photos fused" : "") + "); "
                 + "audit entry \(search.auditEntry)")
         for (source, rule) in search.excludedSources.sorted(by: { $0.key < $1.key }) {
             print("left out by policy rule '\(rule)': source \(source)")

@@ -3,6 +3,8 @@ import Evaluation
 import FaceVision
 import Foundation
 
+extension AlignmentMode: ExpressibleByArgument {}
+
 /// Options every command that looks at photos shares.
 public struct PipelineOptions: ParsableArguments, Sendable {
     public init() {}
@@ -22,6 +24,24 @@ public struct PipelineOptions: ParsableArguments, Sendable {
     @Option(help: "Photos longer than this on their long side are scaled down for detection.")
     public var detectSize = YuNetDetector.Configuration().maxInputSide
 
+    @Option(
+        help: ArgumentHelp(
+            "How the landmarks that align each face are found: ensemble (most accurate), mirrored or detector (one pass, the templates of earlier versions); default LINEUP_ALIGNMENT or detector.",
+            discussion: "A gallery holds templates of one alignment and refuses the others; 'lineup retemplate' changes a gallery's."))
+    public var alignment: AlignmentMode?
+
+    /// The alignment asked for, by option or environment, or the default.
+    public var alignmentMode: AlignmentMode {
+        get throws {
+            if let alignment { return alignment }
+            guard let name = ProcessInfo.processInfo.environment["LINEUP_ALIGNMENT"], !name.isEmpty else { return .ingestDefault }
+            guard let mode = AlignmentMode(rawValue: name) else {
+                throw ValidationError("LINEUP_ALIGNMENT is '\(name)': it is " + AlignmentMode.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+            return mode
+        }
+    }
+
     public func validate() throws {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         guard (0...1).contains(detectorThreshold) else { throw ValidationError("--detector-threshold must be between 0 and 1") }
@@ -31,7 +51,9 @@ public struct PipelineOptions: ParsableArguments, Sendable {
     public var limits: ImageLimits { ImageLimits(maxPixels: maxPixels) }
 
     /// The id of the templates these options make.
-    public var modelID: String { SFaceEmbedder.modelID(flipAugmentation: flip) }
+    public var modelID: String {
+        get throws { SFaceEmbedder.modelID(flipAugmentation: flip, alignment: try alignmentMode) }
+    }
 
     public var detectorConfiguration: YuNetDetector.Configuration {
         YuNetDetector.Configuration(scoreThreshold: detectorThreshold, maxInputSide: detectSize)
@@ -41,7 +63,9 @@ public struct PipelineOptions: ParsableArguments, Sendable {
 
     /// A pipeline with these options; `limits`, when given, replaces the options' image limits.
     public func pipeline(limits override: ImageLimits? = nil) throws -> FacePipeline {
-        try FacePipeline(models: modelDirectory(), flipAugmentation: flip, detector: detectorConfiguration, limits: override ?? limits)
+        try FacePipeline(
+            models: modelDirectory(), flipAugmentation: flip, alignment: alignmentMode, detector: detectorConfiguration,
+            limits: override ?? limits)
     }
 
     /// Names everything that changes a template, for caches: the settings, and the
@@ -49,13 +73,15 @@ public struct PipelineOptions: ParsableArguments, Sendable {
     /// answered from templates of the old one).
     public func cacheKey() throws -> String {
         let models = try modelDirectory()
-        let stamps = try [models.detectorPath, models.embedderPath].map { path -> String in
+        let alignment = try alignmentMode
+        let files = [models.detectorPath, models.embedderPath] + (alignment == .ensemble ? [models.landmarkPath] : [])
+        let stamps = try files.map { path -> String in
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             let size = attributes[.size] as? Int ?? 0
             let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
             return "\(size).\(modified)"
         }
-        return "\(modelID)-yunet-t\(detectorThreshold)-s\(detectSize)-"
+        return "\(try modelID)-yunet-t\(detectorThreshold)-s\(detectSize)-"
             + stamps.joined(separator: "-")
     }
 }

@@ -77,6 +77,20 @@ public struct PairsProtocol: Sendable {
         self.folds = folds
     }
 
+    /// The pairs of `protocols` together, dealt into `folds` folds: the k-th same-person
+    /// pair and the k-th different-person pair go to fold k mod `folds`, so every fold
+    /// has as many of each kind (give or take one).
+    public init(pooling protocols: [PairsProtocol], folds: Int) {
+        var counts = [true: 0, false: 0]
+        pairs = protocols.flatMap(\.pairs).map { pair in
+            var dealt = pair
+            dealt.fold = counts[pair.sameIdentity, default: 0] % folds
+            counts[pair.sameIdentity, default: 0] += 1
+            return dealt
+        }
+        self.folds = folds
+    }
+
     static func path(_ name: String, _ index: Int) -> String {
         "\(name)/\(name)_\(String(format: "%04d", index)).jpg"
     }

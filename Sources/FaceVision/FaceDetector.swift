@@ -16,6 +16,13 @@ extension FaceDetector {
     }
 }
 
+/// What one pass of a detection network reports for a face, before it is judged.
+struct FaceCandidate: Sendable {
+    var box: Box
+    var landmarks: FaceLandmarks
+    var score: Double
+}
+
 /// Greedy non-maximum suppression: keeps the best-scoring box of every cluster of
 /// boxes that overlap by more than `threshold` IoU. Returns kept indices, best first.
 func nonMaximumSuppression(boxes: [Box], scores: [Double], threshold: Double, limit: Int) -> [Int] {

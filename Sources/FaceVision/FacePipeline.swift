@@ -13,15 +13,21 @@ public final class FacePipeline: Sendable {
         self.limits = limits
     }
 
-    /// The default pipeline: YuNet and SFace from `models`.
+    /// The default pipeline: YuNet and SFace from `models`, the faces aligned on the
+    /// landmarks `alignment` finds (by default the most accurate).
     public convenience init(
-        models: ModelDirectory, flipAugmentation: Bool = true,
+        models: ModelDirectory, flipAugmentation: Bool = true, alignment: AlignmentMode = .ingestDefault,
         detector configuration: YuNetDetector.Configuration = .init(),
         limits: ImageLimits = .default
     ) throws(VisionError) {
+        let yunet = try YuNetDetector(modelPath: models.detectorPath, configuration: configuration)
+        let detector: any FaceDetector =
+            try LandmarkEnsemble(mode: alignment, models: models, yunet: yunet).map {
+                RefiningDetector(base: yunet, ensemble: $0, qualityPolicy: configuration.qualityPolicy)
+            } ?? yunet
         self.init(
-            detector: try YuNetDetector(modelPath: models.detectorPath, configuration: configuration),
-            embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation),
+            detector: detector,
+            embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation, alignment: alignment),
             limits: limits)
     }
 

@@ -11,6 +11,8 @@ public struct ModelDirectory: Sendable, Equatable {
 
     public static let detectorFile = "yunet_2023mar_dynamic.onnx"
     public static let embedderFile = "sface_2021dec_fp32.onnx"
+    /// RetinaFace-MobileNet-0.25 at the fixed input of `RetinaFaceNetwork.inputSide`.
+    public static let landmarkFile = "retinaface_mnet025_256.onnx"
     static let setupHint = "Run scripts/setup.sh to download and convert the models, or point LINEUP_MODELS at them."
 
     public init(path: String) {
@@ -19,6 +21,7 @@ public struct ModelDirectory: Sendable, Equatable {
 
     public var detectorPath: String { path + "/" + Self.detectorFile }
     public var embedderPath: String { path + "/" + Self.embedderFile }
+    public var landmarkPath: String { path + "/" + Self.landmarkFile }
 
     /// Finds the model folder; throws with a setup hint when there is none.
     public static func locate(explicit: String? = nil) throws(VisionError) -> ModelDirectory {

@@ -8,20 +8,24 @@
 /// pairs) at the price of the second half of the batch.
 public final class SFaceEmbedder: FaceEmbedder {
     public let flipAugmentation: Bool
-    public var modelID: String { Self.modelID(flipAugmentation: flipAugmentation) }
+    /// How the faces it is given were aligned: part of the templates' id, because
+    /// templates of faces aligned on different landmarks do not compare as well.
+    public let alignment: AlignmentMode
+    public var modelID: String { Self.modelID(flipAugmentation: flipAugmentation, alignment: alignment) }
     public var dimension: Int { Self.templateDimension }
 
     /// The model id of the templates, known without loading the network.
-    public static func modelID(flipAugmentation: Bool) -> String {
-        flipAugmentation ? "sface-2021dec+flip" : "sface-2021dec"
+    public static func modelID(flipAugmentation: Bool, alignment: AlignmentMode = .detector) -> String {
+        alignment.templateModelID(flipAugmentation ? "sface-2021dec+flip" : "sface-2021dec")
     }
 
     public static let templateDimension = 128
     private let network: NeuralNetwork
 
-    public init(modelPath: String, flipAugmentation: Bool = true) throws(VisionError) {
+    public init(modelPath: String, flipAugmentation: Bool = true, alignment: AlignmentMode = .detector) throws(VisionError) {
         self.network = try NeuralNetwork(path: modelPath)
         self.flipAugmentation = flipAugmentation
+        self.alignment = alignment
     }
 
     public func alignedFace(_ face: DetectedFace, in image: Image) throws(VisionError) -> Image {

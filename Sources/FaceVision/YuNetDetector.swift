@@ -46,8 +46,22 @@ public final class YuNetDetector: FaceDetector {
     }
 
     public func detect(in image: Image, minimumScore: Double?) throws(VisionError) -> [DetectedFace] {
-        let threshold = minimumScore ?? configuration.scoreThreshold
-        let input = InputGeometry(imageWidth: image.width, imageHeight: image.height, maxSide: configuration.maxInputSide)
+        let found = try candidates(
+            in: image, threshold: minimumScore ?? configuration.scoreThreshold, maxSide: configuration.maxInputSide)
+        return try found.map { candidate throws(VisionError) in
+            let sharpness = try Self.sharpness(of: candidate.box, in: image)
+            let quality = FaceQuality(
+                landmarks: candidate.landmarks, sharpness: sharpness, detectorScore: candidate.score,
+                policy: configuration.qualityPolicy)
+            return DetectedFace(box: candidate.box, landmarks: candidate.landmarks, score: candidate.score, quality: quality)
+        }
+    }
+
+    /// One pass of the network over `image` (scaled down to `maxSide` if larger, padded
+    /// to a multiple of 32, and at least to `paddedSide`): every face scoring at least `threshold`, after suppression,
+    /// most confident first, in `image`'s coordinates.
+    func candidates(in image: Image, threshold: Double, maxSide: Int, paddedSide: Int = 0) throws(VisionError) -> [FaceCandidate] {
+        let input = InputGeometry(imageWidth: image.width, imageHeight: image.height, maxSide: maxSide, paddedSide: paddedSide)
         var blob = [Float](repeating: 0, count: 3 * input.width * input.height)
         try blob.withUnsafeMutableBufferPointer { buffer throws(VisionError) in
             try image.writePlanar(
@@ -81,14 +95,7 @@ public final class YuNetDetector: FaceDetector {
         let kept = nonMaximumSuppression(
             boxes: boxes, scores: scores, threshold: configuration.nmsThreshold,
             limit: configuration.maxFaces)
-        return try kept.map { index throws(VisionError) in
-            let marks = FaceLandmarks(points: landmarks[index])
-            let sharpness = try Self.sharpness(of: boxes[index], in: image)
-            let quality = FaceQuality(
-                landmarks: marks, sharpness: sharpness, detectorScore: scores[index],
-                policy: configuration.qualityPolicy)
-            return DetectedFace(box: boxes[index], landmarks: marks, score: scores[index], quality: quality)
-        }
+        return kept.map { FaceCandidate(box: boxes[$0], landmarks: FaceLandmarks(points: landmarks[$0]), score: scores[$0]) }
     }
 
     /// Focus measured on the face box, scaled to 112×112 so faces of any size compare.
@@ -108,12 +115,12 @@ struct InputGeometry {
     let width: Int, height: Int
     let scaleX: Double, scaleY: Double
 
-    init(imageWidth: Int, imageHeight: Int, maxSide: Int) {
+    init(imageWidth: Int, imageHeight: Int, maxSide: Int, paddedSide: Int = 0) {
         let scale = min(1, Double(maxSide) / Double(max(imageWidth, imageHeight)))
         scaledWidth = max(1, Int((Double(imageWidth) * scale).rounded()))
         scaledHeight = max(1, Int((Double(imageHeight) * scale).rounded()))
-        width = (scaledWidth + 31) / 32 * 32
-        height = (scaledHeight + 31) / 32 * 32
+        width = max(paddedSide, scaledWidth + 31) / 32 * 32
+        height = max(paddedSide, scaledHeight + 31) / 32 * 32
         scaleX = Double(scaledWidth) / Double(imageWidth)
         scaleY = Double(scaledHeight) / Double(imageHeight)
     }

@@ -121,7 +121,7 @@ extension Gallery {
         guard let sourceID = source.id, let root = source.root else {
             throw StoreError.invalid("source '\(source.name)' has no root folder to ingest from")
         }
-        precondition(pipelines.allSatisfy { $0.modelID == modelID }, "pipelines must make \(modelID) templates")
+        if let other = pipelines.first(where: { $0.modelID != modelID }) { throw Self.modelMismatch(held: modelID, asked: other.modelID) }
         let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
         let walk = try Self.mediaFiles(in: paths, root: root)
         let files = walk.files

@@ -34,6 +34,8 @@ extension Gallery {
         public var galleryFaces: Int
         public var probeFace: DetectedFace
         public var facesInProbe: Int
+        /// Photos of the person searched with (more than one: a fused probe).
+        public var probePhotos: Int
         public var warnings: [String]
         public var candidates: [Candidate]
         public var searchMilliseconds: Double
@@ -45,12 +47,35 @@ extension Gallery {
         public var template: FaceTemplate
         public var facesInPhoto: Int
         public var warnings: [String]
+        /// How many photos of the person the template stands for (see `fused(_:)`).
+        public var photos = 1
+
+        /// One probe from several photos of the same person: the normalised mean of
+        /// their templates. Each photo's own errors (pose, light, a landmark off) pull in
+        /// different directions and partly cancel; what the photos share, the person,
+        /// adds up. The face shown is the first photo's; the warnings are every photo's.
+        public static func fused(_ probes: [Probe]) throws -> Probe {
+            guard let first = probes.first else { throw StoreError.invalid("a fused probe needs at least one photo") }
+            guard probes.count > 1 else { return first }
+            guard probes.allSatisfy({ $0.template.modelID == first.template.modelID }) else {
+                throw StoreError.invalid("the photos of a fused probe must be templated by the same model")
+            }
+            var sum = [Float](repeating: 0, count: first.template.dimension)
+            for probe in probes {
+                for (i, value) in probe.template.vector.enumerated() { sum[i] += value }
+            }
+            var fused = first
+            fused.template = FaceTemplate(modelID: first.template.modelID, vector: sum)
+            fused.photos = probes.reduce(0) { $0 + $1.photos }
+            fused.warnings = probes.enumerated().flatMap { index, probe in probe.warnings.map { "photo \(index + 1): \($0)" } }
+            return fused
+        }
     }
 
     /// Detects the faces of the photo and templates face `faceInPhoto` (default: the
     /// most prominent).
     public func probe(image: Image, pipeline: FacePipeline, faceInPhoto: Int? = nil) throws -> Probe {
-        precondition(pipeline.modelID == modelID, "probe and gallery templates must come from the same model")
+        guard pipeline.modelID == modelID else { throw Self.modelMismatch(held: modelID, asked: pipeline.modelID) }
         let faces = try pipeline.detectProbe(in: image)
         let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceInPhoto)
         var warnings = face.quality.warnings.map(\.explanation)
@@ -92,6 +117,7 @@ extension Gallery {
         let candidates = Array(try candidates(for: hits, calibration: calibration, comparisons: comparisons).prefix(top))
         return SearchResult(
             modelID: modelID, galleryFaces: comparisons, probeFace: probe.face, facesInProbe: probe.facesInPhoto,
+            probePhotos: probe.photos,
             warnings: probe.warnings, candidates: candidates, searchMilliseconds: elapsed.seconds * 1000)
     }
 

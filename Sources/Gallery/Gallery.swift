@@ -101,6 +101,21 @@ public final class Gallery: Sendable {
             database: database ?? SQLiteMetadataStore(path: directory + "/gallery.sqlite"), keyring: keys, vault: vault,
             adoptingVault: adoptingKeyVault)
         loaded = Mutex(sharedIndex.map { LoadedIndex(index: $0, kind: .shared, origin: $0.engine) })
+        let held = try store.templateModel(recordingIfNew: modelID)
+        guard held == modelID else { throw Self.modelMismatch(held: held, asked: modelID) }
+    }
+
+    /// Why a gallery of `held` templates is not opened, or given a template, for `asked`.
+    static func modelMismatch(held: String, asked: String) -> StoreError {
+        let (heldEmbedder, heldAlignment) = AlignmentMode.split(templateModelID: held)
+        let (askedEmbedder, askedAlignment) = AlignmentMode.split(templateModelID: asked)
+        if heldEmbedder == askedEmbedder {
+            return .invalid(
+                "this gallery holds templates of faces aligned by '\(heldAlignment.rawValue)' (\(held)), not '\(askedAlignment.rawValue)' (\(asked)): "
+                    + "give --alignment \(heldAlignment.rawValue) (or LINEUP_ALIGNMENT), or re-template the gallery with 'lineup retemplate --alignment \(askedAlignment.rawValue)'"
+            )
+        }
+        return .invalid("this gallery holds \(held) templates, not \(asked): templates of two models are never compared")
     }
 
     /// Where the key vault is unless given: beside the keyring file, on the keyring's

@@ -27,10 +27,35 @@ extension Governance {
         as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
         faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
     ) throws -> JustifiedSearch {
+        try search(
+            as: principal, justification: justification, photos: [photo], pipeline: pipeline, faceInPhoto: faceInPhoto,
+            top: top, minScore: minScore)
+    }
+
+    /// Most photos one fused search takes.
+    public static let maxProbePhotos = 10
+
+    /// A search with several photos of the same person (`Gallery.Probe.fused`): the
+    /// most prominent face of each, their templates averaged. Every photo's hash goes
+    /// into the audit entry. `faceInPhoto` picks a face only when there is one photo.
+    public func search(
+        as principal: Principal, justification: Justification, photos: [[UInt8]], pipeline: FacePipeline,
+        faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
+    ) throws -> JustifiedSearch {
+        guard (1...Self.maxProbePhotos).contains(photos.count) else {
+            throw GovernanceError.invalid("search with 1 to \(Self.maxProbePhotos) photos of the same person, not \(photos.count)")
+        }
+        guard faceInPhoto == nil || photos.count == 1 else {
+            throw GovernanceError.invalid(
+                "a face of a photo is picked only in a search with one photo; with several, each photo's most prominent face is used")
+        }
         let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
-        let image = try Image(data: photo, limits: pipeline.limits)
-        let probe = try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto)
-        return try search(investigator, decision, justification: justification, photo: photo, probe: probe, top: top, minScore: minScore)
+        let probes = try photos.map { photo in
+            try gallery.probe(image: Image(data: photo, limits: pipeline.limits), pipeline: pipeline, faceInPhoto: faceInPhoto)
+        }
+        return try search(
+            investigator, decision, justification: justification, photos: photos, probe: try Gallery.Probe.fused(probes),
+            top: top, minScore: minScore)
     }
 
     /// The same search with the probe already made from `photo` by `Gallery.probe`:
@@ -42,7 +67,7 @@ extension Governance {
         top: Int = 10, minScore: Float? = nil
     ) throws -> JustifiedSearch {
         let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
-        return try search(investigator, decision, justification: justification, photo: photo, probe: probe, top: top, minScore: minScore)
+        return try search(investigator, decision, justification: justification, photos: [photo], probe: probe, top: top, minScore: minScore)
     }
 
     /// Who searches and what the policy leaves out, once the account, the
@@ -69,9 +94,10 @@ extension Governance {
     }
 
     private func search(
-        _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photo: [UInt8],
+        _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photos: [[UInt8]],
         probe: Gallery.Probe, top: Int, minScore: Float?
     ) throws -> JustifiedSearch {
+        let photo = photos[0]
         let optOuts = try optOutState()
         let exclusion = SearchExclusion(
             sources: decision.excludedSources.isEmpty
@@ -117,6 +143,8 @@ extension Governance {
                     var excludedSources: [String: String]
                     var optedOutWithheld: Int
                     var top: Int
+                    /// Every photo's hash, for a search with several.
+                    var photosSHA256: [String]?
 
                     // The audit entry's keys, as every entry already logged has them.
                     enum CodingKeys: String, CodingKey {
@@ -125,6 +153,7 @@ extension Governance {
                         case templateSHA256 = "template_sha256"
                         case excludedSources = "excluded_sources"
                         case optedOutWithheld = "opted_out_withheld"
+                        case photosSHA256 = "photos_sha256"
                     }
                 }
                 return try audit(
@@ -136,7 +165,8 @@ extension Governance {
                             photoSHA256: AuditLog.hex(record.photoSHA256),
                             templateSHA256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
                             excludedSources: decision.excludedSources,
-                            optedOutWithheld: withheld, top: top)),
+                            optedOutWithheld: withheld, top: top,
+                            photosSHA256: photos.count > 1 ? photos.map { AuditLog.hex(Data(SHA256.hash(data: $0))) } : nil)),
                     in: db)
             }
         } catch GovernanceError.rateLimited(let refusal) {

@@ -233,6 +233,27 @@ extension GalleryStore {
 // MARK: - Reading faces
 
 extension GalleryStore {
+    /// The model of the gallery's templates, recorded the first time it is opened:
+    /// `modelID` for a new gallery; for one made before the record existed, the model of
+    /// the faces it holds (`modelID` when it holds any of it).
+    public func templateModel(recordingIfNew modelID: String) throws -> String {
+        try database.write { db in
+            if let held = try Setting.value(.templateModel, in: db) { return held }
+            var held = modelID
+            if try db.scalar("SELECT 1 FROM face WHERE modelID = ? LIMIT 1", [.text(modelID)]).isNull {
+                let other = try db.scalar("SELECT modelID FROM face LIMIT 1")
+                if !other.isNull { held = try other.string() }
+            }
+            try Setting.set(.templateModel, to: held, in: db)
+            return held
+        }
+    }
+
+    /// Makes `modelID` the model of the gallery's templates (see `lineup retemplate`).
+    public func recordTemplateModel(_ modelID: String) throws {
+        try database.write { db in try Setting.set(.templateModel, to: modelID, in: db) }
+    }
+
     public func faceCount(modelID: String) throws -> Int {
         try database.read { db in try db.count(GalleryFace.self, "WHERE modelID = ?", [.text(modelID)]) }
     }

@@ -15,6 +15,9 @@ public struct Setting: Sendable, Equatable {
         /// The gallery's id, made when it is first opened: its key vault and its backups
         /// carry the same, so neither is used with another gallery.
         case galleryID = "gallery.id"
+        /// The model id of the templates the gallery holds (embedder, flip, alignment):
+        /// a gallery compares only templates of one, and refuses to be opened for another.
+        case templateModel = "templates.model"
     }
 
     public var key: Key
