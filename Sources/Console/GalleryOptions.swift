@@ -106,7 +106,7 @@ public struct GalleryOptions: ParsableArguments, Sendable {
 
     /// A choice of `T`'s values from the environment variable `variable`, or `fallback`
     /// when it is unset; a value that names none is refused, listing the choices.
-    private static func choice<T: RawRepresentable & CaseIterable>(named variable: String, default fallback: T) throws -> T
+    static func choice<T: RawRepresentable & CaseIterable>(named variable: String, default fallback: T) throws -> T
     where T.RawValue == String {
         guard let name = environment(variable) else { return fallback }
         guard let value = T(rawValue: name) else {

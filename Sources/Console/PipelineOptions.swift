@@ -27,18 +27,13 @@ public struct PipelineOptions: ParsableArguments, Sendable {
     @Option(
         help: ArgumentHelp(
             "How the landmarks that align each face are found: ensemble (most accurate), mirrored or detector (one pass, the templates of earlier versions); default LINEUP_ALIGNMENT or detector.",
-            discussion: "A gallery holds templates of one alignment and refuses the others; 'lineup retemplate' changes a gallery's."))
+            discussion: "A gallery holds templates of one alignment and refuses the others."))
     public var alignment: AlignmentMode?
 
     /// The alignment asked for, by option or environment, or the default.
     public var alignmentMode: AlignmentMode {
         get throws {
-            if let alignment { return alignment }
-            guard let name = ProcessInfo.processInfo.environment["LINEUP_ALIGNMENT"], !name.isEmpty else { return .ingestDefault }
-            guard let mode = AlignmentMode(rawValue: name) else {
-                throw ValidationError("LINEUP_ALIGNMENT is '\(name)': it is " + AlignmentMode.allCases.map(\.rawValue).joined(separator: " or "))
-            }
-            return mode
+            try alignment ?? GalleryOptions.choice(named: "LINEUP_ALIGNMENT", default: .ingestDefault)
         }
     }
 

@@ -14,7 +14,7 @@ public final class FacePipeline: Sendable {
     }
 
     /// The default pipeline: YuNet and SFace from `models`, the faces aligned on the
-    /// landmarks `alignment` finds (by default the most accurate).
+    /// landmarks `alignment` finds (by default `AlignmentMode.ingestDefault`).
     public convenience init(
         models: ModelDirectory, flipAugmentation: Bool = true, alignment: AlignmentMode = .ingestDefault,
         detector configuration: YuNetDetector.Configuration = .init(),

@@ -128,8 +128,6 @@ public final class LandmarkEnsemble: Sendable {
     private let yunet: YuNetDetector
     private let retinaFace: RetinaFaceNetwork?
     private let passes: [LandmarkPass]
-    /// Whether the detector's own points count as one of YuNet's looks.
-    private let includesDetection: Bool
     /// A pass's face may score this low: the face is known to be there.
     private static let passThreshold = 0.3
 
@@ -155,20 +153,29 @@ public final class LandmarkEnsemble: Sendable {
         }
     }
 
-    init(mode: AlignmentMode, yunet: YuNetDetector, retinaFace: RetinaFaceNetwork?, passes: [LandmarkPass], includesDetection: Bool = true) {
+    init(mode: AlignmentMode, yunet: YuNetDetector, retinaFace: RetinaFaceNetwork?, passes: [LandmarkPass]) {
         self.mode = mode
         self.yunet = yunet
         self.retinaFace = retinaFace
         self.passes = passes
-        self.includesDetection = includesDetection
     }
 
-    /// The refined points of `face`; the detector's own when no pass finds it again.
+    /// The refined points of `face`: the detector's own count as one of YuNet's looks,
+    /// and stand alone when no pass finds the face again.
     public func landmarks(of face: DetectedFace, in image: Image) throws(VisionError) -> FaceLandmarks {
-        var yunetPoints: [FaceLandmarks] = includesDetection ? [face.landmarks] : []
+        var yunetPoints = [face.landmarks]
         var retinaPoints: [FaceLandmarks] = []
+        // Passes that differ only in padding or network share one view.
+        var views: [Int: FaceView] = [:]
         for pass in passes {
-            let view = try FaceView(face: face.box, in: image, scale: pass.scale, mirrored: pass.mirrored)
+            let key = 2 * pass.scale + (pass.mirrored ? 1 : 0)
+            let view: FaceView
+            if let made = views[key] {
+                view = made
+            } else {
+                view = try FaceView(face: face.box, in: image, scale: pass.scale, mirrored: pass.mirrored)
+                views[key] = view
+            }
             let pixels = view.pixels
             switch pass.network {
             case .yunet:

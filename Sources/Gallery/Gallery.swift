@@ -112,7 +112,7 @@ public final class Gallery: Sendable {
         if heldEmbedder == askedEmbedder {
             return .invalid(
                 "this gallery holds templates of faces aligned by '\(heldAlignment.rawValue)' (\(held)), not '\(askedAlignment.rawValue)' (\(asked)): "
-                    + "give --alignment \(heldAlignment.rawValue) (or LINEUP_ALIGNMENT), or re-template the gallery with 'lineup retemplate --alignment \(askedAlignment.rawValue)'"
+                    + "give --alignment \(heldAlignment.rawValue) (or LINEUP_ALIGNMENT); a gallery's alignment is not changed in place, so templates aligned by '\(askedAlignment.rawValue)' need a gallery of their own"
             )
         }
         return .invalid("this gallery holds \(held) templates, not \(asked): templates of two models are never compared")

@@ -237,7 +237,9 @@ extension GalleryStore {
     /// `modelID` for a new gallery; for one made before the record existed, the model of
     /// the faces it holds (`modelID` when it holds any of it).
     public func templateModel(recordingIfNew modelID: String) throws -> String {
-        try database.write { db in
+        // Read first: every open after the first needs no write transaction.
+        if let held = try database.read({ db in try Setting.value(.templateModel, in: db) }) { return held }
+        return try database.write { db in
             if let held = try Setting.value(.templateModel, in: db) { return held }
             var held = modelID
             if try db.scalar("SELECT 1 FROM face WHERE modelID = ? LIMIT 1", [.text(modelID)]).isNull {
@@ -247,11 +249,6 @@ extension GalleryStore {
             try Setting.set(.templateModel, to: held, in: db)
             return held
         }
-    }
-
-    /// Makes `modelID` the model of the gallery's templates (see `lineup retemplate`).
-    public func recordTemplateModel(_ modelID: String) throws {
-        try database.write { db in try Setting.set(.templateModel, to: modelID, in: db) }
     }
 
     public func faceCount(modelID: String) throws -> Int {
