@@ -136,7 +136,8 @@ def nearest(found, size, radius):
 PASSES = {
     "detector": [],
     "mirrored": [("yunet", 1, True, 0)],
-    "ensemble": [("yunet", 1, True, 0), ("yunet", 2, False, 0), ("yunet", 1, False, 640), ("retinaface", 1, False, 0)],
+    "ensemble": [("yunet", 1, True, 0), ("yunet", 2, False, 0), ("yunet", 2, True, 0), ("yunet", 1, False, 640),
+                 ("yunet", 1, True, 640), ("retinaface", 1, False, 0), ("retinaface", 1, True, 0)],
 }
 
 

@@ -11,7 +11,7 @@ struct Lineup: AsyncParsableCommand {
             SourceCommand.self, IngestCommand.self, SearchCommand.self, StatusCommand.self,
             PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
             RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self, MigrateCommand.self,
-            ReconcileCommand.self, BackupCommand.self, RestoreCommand.self,
+            ReconcileCommand.self, RetemplateCommand.self, BackupCommand.self, RestoreCommand.self,
             DetectCommand.self, EmbedCommand.self, CompareCommand.self,
         ]
     )

@@ -120,7 +120,11 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     /// checked), because it is about to be made again.
     /// `restoring`: a database lost and made again may open with the key vault's
     /// gallery id, to be restored from a backup (see `lineup restore`).
-    public func open(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false) throws -> Gallery {
+    /// `retemplating`: opened to make its templates again as the pipeline options'
+    /// model (see `lineup retemplate`).
+    public func open(
+        _ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false, retemplating: Bool = false
+    ) throws -> Gallery {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let keys: TemplateKeyring
         if keyring == nil, environment("LINEUP_KEYRING_FILE") == nil, let json = environment("LINEUP_KEYRING") {
@@ -132,12 +136,14 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         case .embedded:
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys, keyVault: keyVaultPath, adoptingKeyVault: restoring)
+                largeGalleryIndex: try largeGalleryIndex().kind, keyring: keys, keyVault: keyVaultPath, adoptingKeyVault: restoring,
+                retemplating: retemplating)
         case .cluster:
             let (database, index) = try clusterEngines(modelID: pipelineOptions.modelID, openIndex: !rebuildingIndex)
             return try Gallery(
                 directory: directory, modelID: pipelineOptions.modelID, dimension: SFaceEmbedder.templateDimension,
-                keyring: keys, keyVault: keyVaultPath, database: database, sharedIndex: index, adoptingKeyVault: restoring)
+                keyring: keys, keyVault: keyVaultPath, database: database, sharedIndex: index, adoptingKeyVault: restoring,
+                retemplating: retemplating)
         }
     }
 
@@ -181,8 +187,10 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     }
 
     /// The gallery under its rules.
-    public func governance(_ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false) throws -> Governance {
-        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex, restoring: restoring))
+    public func governance(
+        _ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false, retemplating: Bool = false
+    ) throws -> Governance {
+        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex, restoring: restoring, retemplating: retemplating))
     }
 }
 
@@ -212,8 +220,8 @@ public struct GovernedOptions: ParsableArguments, Sendable {
     @OptionGroup public var accountOptions: AccountOptions
     @OptionGroup public var outputOptions: OutputOptions
 
-    public func open(rebuildingIndex: Bool = false) throws -> (Governance, Principal) {
-        let governance = try galleryOptions.governance(pipelineOptions, rebuildingIndex: rebuildingIndex)
+    public func open(rebuildingIndex: Bool = false, retemplating: Bool = false) throws -> (Governance, Principal) {
+        let governance = try galleryOptions.governance(pipelineOptions, rebuildingIndex: rebuildingIndex, retemplating: retemplating)
         return (governance, try accountOptions.principal(governance))
     }
 }

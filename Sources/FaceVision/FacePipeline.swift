@@ -56,6 +56,26 @@ public final class FacePipeline: Sendable {
         return try detector.detect(in: image, minimumScore: Self.probeFloor)
     }
 
+    /// The faces at `boxes` (stored faces' boxes) found again in the picture they were
+    /// found in: each box matched to the detector's candidate (down to `probeFloor`)
+    /// overlapping it most, if by at least `matchOverlap`, whose landmarks are then
+    /// found as this pipeline aligns faces. Nil for a box no candidate matches. The
+    /// boxes come from the same detector, so a face is found again where it was.
+    public func findAgain(_ boxes: [Box], in image: Image) throws(VisionError) -> [DetectedFace?] {
+        let refining = detector as? RefiningDetector
+        let base = refining?.base ?? detector
+        let candidates = try base.detect(in: image, minimumScore: min(Self.probeFloor, base.scoreThreshold))
+        return try boxes.map { box throws(VisionError) -> DetectedFace? in
+            guard let best = candidates.max(by: { $0.box.intersectionOverUnion(box) < $1.box.intersectionOverUnion(box) }),
+                best.box.intersectionOverUnion(box) >= Self.matchOverlap
+            else { return nil }
+            return try refining?.refine(best, in: image) ?? best
+        }
+    }
+
+    /// How much a candidate's box must overlap a stored box to be the same face.
+    public static let matchOverlap = 0.7
+
     /// The template of face `index` (or of the most prominent face) with the face itself.
     public func embed(in image: Image, faces: [DetectedFace], index: Int? = nil) throws(VisionError) -> (face: DetectedFace, template: FaceTemplate) {
         guard !faces.isEmpty else { throw .noFace }

@@ -9,8 +9,10 @@ public enum AlignmentMode: String, Sendable, Codable, CaseIterable {
     /// The detector's points averaged with YuNet's on the face's mirror image, which
     /// reverses YuNet's horizontal bias: one more small pass per face.
     case mirrored
-    /// The mean of four YuNet looks at the face (the detection, the mirror image, twice
-    /// the size, and a wide zero border) and RetinaFace's points: the most accurate.
+    /// The mean of six YuNet looks at the face (the detection, twice the size, and a
+    /// wide zero border, each also mirrored) and of RetinaFace's points on the face and
+    /// its mirror image: the most accurate. Every look has its mirrored twin, so each
+    /// network's lean to one side cancels.
     case ensemble
 
     /// The mode used unless told otherwise. Still the single pass: the ensemble's
@@ -147,8 +149,11 @@ public final class LandmarkEnsemble: Sendable {
                 passes: [
                     LandmarkPass(network: .yunet, mirrored: true),
                     LandmarkPass(network: .yunet, scale: 2),
+                    LandmarkPass(network: .yunet, scale: 2, mirrored: true),
                     LandmarkPass(network: .yunet, paddedSide: 640),
+                    LandmarkPass(network: .yunet, mirrored: true, paddedSide: 640),
                     LandmarkPass(network: .retinaFace),
+                    LandmarkPass(network: .retinaFace, mirrored: true),
                 ])
         }
     }
@@ -223,13 +228,16 @@ public final class RefiningDetector: FaceDetector {
     public var scoreThreshold: Double { base.scoreThreshold }
 
     public func detect(in image: Image, minimumScore: Double?) throws(VisionError) -> [DetectedFace] {
-        try base.detect(in: image, minimumScore: minimumScore).map { face throws(VisionError) in
-            var refined = face
-            refined.landmarks = try ensemble.landmarks(of: face, in: image)
-            refined.quality = FaceQuality(
-                landmarks: refined.landmarks, sharpness: face.quality.sharpness, detectorScore: face.score,
-                policy: qualityPolicy)
-            return refined
-        }
+        try base.detect(in: image, minimumScore: minimumScore).map { face throws(VisionError) in try refine(face, in: image) }
+    }
+
+    /// `face`, as the base detector found it, with the ensemble's landmarks.
+    public func refine(_ face: DetectedFace, in image: Image) throws(VisionError) -> DetectedFace {
+        var refined = face
+        refined.landmarks = try ensemble.landmarks(of: face, in: image)
+        refined.quality = FaceQuality(
+            landmarks: refined.landmarks, sharpness: face.quality.sharpness, detectorScore: face.score,
+            policy: qualityPolicy)
+        return refined
     }
 }

@@ -37,6 +37,23 @@ public final class VideoReader {
             skip = step - 1
         }
     }
+
+    /// Calls `body` with the frame at each of `times` (seconds, as `sample` gives
+    /// them), in order; a time past the end is not reached.
+    public func frames(at times: [Double], _ body: (Image, Double) throws -> Void) throws {
+        let wanted = Set(times.map { Int(($0 * framesPerSecond).rounded()) }).sorted()
+        var index = 0
+        for target in wanted {
+            var error = lcv_error()
+            guard let frame = lcv_video_next(handle, Int32(target - index), &error) else {
+                let message = error.text
+                if message.isEmpty { return }
+                throw VisionError.opencv(message)
+            }
+            try body(Image(handle: frame), Double(target) / framesPerSecond)
+            index = target + 1
+        }
+    }
 }
 
 /// Writes a video through OpenCV's videoio. The default codec, Motion-JPEG (in an

@@ -75,10 +75,14 @@ public final class Gallery: Sendable {
     /// templates are searched in `sharedIndex` when given, otherwise in this process
     /// (loaded when first needed: see `index`), by exact search below
     /// `largeGalleryThreshold` faces and by `largeGalleryIndex` (`.scan` or `.graph`) from it on.
+    /// `retemplating`: opened to make its templates again as `modelID` (see
+    /// `retemplate`), the only way a gallery of another model, or one whose
+    /// re-templating is under way, is opened.
     public init(
         directory: String, modelID: String, dimension: Int, largeGalleryThreshold: Int? = nil,
         largeGalleryIndex: IndexKind = .scan, keyring: TemplateKeyring? = nil, keyVault: String? = nil,
-        database: (any MetadataStore)? = nil, sharedIndex: (any FaceIndex)? = nil, adoptingKeyVault: Bool = false
+        database: (any MetadataStore)? = nil, sharedIndex: (any FaceIndex)? = nil, adoptingKeyVault: Bool = false,
+        retemplating: Bool = false
     ) throws {
         guard largeGalleryIndex == .scan || largeGalleryIndex == .graph else {
             throw StoreError.invalid("a large gallery is searched by a scan or a graph, not '\(largeGalleryIndex.rawValue)'")
@@ -102,6 +106,12 @@ public final class Gallery: Sendable {
             adoptingVault: adoptingKeyVault)
         loaded = Mutex(sharedIndex.map { LoadedIndex(index: $0, kind: .shared, origin: $0.engine) })
         let held = try store.templateModel(recordingIfNew: modelID)
+        guard !retemplating else { return }
+        if let target = try store.retemplateTarget() {
+            throw StoreError.invalid(
+                "this gallery is being re-templated from \(held) to \(target) (lineup retemplate): until that run finishes it is neither searched nor added to"
+            )
+        }
         guard held == modelID else { throw Self.modelMismatch(held: held, asked: modelID) }
     }
 
@@ -112,7 +122,7 @@ public final class Gallery: Sendable {
         if heldEmbedder == askedEmbedder {
             return .invalid(
                 "this gallery holds templates of faces aligned by '\(heldAlignment.rawValue)' (\(held)), not '\(askedAlignment.rawValue)' (\(asked)): "
-                    + "give --alignment \(heldAlignment.rawValue) (or LINEUP_ALIGNMENT); a gallery's alignment is not changed in place, so templates aligned by '\(askedAlignment.rawValue)' need a gallery of their own"
+                    + "give --alignment \(heldAlignment.rawValue) (or LINEUP_ALIGNMENT), or make the gallery's templates again with lineup retemplate --alignment \(askedAlignment.rawValue)"
             )
         }
         return .invalid("this gallery holds \(held) templates, not \(asked): templates of two models are never compared")

@@ -51,6 +51,9 @@ public protocol SharedFaceIndex: FaceIndex {
     /// Removes the engine's store of this gallery's templates, whatever its layout,
     /// and makes it again, empty, in the layout this client writes.
     func recreate() throws
+    /// Removes the engine's store of this gallery's templates (those of a model the
+    /// gallery no longer uses, after `lineup retemplate`).
+    func drop() throws
     /// Waits until every write so far is durable in the engine's own storage.
     func flush() throws
     /// Flushes, then rewrites the engine's files that hold removed templates without

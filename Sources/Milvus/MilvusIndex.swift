@@ -112,9 +112,9 @@ public final class MilvusIndex: Sendable {
     /// The index searches run on: the collection's own once opened.
     public var builtLayout: MilvusIndexLayout { state.withLock { $0.built } ?? layout }
 
-    /// Removes the collection and every template in it.
+    /// Removes the collection and every template in it (nothing when there is none).
     public func drop() throws {
-        try client.dropCollection(collection)
+        if try client.hasCollection(collection) { try client.dropCollection(collection) }
         state.withLock { $0 = State() }
     }
 

@@ -138,7 +138,7 @@ extension Endpoint {
         case boolean
         /// A file's bytes (in a multipart form).
         case file
-        case array(Schema, minItems: Int = 0)
+        case array(Schema, minItems: Int = 0, maxItems: Int? = nil)
         /// An object with these properties, and what it must satisfy beyond them; more
         /// properties may come (answers grow).
         case object([Field], constraints: [Constraint] = [])
@@ -211,12 +211,17 @@ extension Endpoint {
         Endpoint(
             .post, "/search", .roles([.investigator]),
             body: .multipart(
-                [photo] + justification + [
-                    .optional("top", .integer(minimum: 1, maximum: 1000), "How many candidates, 1 to 1000 (default 10)"),
-                    .optional(
-                        "face", .integer(minimum: 0),
-                        "Which face of the photo, as /detect numbers them (default: the most prominent)"),
-                ]), answer: .named("JustifiedSearch"),
+                [
+                    Field(
+                        "photo", .array(.file, minItems: 1, maxItems: Governance.maxProbePhotos),
+                        "One to ten photos of the same person (JPEG, PNG, …), one part each; several are searched as one fused probe")
+                ]
+                    + justification + [
+                        .optional("top", .integer(minimum: 1, maximum: 1000), "How many candidates, 1 to 1000 (default 10)"),
+                        .optional(
+                            "face", .integer(minimum: 0),
+                            "Which face of the photo, as /detect numbers them (default: the most prominent); only with one photo"),
+                    ]), answer: .named("JustifiedSearch"),
             "Search with a photo: candidates for human review, with provenance; logged with its justification"),
         Endpoint(
             .post, "/detect", .roles([.investigator]), body: .multipart([photo]), answer: .named("Detection"),

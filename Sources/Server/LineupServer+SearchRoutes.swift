@@ -7,21 +7,6 @@ import MultipartKit
 import Store
 
 extension LineupServer {
-    struct SearchForm: Decodable {
-        var photo: UploadedFile
-        var caseNumber: String
-        var purpose: String
-        var legalBasis: String
-        var top: Int?
-        var face: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case photo, purpose, top, face
-            case caseNumber = "case_number"
-            case legalBasis = "legal_basis"
-        }
-    }
-
     struct NewSource: Decodable {
         var name: String
         var root: String
@@ -61,13 +46,24 @@ extension LineupServer {
         }
         route(api, .post, "search") { request, context in
             let principal = try context.authenticated
-            let form = try await form(SearchForm.self, from: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
-            let photo = form.photo.bytes
-            let justification = Justification(caseNumber: form.caseNumber, purpose: form.purpose, legalBasis: form.legalBasis)
+            // One to `Governance.maxProbePhotos` photos of one person, each a part named
+            // `photo` (as a browser sends a file input with `multiple`).
+            guard request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true else {
+                throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields photo, case_number, purpose, legal_basis")
+            }
+            let form = try await WebForm.read(request, limit: configuration.maxUploadBytes)
+            let photos = (form.files["photo"] ?? []).map(\.bytes)
+            guard !photos.isEmpty else {
+                throw APIError(
+                    .badRequest, .invalid, "the form needs photo: one to \(Governance.maxProbePhotos) photos of the same person, as files")
+            }
+            let justification = Justification(
+                caseNumber: try form.needed("case_number"), purpose: try form.needed("purpose"),
+                legalBasis: try form.needed("legal_basis"))
+            let top = try form.integer("top") ?? 10, face = try form.integer("face")
             let result = try await faceWork { pipeline in
                 try governance.search(
-                    as: principal, justification: justification, photo: photo, pipeline: pipeline,
-                    faceInPhoto: form.face, top: form.top ?? 10)
+                    as: principal, justification: justification, photos: photos, pipeline: pipeline, faceInPhoto: face, top: top)
             }
             metrics?.searches.increment()
             return try json(result)

@@ -14,10 +14,10 @@ extension LineupServer {
         page(router, .post, "/search") { web in
             let principal = try web.signedIn
             let form = web.form
-            let photo: [UInt8]
+            let photos: [[UInt8]]
             let justification: Justification
             do {
-                photo = try form.file("photo", label: "a photo to search with")
+                photos = try form.files("photo", label: "a photo to search with")
                 justification = Justification(
                     caseNumber: try form.required("case_number", label: "the case number"),
                     purpose: try form.required("purpose", label: "the purpose"),
@@ -26,15 +26,16 @@ extension LineupServer {
                 return render("search", SearchFormPage(refilling: form, error: error.message), for: web, status: error.status)
             }
             let top = Int(form["top"] ?? "") ?? 10
-            let face = form["face"].flatMap { Int($0) }
+            // A face is picked only in one photo; several are each searched by their most prominent.
+            let face = photos.count == 1 ? form["face"].flatMap { Int($0) } : nil
             return try await faceWork { pipeline in
                 let found = try governance.search(
-                    as: principal, justification: justification, photo: photo, pipeline: pipeline,
+                    as: principal, justification: justification, photos: photos, pipeline: pipeline,
                     faceInPhoto: face, top: top)
                 return render(
                     "results",
                     try resultsPage(
-                        found, justification: justification, photo: photo, principal: principal,
+                        found, justification: justification, photos: photos, principal: principal,
                         limits: pipeline.limits), for: web)
             }
         }
@@ -58,7 +59,7 @@ extension LineupServer {
     /// The candidates with their face crops, the probe with the face searched boxed;
     /// showing the crops is logged as a view of the search.
     func resultsPage(
-        _ found: Governance.JustifiedSearch, justification: Justification, photo: [UInt8], principal: Principal,
+        _ found: Governance.JustifiedSearch, justification: Justification, photos: [[UInt8]], principal: Principal,
         limits: ImageLimits
     ) throws -> SearchResultsPage {
         let result = found.result
@@ -72,9 +73,10 @@ extension LineupServer {
         if !result.candidates.isEmpty {
             try governance.recordView(as: principal, search: found.auditEntry, faces: result.candidates.map(\.faceID), kind: .crops)
         }
-        let probe = try Image(data: photo, limits: limits)
+        let probe = try Image(data: photos[0], limits: limits)
         return SearchResultsPage(
             found, justification: justification, probe: try WebImages.dataURL(probe, maxSide: 480, boxes: [result.probeFace.box]),
+            otherProbes: try photos.dropFirst().map { try WebImages.dataURL(Image(data: $0, limits: limits), maxSide: 160) },
             candidates: cards)
     }
 }

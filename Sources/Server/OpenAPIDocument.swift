@@ -260,9 +260,10 @@ enum OpenAPIDocument {
             return ["type": "boolean"]
         case .file:
             return ["type": "string", "format": "binary", "contentMediaType": "application/octet-stream"]
-        case .array(let items, let minItems):
+        case .array(let items, let minItems, let maxItems):
             var array: [String: Any] = ["type": "array", "items": render(items, json: json)]
             if minItems > 0 { array["minItems"] = minItems }
+            if let maxItems { array["maxItems"] = maxItems }
             return array
         case .object(let fields, let constraints):
             return object(fields, constraints: constraints, json: json)

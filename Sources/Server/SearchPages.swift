@@ -11,6 +11,8 @@ struct SearchFormPage: PageModel {
     var legalBasis = ""
     /// How many candidates to show, as typed (ten unless changed).
     var top = "10"
+    /// Most photos one search takes.
+    var maxPhotos = Governance.maxProbePhotos
 
     init() {}
 
@@ -33,6 +35,10 @@ struct SearchResultsPage: PageModel {
     var legalBasis: String
     /// The photo searched with, as a data URL.
     var probe: String
+    /// The other photos of a fused probe, as data URLs (none for one photo).
+    var otherProbes: [String]
+    var fused: Bool
+    var probePhotos: Int
     var facesInProbe: Int
     var severalFaces: Bool
     var warnings: [String]
@@ -47,15 +53,21 @@ struct SearchResultsPage: PageModel {
     var withheld: Int
     var anyWithheld: Bool
 
-    init(_ found: Governance.JustifiedSearch, justification: Justification, probe: String, candidates: [CandidateCard]) {
+    init(
+        _ found: Governance.JustifiedSearch, justification: Justification, probe: String, otherProbes: [String] = [],
+        candidates: [CandidateCard]
+    ) {
         let result = found.result
         entry = found.auditEntry
         caseNumber = justification.caseNumber
         purpose = justification.purpose
         legalBasis = justification.legalBasis
         self.probe = probe
+        self.otherProbes = otherProbes
+        fused = result.probePhotos > 1
+        probePhotos = result.probePhotos
         facesInProbe = result.facesInProbe
-        severalFaces = result.facesInProbe > 1
+        severalFaces = result.facesInProbe > 1 && result.probePhotos == 1
         warnings = result.warnings
         galleryFaces = result.galleryFaces.formatted()
         model = result.modelID

@@ -26,6 +26,26 @@ struct WebForm: Sendable {
         return value
     }
 
+    /// A field of an API form that must be given, or a 400 naming it as the API does.
+    func needed(_ field: String) throws -> String {
+        guard let value = self[field], !value.isEmpty else { throw APIError(.badRequest, .invalid, "the form needs \(field)") }
+        return value
+    }
+
+    /// A whole-number field, nil when not given, or a 400 naming it.
+    func integer(_ field: String) throws -> Int? {
+        guard let text = self[field], !text.isEmpty else { return nil }
+        guard let value = Int(text) else { throw APIError(.badRequest, .invalid, "\(field) is '\(text.prefix(40))', not a whole number") }
+        return value
+    }
+
+    /// Every file of a field that must carry at least one, or a 400 naming it.
+    func files(_ field: String, label: String) throws -> [[UInt8]] {
+        let given = (files[field] ?? []).map(\.bytes).filter { !$0.isEmpty }
+        guard !given.isEmpty else { throw APIError(.badRequest, .invalid, "choose \(label)") }
+        return given
+    }
+
     /// The one file of a field that must carry a file, or a 400 naming it.
     func file(_ field: String, label: String) throws -> [UInt8] {
         guard let file = files[field]?.first, !file.bytes.isEmpty else { throw APIError(.badRequest, .invalid, "choose \(label)") }

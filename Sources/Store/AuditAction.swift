@@ -42,6 +42,7 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case policyRemove = "policy.remove"
     case policyReplace = "policy.replace"
     case retentionRun = "retention.run"
+    case retemplate
     case search
     case searchRefused = "search.refused"
     case sessionEnd = "session.end"

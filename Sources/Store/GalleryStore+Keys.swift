@@ -122,6 +122,9 @@ struct FaceOpener {
         keys = try store.vault.keys(of: faces, keyring: keyring)
     }
 
+    /// The face's own key; nil when it is gone (the face was erased).
+    func key(of face: Int64) -> SymmetricKey? { keys[face] }
+
     /// The template in the clear; nil when the face's key is gone (it was erased).
     func open(_ sealed: Data, keyID: String, face: Int64) throws -> Data? {
         guard keyID == KeyVault.ownKey else { return try keyring.open(sealed, keyID: keyID) }

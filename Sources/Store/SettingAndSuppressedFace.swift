@@ -18,6 +18,10 @@ public struct Setting: Sendable, Equatable {
         /// The model id of the templates the gallery holds (embedder, flip, alignment):
         /// a gallery compares only templates of one, and refuses to be opened for another.
         case templateModel = "templates.model"
+        /// The model id a re-templating under way is making (`lineup retemplate`): while
+        /// it is set the gallery is neither searched nor added to, because its faces
+        /// carry templates of two models.
+        case retemplateTarget = "templates.retemplating"
     }
 
     public var key: Key

@@ -52,14 +52,18 @@ final class GovernedWorld: @unchecked Sendable {
     private let largeGalleryThreshold: Int?
     private let largeGalleryIndex: Gallery.IndexKind
 
-    /// Opens the same store again, as a new process would.
-    func reopen() throws {
+    /// Opens the same store again, as a new process would: for templates of
+    /// `modelID` (default: the pipeline's), or to make them again as `modelID`.
+    func reopen(modelID: String = pipeline.modelID, retemplating: Bool = false) throws {
         let clock = self.clock
         governance = try Governance(
             gallery: Gallery(
-                directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128,
+                directory: folder + "/store", modelID: modelID, dimension: 128,
                 largeGalleryThreshold: largeGalleryThreshold, largeGalleryIndex: largeGalleryIndex, database: engine.open(schema: schema),
-                sharedIndex: engine.sharedIndex(collection: schema)),
+                sharedIndex: engine.sharedIndex(collection: schema), retemplating: retemplating),
+            // A model Lineup ships no bands for borrows the single pass's: what such a
+            // test checks is permissions and records, not thresholds.
+            calibration: ScoreCalibration.bundled(for: modelID) ?? ScoreCalibration.bundled(for: Self.pipeline.modelID),
             now: { clock.now() })
     }
 

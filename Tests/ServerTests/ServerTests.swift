@@ -208,9 +208,25 @@ struct ServerWorld {
             headers[.authorization] = "Bearer " + investigator
             let unjustified = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
             #expect(unjustified.status == .badRequest)
-            #expect(
-                (ServerWorld.json(unjustified)["error"] as? [String: Any])?["message"] as? String
-                    == "the form needs the fields photo, case_number, purpose, legal_basis, with the photo as a file")
+            #expect((ServerWorld.json(unjustified)["error"] as? [String: Any])?["message"] as? String == "the form needs case_number")
+
+            // Two photos of the same man, each a part named photo: one fused probe.
+            let small = try ["obama2.jpg", "obama3.jpg"].map { name in
+                try Image(contentsOf: ServerWorld.samples + "/" + name).resized(width: 320, height: 400).jpegData(quality: 85)
+            }
+            (headers, body) = ServerWorld.form(justification, files: [("photo", "a.jpg", small[0]), ("photo", "b.jpg", small[1])])
+            headers[.authorization] = "Bearer " + investigator
+            let fused = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(fused.status == .ok)
+            let fusedResult = ServerWorld.json(fused)["result"] as? [String: Any]
+            #expect(fusedResult?["probe_photos"] as? Int == 2)
+            #expect(((fusedResult?["candidates"] as? [[String: Any]])?.first?["origin_uri"] as? String)?.hasPrefix("obama") == true)
+            var withFace = justification
+            withFace["face"] = "0"
+            (headers, body) = ServerWorld.form(withFace, files: [("photo", "a.jpg", small[0]), ("photo", "b.jpg", small[1])])
+            headers[.authorization] = "Bearer " + investigator
+            let picked = try await client.execute(uri: "/api/v1/search", method: .post, headers: headers, body: body)
+            #expect(picked.status == .unprocessableContent || picked.status == .badRequest)
 
             (headers, body) = ServerWorld.form(
                 justification, files: [("photo", "broken.jpg", Array(try ServerWorld.photo("biden.jpg").prefix(2000)))])
@@ -232,12 +248,13 @@ struct ServerWorld {
                     uri: "/metrics", method: .get,
                     headers: [.authorization: "Bearer " + world.tokens[.auditor]!]
                 ).body)
-            #expect(metrics.contains("lineup_searches_total 1\n"), "\(metrics)")
+            #expect(metrics.contains("lineup_searches_total 2\n"), "\(metrics)")
             #expect(metrics.contains("lineup_gallery_faces 4"))
         }
         let searches = try world.governance.exportAudit(as: world.governance.authenticate(token: world.tokens[.auditor]!))
             .filter { $0.action.hasPrefix("search") }
-        #expect(searches.map(\.action) == ["search"], "one search ran; the refused ones never reached the engine")
+        #expect(searches.map(\.action) == ["search", "search"], "two searches ran (one photo, two); the refused ones never reached the engine")
+        #expect(searches[1].details.contains("photos_sha256"), "the fused search's audit entry names both photos")
     }
 
     @Test func theOptOutFormNeedsNoAccountAndWithholdsAtOnce() async throws {

@@ -28,6 +28,21 @@ function facePicker(form) {
     choice.value = "";
     const file = input.files[0];
     if (!file) return;
+    if (input.files.length > 1) {
+      // Several photos of one person: searched together, each by its most prominent face.
+      for (const each of input.files) {
+        const thumbnail = document.createElement("img");
+        thumbnail.alt = "A photo to search with";
+        thumbnail.className = "thumbnail";
+        thumbnail.src = URL.createObjectURL(each);
+        preview.appendChild(thumbnail);
+      }
+      const most = Number(input.dataset.maxPhotos || 10);
+      status.textContent = input.files.length > most
+        ? "Choose at most " + most + " photos."
+        : input.files.length + " photos of the same person: each photo's most prominent face is searched, as one probe.";
+      return;
+    }
     const image = document.createElement("img");
     image.alt = "The photo to search with";
     image.src = URL.createObjectURL(file);
