@@ -5,6 +5,7 @@ import Foundation
 import Gallery
 import Governance
 import Index
+import Milvus
 
 struct RetemplateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,8 +61,7 @@ struct RetemplateCommand: ParsableCommand {
         guard try options.galleryOptions.deploymentMode() == .cluster else { return nil }
         let held = try governance.gallery.store.templateModel(recordingIfNew: governance.gallery.modelID)
         guard held != governance.gallery.modelID else { return nil }
-        let (_, earlier) = try options.galleryOptions.clusterEngines(modelID: held, openIndex: false)
-        let (_, current) = try options.galleryOptions.clusterEngines(modelID: governance.gallery.modelID, openIndex: false)
-        return earlier.collection == current.collection ? nil : earlier
+        let earlier = try options.galleryOptions.sharedIndex(modelID: held)
+        return earlier.collection == (try governance.gallery.index as? MilvusIndex)?.collection ? nil : earlier
     }
 }

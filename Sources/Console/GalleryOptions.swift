@@ -167,10 +167,17 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     /// The cluster's metadata store and the model's collection, opened (made when
     /// missing) unless `openIndex` is false.
     public func clusterEngines(modelID: String, openIndex: Bool = true) throws -> (PostgresMetadataStore, MilvusIndex) {
+        let index = try sharedIndex(modelID: modelID)
+        let database = try PostgresMetadataStore(url: postgres)
+        if openIndex { try index.open() }
+        return (database, index)
+    }
+
+    /// The model's Milvus collection as the options name it, not opened.
+    public func sharedIndex(modelID: String) throws -> MilvusIndex {
         guard let url = URL(string: milvus), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw ValidationError("the Milvus address '\(milvus)' is not an http(s) URL")
         }
-        let database = try PostgresMetadataStore(url: postgres)
         let collection = milvusCollection ?? environment("LINEUP_MILVUS_COLLECTION")
         if let collection,
             collection.isEmpty || collection.count > 255
@@ -178,12 +185,10 @@ public struct GalleryOptions: ParsableArguments, Sendable {
         {
             throw ValidationError("the Milvus collection '\(collection)' is not a name of letters, digits and _ starting with a letter or _")
         }
-        let index = MilvusIndex(
+        return MilvusIndex(
             client: try MilvusClient(address: url), modelID: modelID, dimension: SFaceEmbedder.templateDimension,
             collection: collection, layout: try (milvusIndex ?? Self.choice(named: "LINEUP_MILVUS_INDEX", default: MilvusIndexChoice.hnsw)).layout,
             recallTarget: try recallTargetAsked())
-        if openIndex { try index.open() }
-        return (database, index)
     }
 
     /// The gallery under its rules.

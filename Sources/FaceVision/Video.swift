@@ -24,18 +24,23 @@ public final class VideoReader {
         let step = max(1, Int((interval * framesPerSecond).rounded()))
         var index = 0
         var skip = 0
-        while true {
-            var error = lcv_error()
-            guard let frame = lcv_video_next(handle, Int32(skip), &error) else {
-                let message = error.text
-                if message.isEmpty { return }
-                throw VisionError.opencv(message)
-            }
+        while let frame = try next(skipping: skip) {
             index += skip
-            guard try body(Image(handle: frame), Double(index) / framesPerSecond) else { return }
+            guard try body(frame, Double(index) / framesPerSecond) else { return }
             index += 1
             skip = step - 1
         }
+    }
+
+    /// The frame after skipping `skip` frames; nil at the end of the video.
+    private func next(skipping skip: Int) throws(VisionError) -> Image? {
+        var error = lcv_error()
+        guard let frame = lcv_video_next(handle, Int32(skip), &error) else {
+            let message = error.text
+            if message.isEmpty { return nil }
+            throw .opencv(message)
+        }
+        return Image(handle: frame)
     }
 
     /// Calls `body` with the frame at each of `times` (seconds, as `sample` gives
@@ -44,13 +49,8 @@ public final class VideoReader {
         let wanted = Set(times.map { Int(($0 * framesPerSecond).rounded()) }).sorted()
         var index = 0
         for target in wanted {
-            var error = lcv_error()
-            guard let frame = lcv_video_next(handle, Int32(target - index), &error) else {
-                let message = error.text
-                if message.isEmpty { return }
-                throw VisionError.opencv(message)
-            }
-            try body(Image(handle: frame), Double(target) / framesPerSecond)
+            guard let frame = try next(skipping: target - index) else { return }
+            try body(frame, Double(target) / framesPerSecond)
             index = target + 1
         }
     }

@@ -124,15 +124,14 @@ extension Gallery {
                 remade.append(face)
             }
         }
-        switch item.file.kind {
-        case .photo:
-            let bytes = try Image.readFile(path, limits: pipeline.limits)
-            guard Data(SHA256.hash(data: bytes)) == item.file.sha256 else {
-                throw StoreError.invalid("the original has changed since it was ingested")
-            }
+        // The file's digest taken as ingest took it: a photo's bytes, a video read in pieces.
+        let bytes = item.file.kind == .photo ? try Image.readFile(path, limits: pipeline.limits) : nil
+        guard (try bytes.map({ Data(SHA256.hash(data: $0)) }) ?? hashFile(path)) == item.file.sha256 else {
+            throw StoreError.invalid("the original has changed since it was ingested")
+        }
+        if let bytes {
             try remake(item.faces, in: try Image(data: bytes, limits: pipeline.limits))
-        case .video:
-            guard try hashFile(path) == item.file.sha256 else { throw StoreError.invalid("the original has changed since it was ingested") }
+        } else {
             let reader = try VideoReader(path: path)
             // The frame each face was kept from, by its number (as `sample` timed it).
             func frameNumber(_ seconds: Double) -> Int { Int((seconds * reader.framesPerSecond).rounded()) }
@@ -156,14 +155,6 @@ extension Gallery {
         guard url.path.hasPrefix(folderPrefix(rootURL.path)) else { throw StoreError.outsideSourceRoot(path: file.path, root: root) }
         guard FileManager.default.fileExists(atPath: url.path) else { throw StoreError.invalid("the original is gone from the source's root") }
         return url.path
-    }
-
-    /// Deletes the index snapshots of templates of `model`.
-    func removeSnapshots(ofModel model: String) throws {
-        for kind in [IndexKind.exact, .scan, .graph] {
-            let path = Self.snapshotPath(directory: directory, modelID: model, kind: kind)
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        }
     }
 
     /// The index made again from the new templates: in this process, loaded from the

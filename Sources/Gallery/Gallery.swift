@@ -231,10 +231,11 @@ public final class Gallery: Sendable {
         try removeSnapshots(except: loaded.kind)
     }
 
-    /// Deletes the snapshot files of every index kind but `kept`.
-    func removeSnapshots(except kept: IndexKind? = nil) throws {
+    /// Deletes the snapshot files of every index kind but `kept`, of templates of
+    /// `model` (default: the gallery's).
+    func removeSnapshots(ofModel model: String? = nil, except kept: IndexKind? = nil) throws {
         for kind in [IndexKind.exact, .scan, .graph] where kind != kept {
-            let path = Self.snapshotPath(directory: directory, modelID: modelID, kind: kind)
+            let path = Self.snapshotPath(directory: directory, modelID: model ?? modelID, kind: kind)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
     }

@@ -48,9 +48,7 @@ extension LineupServer {
             let principal = try context.authenticated
             // One to `Governance.maxProbePhotos` photos of one person, each a part named
             // `photo` (as a browser sends a file input with `multiple`).
-            guard request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true else {
-                throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields photo, case_number, purpose, legal_basis")
-            }
+            try multipartBoundary(of: request, fields: ["photo", "case_number", "purpose", "legal_basis"])
             let form = try await WebForm.read(request, limit: configuration.maxUploadBytes)
             let photos = (form.files["photo"] ?? []).map(\.bytes)
             guard !photos.isEmpty else {

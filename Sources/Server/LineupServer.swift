@@ -269,11 +269,7 @@ public struct LineupServer: Sendable {
 
     /// The request's multipart form, decoded; a missing field is named.
     func form<T: Decodable>(_ type: T.Type, from request: Request, fields: [String], limit: Int? = nil) async throws -> T {
-        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
-            let boundary = WebForm.parameter("boundary", of: contentType)
-        else {
-            throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
-        }
+        let boundary = try multipartBoundary(of: request, fields: fields)
         let body = try await Self.body(of: request, limit: limit ?? configuration.maxUploadBytes)
         do {
             return try FormDataDecoder().decode(type, from: body, boundary: boundary)
@@ -283,6 +279,18 @@ public struct LineupServer: Sendable {
                 "the form needs the fields \(fields.joined(separator: ", ")), "
                     + "with the photo as a file")
         }
+    }
+
+    /// The boundary of a request sent as multipart/form-data, or a 400 naming the
+    /// fields the form needs.
+    @discardableResult
+    func multipartBoundary(of request: Request, fields: [String]) throws -> String {
+        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
+            let boundary = WebForm.parameter("boundary", of: contentType)
+        else {
+            throw APIError(.badRequest, .invalid, "send multipart/form-data with the fields \(fields.joined(separator: ", "))")
+        }
+        return boundary
     }
 
     /// A JSON response with snake_case keys and ISO 8601 dates.
