@@ -15,10 +15,10 @@ public enum AlignmentMode: String, Sendable, Codable, CaseIterable {
     /// network's lean to one side cancels.
     case ensemble
 
-    /// The mode used unless told otherwise. Still the single pass: the ensemble's
-    /// templates have no calibrated bands yet, and on the LFW development pairs they
-    /// have not yet reached the accuracy that would justify their cost (see the README's
-    /// "Alignment").
+    /// The mode used unless told otherwise. Still the single pass: a gallery refuses to
+    /// open with another alignment than the one it records, so another default would
+    /// stop existing galleries opening without `--alignment` (see the README's
+    /// "Alignment" for each mode's accuracy and cost).
     public static let ingestDefault = AlignmentMode.detector
 
     /// The id of templates of `embedderModelID` aligned this way. `detector` keeps the

@@ -59,6 +59,16 @@ import Testing
         }
     }
 
+    /// A gallery of any alignment can be governed: each has its own bands.
+    @Test func everyAlignmentShipsItsCalibration() throws {
+        for mode in AlignmentMode.allCases {
+            let modelID = mode.templateModelID("sface-2021dec+flip")
+            let calibration = try #require(ScoreCalibration.bundled(for: modelID), "no calibration ships for \(modelID)")
+            #expect(calibration.modelID == modelID)
+            #expect(calibration.impostor.count > 10_000_000 && calibration.genuine.count > 3_000)
+        }
+    }
+
     @Test func thresholdsAndRatesAreInverse() throws {
         let calibration = try #require(calibration)
         for rate in [3e-2, 1e-3, 2e-5] {
