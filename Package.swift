@@ -10,6 +10,12 @@ let optimisedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .de
     let vectorKernelSettings: [SwiftSetting] = [optimisedInDebug]
 #endif
 
+// OpenVINO's C runtime (headers and libraries), which scripts/setup.sh unpacks from its
+// PyPI wheel into the checkout: the networks' engine. (Not a condition on whether it is
+// there: SwiftPM caches a manifest's result by its text, so a build would not notice
+// the runtime arriving later.)
+let openVINO = Context.packageDirectory + "/.lineup/openvino"
+
 let package = Package(
     name: "Lineup",
     platforms: [.macOS(.v14)],
@@ -56,7 +62,16 @@ let package = Package(
                 .linkedLibrary("opencv_core"),
             ]
         ),
-        .target(name: "FaceVision", dependencies: ["CVision", "Index"], resources: [.process("Resources")]),
+        // The C shim over OpenVINO's C API: compiling and running ONNX networks.
+        .target(
+            name: "COpenVINO",
+            cSettings: [.unsafeFlags(["-I" + openVINO + "/include"])],
+            linkerSettings: [
+                .unsafeFlags(["-L" + openVINO + "/lib", "-Xlinker", "-rpath", "-Xlinker", openVINO + "/lib"]),
+                .linkedLibrary("openvino_c"),
+            ]
+        ),
+        .target(name: "FaceVision", dependencies: ["CVision", "COpenVINO", "Index"], resources: [.process("Resources")]),
         // One inline function: the prefetch hint Swift lacks.
         .target(name: "CPrefetch"),
         // The scan index's kernel: 4-bit code look-ups by SIMD shuffle (AVX2 when the

@@ -2,11 +2,15 @@
 (decode, detect, refine the landmarks of every face found as the alignment mode
 says, align, embed the most prominent face, with the mirrored face in the same
 batch) on the same ONNX models, through onnxruntime and OpenCV's Python wheel,
-single-threaded. The detector runs at its shipped 640x640 input, with the photo
-scaled down to fit if needed and zero-padded; the landmark passes run YuNet at the
-size of their view (the dynamic-size model) and RetinaFace at 256x256.
+single-threaded. The detector runs on the photo scaled down to 640 on its long side
+if larger and zero-padded: to the next multiple of 32 on each side as Lineup does
+(`--detector-input fitted`, the dynamic-size model given as `--view-detector`), or to
+the shipped model's 640x640 (`shipped`, what a plain Python pipeline does). The
+landmark passes run YuNet at the size of their view (the dynamic-size model) and
+RetinaFace at 256x256.
 
 Usage: bench_reference.py --list FILE --detector ONNX --embedder ONNX --output JSON
+                          [--detector-input shipped|fitted] [--detect-size N]
                           [--alignment detector|mirrored|ensemble --view-detector ONNX --retinaface ONNX]
 Writes timings in milliseconds and each photo's template (to check agreement).
 """
@@ -158,14 +162,17 @@ def refine(image, box, points, mode, view_net, retina_net, anchors):
     return np.mean(groups, 0)
 
 
-def detect(net, image, size=640, threshold=0.87, floor=0.6, nms=0.3):
+def detect(net, image, size=640, fitted=False, threshold=0.87, floor=0.6, nms=0.3):
     """Faces at `threshold`, or the candidates down to `floor` when there are none (as Lineup's probes)."""
     h, w = image.shape[:2]
     scale = min(1.0, size / max(h, w))
     if scale < 1.0:
         image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    width, height = size, size
+    if fitted:
+        width, height = (image.shape[1] + 31) // 32 * 32, (image.shape[0] + 31) // 32 * 32
     # Suppression before the threshold keeps the same faces: a weaker box never suppresses a stronger one.
-    faces = yunet_pass(net, image, size, size, floor, nms)
+    faces = yunet_pass(net, image, width, height, floor, nms)
     if any(score >= threshold for _, score, _ in faces):
         faces = [face for face in faces if face[1] >= threshold]
     return [(box / scale, marks / scale) for box, _, marks in faces]
@@ -195,11 +202,16 @@ def main():
     for name in ("--list", "--detector", "--embedder", "--output"):
         parser.add_argument(name, required=True)
     parser.add_argument("--alignment", choices=sorted(PASSES), default="detector")
+    parser.add_argument("--detector-input", choices=("shipped", "fitted"), default="shipped")
+    parser.add_argument("--detect-size", type=int, default=640)
     parser.add_argument("--view-detector")
     parser.add_argument("--retinaface")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    detector, embedder = session(args.detector), session(args.embedder)
+    fitted = args.detector_input == "fitted"
+    if fitted and not args.view_detector:
+        parser.error("--detector-input fitted needs --view-detector (the dynamic-size model)")
+    detector, embedder = session(args.view_detector if fitted else args.detector), session(args.embedder)
     view_net = session(args.view_detector) if args.alignment != "detector" else None
     retina_net = session(args.retinaface) if args.alignment == "ensemble" else None
     anchors = retina_anchors()
@@ -208,14 +220,14 @@ def main():
     templates = {}
     for warmup in paths[:3]:
         image = cv2.imread(warmup)
-        faces = detect(detector, image)
+        faces = detect(detector, image, args.detect_size, fitted)
         if faces:
             embedder.run(["fc1"], {"data": np.zeros((2, 3, 112, 112), np.float32)})
     for path in paths:
         t0 = time.perf_counter()
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         t1 = time.perf_counter()
-        faces = detect(detector, image)
+        faces = detect(detector, image, args.detect_size, fitted)
         if args.alignment != "detector":
             faces = [(box, refine(image, box, marks, args.alignment, view_net, retina_net, anchors)) for box, marks in faces]
         t2 = time.perf_counter()

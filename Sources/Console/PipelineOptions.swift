@@ -4,6 +4,7 @@ import FaceVision
 import Foundation
 
 extension AlignmentMode: ExpressibleByArgument {}
+extension InferenceEngine: ExpressibleByArgument {}
 
 /// Options every command that looks at photos shares.
 public struct PipelineOptions: ParsableArguments, Sendable {
@@ -29,6 +30,19 @@ public struct PipelineOptions: ParsableArguments, Sendable {
             "How the landmarks that align each face are found: ensemble (most accurate), mirrored or detector (one pass, the templates of earlier versions); default LINEUP_ALIGNMENT or detector.",
             discussion: "A gallery holds templates of one alignment and refuses the others."))
     public var alignment: AlignmentMode?
+
+    @Option(
+        help: ArgumentHelp(
+            "What runs the networks: openvino (fastest) or opencv (OpenCV's dnn); default LINEUP_ENGINE or openvino.",
+            discussion: "Both give the same templates to within rounding."))
+    public var engine: InferenceEngine?
+
+    /// The engine asked for, by option or environment, or the default.
+    public var inferenceEngine: InferenceEngine {
+        get throws {
+            try engine ?? GalleryOptions.choice(named: "LINEUP_ENGINE", default: .openVINO)
+        }
+    }
 
     /// The alignment asked for, by option or environment, or the default.
     public var alignmentMode: AlignmentMode {
@@ -60,10 +74,10 @@ public struct PipelineOptions: ParsableArguments, Sendable {
     public func pipeline(limits override: ImageLimits? = nil) throws -> FacePipeline {
         try FacePipeline(
             models: modelDirectory(), flipAugmentation: flip, alignment: alignmentMode, detector: detectorConfiguration,
-            limits: override ?? limits)
+            limits: override ?? limits, engine: try inferenceEngine)
     }
 
-    /// Names everything that changes a template, for caches: the settings, and the
+    /// Names everything that changes a template, for caches: the settings, the engine, and the
     /// model files' sizes and modification times (so a re-converted model is not
     /// answered from templates of the old one).
     public func cacheKey() throws -> String {
@@ -76,7 +90,8 @@ public struct PipelineOptions: ParsableArguments, Sendable {
             let modified = Int((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
             return "\(size).\(modified)"
         }
-        return "\(try modelID)-yunet-t\(detectorThreshold)-s\(detectSize)-"
+        // The engine too: its templates agree with the other's only to within rounding.
+        return "\(try modelID)-yunet-t\(detectorThreshold)-s\(detectSize)-\(try inferenceEngine.rawValue)-"
             + stamps.joined(separator: "-")
     }
 }

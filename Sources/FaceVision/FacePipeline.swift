@@ -13,21 +13,22 @@ public final class FacePipeline: Sendable {
         self.limits = limits
     }
 
-    /// The default pipeline: YuNet and SFace from `models`, the faces aligned on the
-    /// landmarks `alignment` finds (by default `AlignmentMode.ingestDefault`).
+    /// The default pipeline: YuNet and SFace from `models`, run by `engine`, the faces
+    /// aligned on the landmarks `alignment` finds (by default `AlignmentMode.ingestDefault`).
     public convenience init(
         models: ModelDirectory, flipAugmentation: Bool = true, alignment: AlignmentMode = .ingestDefault,
         detector configuration: YuNetDetector.Configuration = .init(),
-        limits: ImageLimits = .default
+        limits: ImageLimits = .default, engine: InferenceEngine = .default
     ) throws(VisionError) {
-        let yunet = try YuNetDetector(modelPath: models.detectorPath, configuration: configuration)
+        let yunet = try YuNetDetector(modelPath: models.detectorPath, configuration: configuration, engine: engine)
         let detector: any FaceDetector =
-            try LandmarkEnsemble(mode: alignment, models: models, yunet: yunet).map {
+            try LandmarkEnsemble(mode: alignment, models: models, yunet: yunet, engine: engine).map {
                 RefiningDetector(base: yunet, ensemble: $0, qualityPolicy: configuration.qualityPolicy)
             } ?? yunet
         self.init(
             detector: detector,
-            embedder: try SFaceEmbedder(modelPath: models.embedderPath, flipAugmentation: flipAugmentation, alignment: alignment),
+            embedder: try SFaceEmbedder(
+                modelPath: models.embedderPath, flipAugmentation: flipAugmentation, alignment: alignment, engine: engine),
             limits: limits)
     }
 

@@ -134,7 +134,9 @@ public final class LandmarkEnsemble: Sendable {
     private static let passThreshold = 0.3
 
     /// The passes of `mode`, on `yunet` and the RetinaFace network in `models`; nil for `.detector`.
-    public convenience init?(mode: AlignmentMode, models: ModelDirectory, yunet: YuNetDetector) throws(VisionError) {
+    public convenience init?(
+        mode: AlignmentMode, models: ModelDirectory, yunet: YuNetDetector, engine: InferenceEngine = .default
+    ) throws(VisionError) {
         switch mode {
         case .detector:
             return nil
@@ -145,7 +147,7 @@ public final class LandmarkEnsemble: Sendable {
         case .ensemble:
             try self.init(
                 mode: mode, yunet: yunet,
-                retinaFace: RetinaFaceNetwork(modelPath: models.landmarkPath),
+                retinaFace: RetinaFaceNetwork(modelPath: models.landmarkPath, engine: engine),
                 passes: [
                     LandmarkPass(network: .yunet, mirrored: true),
                     LandmarkPass(network: .yunet, scale: 2),

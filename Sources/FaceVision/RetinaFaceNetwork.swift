@@ -25,8 +25,8 @@ final class RetinaFaceNetwork: Sendable {
         var cx: Double, cy: Double, size: Double
     }
 
-    init(modelPath: String) throws(VisionError) {
-        network = try NeuralNetwork(path: modelPath)
+    init(modelPath: String, engine: InferenceEngine) throws(VisionError) {
+        network = try engine.load(path: modelPath)
         var anchors: [Anchor] = []
         for level in Self.levels {
             let cells = (Self.inputSide + level.stride - 1) / level.stride

@@ -22,8 +22,11 @@ public final class SFaceEmbedder: FaceEmbedder {
     public static let templateDimension = 128
     private let network: NeuralNetwork
 
-    public init(modelPath: String, flipAugmentation: Bool = true, alignment: AlignmentMode = .detector) throws(VisionError) {
-        self.network = try NeuralNetwork(path: modelPath)
+    public init(
+        modelPath: String, flipAugmentation: Bool = true, alignment: AlignmentMode = .detector,
+        engine: InferenceEngine = .default
+    ) throws(VisionError) {
+        self.network = try engine.load(path: modelPath)
         self.flipAugmentation = flipAugmentation
         self.alignment = alignment
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The YuNet face detector (Wu et al., libfacedetection, 2023), run through OpenCV.
+/// The YuNet face detector (Wu et al., libfacedetection, 2023).
 ///
 /// The shipped model takes a fixed 640×640 input; Lineup's setup makes its input
 /// size symbolic, so each photo is scaled to at most `maxInputSide` on its long
@@ -40,8 +40,10 @@ public final class YuNetDetector: FaceDetector {
     private let network: NeuralNetwork
     private static let strides = [8, 16, 32]
 
-    public init(modelPath: String, configuration: Configuration = Configuration()) throws(VisionError) {
-        self.network = try NeuralNetwork(path: modelPath)
+    public init(
+        modelPath: String, configuration: Configuration = Configuration(), engine: InferenceEngine = .default
+    ) throws(VisionError) {
+        self.network = try engine.load(path: modelPath)
         self.configuration = configuration
     }
 
