@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "lineup", targets: ["CLI"]),
         .executable(name: "lineup-bench", targets: ["Bench"]),
         .library(name: "FaceVision", targets: ["FaceVision"]),
+        .library(name: "WebArchive", targets: ["WebArchive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -84,6 +85,11 @@ let package = Package(
             dependencies: ["CPrefetch", "CScan", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: vectorKernelSettings
         ),
+        // zlib's inflate, member by member, for .warc.gz files.
+        .target(name: "CGzip", linkerSettings: [.linkedLibrary("z")]),
+        // Web archives the operator holds: WARC records read streaming and checked, and
+        // the pictures each archived page showed.
+        .target(name: "WebArchive", dependencies: ["CGzip", .product(name: "Crypto", package: "swift-crypto")]),
         // Face templates in Milvus (its gRPC API), for galleries past one machine.
         .target(
             name: "Milvus",
@@ -164,6 +170,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FaceVisionTests", dependencies: ["FaceVision", "Index", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "FaceVision"]),
+        // Reads WARC files written by warcio (PyPI), not by Lineup.
+        .testTarget(name: "WebArchiveTests", dependencies: ["TestSupport", "WebArchive"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "CScan", .product(name: "Crypto", package: "swift-crypto")]),
         // Runs against a real Milvus (scripts/cluster.sh start); skips, saying so, without one.
         .testTarget(name: "MilvusTests", dependencies: ["TestSupport", "Milvus", "Index"]),

