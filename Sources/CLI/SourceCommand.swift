@@ -33,7 +33,7 @@ struct SourceAddCommand: ParsableCommand {
     @Argument(help: "A unique name for the source.")
     var name: String
 
-    @Option(help: "folder, upload, video or url-list.")
+    @Option(help: "folder, upload or video.")
     var kind: Source.Kind = .folder
 
     @Option(help: "The folder the source's files are under.")

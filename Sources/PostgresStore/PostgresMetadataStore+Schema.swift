@@ -20,6 +20,23 @@ extension PostgresMetadataStore {
         ("v5: audit entries by action and time", version5),
         ("v6: indexes behind every foreign key and the rate limits", version6),
         ("v7: faces sealed with their own keys, erasures leaving the index", version7),
+        (SQLiteMetadataStore.urlListMigration, version8),
+    ]
+
+    /// As the SQLite migration: refused, naming the sources, while url-list sources hold
+    /// pictures; otherwise those sources are removed.
+    static let version8: [String] = [
+        """
+        DO $$
+        DECLARE held TEXT;
+        BEGIN
+            SELECT string_agg(line, ', ' ORDER BY line) INTO held FROM (\(SQLiteMetadataStore.urlListHeldQuery)) AS lines(line);
+            IF held IS NOT NULL THEN
+                RAISE EXCEPTION '%', replace('\(Source.urlListRefusal("HELD"))', 'HELD', held);
+            END IF;
+        END $$
+        """,
+        "DELETE FROM source WHERE kind = 'url-list'",
     ]
 
     /// Flags are 0 or 1 in a BIGINT, as SQLite keeps them, so one bound value serves both.

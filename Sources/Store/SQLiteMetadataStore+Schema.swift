@@ -252,8 +252,22 @@ extension SQLiteMetadataStore {
             try db.execute(sql: "CREATE INDEX faceSealedByKeyring ON face(id) WHERE keyID <> 'face'")
             try db.alter(table: ErasureReceipt.tableName) { t in t.add(column: "indexPurgedAt", .datetime) }
         }
+        // The url-list kind is gone (`Source.Kind`): such sources that hold nothing are
+        // removed; one that holds pictures stops the migration, named.
+        migrator.registerMigration(urlListMigration) { db in
+            let held = try String.fetchAll(db, sql: urlListHeldQuery)
+            guard held.isEmpty else { throw StoreError.invalid(Source.urlListRefusal(held.joined(separator: ", "))) }
+            try db.execute(sql: "DELETE FROM source WHERE kind = 'url-list'")
+        }
         return migrator
     }
+
+    public static let urlListMigration = "v8: url-list sources removed"
+    /// Each url-list source holding pictures, as "name (pictures: N)", by name.
+    public static let urlListHeldQuery = """
+        SELECT s.name || ' (pictures: ' || COUNT(i.id) || ')' FROM source s JOIN image i ON i.sourceId = s.id
+        WHERE s.kind = 'url-list' GROUP BY s.id, s.name ORDER BY s.name
+        """
 
     /// The migrations applied, in order.
     public static var migrationNames: [String] { migrator.migrations }

@@ -25,9 +25,18 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
 
     public static let tableName = "source"
 
+    /// Where the files come from. (Earlier versions also had `url-list`, a kind that
+    /// could be registered and never ingested, since Lineup fetches nothing from the
+    /// web; migration v8 removes such sources, see `urlListRefusal`.)
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case folder, upload, video
-        case urlList = "url-list"
+    }
+
+    /// Why a store cannot open while `url-list` sources hold pictures (uploaded into
+    /// them): they are named, so that nothing is dropped unseen.
+    public static func urlListRefusal(_ held: String) -> String {
+        "sources of the removed kind url-list hold pictures: \(held). Lineup fetches nothing from the web and no longer "
+            + "has that kind; erase those pictures with the version that stored them (lineup erase), then open the store again"
     }
 
     /// GDPR Art. 6(1) lawful bases.

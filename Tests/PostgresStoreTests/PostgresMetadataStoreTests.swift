@@ -238,7 +238,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 7)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 8)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
@@ -288,6 +288,35 @@ final class PostgresMetadataStoreTests: XCTestCase {
         "accesscandidate": "id requestid faceid score decision decidedby decidedat",
         "erasurereceipt": "id reference scope target faces images files sources reason erasedat erasedby sha256 indexpurgedat",
     ]
+
+    /// As on SQLite (`URLListMigrationTests`): a store an earlier version made refuses to
+    /// open while a url-list source holds pictures, naming it, and otherwise loses its
+    /// url-list sources.
+    func testURLListSourcesAreRemovedOrTheOpenRefusedNamingThem() throws {
+        let store = try makeStore()
+        _ = try store.write { transaction in
+            try transaction.execute("DELETE FROM lineupMigration WHERE name = ?", [.text(SQLiteMetadataStore.urlListMigration)])
+            try transaction.execute(
+                """
+                INSERT INTO source (id, name, kind, legalBasis, specialCategoryCondition, jurisdiction, retentionDays, createdAt, createdBy)
+                VALUES (1, 'uploaded links', 'url-list', 'public-task', 'substantial-public-interest', 'FR', 30, now(), 'admin'),
+                       (2, 'archive', 'folder', 'public-task', 'substantial-public-interest', 'FR', 30, now(), 'admin')
+                """)
+            try transaction.execute(
+                "INSERT INTO sourceFile (id, sourceId, sha256, path, kind, faceCount, ingestedAt) VALUES (1, 1, '\\x00'::bytea, 'a.jpg', 'photo', 1, now())"
+            )
+            return try transaction.execute(
+                "INSERT INTO image (id, sourceId, fileID, originURI, ingestedAt, width, height) VALUES (1, 1, 1, 'a.jpg', now(), 10, 10)")
+        }
+        XCTAssertThrowsError(try PostgresMetadataStore(url: try Self.url(), schema: store.schema)) { error in
+            XCTAssertTrue(String(describing: error).contains("url-list hold pictures: uploaded links (pictures: 1)"), "\(error)")
+        }
+        _ = try store.write { try $0.execute("DELETE FROM sourceFile") }
+        let reopened = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
+        reopened.close()
+        let kinds = try store.read { try $0.rows("SELECT kind FROM source ORDER BY id").map { try $0[0].string() } }
+        XCTAssertEqual(kinds, ["folder"])
+    }
 
     func testTheAuditLogRefusesUpdatesAndDeletions() throws {
         let store = try makeStore()
