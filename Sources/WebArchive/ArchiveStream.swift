@@ -19,10 +19,15 @@ final class ArchiveStream {
         case end
     }
 
-    /// Decompressed bytes not yet consumed.
-    private(set) var pending: [UInt8] = []
-    /// The stream position of `pending[0]`.
+    /// Decompressed bytes not yet consumed (a view: indices start at its `startIndex`).
+    var pending: ArraySlice<UInt8> { buffer[head...] }
+    /// The stream position of `pending`'s first byte.
     private(set) var position = 0
+    /// Bytes read, of which the first `head` are consumed: consuming moves `head`, and
+    /// the buffer is compacted only when most of it is consumed, so a record costs what
+    /// its bytes do, not the size of the buffer.
+    private var buffer: [UInt8] = []
+    private var head = 0
 
     private let file: FileHandle
     private let gzip: Bool
@@ -67,8 +72,12 @@ final class ArchiveStream {
 
     /// Drops `count` bytes from the front of `pending`.
     func consume(_ count: Int) {
-        pending.removeFirst(count)
+        head += count
         position += count
+        if head >= Self.chunk, head * 2 >= buffer.count {
+            buffer.removeFirst(head)
+            head = 0
+        }
         // Marks before the last one at or before the new position are no longer needed.
         if let keep = members.lastIndex(where: { $0.start <= position }), keep > 0 { members.removeFirst(keep) }
     }
@@ -78,7 +87,7 @@ final class ArchiveStream {
         if !gzip {
             let data = readFile()
             if data.isEmpty { return .end }
-            pending += data
+            buffer += data
             return .bytes
         }
         while true {
@@ -120,7 +129,7 @@ final class ArchiveStream {
             }
             if status == LGZ_MEMBER_END { inMember = false }
             if produced > 0 {
-                pending += output[0..<produced]
+                buffer += output[0..<produced]
                 return .bytes
             }
             if status == LGZ_CONTINUE && consumed == 0 {
@@ -142,7 +151,7 @@ final class ArchiveStream {
     /// Removes the damaged member's bytes from `pending` and reports it.
     private func dropMember(reason: String) -> Event {
         let keep = max(0, memberStart - position)
-        if keep < pending.count { pending.removeLast(pending.count - keep) }
+        if keep < pending.count { buffer.removeLast(pending.count - keep) }
         members.removeAll { $0.start >= memberStart && $0.offset == memberOffset }
         return .damaged(offset: memberOffset, reason: reason)
     }

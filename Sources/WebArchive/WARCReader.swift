@@ -64,7 +64,7 @@ public final class WARCReader: Sequence, IteratorProtocol {
             resync()
             return .failure(WARCProblem(offset: offset, reason: "not a WARC record (no WARC/1.x line); skipped to the next record"))
         }
-        let lines = String(decoding: stream.pending[..<headerEnd], as: UTF8.self).components(separatedBy: "\r\n")
+        let lines = String(decoding: stream.pending.prefix(headerEnd), as: UTF8.self).components(separatedBy: "\r\n")
         let version = lines[0].trimmingCharacters(in: .whitespaces)
         let fields = lines.dropFirst().compactMap { line -> (String, String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
@@ -87,7 +87,7 @@ public final class WARCReader: Sequence, IteratorProtocol {
                 return .failure(problem)
             }
         }
-        let record = WARCRecord(offset: offset, version: version, fields: fields, block: Array(stream.pending[..<length]))
+        let record = WARCRecord(offset: offset, version: version, fields: fields, block: Array(stream.pending.prefix(length)))
         stream.consume(length)
         if let problem = Self.check(record) { return .failure(problem) }
         return .success(record)
@@ -168,12 +168,17 @@ public final class WARCReader: Sequence, IteratorProtocol {
         }
     }
 
-    private static func find(_ needle: [UInt8], in bytes: [UInt8], limit: Int) -> Int? {
+    /// Where `needle` first starts in `bytes`, counted from its first byte, looking no
+    /// further than `limit` bytes in.
+    private static func find(_ needle: [UInt8], in bytes: ArraySlice<UInt8>, limit: Int) -> Int? {
         let end = Swift.min(bytes.count, limit) - needle.count
         guard end >= 0 else { return nil }
+        let base = bytes.startIndex
         var index = 0
         while index <= end {
-            if bytes[index] == needle[0], bytes[index..<index + needle.count].elementsEqual(needle) { return index }
+            if bytes[base + index] == needle[0], bytes[(base + index)..<(base + index + needle.count)].elementsEqual(needle) {
+                return index
+            }
             index += 1
         }
         return nil

@@ -86,6 +86,19 @@ struct WARCReaderTests {
         #expect((try? results[1].get())?.targetURI == "https://news.example/img/x.jpg")
     }
 
+    /// Thousands of small records, several MiB of them: every one at warcio's offset,
+    /// across the reader's buffer compactions, gzip'd and plain.
+    @Test(arguments: [true, false]) func manySmallRecordsAllReadBack(gzip: Bool) throws {
+        let pages = (0..<3000).map { index in
+            ["kind": "page", "uri": "https://site.example/\(index).html", "html": "<title>\(index)</title>" + String(repeating: "x", count: 1200)]
+        }
+        let (path, offsets) = try WARCFixture.write(records: pages, gzip: gzip, version: "1.1")
+        let records = try Array(WARCReader(path: path)).map { try $0.get() }
+        #expect(records.map(\.offset) == offsets)
+        #expect(records.map(\.targetURI) == pages.map(\.["uri"]))
+        #expect(records.last.flatMap { $0.http.map { HTMLImages(html: $0.body, pageURL: "https://site.example/").title } } == "2999")
+    }
+
     @Test func aFileThatIsNoArchiveIsAProblemNotACrash() throws {
         let results = Array(try WARCReader(path: Self.photos[0]))
         #expect(!results.isEmpty)
