@@ -166,9 +166,11 @@ public final class Image: @unchecked Sendable {
 }
 
 extension lcv_error {
-    var text: String {
-        withUnsafeBytes(of: message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
+    var text: String { cMessageText(message) }
+}
+
+/// The text of a C shim's fixed-size, NUL-terminated message buffer (`lcv_error`,
+/// `lov_error`), which Swift imports as a tuple of characters.
+func cMessageText<Buffer>(_ message: Buffer) -> String {
+    withUnsafeBytes(of: message) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
 }

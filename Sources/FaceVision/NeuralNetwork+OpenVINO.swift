@@ -19,7 +19,5 @@ extension NeuralNetwork {
 }
 
 extension lov_error {
-    var text: String {
-        withUnsafeBytes(of: message) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-    }
+    var text: String { cMessageText(message) }
 }

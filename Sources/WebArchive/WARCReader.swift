@@ -54,7 +54,7 @@ public final class WARCReader: Sequence, IteratorProtocol {
         // The named fields, up to the blank line.
         var headerEnd: Int?
         while true {
-            headerEnd = Self.find([13, 10, 13, 10], in: stream.pending, limit: Self.maxHeaderBytes)
+            headerEnd = MessageHeaders.find(MessageHeaders.end, in: stream.pending, limit: Self.maxHeaderBytes)
             if headerEnd != nil || stream.pending.count >= Self.maxHeaderBytes { break }
             if let problem = try more(offset, cutOff: { "the record is cut off in its header (\($0) bytes before the end of the file)" }) {
                 return .failure(problem)
@@ -66,14 +66,9 @@ public final class WARCReader: Sequence, IteratorProtocol {
         }
         let lines = String(decoding: stream.pending.prefix(headerEnd), as: UTF8.self).components(separatedBy: "\r\n")
         let version = lines[0].trimmingCharacters(in: .whitespaces)
-        let fields = lines.dropFirst().compactMap { line -> (String, String)? in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (
-                String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            )
-        }
-        guard let lengthText = fields.first(where: { $0.0.lowercased() == "content-length" })?.1, let length = Int(lengthText), length >= 0 else {
+        let fields = MessageHeaders.fields(lines.dropFirst())
+        guard let lengthText = fields.first(where: { $0.name.lowercased() == "content-length" })?.value, let length = Int(lengthText), length >= 0
+        else {
             stream.consume(headerEnd + 4)
             resync()
             return .failure(WARCProblem(offset: offset, reason: "the record has no valid Content-Length; skipped to the next record"))
@@ -155,7 +150,7 @@ public final class WARCReader: Sequence, IteratorProtocol {
     private func resync() {
         let marker = Array("\nWARC/1.".utf8)
         while true {
-            if let found = Self.find(marker, in: stream.pending, limit: stream.pending.count) {
+            if let found = MessageHeaders.find(marker, in: stream.pending) {
                 stream.consume(found + 1)
                 return
             }
@@ -166,21 +161,5 @@ public final class WARCReader: Sequence, IteratorProtocol {
                 return
             }
         }
-    }
-
-    /// Where `needle` first starts in `bytes`, counted from its first byte, looking no
-    /// further than `limit` bytes in.
-    private static func find(_ needle: [UInt8], in bytes: ArraySlice<UInt8>, limit: Int) -> Int? {
-        let end = Swift.min(bytes.count, limit) - needle.count
-        guard end >= 0 else { return nil }
-        let base = bytes.startIndex
-        var index = 0
-        while index <= end {
-            if bytes[base + index] == needle[0], bytes[(base + index)..<(base + index + needle.count)].elementsEqual(needle) {
-                return index
-            }
-            index += 1
-        }
-        return nil
     }
 }

@@ -83,20 +83,14 @@ public struct HTTPResponse: Sendable {
     }
 
     init?(parsing block: [UInt8]) {
-        guard let end = Self.headerEnd(in: block) else { return nil }
-        let lines = String(decoding: block[..<end.start], as: UTF8.self).components(separatedBy: "\r\n")
+        guard let end = MessageHeaders.find(MessageHeaders.end, in: block[...]) else { return nil }
+        let lines = String(decoding: block[..<end], as: UTF8.self).components(separatedBy: "\r\n")
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/") else { return nil }
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
         self.status = status
-        headers = lines.dropFirst().compactMap { line in
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            return (
-                String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            )
-        }
-        storedBody = Array(block[end.bodyStart...])
+        headers = MessageHeaders.fields(lines.dropFirst())
+        storedBody = Array(block[(end + 4)...])
         let chunked = headers.contains { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased().contains("chunked") }
         guard chunked else {
             body = storedBody
@@ -104,15 +98,6 @@ public struct HTTPResponse: Sendable {
         }
         guard let dechunked = Self.dechunk(storedBody) else { return nil }
         body = dechunked
-    }
-
-    private static func headerEnd(in bytes: [UInt8]) -> (start: Int, bodyStart: Int)? {
-        var index = 0
-        while index + 3 < bytes.count {
-            if bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 { return (index, index + 4) }
-            index += 1
-        }
-        return nil
     }
 
     /// Undoes chunked transfer coding: hex size, CRLF, data, CRLF, … a zero size.
