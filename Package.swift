@@ -113,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "Gallery",
-            dependencies: ["FaceVision", "Index", "Store", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["FaceVision", "Index", "Store", "WebArchive", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Accounts, policy, audit log, people's rights: the rules every entry point goes through.
         .target(
@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Console", "FaceVision", "Evaluation", "Index", "Milvus", "Store", "Gallery", "Governance", "Server",
+                "Console", "FaceVision", "Evaluation", "Index", "Milvus", "Store", "Gallery", "Governance", "Server", "WebArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

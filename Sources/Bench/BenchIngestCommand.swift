@@ -33,6 +33,13 @@ struct BenchIngestCommand: ParsableCommand {
     @Option(help: "How many searches to time.")
     var searches = 100
 
+    @Flag(
+        help: "Then ingest the same photos from a web archive (a .warc.gz written for the run) and as a folder, alternating, and compare the rates.")
+    var warc = false
+
+    @Option(help: "With --warc: how many times each of the two ingests runs; each side's best rate is compared.")
+    var rounds = 2
+
     @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
@@ -47,10 +54,13 @@ struct BenchIngestCommand: ParsableCommand {
         var searchMsP50: Double
         var searchMsP95: Double
         var indexMsP50: Double
+        var webArchive: WebArchiveReport?
     }
 
     func validate() throws {
-        guard count >= 1, searches >= 1, threads >= 1 else { throw ValidationError("--count, --searches and --threads must be positive") }
+        guard count >= 1, searches >= 1, threads >= 1, rounds >= 1 else {
+            throw ValidationError("--count, --searches, --threads and --rounds must be positive")
+        }
     }
 
     func run() throws {
@@ -99,11 +109,13 @@ struct BenchIngestCommand: ParsableCommand {
             engine.append((clock.now - started).seconds * 1000)
             indexOnly.append(result.searchMilliseconds)
         }
+        let webArchive = try warc ? compareWebArchive(photos, root: root, pipelines: pipelines) : nil
         let report = Report(
             photos: photos.count, threads: threads, visionMsPerPhoto: visionSeconds * 1000, idealPhotosPerSecond: ideal,
             photosPerSecond: summary.filesPerSecond, facesPerSecond: summary.facesPerSecond,
             overheadPercent: (ideal / summary.filesPerSecond - 1) * 100, galleryFaces: try gallery.indexedFaces(),
-            searchMsP50: percentile(engine, 0.5), searchMsP95: percentile(engine, 0.95), indexMsP50: percentile(indexOnly, 0.5))
+            searchMsP50: percentile(engine, 0.5), searchMsP95: percentile(engine, 0.95), indexMsP50: percentile(indexOnly, 0.5),
+            webArchive: webArchive)
         if outputOptions.json {
             try printJSON(report)
             return
@@ -114,6 +126,7 @@ struct BenchIngestCommand: ParsableCommand {
         print("pipeline overhead     \(format(report.overheadPercent, 1)) %")
         print("search (engine call)  p50 \(format(report.searchMsP50)) ms, p95 \(format(report.searchMsP95)) ms over \(engine.count) probes")
         print("index search alone    p50 \(format(report.indexMsP50, 3)) ms")
+        if let webArchive { Self.printWebArchive(webArchive, photos: report.photos, threads: threads) }
     }
 
     /// What ingest does to a photo, minus the bookkeeping: decode, detect, align and embed every face.

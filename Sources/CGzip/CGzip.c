@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zlib.h>
 
 struct lgz_inflater {
@@ -49,4 +50,21 @@ int lgz_inflate(lgz_inflater *inflater, const uint8_t *input, size_t length, siz
             snprintf(message, message_size, "%s", stream->msg ? stream->msg : "not gzip data");
         return LGZ_DAMAGED;
     }
+}
+
+size_t lgz_member_bound(size_t length) { return compressBound((uLong)length) + 32; }
+
+size_t lgz_deflate_member(const uint8_t *input, size_t length, uint8_t *output, size_t capacity) {
+    z_stream stream;
+    memset(&stream, 0, sizeof stream);
+    // 15 + 16: a gzip header and trailer around the deflate stream.
+    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return 0;
+    stream.next_in = (Bytef *)input;
+    stream.avail_in = (uInt)length;
+    stream.next_out = output;
+    stream.avail_out = (uInt)capacity;
+    int status = deflate(&stream, Z_FINISH);
+    size_t written = stream.total_out;
+    deflateEnd(&stream);
+    return status == Z_STREAM_END ? written : 0;
 }

@@ -18,6 +18,16 @@ struct IngestCommand: ParsableCommand {
             goes on. One worker per core decodes, detects and embeds; commits are one transaction per file. \
             Admins only; the policy rules decide which sources may be ingested, and faces of people who \
             opted out are found, counted and not stored.
+
+            A web-archive source's WARC files (.warc, .warc.gz) are read instead: every image record \
+            becomes a picture, with each archived page that showed it and its title; the same image \
+            under several addresses, or revisited, is one picture with every place it was published. \
+            A damaged or truncated record is an error with its offset and the run goes on.
+
+            A manifest (--manifest, or lineup-manifest.csv / lineup-manifest.jsonl at the source's \
+            root) says where a folder's photos were published: columns file, page_url, image_url, \
+            title, captured_at, credit. Each bad row is an error naming its line; run again with a \
+            corrected manifest to update the provenance of photos already stored.
             """
     )
 
@@ -28,6 +38,12 @@ struct IngestCommand: ParsableCommand {
 
     @Option(help: "Seconds between the video frames examined.")
     var videoInterval = 1.0
+
+    @Option(
+        help:
+            "The manifest of where the photos were published (CSV or JSON Lines; default: lineup-manifest.csv or .jsonl at the source's root, if there)."
+    )
+    var manifest: String?
 
     @Argument(help: "The registered source.")
     var source: String
@@ -47,7 +63,7 @@ struct IngestCommand: ParsableCommand {
         let summary = try governance.ingest(
             as: principal, source: source,
             paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pipelines: pipelines,
-            options: .init(videoInterval: videoInterval)
+            options: .init(videoInterval: videoInterval, manifest: manifest.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         ) { progress in
             bar.show(
                 done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
@@ -57,8 +73,9 @@ struct IngestCommand: ParsableCommand {
             try printJSON(summary)
         } else {
             print(
-                "\(summary.filesSeen) files: \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored, "
-                    + "\(summary.errors.count) unreadable; \(summary.faces) faces (\(summary.facesWithheld) withheld: opted out) in \(format(summary.seconds, 1)) s "
+                "\(summary.filesSeen) \(summary.unit): \(summary.filesIngested) ingested, \(summary.filesSkipped) already stored"
+                    + (summary.provenanceUpdated > 0 ? " (\(summary.provenanceUpdated) with new places of publication)" : "") + ", "
+                    + "\(summary.errors.count) errors; \(summary.faces) faces (\(summary.facesWithheld) withheld: opted out) in \(format(summary.seconds, 1)) s "
                     + "(\(format(summary.filesPerSecond, 1)) files/s, \(format(summary.facesPerSecond, 1)) faces/s)")
             for error in summary.errors { print("  error: \(error.path): \(error.message)") }
         }

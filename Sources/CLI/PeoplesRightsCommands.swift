@@ -163,6 +163,7 @@ struct AccessCommand: ParsableCommand {
             for c in review.candidates {
                 let origin = c.provenance.map { "\($0.source): \($0.originURI)" } ?? "(erased)"
                 print("face \(c.faceID)  \(format(Double(c.score), 4))  \(c.decision.rawValue)  \(origin)")
+                for place in c.provenance?.published ?? [] { print("    published \(place.summary)") }
             }
         }
     }

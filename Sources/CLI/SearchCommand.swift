@@ -94,6 +94,7 @@ struct SearchCommand: ParsableCommand {
             print(
                 "\(String(c.rank).leftPad(3)). \(format(Double(c.score), 4))  \((c.band?.rawValue ?? "uncalibrated").padding(toLength: 15, withPad: " ", startingAt: 0))"
                     + "\(c.source): \(c.originURI)\(video)  [\(c.jurisdiction), \(c.legalBasis.rawValue)]\(captured)")
+            for place in c.published { print("       published \(place.summary)") }
         }
     }
 }

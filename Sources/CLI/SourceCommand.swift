@@ -33,7 +33,7 @@ struct SourceAddCommand: ParsableCommand {
     @Argument(help: "A unique name for the source.")
     var name: String
 
-    @Option(help: "folder, upload or video.")
+    @Option(help: "\(Source.Kind.allCases.map(\.rawValue).joined(separator: ", ")) (web-archive: the WARC files under the root).")
     var kind: Source.Kind = .folder
 
     @Option(help: "The folder the source's files are under.")

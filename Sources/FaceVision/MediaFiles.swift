@@ -9,6 +9,12 @@ public enum MediaFiles {
 
     public static func isPhoto(_ path: String) -> Bool { photoExtensions.contains(pathExtension(path)) }
     public static func isVideo(_ path: String) -> Bool { videoExtensions.contains(pathExtension(path)) }
+    public static func isPhotoOrVideo(_ path: String) -> Bool { isPhoto(path) || isVideo(path) }
+    /// A web archive: `.warc`, or `.warc.gz` (gzip'd record by record).
+    public static func isWebArchive(_ path: String) -> Bool {
+        let name = path.lowercased()
+        return name.hasSuffix(".warc") || name.hasSuffix(".warc.gz")
+    }
 
     /// The photos and videos under `folder`, walked recursively with hidden entries
     /// skipped, sorted; a link that leads outside `folder` is left out.
@@ -28,12 +34,14 @@ public enum MediaFiles {
         }
     }
 
-    /// The photos and videos under `folder`, walked recursively with hidden entries
-    /// skipped. Every entry is resolved through its links: a file whose real path lies
+    /// The photos and videos (or the files `matching` picks) under `folder`, walked
+    /// recursively with hidden entries skipped. Every entry is resolved through its links: a file whose real path lies
     /// inside `root` is listed by that real path (a link to another file of the root is
     /// that file), one that leaves `root` is only named in `outside`, and a link to a
     /// folder is never descended, so nothing outside the root is ever read.
-    public static func walk(under folder: URL, confinedTo root: URL) -> Walk {
+    public static func walk(
+        under folder: URL, confinedTo root: URL, matching: (String) -> Bool = isPhotoOrVideo
+    ) -> Walk {
         let rootPath = root.standardizedFileURL.resolvingSymlinksInPath().path
         let prefix = rootPath.hasSuffix("/") ? rootPath : rootPath + "/"
         let walker = FileManager.default.enumerator(
@@ -41,7 +49,7 @@ public enum MediaFiles {
             options: [.skipsHiddenFiles])
         var files = Set<String>(), outside: [String] = []
         while let item = walker?.nextObject() as? URL {
-            guard isPhoto(item.path) || isVideo(item.path) else { continue }
+            guard matching(item.path) else { continue }
             let real = item.resolvingSymlinksInPath().path
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: real, isDirectory: &isFolder), !isFolder.boolValue else { continue }

@@ -24,13 +24,20 @@ extension Gallery {
         /// Asked before each file: true stops the run at a file boundary (the server
         /// shutting down), with every file stored so far whole.
         public var shouldStop: (@Sendable () -> Bool)?
+        /// The manifest saying where a folder's photos were published (from the root,
+        /// or absolute); nil: one of `ProvenanceManifest.defaultNames` at the root, if any.
+        public var manifest: String?
+        /// Runs in the transaction that changes a stored file's places of publication
+        /// (a corrected manifest, an archive's new pages): where Governance logs it.
+        public var provenanceUpdated: (@Sendable (any MetadataTransaction, SourceFile) throws -> Void)?
 
         public init(
             videoInterval: Double = 1.0, faces: FaceSelection = .all,
             withhold: (@Sendable (FaceTemplate) -> Bool)? = nil,
             recorded: (@Sendable (any MetadataTransaction, SourceFile, [Int64]) throws -> Void)? = nil,
-            shouldStop: (@Sendable () -> Bool)? = nil
+            shouldStop: (@Sendable () -> Bool)? = nil, manifest: String? = nil
         ) {
+            self.manifest = manifest
             self.videoInterval = videoInterval
             self.faces = faces
             self.withhold = withhold
@@ -61,6 +68,8 @@ extension Gallery {
         public var filesSeen: Int
         public var filesIngested: Int
         public var filesSkipped: Int
+        /// Of the files skipped (held before), those whose places of publication changed.
+        public var provenanceUpdated: Int = 0
         public var faces: Int
         /// Faces found but not stored because `withhold` said so.
         public var facesWithheld: Int
@@ -68,6 +77,8 @@ extension Gallery {
         public var seconds: Double
         public var facesPerSecond: Double
         public var filesPerSecond: Double
+        /// What the counts count: files of a folder, pictures of a web archive.
+        public var unit: String = "files"
         /// Stopped before every file was looked at (`IngestOptions.shouldStop`); a later
         /// run takes the rest.
         public var stopped: Bool = false
@@ -83,7 +94,9 @@ extension Gallery {
     /// never from the server's working folder. Every path must lie inside the root,
     /// and so must every file found by walking a folder: links that lead outside it
     /// are returned in `outside`, never read.
-    public static func mediaFiles(in paths: [String], root: String) throws -> MediaFiles.Walk {
+    public static func mediaFiles(
+        in paths: [String], root: String, matching: (String) -> Bool = MediaFiles.isPhotoOrVideo
+    ) throws -> MediaFiles.Walk {
         let rootURL = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: rootURL.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -103,7 +116,7 @@ extension Gallery {
                 files.insert(url.path)
                 continue
             }
-            let walk = MediaFiles.walk(under: url, confinedTo: rootURL)
+            let walk = MediaFiles.walk(under: url, confinedTo: rootURL, matching: matching)
             files.formUnion(walk.files)
             outside += walk.outside
         }
@@ -114,33 +127,89 @@ extension Gallery {
     /// already stored (same content) are skipped; a file that cannot be read is
     /// recorded as an error of the run and the run goes on. Each file is committed
     /// with all its faces in one transaction, and the index snapshot is saved at the end.
+    ///
+    /// A manifest (`IngestOptions.manifest`, or one of `ProvenanceManifest.defaultNames`
+    /// at the source root) says where the photos were published; its bad rows are
+    /// errors of the run naming their lines, and for a photo stored before, its rows
+    /// replace what an earlier manifest said. A web archive source reads its archives
+    /// instead (`ingestWebArchives`).
     public func ingest(
         source: Source, paths: [String], pipelines: [FacePipeline], options: IngestOptions = .init(),
         progress: (@Sendable (IngestProgress) -> Void)? = nil
     ) throws -> IngestSummary {
-        guard let sourceID = source.id, let root = source.root else {
+        guard let root = source.root else {
             throw StoreError.invalid("source '\(source.name)' has no root folder to ingest from")
         }
         if let other = pipelines.first(where: { $0.modelID != modelID }) { throw Self.modelMismatch(held: modelID, asked: other.modelID) }
+        if source.kind == .webArchive {
+            return try ingestWebArchives(source: source, paths: paths, pipelines: pipelines, options: options, progress: progress)
+        }
         let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
         let walk = try Self.mediaFiles(in: paths, root: root)
-        let files = walk.files
+        let manifest = try Self.manifest(options.manifest, root: root)
+        return try performRun(source: source, pipelines: pipelines, options: options, progress: progress) { run in
+            for link in walk.outside {
+                run.report(Self.relative(link, to: rootPath), "a link that leads outside the source root: not read")
+            }
+            if let manifest {
+                for problem in manifest.problems { run.report(manifest.name, "manifest \(problem)") }
+            }
+            return walk.files.map { path in
+                let relative = Self.relative(path, to: rootPath)
+                let places = manifest.map { manifest in manifest.entries[relative]?.publication.map { [$0] } ?? [] }
+                return FileItem(path: path, relative: relative, manifestPlaces: places)
+            }
+        } label: {
+            $0.relative
+        } work: { item, pipeline, runID in
+            try ingestFile(item, source: source, runID: runID, pipeline: pipeline, options: options)
+        }
+    }
+
+    /// A file of a folder run, with what its manifest says (nil: no manifest this run).
+    struct FileItem: Sendable {
+        var path: String
+        var relative: String
+        var manifestPlaces: [Publication]?
+    }
+
+    /// What one item of a run came to.
+    enum ItemOutcome {
+        case stored(faces: Int, withheld: Int)
+        /// Held before (same content); `updated` when its provenance changed.
+        case skipped(updated: Bool)
+    }
+
+    /// The run being performed, for its preparation: its id, and where problems go.
+    struct RunInProgress {
+        let runID: Int64
+        let report: (_ path: String, _ message: String) -> Void
+    }
+
+    /// The frame of every ingest run: the run recorded and kept alive while it works,
+    /// `prepare` listing its items (reporting what it cannot take), `work` done on each
+    /// by one worker per pipeline with every error recorded against the item's label,
+    /// progress told after each, the index saved and the run closed with its counts.
+    func performRun<Item: Sendable>(
+        source: Source, pipelines: [FacePipeline], options: IngestOptions, progress: (@Sendable (IngestProgress) -> Void)?,
+        prepare: (RunInProgress) throws -> [Item], label: @Sendable (Item) -> String,
+        work: @Sendable (Item, FacePipeline, Int64) throws -> ItemOutcome
+    ) throws -> IngestSummary {
         let start = Date()
-        var run = try store.startRun(sourceID: sourceID)
+        var run = try store.startRun(sourceID: source.id!)
         let runID = run.id!
         let done = Atomic<Int>(0), faces = Atomic<Int>(0), withheld = Atomic<Int>(0)
-        let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0)
+        let ingested = Atomic<Int>(0), skipped = Atomic<Int>(0), updated = Atomic<Int>(0)
         let errors = Mutex<[IngestSummary.FileError]>([])
-        for link in walk.outside {
-            let relative = link.hasPrefix(Self.folderPrefix(rootPath)) ? String(link.dropFirst(Self.folderPrefix(rootPath).count)) : link
-            let message = "a link that leads outside the source root: not read"
-            errors.withLock { $0.append(.init(path: relative, message: message)) }
-            try? store.recordError(runID: runID, path: relative, message: message)
+        let report: @Sendable (String, String) -> Void = { [store] path, message in
+            errors.withLock { $0.append(.init(path: path, message: message)) }
+            try? store.recordError(runID: runID, path: path, message: message)
         }
         // The run says it is alive while it works, so a run whose process died (a
         // crash, kill -9) is told apart from a long one and closed later.
         let heartbeat = RunHeartbeat(store: store, runID: runID)
         defer { heartbeat.stop() }
+        let items = try prepare(RunInProgress(runID: runID, report: report))
         // Several workers each run OpenCV on one thread. One worker leaves OpenCV's
         // threads alone: the setting is process-wide, and changing it while another
         // thread is inside OpenCV (a search, another ingest) can crash its thread pool.
@@ -149,38 +218,32 @@ extension Gallery {
         defer { if pipelines.count > 1 { OpenCV.threads = previousThreads } }
 
         let stopped = Atomic<Bool>(false)
-        drainConcurrently(count: files.count, workers: pipelines.count) { worker, index in
+        drainConcurrently(count: items.count, workers: pipelines.count) { worker, index in
             if stopped.load(ordering: .relaxed) || options.shouldStop?() == true {
                 stopped.store(true, ordering: .relaxed)
                 return
             }
-            let path = files[index]
-            let relative = String(path.dropFirst(Self.folderPrefix(rootPath).count))
             do {
-                switch try ingestFile(
-                    path: path, relative: relative, source: source, runID: runID,
-                    pipeline: pipelines[worker], options: options)
-                {
-                case .none:
+                switch try work(items[index], pipelines[worker], runID) {
+                case .skipped(let changed):
                     skipped.add(1, ordering: .relaxed)
-                case .some(let (stored, held)):
+                    if changed { updated.add(1, ordering: .relaxed) }
+                case .stored(let stored, let held):
                     ingested.add(1, ordering: .relaxed)
                     faces.add(stored, ordering: .relaxed)
                     withheld.add(held, ordering: .relaxed)
                 }
             } catch {
-                let message = String(describing: error)
-                errors.withLock { $0.append(.init(path: relative, message: message)) }
-                try? store.recordError(runID: runID, path: relative, message: message)
+                report(label(items[index]), String(describing: error))
             }
             let finished = done.add(1, ordering: .relaxed).newValue
             progress?(
                 IngestProgress(
-                    filesDone: finished, filesTotal: files.count, faces: faces.load(ordering: .relaxed),
+                    filesDone: finished, filesTotal: items.count, faces: faces.load(ordering: .relaxed),
                     skipped: skipped.load(ordering: .relaxed), errors: errors.withLock { $0.count }))
         }
         try saveIndex()
-        let fileErrors = errors.withLock { $0 }.sorted { $0.path < $1.path }
+        let fileErrors = errors.withLock { $0 }.sorted { ($0.path, $0.message) < ($1.path, $1.message) }
         heartbeat.stop()
         run.finishedAt = Date()
         run.heartbeatAt = run.finishedAt
@@ -194,33 +257,80 @@ extension Gallery {
         let seconds = run.finishedAt!.timeIntervalSince(start)
         return IngestSummary(
             runID: runID, source: source.name, filesSeen: run.filesSeen, filesIngested: run.filesIngested,
-            filesSkipped: run.filesSkipped, faces: run.faces,
+            filesSkipped: run.filesSkipped, provenanceUpdated: updated.load(ordering: .relaxed), faces: run.faces,
             facesWithheld: withheld.load(ordering: .relaxed), errors: fileErrors, seconds: seconds,
             facesPerSecond: Double(run.faces) / max(seconds, 1e-9),
             filesPerSecond: Double(run.filesSeen) / max(seconds, 1e-9), stopped: run.interrupted)
     }
 
-    /// Stores one file; returns its stored and withheld face counts, or nil when its
-    /// content was stored before.
+    /// The manifest a run reads: the one named, else one of the default names at the
+    /// root, else none. A manifest named but missing is refused before the run starts.
+    static func manifest(_ named: String?, root: String) throws -> (
+        name: String, entries: [String: ProvenanceManifest.Entry], problems: [ProvenanceManifest.Problem]
+    )? {
+        let rootURL = URL(fileURLWithPath: root)
+        let path: String
+        if let named {
+            path = named.hasPrefix("/") ? named : rootURL.appendingPathComponent(named).path
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreError.invalid("no manifest \(named)") }
+        } else {
+            guard
+                let found = ProvenanceManifest.defaultNames.map({ rootURL.appendingPathComponent($0).path })
+                    .first(where: FileManager.default.fileExists(atPath:))
+            else { return nil }
+            path = found
+        }
+        let manifest = try ProvenanceManifest(contentsOf: path, root: root)
+        return (URL(fileURLWithPath: path).lastPathComponent, manifest.entries, manifest.problems)
+    }
+
+    /// A path under the root, relative to it.
+    static func relative(_ path: String, to rootPath: String) -> String {
+        path.hasPrefix(folderPrefix(rootPath)) ? String(path.dropFirst(folderPrefix(rootPath).count)) : path
+    }
+
+    /// Stores one file with its faces and places of publication; for a file stored
+    /// before, brings its manifest provenance up to date.
     private func ingestFile(
-        path: String, relative: String, source: Source, runID: Int64, pipeline: FacePipeline,
-        options: IngestOptions
-    ) throws -> (stored: Int, withheld: Int)? {
+        _ item: FileItem, source: Source, runID: Int64, pipeline: FacePipeline, options: IngestOptions
+    ) throws -> ItemOutcome {
         let sourceID = source.id!
-        let isVideo = MediaFiles.isVideo(path)
-        let bytes = isVideo ? nil : try Image.readFile(path, limits: pipeline.limits)
-        let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(path)
-        if try store.containsFile(sourceID: sourceID, sha256: digest) { return nil }
+        let isVideo = MediaFiles.isVideo(item.path)
+        let bytes = isVideo ? nil : try Image.readFile(item.path, limits: pipeline.limits)
+        let digest = try bytes.map { Data(SHA256.hash(data: $0)) } ?? Self.hashFile(item.path)
+        if try store.containsFile(sourceID: sourceID, sha256: digest) {
+            return .skipped(updated: try updateManifestPlaces(item.manifestPlaces, sourceID: sourceID, sha256: digest, options: options))
+        }
         let now = Date()
         var pictures =
             try bytes.map {
-                try photoPictures($0, relative: relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
+                try photoPictures($0, relative: item.relative, sourceID: sourceID, pipeline: pipeline, selection: options.faces, at: now)
             }
-            ?? videoPictures(path, relative: relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
-        let withheld = Self.withhold(from: &pictures, options: options)
+            ?? videoPictures(item.path, relative: item.relative, sourceID: sourceID, pipeline: pipeline, options: options, at: now)
+        for index in pictures.indices { pictures[index].publications = item.manifestPlaces ?? [] }
         let file = SourceFile(
-            sourceID: sourceID, sha256: digest, path: relative, kind: isVideo ? .video : .photo,
+            sourceID: sourceID, sha256: digest, path: item.relative, kind: isVideo ? .video : .photo,
             faceCount: 0, ingestedAt: now, runID: runID)
+        guard let outcome = try store(file, pictures: &pictures, of: source, options: options) else {
+            // Stored meanwhile by another worker or run: its provenance is brought up to date instead.
+            return .skipped(updated: try updateManifestPlaces(item.manifestPlaces, sourceID: sourceID, sha256: digest, options: options))
+        }
+        return outcome
+    }
+
+    private func updateManifestPlaces(_ places: [Publication]?, sourceID: Int64, sha256: Data, options: IngestOptions) throws -> Bool {
+        guard let places else { return false }
+        return try store.updatePublications(
+            sourceID: sourceID, sha256: sha256, places: places, recordedFrom: .manifest, .replace,
+            alsoInTransaction: options.provenanceUpdated)
+    }
+
+    /// Stores a file's pictures (opted-out faces withheld) and adds their faces to the
+    /// index; nil when the content was stored meanwhile.
+    func store(
+        _ file: SourceFile, pictures: inout [GalleryStore.PictureToStore], of source: Source, options: IngestOptions
+    ) throws -> ItemOutcome? {
+        let withheld = Self.withhold(from: &pictures, options: options)
         guard let stored = try store.record(file: file, pictures: pictures, alsoInTransaction: options.recorded) else { return nil }
         let faces = Self.indexed(stored, of: source)
         do {
@@ -228,13 +338,12 @@ extension Gallery {
         } catch {
             // Unsearchable faces are not kept (a shared index refused them): the file is
             // taken back whole, so the run reports it and the next run takes it again.
-            try store.unrecord(fileSHA256: digest, sourceID: sourceID)
+            try store.unrecord(fileSHA256: file.sha256, sourceID: source.id!)
             options.withdrawn?(file, stored.compactMap(\.id))
             throw error
         }
-        return (stored.count, withheld)
+        return .stored(faces: stored.count, withheld: withheld)
     }
-
     /// Removes the faces `options.withhold` refuses (opted-out people) from the
     /// pictures, and says how many went.
     static func withhold(from pictures: inout [GalleryStore.PictureToStore], options: IngestOptions) -> Int {
@@ -266,7 +375,7 @@ extension Gallery {
         return floats
     }
 
-    private func photoPictures(
+    func photoPictures(
         _ bytes: [UInt8], relative: String, sourceID: Int64, pipeline: FacePipeline,
         selection: FaceSelection, at now: Date
     ) throws -> [GalleryStore.PictureToStore] {

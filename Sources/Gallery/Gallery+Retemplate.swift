@@ -124,8 +124,14 @@ extension Gallery {
                 remade.append(face)
             }
         }
-        // The file's digest taken as ingest took it: a photo's bytes, a video read in pieces.
-        let bytes = item.file.kind == .photo ? try Image.readFile(path, limits: pipeline.limits) : nil
+        // The file's digest taken as ingest took it: a photo's bytes, a web archive
+        // picture's payload (read again at its record), a video read in pieces.
+        let bytes: [UInt8]? =
+            switch item.file.kind {
+            case .photo: try Image.readFile(path, limits: pipeline.limits)
+            case .webImage: try Self.archivedPayload(at: item.file.recordOffset ?? 0, in: path, limits: pipeline.limits)
+            case .video: nil
+            }
         guard (try bytes.map({ Data(SHA256.hash(data: $0)) }) ?? hashFile(path)) == item.file.sha256 else {
             throw StoreError.invalid("the original has changed since it was ingested")
         }

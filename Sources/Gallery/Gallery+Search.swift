@@ -13,8 +13,15 @@ extension Gallery {
         public var band: ConfidenceBand?
         public var box: Box
         public var qualityWarnings: [QualityWarning]
+        /// The photo's path under its source's root, or the address a web archive's
+        /// picture was captured from.
         public var originURI: String
-        public var pageURL: String?
+        /// Where the picture was published: the pages that showed it, each with its title,
+        /// the image's address and when it was captured there.
+        public var published: [Place]
+        /// For a web archive's picture: the archive (under the source's root) and where in
+        /// it the picture's record starts, for any WARC tool to look at.
+        public var archiveRecord: ArchiveRecord?
         public var capturedAt: Date?
         public var ingestedAt: Date
         /// For a face from a video: the frame's time and the span the person was seen.
@@ -26,6 +33,40 @@ extension Gallery {
         public var legalBasis: Source.LegalBasis
         public var specialCategoryCondition: Source.SpecialCategoryCondition
         public var jurisdiction: String
+    }
+
+    /// One place a candidate's picture was published (a stored `Publication`).
+    public struct Place: Sendable, Codable, Equatable {
+        public var pageURL: String?
+        public var pageTitle: String?
+        public var imageURL: String?
+        public var capturedAt: Date?
+        public var credit: String?
+        public var recordedFrom: Publication.RecordedFrom
+
+        public init(_ publication: Publication) {
+            pageURL = publication.pageURL
+            pageTitle = publication.pageTitle
+            imageURL = publication.imageURL
+            capturedAt = publication.capturedAt
+            credit = publication.credit
+            recordedFrom = publication.recordedFrom
+        }
+
+        /// One line for a terminal: `on PAGE "TITLE" · image URL · captured TIME · CREDIT`.
+        public var summary: String {
+            var parts: [String] = []
+            if let pageURL { parts.append("on \(pageURL)" + (pageTitle.map { " \"\($0)\"" } ?? "")) }
+            if let imageURL { parts.append("image \(imageURL)") }
+            if let capturedAt { parts.append("captured \(ISO8601DateFormatter().string(from: capturedAt))") }
+            if let credit { parts.append(credit) }
+            return (parts.isEmpty ? "no address recorded" : parts.joined(separator: " · ")) + " (\(recordedFrom.rawValue))"
+        }
+    }
+
+    public struct ArchiveRecord: Sendable, Codable, Equatable {
+        public var path: String
+        public var offset: Int64
     }
 
     public struct SearchResult: Sendable, Codable {
@@ -130,7 +171,9 @@ extension Gallery {
                 rank: 0, faceID: hit.id, score: hit.score,
                 band: calibration?.band(forScore: hit.score, comparisons: comparisons),
                 box: p.face.box, qualityWarnings: p.face.quality.warnings, originURI: p.image.originURI,
-                pageURL: p.image.pageURL, capturedAt: p.image.capturedAt, ingestedAt: p.image.ingestedAt,
+                published: p.publications.map(Place.init),
+                archiveRecord: p.file.flatMap { file in file.recordOffset.map { ArchiveRecord(path: file.path, offset: $0) } },
+                capturedAt: p.image.capturedAt, ingestedAt: p.image.ingestedAt,
                 frameSeconds: p.image.frameSeconds, trackFirstSeconds: p.face.trackFirstSeconds,
                 trackLastSeconds: p.face.trackLastSeconds, source: p.source.name, sourceRoot: p.source.root,
                 legalBasis: p.source.legalBasis, specialCategoryCondition: p.source.specialCategoryCondition,
@@ -152,6 +195,11 @@ extension Gallery {
     /// at the face's time), for review. Nil when the original is no longer there.
     public func reviewPicture(of candidate: Candidate, limits: ImageLimits = .default) throws -> Image? {
         guard let root = candidate.sourceRoot else { return nil }
+        if let record = candidate.archiveRecord {
+            let archive = root + "/" + record.path
+            guard FileManager.default.fileExists(atPath: archive) else { return nil }
+            return try Image(data: try Self.archivedPayload(at: record.offset, in: archive, limits: limits), limits: limits)
+        }
         let path = root + "/" + candidate.originURI
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let seconds = candidate.frameSeconds else { return try Image(contentsOf: path, limits: limits) }

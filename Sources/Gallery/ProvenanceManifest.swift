@@ -23,6 +23,13 @@ public struct ProvenanceManifest: Sendable, Equatable {
         public var title: String?
         public var capturedAt: Date?
         public var credit: String?
+
+        /// The place of publication the row gives; nil for a row that gives none.
+        public var publication: Publication? {
+            guard pageURL != nil || imageURL != nil || title != nil || capturedAt != nil || credit != nil else { return nil }
+            return Publication(
+                pageURL: pageURL, pageTitle: title, imageURL: imageURL, capturedAt: capturedAt, credit: credit, recordedFrom: .manifest)
+        }
     }
 
     public struct Problem: Sendable, Equatable, CustomStringConvertible {

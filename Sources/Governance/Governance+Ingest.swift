@@ -127,6 +127,11 @@ extension Governance {
                 admin, action: .ingestFile, target: target,
                 details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: faces)), in: db)
         }
+        governed.provenanceUpdated = { @Sendable [self] db, file in
+            try audit(
+                admin, action: .ingestProvenance, target: target,
+                details: Self.json(FileEntry(file: file.id, path: file.path, run: file.runID ?? 0, faces: [])), in: db)
+        }
         governed.withdrawn = { @Sendable [self] file, faces in
             _ = try? audit(
                 admin, action: .ingestFileWithdrawn, target: target,

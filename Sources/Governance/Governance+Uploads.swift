@@ -14,6 +14,11 @@ extension Governance {
         guard source.root != nil else {
             throw GovernanceError.invalid("source '\(name)' has no root folder to upload into")
         }
+        guard source.kind != .webArchive else {
+            throw GovernanceError.invalid(
+                "source '\(name)' is a web archive: its ingest reads the WARC files under its root, so photos and videos uploaded "
+                    + "there would never be read; upload into a folder or upload source")
+        }
         _ = try enforce(
             PolicyAct(action: .ingest, organisation: admin.organisation, source: source, date: now()),
             principal: admin, target: "source \(name)")

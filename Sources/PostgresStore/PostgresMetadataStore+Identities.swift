@@ -13,7 +13,7 @@ extension PostgresMetadataStore {
             connection.isOpen = false
             pool.giveBack(lease.connection, healthy: !connection.connectionFailed)
         }
-        try connection.command("VACUUM face, image, sourceFile, suppressedFace, suppression, accessRequest, accessCandidate, probe")
+        try connection.command("VACUUM face, image, publication, sourceFile, suppressedFace, suppression, accessRequest, accessCandidate, probe")
     }
 
     /// Moves each table's id generator past the largest id it holds, after rows were

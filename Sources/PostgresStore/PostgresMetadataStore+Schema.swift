@@ -21,6 +21,28 @@ extension PostgresMetadataStore {
         ("v6: indexes behind every foreign key and the rate limits", version6),
         ("v7: faces sealed with their own keys, erasures leaving the index", version7),
         (SQLiteMetadataStore.urlListMigration, version8),
+        (SQLiteMetadataStore.publicationMigration, version9),
+    ]
+
+    /// Places of publication, many per picture; `image.pageURL` moves there; a web
+    /// archive picture's record offset (see the SQLite store's v9).
+    static let version9: [String] = [
+        """
+        CREATE TABLE publication (
+            \(identity),
+            imageID BIGINT NOT NULL REFERENCES image(id) ON DELETE CASCADE,
+            pageURL TEXT,
+            pageTitle TEXT,
+            imageURL TEXT,
+            capturedAt TIMESTAMPTZ,
+            credit TEXT,
+            recordedFrom TEXT NOT NULL
+        )
+        """,
+        index("publication", "imageID"),
+        SQLiteMetadataStore.movePageURLs,
+        "ALTER TABLE image DROP COLUMN pageURL",
+        "ALTER TABLE sourceFile ADD COLUMN recordOffset BIGINT",
     ]
 
     /// As the SQLite migration: refused, naming the sources, while url-list sources hold

@@ -348,10 +348,21 @@ enum OpenAPIDocument {
             Field("rank", .integer()), Field("face_id", .integer()), Field("score", .number),
             .optional("band", .words(ConfidenceBand.self)), Field("box", .named("Box")),
             Field("quality_warnings", .array(.words(QualityWarning.self))), Field("origin_uri", .string()),
-            .optional("page_url", .string()), .optional("captured_at", Schema.time), Field("ingested_at", Schema.time),
+            Field("published", .array(.named("Place")), "Where the picture was published (web archive pages, manifest rows)"),
+            .optional(
+                "archive_record", .object([Field("path", .string()), Field("offset", .integer())]),
+                "For a web archive's picture: the archive under the source's root and the offset of its record"),
+            .optional("captured_at", Schema.time), Field("ingested_at", Schema.time),
             .optional("frame_seconds", .number), .optional("track_first_seconds", .number), .optional("track_last_seconds", .number),
             Field("source", .string()), .optional("source_root", .string()), Field("legal_basis", .words(Source.LegalBasis.self)),
             Field("special_category_condition", .words(Source.SpecialCategoryCondition.self)), Field("jurisdiction", .string()),
+        ]),
+        "Place": .object([
+            .optional("page_url", .string(), "The page that showed the picture"), .optional("page_title", .string()),
+            .optional("image_url", .string(), "The address the picture was served from"),
+            .optional("captured_at", Schema.time, "When the archive captured it there"),
+            .optional("credit", .string(), "Photographer or licence"),
+            Field("recorded_from", .words(Publication.RecordedFrom.self)),
         ]),
         "JustifiedSearch": .object([
             Field(
@@ -374,7 +385,9 @@ enum OpenAPIDocument {
         ]),
         "IngestSummary": .object([
             Field("run_id", .integer()), Field("source", .string()), Field("files_seen", .integer()), Field("files_ingested", .integer()),
-            Field("files_skipped", .integer()), Field("faces", .integer()), .optional("faces_withheld", .integer()),
+            Field("files_skipped", .integer()),
+            .optional("provenance_updated", .integer(), "Files held before whose places of publication changed"),
+            Field("faces", .integer()), .optional("faces_withheld", .integer()),
             Field("errors", .array(.object([Field("path", .string()), Field("message", .string())]))),
             .optional("seconds", .number), .optional("faces_per_second", .number), .optional("files_per_second", .number),
         ]),

@@ -135,7 +135,12 @@ struct FaceProvenance {
     var jurisdiction: String
     var band: String?
     var bandText: String?
-    var pageURL: String?
+    /// Where the picture was published, pages first in address order.
+    var published: [PlaceText]
+    /// The first page that showed it, for the results' short form.
+    var firstPage: PlaceText?
+    /// `and 2 more pages`, when there are more.
+    var morePlaces: String?
     var captured: String?
     /// Where in its video the frame is, `12.5 s`.
     var videoTime: String?
@@ -151,11 +156,39 @@ struct FaceProvenance {
         jurisdiction = candidate.jurisdiction
         band = candidate.band?.rawValue
         bandText = candidate.band.map { $0 == .belowThreshold ? "below threshold" : $0.rawValue }
-        pageURL = candidate.pageURL
+        published = candidate.published.map(PlaceText.init)
+        firstPage = published.first { $0.page != nil }
+        let others = candidate.published.filter { $0.pageURL != nil }.count - 1
+        morePlaces = others > 0 ? "and \(others) more page\(others == 1 ? "" : "s")" : nil
         captured = candidate.capturedAt.map(PageText.time)
         videoTime = candidate.frameSeconds.map { String(format: "%.1f s", $0) }
         if let first = candidate.trackFirstSeconds, let last = candidate.trackLastSeconds {
             videoSpan = String(format: "%.1f–%.1f s", first, last)
         }
+    }
+}
+
+/// One place of publication as the pages show it. An address becomes a link only when
+/// it is http or https: an archive's record may name anything, and a `javascript:`
+/// address must never be clickable.
+struct PlaceText {
+    var page: String?
+    var pageLink: String?
+    var title: String?
+    var image: String?
+    var imageLink: String?
+    var captured: String?
+    var credit: String?
+    var recordedFrom: String
+
+    init(_ place: Gallery.Place) {
+        page = place.pageURL
+        pageLink = place.pageURL.flatMap(PageText.webLink)
+        title = place.pageTitle
+        image = place.imageURL
+        imageLink = place.imageURL.flatMap(PageText.webLink)
+        captured = place.capturedAt.map(PageText.time)
+        credit = place.credit
+        recordedFrom = place.recordedFrom == .webArchive ? "web archive" : "manifest"
     }
 }

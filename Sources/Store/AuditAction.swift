@@ -27,6 +27,9 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case ingestFile = "ingest.file"
     case ingestFileWithdrawn = "ingest.file-withdrawn"
     case ingestInterrupted = "ingest.interrupted"
+    /// A stored file's places of publication changed (a corrected manifest, more pages
+    /// of an archive that showed it).
+    case ingestProvenance = "ingest.provenance"
     case ingestRefused = "ingest.refused"
     case keysRotate = "keys.rotate"
     case limitAccount = "limit.account"

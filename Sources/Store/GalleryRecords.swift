@@ -10,6 +10,8 @@ public struct SourceFile: Codable, Sendable, Equatable, StoredRecord {
     public var sourceID: Int64
     /// SHA-256 of the file's bytes: the same content is taken in once per source.
     public var sha256: Data
+    /// Relative to the source root: the photo or video, or the web archive that holds
+    /// the picture (at `recordOffset`).
     public var path: String
     public var kind: Kind
     public var faceCount: Int
@@ -19,14 +21,23 @@ public struct SourceFile: Codable, Sendable, Equatable, StoredRecord {
     /// only the content hash, so a later ingest skips the file instead of taking
     /// the erased faces back.
     public var erasedAt: Date?
+    /// For a picture of a web archive: where its record starts in the archive (the
+    /// offset of its gzip member in a `.warc.gz`), read again for review and re-templating.
+    public var recordOffset: Int64?
 
     public static let tableName = "sourceFile"
 
     public enum Kind: String, Codable, Sendable {
         case photo, video
+        /// An image payload of a web archive's record; `sha256` is the payload's.
+        case webImage = "web-image"
     }
 
-    public init(sourceID: Int64, sha256: Data, path: String, kind: Kind, faceCount: Int, ingestedAt: Date, runID: Int64?) {
+    public init(
+        sourceID: Int64, sha256: Data, path: String, kind: Kind, faceCount: Int, ingestedAt: Date, runID: Int64?,
+        recordOffset: Int64? = nil
+    ) {
+        self.recordOffset = recordOffset
         self.sourceID = sourceID
         self.sha256 = sha256
         self.path = path
@@ -43,10 +54,9 @@ public struct GalleryImage: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var sourceID: Int64
     public var fileID: Int64
-    /// The file's path relative to the source root, or its URL.
+    /// The file's path relative to the source root; for a web archive's picture, the
+    /// address it was captured from. Where it was published is in `Publication`.
     public var originURI: String
-    /// The page the picture was published on, when known.
-    public var pageURL: String?
     /// When the picture was taken (EXIF DateTimeOriginal), when known.
     public var capturedAt: Date?
     public var ingestedAt: Date
@@ -58,13 +68,12 @@ public struct GalleryImage: Codable, Sendable, Equatable, StoredRecord {
     public static let tableName = "image"
 
     public init(
-        sourceID: Int64, fileID: Int64, originURI: String, pageURL: String? = nil, capturedAt: Date? = nil,
+        sourceID: Int64, fileID: Int64, originURI: String, capturedAt: Date? = nil,
         ingestedAt: Date, width: Int, height: Int, frameSeconds: Double? = nil
     ) {
         self.sourceID = sourceID
         self.fileID = fileID
         self.originURI = originURI
-        self.pageURL = pageURL
         self.capturedAt = capturedAt
         self.ingestedAt = ingestedAt
         self.width = width

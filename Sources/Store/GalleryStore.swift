@@ -92,10 +92,13 @@ extension GalleryStore {
     public struct PictureToStore: Sendable {
         public var image: GalleryImage
         public var faces: [GalleryFace]
+        /// Where it was published (its `imageID` is set when stored).
+        public var publications: [Publication]
 
-        public init(image: GalleryImage, faces: [GalleryFace]) {
+        public init(image: GalleryImage, faces: [GalleryFace], publications: [Publication] = []) {
             self.image = image
             self.faces = faces
+            self.publications = publications
         }
     }
 
@@ -156,6 +159,7 @@ extension GalleryStore {
             var image = picture.image
             image.fileID = storedFile.id!
             try db.insert(&image)
+            try Publication.add(picture.publications, to: image.id!, in: db)
             for var face in picture.faces {
                 face.imageID = image.id!
                 guard case .clear(let clear) = face.template else {
@@ -172,6 +176,52 @@ extension GalleryStore {
         }
         try recorded?(db, storedFile, stored.compactMap(\.id))
         return stored
+    }
+
+    /// The content hash of the source's file whose picture was taken from `originURI`
+    /// (a web archive's image address), if one is held and not erased.
+    public func fileSHA256(sourceID: Int64, originURI: String) throws -> Data? {
+        try database.read { db in
+            let value = try db.scalar(
+                """
+                SELECT sourceFile.sha256 FROM image JOIN sourceFile ON sourceFile.id = image.fileID
+                WHERE image.sourceID = ? AND image.originURI = ? AND sourceFile.erasedAt IS NULL ORDER BY image.id LIMIT 1
+                """, [.integer(sourceID), .text(originURI)])
+            return value.isNull ? nil : try value.data()
+        }
+    }
+
+    /// How places of publication given for a file already stored are taken.
+    public enum PublicationUpdate: Sendable {
+        /// They replace what the same kind of record said before (a corrected manifest).
+        case replace
+        /// They are added to what is held (an archive met again, more pages that show it).
+        case add
+    }
+
+    /// Brings the places of publication of a stored file's pictures up to date with
+    /// `places`, in one transaction; `recorded` runs in it when something changed
+    /// (the audit entry). Returns whether anything changed: false too for a file not
+    /// held or erased, whose pictures are gone and stay so.
+    @discardableResult
+    public func updatePublications(
+        sourceID: Int64, sha256: Data, places: [Publication], recordedFrom: Publication.RecordedFrom, _ update: PublicationUpdate,
+        alsoInTransaction recorded: ((any MetadataTransaction, SourceFile) throws -> Void)? = nil
+    ) throws -> Bool {
+        try database.write { db in
+            guard let file = try db.fetchOne(SourceFile.self, "WHERE sourceID = ? AND sha256 = ?", [.integer(sourceID), .blob(sha256)]),
+                file.erasedAt == nil
+            else { return false }
+            var changed = false
+            for image in try db.ids("SELECT id FROM image WHERE fileID = ? ORDER BY id", [.integer(file.id!)]) {
+                switch update {
+                case .replace: changed = try Publication.replace(places, of: image, recordedFrom: recordedFrom, in: db) || changed
+                case .add: changed = try Publication.add(places, to: image, in: db) > 0 || changed
+                }
+            }
+            if changed { try recorded?(db, file) }
+            return changed
+        }
     }
 
     /// Removes a file just recorded, with its pictures and faces (which the foreign
@@ -329,6 +379,10 @@ extension GalleryStore {
         public var face: GalleryFace
         public var image: GalleryImage
         public var source: Source
+        /// The file the picture came from (for a web archive's picture: the archive and offset).
+        public var file: SourceFile?
+        /// Where the picture was published, pages in address order.
+        public var publications: [Publication] = []
     }
 
     public func provenance(faceIDs: [Int64]) throws -> [Int64: Provenance] {
@@ -337,9 +391,12 @@ extension GalleryStore {
             let faces = try db.fetchAll(GalleryFace.self, ids: faceIDs)
             let images = Dictionary(uniqueKeysWithValues: try db.fetchAll(GalleryImage.self, ids: Set(faces.map(\.imageID))).map { ($0.id!, $0) })
             let sources = Dictionary(uniqueKeysWithValues: try db.fetchAll(Source.self, ids: Set(images.values.map(\.sourceID))).map { ($0.id!, $0) })
+            let files = Dictionary(uniqueKeysWithValues: try db.fetchAll(SourceFile.self, ids: Set(images.values.map(\.fileID))).map { ($0.id!, $0) })
+            let publications = try Publication.of(images: images.keys, in: db)
             for face in faces {
                 guard let image = images[face.imageID], let source = sources[image.sourceID] else { continue }
-                result[face.id!] = Provenance(face: face, image: image, source: source)
+                result[face.id!] = Provenance(
+                    face: face, image: image, source: source, file: files[image.fileID], publications: publications[image.id!] ?? [])
             }
             return result
         }
@@ -417,6 +474,8 @@ extension GalleryStore {
                     "SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM source WHERE source.id = image.sourceID)"),
                 "pictures without their file": try db.count(
                     "SELECT count(*) FROM image WHERE NOT EXISTS (SELECT 1 FROM sourceFile WHERE sourceFile.id = image.fileID)"),
+                "places of publication without their picture": try db.count(
+                    "SELECT count(*) FROM publication WHERE NOT EXISTS (SELECT 1 FROM image WHERE image.id = publication.imageID)"),
                 "opt-out links to erased faces": try db.count(
                     "SELECT count(*) FROM suppressedFace WHERE NOT EXISTS (SELECT 1 FROM face WHERE face.id = suppressedFace.faceID)"),
             ]

@@ -33,6 +33,7 @@ extension MetadataStore {
         return [
             records(Organisation.self), records(Account.self), records(AccessToken.self), records(Source.self),
             records(IngestRun.self), records(IngestError.self), records(SourceFile.self), records(GalleryImage.self),
+            records(Publication.self),
             records(GalleryFace.self), records(AuditEntry.self), records(PolicyRuleRecord.self), rows("setting", ["key", "value"]),
             records(ProbeRecord.self), records(Suppression.self), rows("suppressedFace", ["suppressionID", "faceID"]),
             records(AccessRequest.self), records(AccessCandidate.self), records(ErasureReceipt.self),

@@ -259,6 +259,24 @@ extension SQLiteMetadataStore {
             guard held.isEmpty else { throw StoreError.invalid(Source.urlListRefusal(held.joined(separator: ", "))) }
             try db.execute(sql: "DELETE FROM source WHERE kind = 'url-list'")
         }
+        // Where pictures were published (`Publication`), many places per picture, from web
+        // archives and manifests; the single `image.pageURL` nothing filled moves there.
+        // A web archive's picture is read again from its record (`sourceFile.recordOffset`).
+        migrator.registerMigration(publicationMigration) { db in
+            try db.create(table: Publication.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("imageID", .integer).notNull().indexed().references(GalleryImage.tableName, onDelete: .cascade)
+                t.column("pageURL", .text)
+                t.column("pageTitle", .text)
+                t.column("imageURL", .text)
+                t.column("capturedAt", .datetime)
+                t.column("credit", .text)
+                t.column("recordedFrom", .text).notNull()
+            }
+            try db.execute(sql: movePageURLs)
+            try db.alter(table: GalleryImage.tableName) { t in t.drop(column: "pageURL") }
+            try db.alter(table: SourceFile.tableName) { t in t.add(column: "recordOffset", .integer) }
+        }
         return migrator
     }
 
@@ -267,6 +285,12 @@ extension SQLiteMetadataStore {
     public static let urlListHeldQuery = """
         SELECT s.name || ' (pictures: ' || COUNT(i.id) || ')' FROM source s JOIN image i ON i.sourceId = s.id
         WHERE s.kind = 'url-list' GROUP BY s.id, s.name ORDER BY s.name
+        """
+
+    public static let publicationMigration = "v9: places of publication, web archive records"
+    /// The page URLs an earlier version kept on pictures, as their publications.
+    public static let movePageURLs = """
+        INSERT INTO publication (imageID, pageURL, recordedFrom) SELECT id, pageURL, 'manifest' FROM image WHERE pageURL IS NOT NULL
         """
 
     /// The migrations applied, in order.

@@ -30,6 +30,9 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
     /// web; migration v8 removes such sources, see `urlListRefusal`.)
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case folder, upload, video
+        /// WARC files (`.warc`, `.warc.gz`) under the root: the images their records
+        /// hold, with the archived pages that showed them.
+        case webArchive = "web-archive"
     }
 
     /// Why a store cannot open while `url-list` sources hold pictures (uploaded into

@@ -45,12 +45,19 @@ final class ArchiveStream {
     /// (stream position, file offset) of every member start not yet consumed past.
     private var members: [(start: Int, offset: Int)] = []
 
-    init(path: String) throws(WebArchiveError) {
+    /// The file offset of stream position 0: where reading started.
+    private let startOffset: Int
+
+    /// Reads from `offset`, which must be where a record (its gzip member) starts.
+    init(path: String, offset: Int = 0) throws(WebArchiveError) {
         guard let file = FileHandle(forReadingAtPath: path) else { throw .unreadable(path: path) }
         self.file = file
         let magic = (try? file.read(upToCount: 2)).map { [UInt8]($0) } ?? []
-        try? file.seek(toOffset: 0)
         gzip = magic == [0x1f, 0x8b]
+        guard (try? file.seek(toOffset: UInt64(max(0, offset)))) != nil else { throw .unreadable(path: path) }
+        startOffset = max(0, offset)
+        inputOffset = startOffset
+        memberOffset = startOffset
         if gzip {
             guard let inflater = lgz_new() else { throw .unreadable(path: path) }
             self.inflater = inflater
@@ -66,7 +73,7 @@ final class ArchiveStream {
 
     /// The offset in the file of the byte at stream position `at`.
     func fileOffset(at streamPosition: Int) -> Int {
-        guard gzip else { return streamPosition }
+        guard gzip else { return startOffset + streamPosition }
         return members.last { $0.start <= streamPosition }?.offset ?? memberOffset
     }
 

@@ -17,10 +17,20 @@ public final class WARCReader: Sequence, IteratorProtocol {
     private var deferred: WARCProblem?
     private static let maxHeaderBytes = 1 << 16
 
-    public init(path: String, maxRecordBytes: Int = 256 << 20) throws(WebArchiveError) {
+    /// Reads from the start, or from `offset`: where a record starts (its gzip member's
+    /// offset in a `.warc.gz`), as `WARCRecord.offset` gave it, to read that record again.
+    public init(path: String, offset: Int = 0, maxRecordBytes: Int = 256 << 20) throws(WebArchiveError) {
         self.path = path
         self.maxRecordBytes = maxRecordBytes
-        stream = try ArchiveStream(path: path)
+        stream = try ArchiveStream(path: path, offset: offset)
+    }
+
+    /// The record at `offset`, read again (a picture found in the archive before).
+    public static func record(at offset: Int, in path: String, maxRecordBytes: Int = 256 << 20) throws(WebArchiveError) -> Result<
+        WARCRecord, WARCProblem
+    > {
+        try WARCReader(path: path, offset: offset, maxRecordBytes: maxRecordBytes).next()
+            ?? .failure(WARCProblem(offset: offset, reason: "no record starts there: the file ends"))
     }
 
     public func next() -> Result<WARCRecord, WARCProblem>? {

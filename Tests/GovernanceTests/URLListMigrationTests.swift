@@ -13,7 +13,8 @@ struct URLListMigrationTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent("gallery.sqlite").path
         let queue = try DatabaseQueue(path: path)
-        let earlier = try #require(SQLiteMetadataStore.migrationNames.last { $0 != SQLiteMetadataStore.urlListMigration })
+        let names = SQLiteMetadataStore.migrationNames
+        let earlier = names[try #require(names.firstIndex(of: SQLiteMetadataStore.urlListMigration)) - 1]
         try SQLiteMetadataStore.migrator.migrate(queue, upTo: earlier)
         try queue.write { db in for statement in statements { try db.execute(sql: statement) } }
         try queue.close()

@@ -238,7 +238,7 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
         XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 8)
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 9)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
@@ -272,8 +272,9 @@ final class PostgresMetadataStoreTests: XCTestCase {
             "id name kind root legalbasis specialcategorycondition jurisdiction retentiondays licencereference createdat createdby organisationid",
         "ingestrun": "id sourceid startedat finishedat filesseen filesingested filesskipped faces errors heartbeatat interrupted",
         "ingesterror": "id runid path message",
-        "sourcefile": "id sourceid sha256 path kind facecount ingestedat runid erasedat",
-        "image": "id sourceid fileid originuri pageurl capturedat ingestedat width height frameseconds",
+        "sourcefile": "id sourceid sha256 path kind facecount ingestedat runid erasedat recordoffset",
+        "image": "id sourceid fileid originuri capturedat ingestedat width height frameseconds",
+        "publication": "id imageid pageurl pagetitle imageurl capturedat credit recordedfrom",
         "face": "id imageid box landmarks detectorscore quality modelid template trackfirstseconds tracklastseconds keyid",
         "organisation": "id name type jurisdiction searchesperday createdat",
         "account": "id organisationid name roles status searchesperday expiresat createdat createdby approvedby approvedat",

@@ -57,6 +57,9 @@ struct ServerWorld {
         tokens[.auditor] = try g.addAccount(as: admin, name: "aud", organisation: "Operations", roles: [.auditor]).1.token
         self.tokens = tokens
         if ingest {
+            // Where one photo was published, as the archive's export says it.
+            try "file,page_url,title,credit\nobama2.jpg,https://news.example/2009/portrait.html,Official portrait,White House\n"
+                .write(toFile: folder + "/photos/lineup-manifest.csv", atomically: true, encoding: .utf8)
             _ = try g.registerSource(
                 as: admin,
                 Source(
@@ -199,6 +202,9 @@ struct ServerWorld {
             let result = ServerWorld.json(found)["result"] as? [String: Any]
             let candidates = result?["candidates"] as? [[String: Any]] ?? []
             #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
+            let published = candidates.first?["published"] as? [[String: Any]]
+            #expect(published?.first?["page_url"] as? String == "https://news.example/2009/portrait.html")
+            #expect(published?.first?["page_title"] as? String == "Official portrait" && published?.first?["recorded_from"] as? String == "manifest")
             #expect((candidates.dropFirst().first?["origin_uri"] as? String)?.hasPrefix("obama") == true)
             #expect(ServerWorld.json(found)["audit_entry"] is Int)
 

@@ -145,6 +145,9 @@ import Testing
             #expect(opened.status == .ok)
             let page = String(buffer: opened.body)
             #expect(page.contains("id=\"candidate-picture\"") && page.contains("obama2.jpg") && page.contains("public-task"))
+            #expect(html.contains("Official portrait"), "the results say where the picture was published")
+            #expect(page.contains("<a href=\"https://news.example/2009/portrait.html\"") && page.contains("Official portrait"))
+            #expect(page.contains("White House"), "the credit")
 
             // Another investigator cannot open it, nor a face the search did not return.
             let other = try await session.get(client, "/searches/\(link.2)/candidates/999999")

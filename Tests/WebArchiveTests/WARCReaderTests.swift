@@ -108,31 +108,3 @@ struct WARCReaderTests {
 }
 
 /// Runs scripts/warc_fixture.py with the test environment's Python (scripts/test.sh installs warcio there).
-enum WARCFixture {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let python = root + "/.lineup/venv-test/bin/python"
-    static let available = FileManager.default.isExecutableFile(atPath: python)
-    static let missing: Comment = "warcio's environment (.lineup/venv-test) is missing; scripts/test.sh makes it"
-
-    /// Writes the records; returns the archive's path and where warcio wrote each record.
-    static func write(records: [[String: String]], gzip: Bool, version: String) throws -> (path: String, offsets: [Int]) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-warc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let output = folder.appendingPathComponent(gzip ? "archive.warc.gz" : "archive.warc").path
-        let spec: [String: Any] = ["output": output, "gzip": gzip, "version": version, "records": records]
-        let specPath = folder.appendingPathComponent("spec.json")
-        try JSONSerialization.data(withJSONObject: spec).write(to: specPath)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root + "/scripts/warc_fixture.py", specPath.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let printed = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let answer = try JSONSerialization.jsonObject(with: printed) as? [String: [Int]], let offsets = answer["offsets"]
-        else { throw CocoaError(.fileWriteUnknown) }
-        return (output, offsets)
-    }
-}

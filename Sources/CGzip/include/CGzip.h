@@ -31,6 +31,11 @@ void lgz_reset(lgz_inflater *inflater);
 int lgz_inflate(lgz_inflater *inflater, const uint8_t *input, size_t length, size_t *consumed, uint8_t *output,
                 size_t capacity, size_t *produced, char *message, size_t message_size);
 
+/// Compresses `length` bytes into one gzip member in `output` (room for
+/// lgz_member_bound(length) bytes); returns the member's size, or 0 on failure.
+size_t lgz_member_bound(size_t length);
+size_t lgz_deflate_member(const uint8_t *input, size_t length, uint8_t *output, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif
