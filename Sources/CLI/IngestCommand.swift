@@ -65,6 +65,7 @@ struct IngestCommand: ParsableCommand {
             paths: paths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pipelines: pipelines,
             options: .init(videoInterval: videoInterval, manifest: manifest.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         ) { progress in
+            guard progress.archiveBytesTotal == 0 else { return bar.showReading(bytes: progress.archiveBytesRead, of: progress.archiveBytesTotal) }
             bar.show(
                 done: progress.filesDone, total: progress.filesTotal, faces: progress.faces,
                 detail: "\(progress.skipped) skipped, \(progress.errors) errors")

@@ -84,6 +84,15 @@ public final class ProgressBar: Sendable {
         draw("\(label) \(done)/\(total) files, \(faces) faces, \(format(faceRate, 1)) faces/s, \(detail), ETA \(eta) ", last: done == total)
     }
 
+    /// Progress of the first pass over web archives: MiB read of the archives' total.
+    public func showReading(bytes done: Int64, of total: Int64) {
+        let (doneKiB, totalKiB) = (Int(done >> 10), Int(total >> 10))
+        guard isatty(STDERR_FILENO) == 1, totalKiB > 0, let (_, eta) = due(done: doneKiB, total: totalKiB) else { return }
+        draw(
+            "\(label) reading the archives: \(format(Double(done) / 1_048_576, 1)) of \(format(Double(total) / 1_048_576, 1)) MiB, ETA \(eta) ",
+            last: false)
+    }
+
     public func update(_ done: Int) {
         guard enabled, let (elapsed, eta) = due(done: done, total: total) else { return }
         let width = 30, filled = width * done / total

@@ -60,6 +60,10 @@ extension Gallery {
         public var faces: Int
         public var skipped: Int
         public var errors: Int
+        /// The first pass of a web archive ingest, before any picture is counted: the
+        /// bytes of the archives read so far, of `archiveBytesTotal` (0 otherwise).
+        public var archiveBytesRead: Int64 = 0
+        public var archiveBytesTotal: Int64 = 0
     }
 
     public struct IngestSummary: Sendable, Codable {

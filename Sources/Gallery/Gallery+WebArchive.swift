@@ -71,7 +71,7 @@ extension Gallery {
             for link in walk.outside {
                 run.report(Self.relative(link, to: rootPath), "a link that leads outside the source root: not read")
             }
-            let links = Self.readLinks(of: walk.files, named: relatives, maxBytes: maxBytes, report: run.report)
+            let links = Self.readLinks(of: walk.files, named: relatives, maxBytes: maxBytes, report: run.report, progress: progress)
             return try pictures(from: links, archives: walk.files, named: relatives, source: source, options: options, report: run.report)
         } label: {
             $0.relative
@@ -88,10 +88,20 @@ extension Gallery {
 
     /// The first pass: every record of every archive, streamed once.
     static func readLinks(
-        of archives: [String], named relatives: [String], maxBytes: Int, report: (String, String) -> Void
+        of archives: [String], named relatives: [String], maxBytes: Int, report: (String, String) -> Void,
+        progress: (@Sendable (IngestProgress) -> Void)? = nil
     ) -> ArchiveLinks {
         var links = ArchiveLinks()
+        let sizes = archives.map { Int64((try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0) }
+        let total = sizes.reduce(0, +)
+        var before: Int64 = 0, records = 0
+        func tell(_ read: Int64) {
+            progress?(
+                IngestProgress(filesDone: 0, filesTotal: 0, faces: 0, skipped: 0, errors: 0, archiveBytesRead: read, archiveBytesTotal: total))
+        }
+        defer { tell(total) }
         for (number, path) in archives.enumerated() {
+            defer { before += sizes[number] }
             let reader: WARCReader
             do {
                 reader = try WARCReader(path: path)
@@ -105,6 +115,8 @@ extension Gallery {
                     report(relatives[number], problem.description)
                 case .success(let record):
                     if let refusal = links.take(record, archive: number, maxBytes: maxBytes) { report(relatives[number], refusal) }
+                    records += 1
+                    if records % 256 == 0 { tell(before + Int64(record.offset)) }
                 }
             }
         }

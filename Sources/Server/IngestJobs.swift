@@ -130,6 +130,8 @@ final class IngestJobs: Sendable {
     }
 
     func progress(_ id: String, _ progress: Gallery.IngestProgress) {
+        // A web archive's first pass counts bytes, not files: the job's files are known after it.
+        guard progress.archiveBytesTotal == 0 else { return }
         update(id) { job in
             // Workers report out of order; counts only grow.
             job.filesTotal = progress.filesTotal

@@ -1,6 +1,7 @@
 import FaceVision
 import Foundation
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -140,7 +141,15 @@ struct WebArchiveIngestTests {
         ]
         let (second, _) = try WARCFixture.write(records: later, gzip: true, version: "1.1")
         try FileManager.default.moveItem(atPath: second, toPath: root + "/later.warc.gz")
-        let again = try gallery.ingest(source: source, paths: ["later.warc.gz"], pipelines: [GalleryFixtures.pipeline])
+        let told = Mutex<[Gallery.IngestProgress]>([])
+        let again = try gallery.ingest(source: source, paths: ["later.warc.gz"], pipelines: [GalleryFixtures.pipeline]) { progress in
+            told.withLock { $0.append(progress) }
+        }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: root + "/later.warc.gz")[.size] as? Int)
+        let reading = told.withLock { $0 }.filter { $0.archiveBytesTotal > 0 }
+        #expect(reading.last?.archiveBytesRead == Int64(size) && reading.last?.archiveBytesTotal == Int64(size), "the first pass tells its bytes")
+        let last = told.withLock { $0 }.last
+        #expect(last?.filesDone == 1 && last?.filesTotal == 1 && last?.archiveBytesTotal == 0, "then its pictures")
         #expect(again.filesSkipped == 1 && again.provenanceUpdated == 1 && again.faces == 0 && again.errors.isEmpty)
         let pages = try Self.candidate(for: x[0], in: gallery).published.map(\.pageURL)
         #expect(pages == ["https://news.example/later.html", nil])

@@ -223,6 +223,22 @@ import ZIPFoundation
         }
     }
 
+    @Test func aWebArchiveSourceTakesNoUploads() async throws {
+        let desk = try UploadWorld()
+        let admin = try desk.world.governance.authenticate(token: desk.world.tokens[.admin]!)
+        _ = try desk.world.governance.registerSource(
+            as: admin,
+            Source(
+                name: "crawl", kind: .webArchive, root: desk.root, legalBasis: .publicTask,
+                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
+        try await desk.world.test { client in
+            let refused = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg"))], source: "crawl")
+            #expect(refused.status == .badRequest || refused.status == .unprocessableContent, "\(refused.status)")
+            #expect(Self.error(refused).contains("is a web archive"), "\(Self.error(refused))")
+            #expect(desk.uploadFolders.isEmpty, "nothing is written")
+        }
+    }
+
     @Test func aDamagedPhotoIsAnErrorOfTheJobWhileTheOthersAreIngested() async throws {
         let desk = try UploadWorld()
         let truncated = Array(try ServerWorld.photo("biden.jpg").prefix(2000))
