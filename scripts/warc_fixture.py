@@ -7,7 +7,8 @@ Each record is {"kind": K, "uri": URI, ...} with K one of
   page      an HTML response: "html"
   image     an image response: "file" (a photo), "content_type"
   resource  a resource record of a photo: "file", "content_type"
-  revisit   a revisit of the earlier response at "of" (same payload digest)
+  revisit   a revisit of the earlier response at "of" (same payload digest); when
+            "of" is not in this file, of one with "digest" and "date" (an earlier crawl)
   truncated an image response marked WARC-Truncated: "file"
   baddigest an image response whose payload digest is wrong: "file"
   damaged   an image response whose gzip member is then damaged: "file"
@@ -39,7 +40,8 @@ def main():
                 headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
                 made = writer.create_warc_record(uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=headers)
             elif kind == "revisit":
-                made = writer.create_revisit_record(uri, digests[record["of"]], record["of"], dates[record["of"]])
+                of = record["of"]
+                made = writer.create_revisit_record(uri, digests.get(of, record.get("digest")), of, dates.get(of, record.get("date")))
             else:
                 body = open(record["file"], "rb").read()
                 content_type = record.get("content_type", "image/jpeg")

@@ -188,6 +188,8 @@ extension Gallery {
     struct RunInProgress {
         let runID: Int64
         let report: (_ path: String, _ message: String) -> Void
+        /// Counts a held file whose places of publication changed while preparing.
+        let provenanceUpdated: () -> Void
     }
 
     /// The frame of every ingest run: the run recorded and kept alive while it works,
@@ -213,7 +215,7 @@ extension Gallery {
         // crash, kill -9) is told apart from a long one and closed later.
         let heartbeat = RunHeartbeat(store: store, runID: runID)
         defer { heartbeat.stop() }
-        let items = try prepare(RunInProgress(runID: runID, report: report))
+        let items = try prepare(RunInProgress(runID: runID, report: report) { updated.add(1, ordering: .relaxed) })
         // Several workers each run OpenCV on one thread. One worker leaves OpenCV's
         // threads alone: the setting is process-wide, and changing it while another
         // thread is inside OpenCV (a search, another ingest) can crash its thread pool.

@@ -72,7 +72,7 @@ extension Gallery {
                 run.report(Self.relative(link, to: rootPath), "a link that leads outside the source root: not read")
             }
             let links = Self.readLinks(of: walk.files, named: relatives, maxBytes: maxBytes, report: run.report, progress: progress)
-            return try pictures(from: links, archives: walk.files, named: relatives, source: source, options: options, report: run.report)
+            return try pictures(from: links, archives: walk.files, named: relatives, source: source, options: options, run: run)
         } label: {
             $0.relative
         } work: { picture, pipeline, runID in
@@ -127,7 +127,7 @@ extension Gallery {
     /// picture an earlier run stored add their places to it at once.
     private func pictures(
         from links: ArchiveLinks, archives: [String], named relatives: [String], source: Source, options: IngestOptions,
-        report: (String, String) -> Void
+        run: RunInProgress
     ) throws -> [ArchivedPicture] {
         var order: [Data] = [], first: [Data: ArchivedImage] = [:], sightings: [Data: [(address: String, date: Date?)]] = [:]
         var byAddress: [String: Data] = [:], byDigest: [String: Data] = [:]
@@ -159,11 +159,12 @@ extension Gallery {
             let seen = places([(revisit.address, revisit.date)])
             let stored = try revisit.refersTo.map { try store.fileSHA256(sourceID: source.id!, originURI: $0) } ?? nil
             if let stored {
-                try store.updatePublications(
+                let changed = try store.updatePublications(
                     sourceID: source.id!, sha256: stored, places: seen, recordedFrom: .webArchive, .add,
                     alsoInTransaction: options.provenanceUpdated)
+                if changed { run.provenanceUpdated() }
             } else {
-                report(
+                run.report(
                     relatives[revisit.archive],
                     "record at offset \(revisit.offset): a revisit of \(revisit.refersTo ?? revisit.address) whose original record "
                         + "is in none of the archives read and no picture of the source")

@@ -153,6 +153,32 @@ struct WebArchiveIngestTests {
         #expect(again.filesSkipped == 1 && again.provenanceUpdated == 1 && again.faces == 0 && again.errors.isEmpty)
         let pages = try Self.candidate(for: x[0], in: gallery).published.map(\.pageURL)
         #expect(pages == ["https://news.example/later.html", nil])
+
+        // A mirror's crawl that only revisits the image (its payload not written again):
+        // the original is the picture the first run stored.
+        let mirror: [[String: String]] = [
+            [
+                "kind": "revisit", "uri": "https://mirror.example/x1.jpg", "of": "https://news.example/x1.jpg",
+                "digest": "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "date": "2024-05-01T09:30:00Z",
+            ],
+            ["kind": "page", "uri": "https://mirror.example/index.html", "html": "<title>Mirror</title><img src='x1.jpg'>"],
+            [
+                "kind": "revisit", "uri": "https://mirror.example/gone.jpg", "of": "https://news.example/gone.jpg", "digest": "sha1:BBBB",
+                "date": "2024-05-01T09:30:00Z",
+            ],
+        ]
+        let (third, mirrorOffsets) = try WARCFixture.write(records: mirror, gzip: true, version: "1.1")
+        try FileManager.default.moveItem(atPath: third, toPath: root + "/mirror.warc.gz")
+        let revisited = try gallery.ingest(source: source, paths: ["mirror.warc.gz"], pipelines: [GalleryFixtures.pipeline])
+        #expect(revisited.filesSeen == 0 && revisited.provenanceUpdated == 1 && revisited.faces == 0)
+        #expect(
+            revisited.errors.map(\.message) == [
+                "record at offset \(mirrorOffsets[2]): a revisit of https://news.example/gone.jpg whose original record is in none of "
+                    + "the archives read and no picture of the source"
+            ])
+        let mirrored = try Self.candidate(for: x[0], in: gallery).published
+        #expect(mirrored.map(\.pageURL) == ["https://mirror.example/index.html", "https://news.example/later.html", nil])
+        #expect(mirrored.first?.imageURL == "https://mirror.example/x1.jpg" && mirrored.first?.pageTitle == "Mirror")
     }
 
     @Test func retemplatingReadsEachPictureAgainAtItsRecord() throws {
