@@ -43,7 +43,7 @@ run account approve inv --token "$supervisor"
 officer=$("$lineup" account add dpo --org Operations --role privacy-officer --token "$admin" --json | token)
 auditor=$("$lineup" account add aud --org Operations --role auditor --token "$admin" --json | token)
 run source add samples --root "$samples" --basis public-task --condition substantial-public-interest \
-    --jurisdiction GB --retention-days 30 --token "$admin"
+    --jurisdiction GB --retention-days 30 --collected licensed --token "$admin"
 run ingest samples --token "$admin"
 run search "$samples/obama2.jpg" --case 2026/0415 --purpose "identify a suspect" --basis "PACE 1984 s.64A" --token "$investigator"
 run optout request "$samples/obama3.jpg" --contact b.obama@example.org

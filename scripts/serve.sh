@@ -33,18 +33,19 @@ if [ ! -f "$tokens" ]; then
     "$lineup" account approve inv --token "$supervisor" >/dev/null
     officer=$("$lineup" account add dpo --org Operations --role privacy-officer --token "$admin" --json | token)
     auditor=$("$lineup" account add aud --org Operations --role auditor --token "$admin" --json | token)
+    verifier=$("$lineup" account add ver --org Met --role verifier --token "$admin" --json | token)
     "$lineup" source add samples --root .lineup/samples --basis public-task --condition substantial-public-interest \
-        --jurisdiction GB --retention-days 30 --token "$admin" >/dev/null
+        --jurisdiction GB --retention-days 30 --collected licensed --token "$admin" >/dev/null
     "$lineup" ingest samples --token "$admin" >&2
     if [ -n "$lfw" ]; then
         [ -d "$lfw" ] || { echo "serve: no LFW photos at $lfw" >&2; exit 1; }
         "$lineup" source add lfw --root "$lfw" --basis public-task --condition substantial-public-interest \
-            --jurisdiction GB --retention-days 30 --token "$admin" >/dev/null
+            --jurisdiction GB --retention-days 30 --collected licensed --token "$admin" >/dev/null
         "$lineup" ingest lfw --token "$admin" >&2
     fi
     umask 077
-    printf 'investigator  %s\nsupervisor    %s\nprivacy       %s\nauditor       %s\nadmin         %s\n' \
-        "$investigator" "$supervisor" "$officer" "$auditor" "$admin" > "$tokens"
+    printf 'investigator  %s\nverifier      %s\nsupervisor    %s\nprivacy       %s\nauditor       %s\nadmin         %s\n' \
+        "$investigator" "$verifier" "$supervisor" "$officer" "$auditor" "$admin" > "$tokens"
 fi
 echo
 echo "Open http://127.0.0.1:$port/ and sign in with one of these tokens (kept in $tokens):"

@@ -36,7 +36,7 @@ struct IngestLoad {
             Source(
                 name: source, kind: .upload, root: root, legalBasis: .publicTask,
                 specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
-                retentionDays: 30, createdBy: "bench"))
+                retentionDays: 30, createdBy: "bench", collectionMethod: .licensed))
         let all = MediaFiles.list(under: URL(fileURLWithPath: photos)).filter(MediaFiles.isPhoto)
             .evenlySpaced(count: uploads * photosPerUpload)
         guard all.count >= uploads else { throw ValidationError("not enough photos in \(photos) for \(uploads) uploads") }

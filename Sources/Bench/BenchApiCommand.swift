@@ -141,7 +141,7 @@ struct BenchApiCommand: AsyncParsableCommand {
             Source(
                 name: "bench-photos", kind: .folder, root: photos, legalBasis: .publicTask,
                 specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB",
-                retentionDays: 30, createdBy: "bench"))
+                retentionDays: 30, createdBy: "bench", collectionMethod: .licensed))
         let bar = ProgressBar(total: 0, label: "ingest")
         _ = try g.ingest(as: admin, source: "bench-photos", paths: [], pipelines: pipelines) { progress in
             bar.show(done: progress.filesDone, total: progress.filesTotal, faces: progress.faces, detail: "")

@@ -52,7 +52,8 @@ struct BenchGalleryWorld {
             as: admin,
             Source(
                 name: lfwSource, kind: .folder, root: lfwImages, legalBasis: .publicTask,
-                specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB", retentionDays: 3650, createdBy: "bench"))
+                specialCategoryCondition: .archivingOrResearch, jurisdiction: "GB", retentionDays: 3650, createdBy: "bench",
+                collectionMethod: .licensed))
         return BenchGalleryWorld(
             admin: try g.authenticate(token: longLived), adminToken: longLived,
             investigator: try g.authenticate(token: investigator), officer: try g.authenticate(token: officer))
@@ -68,7 +69,7 @@ struct BenchGalleryWorld {
                 Source(
                     name: source.name, kind: .folder, root: nil, legalBasis: .publicTask,
                     specialCategoryCondition: .substantialPublicInterest, jurisdiction: source.jurisdiction,
-                    retentionDays: 3650, createdBy: "bench"))
+                    retentionDays: 3650, createdBy: "bench", collectionMethod: .licensed))
         }
     }
 }

@@ -54,10 +54,14 @@ struct EvalIdentificationCommand: ParsableCommand {
             discussion: "An incomplete last group is not searched. Every photo of a group is left out of the gallery during its search."))
     var probesPerIdentity = 1
 
+    @Option(help: "What the lists are (protocol and photos), written into the report; the model card quotes it.")
+    var dataset: String?
+
     @OptionGroup var outputOptions: OutputOptions
 
     struct Report: Encodable {
         var model: String
+        var dataset: String?
         var enrol: String
         var probesPerIdentity: Int
         var galleryPhotos: Int
@@ -77,7 +81,7 @@ struct EvalIdentificationCommand: ParsableCommand {
         var misses: [Miss]
 
         enum CodingKeys: String, CodingKey {
-            case model, enrol, probesPerIdentity, galleryPhotos, galleryFaces, matedProbes, nonmatedProbes, rank1, rank10
+            case model, dataset, enrol, probesPerIdentity, galleryPhotos, galleryFaces, matedProbes, nonmatedProbes, rank1, rank10
             case fnirAtFpir001 = "fnir_at_fpir_0.01"
             case fnirAtFpir0001 = "fnir_at_fpir_0.001"
             case thresholdAtFpir001 = "threshold_at_fpir_0.01"
@@ -162,7 +166,7 @@ struct EvalIdentificationCommand: ParsableCommand {
         let strict = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.001)
         let loose = nonmatedTops.isEmpty ? nil : IdentificationMetrics.fnir(matedOutcomes, nonMatedTopScores: nonmatedTops, atFPIR: 0.01)
         let report = Report(
-            model: store.modelID, enrol: enrol.rawValue, probesPerIdentity: probesPerIdentity, galleryPhotos: galleryPaths.count,
+            model: store.modelID, dataset: dataset, enrol: enrol.rawValue, probesPerIdentity: probesPerIdentity, galleryPhotos: galleryPaths.count,
             galleryFaces: try store.indexedFaces(),
             matedProbes: matedOutcomes.count, nonmatedProbes: nonmatedTops.count,
             rank1: IdentificationMetrics.hitRate(matedOutcomes, rank: 1), rank10: IdentificationMetrics.hitRate(matedOutcomes, rank: 10),

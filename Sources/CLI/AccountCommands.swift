@@ -95,12 +95,26 @@ struct OrganisationCommand: ParsableCommand {
 
 struct AccountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "account", abstract: "Accounts: add, approve, suspend, limit, list.",
+        commandName: "account", abstract: "Accounts: add, approve, grant a role, suspend, limit, list.",
         discussion: """
             An account that may search starts pending and acts only once a supervisor of the same \
             organisation approves it; no one approves their own account.
             """,
-        subcommands: [Add.self, Approve.self, Suspend.self, Limit.self, List.self])
+        subcommands: [Add.self, Approve.self, Grant.self, Suspend.self, Limit.self, List.self])
+
+    struct Grant: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Grant a role to an account (admins): 'verifier' qualifies a person to verify others' proposed matches.")
+        @OptionGroup var options: GovernedOptions
+        @Argument(help: "The account's name.") var name: String
+        @Option(help: "The role: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).") var role: Role
+
+        func run() throws {
+            let (governance, principal) = try options.open()
+            let account = try governance.grantRole(as: principal, account: name, role: role)
+            try options.outputOptions.present(account) { "\($0.name) now holds \($0.roles.listed)" }
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

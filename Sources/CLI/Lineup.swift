@@ -8,7 +8,7 @@ struct Lineup: AsyncParsableCommand {
         abstract: "Accountable face search: detect, template and compare faces in photos you lawfully hold.",
         subcommands: [
             BootstrapCommand.self, OrganisationCommand.self, AccountCommand.self, TokenCommand.self,
-            SourceCommand.self, IngestCommand.self, SearchCommand.self, StatusCommand.self,
+            SourceCommand.self, IngestCommand.self, SearchCommand.self, CaseCommand.self, ReportCommand.self, StatusCommand.self,
             PolicyCommand.self, OptOutCommand.self, AccessCommand.self, EraseCommand.self, PurgeCommand.self,
             RetentionCommand.self, AuditCommand.self, KeysCommand.self, SettingsCommand.self, ServeCommand.self, MigrateCommand.self,
             ReconcileCommand.self, RetemplateCommand.self, BackupCommand.self, RestoreCommand.self,

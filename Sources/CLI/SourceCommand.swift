@@ -8,7 +8,7 @@ struct SourceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "source",
         abstract: "Register and list the lawful sources faces are taken from.",
-        subcommands: [SourceAddCommand.self, SourceListCommand.self]
+        subcommands: [SourceAddCommand.self, SourceListCommand.self, SourceCollectionCommand.self]
     )
 }
 
@@ -54,6 +54,12 @@ struct SourceAddCommand: ParsableCommand {
     @Option(help: "Licence, contract or consent record covering the material.")
     var licence: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How the photos were collected: \(Source.CollectionMethod.allCases.map(\.rawValue).joined(separator: ", ")).",
+            discussion: "Untargeted scraping of faces from the internet or CCTV is prohibited (EU AI Act Art. 5(1)(e)) and is not a choice."))
+    var collected: String
+
     func run() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -65,7 +71,8 @@ struct SourceAddCommand: ParsableCommand {
             as: principal,
             Source(
                 name: name, kind: kind, root: absoluteRoot, legalBasis: basis, specialCategoryCondition: condition,
-                jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name))
+                jurisdiction: jurisdiction, retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name,
+                collectionMethod: try governance.collectionMethod(collected)))
         if options.outputOptions.json {
             try printJSON(source)
         } else {
@@ -90,7 +97,27 @@ struct SourceListCommand: ParsableCommand {
         for s in sources {
             print(
                 "\(s.name)  \(s.kind.rawValue)  \(s.jurisdiction)  \(s.legalBasis.rawValue) + \(s.specialCategoryCondition.rawValue)"
-                    + "  keep \(s.retentionDays) days  root \(s.root ?? "-")")
+                    + "  keep \(s.retentionDays) days  collected: \(s.collectionMethod?.rawValue ?? "not stated")  root \(s.root ?? "-")")
         }
+    }
+}
+
+struct SourceCollectionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collection",
+        abstract: "State how a source registered before sources stated it collected its photos (its admins); it takes no photos until then.")
+
+    @OptionGroup var options: GovernedOptions
+
+    @Argument(help: "The source's name.")
+    var name: String
+
+    @Option(help: "How the photos were collected: \(Source.CollectionMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var collected: String
+
+    func run() throws {
+        let (governance, principal) = try options.open()
+        let source = try governance.stateCollection(as: principal, source: name, method: collected)
+        try options.outputOptions.present(source) { "source '\($0.name)' collected: \($0.collectionMethod?.rawValue ?? "-")" }
     }
 }

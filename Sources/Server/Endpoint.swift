@@ -165,11 +165,7 @@ extension Endpoint {
             return .choice(cases.map(\.rawValue))
         }
 
-        static let effect = listed([PolicyRule.Effect.allow, .deny, .exclude]) {
-            switch $0 {
-            case .allow, .deny, .exclude: ()
-            }
-        }
+        static let effect = words(PolicyRule.Effect.self)
         static let reviewStatus = listed([ReviewStatus.pending, .confirmed, .rejected, .released]) {
             switch $0 {
             case .pending, .confirmed, .rejected, .released: ()
@@ -205,7 +201,10 @@ extension Endpoint {
     private static let reason = Field("reason", .text(.reason), "Why; recorded in the audit log")
 
     /// Every route the server serves.
-    public static let catalogue: [Endpoint] = [
+    public static let catalogue = generalCatalogue + caseCatalogue
+
+    /// The routes of searches, sources, accounts, policy, people's rights and the audit log.
+    static let generalCatalogue: [Endpoint] = [
         Endpoint(.get, "/health", .public, answer: .named("Health"), "Liveness and the gallery's size"),
         Endpoint(.get, "/openapi.json", .public, answer: .object([Field("openapi", .string())]), "This document"),
         Endpoint(
@@ -242,6 +241,10 @@ extension Endpoint {
                 Field("jurisdiction", Schema.jurisdiction, "Where the material was collected"),
                 Field("retention_days", .integer(minimum: 1), "How long its faces are kept"),
                 .optional("licence", .text(.licence), "The licence, contract or consent record that covers the material"),
+                Field(
+                    "collection", .words(Source.CollectionMethod.self),
+                    "How the photos were collected; untargeted scraping from the internet or CCTV is prohibited "
+                        + "(EU AI Act Art. 5(1)(e)) and is not one"),
             ]), success: .created, answer: .named("Source"),
             links: [
                 Link(.post, "/sources/{name}/ingest", "name", from: "/name"),
@@ -426,7 +429,8 @@ extension Endpoint {
             "effect", Schema.effect,
             "deny refuses the act; allow permits it when the default is deny; exclude lets a search go on without "
                 + "the faces of the sources it names (then actions is [search] and source_jurisdictions or "
-                + "other_organisations_sources is given)"),
+                + "other_organisations_sources is given); require-authorisation lets a case's searches go on only "
+                + "within its authorisation (EU AI Act Art. 26(10); actions is [search])"),
         Field("actions", .array(.words(PolicyRule.Action.self), minItems: 1), "The acts the rule speaks of"),
         .optional("description", .text(.ruleText), "For people"),
         .optional("organisation_types", .array(.words(OrganisationType.self)), "The rule applies to organisations of these types"),

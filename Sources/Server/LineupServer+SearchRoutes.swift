@@ -16,6 +16,8 @@ extension LineupServer {
         var jurisdiction: String
         var retentionDays: Int
         var licence: String?
+        /// Kept as text, so a prohibited way (scraping) is refused in words of its own.
+        var collection: String
     }
 
     struct IngestRequest: Decodable {
@@ -82,7 +84,7 @@ extension LineupServer {
                 root: URL(fileURLWithPath: new.root).standardizedFileURL.resolvingSymlinksInPath().path,
                 legalBasis: new.legalBasis, specialCategoryCondition: new.specialCategoryCondition,
                 jurisdiction: new.jurisdiction, retentionDays: new.retentionDays, licenceReference: new.licence,
-                createdBy: principal.name)
+                createdBy: principal.name, collectionMethod: try governance.collectionMethod(new.collection))
             return try json(try await blocking { try governance.registerSource(as: principal, source) }, status: .created)
         }
         route(api, .post, "sources/{name}/ingest") { request, context in

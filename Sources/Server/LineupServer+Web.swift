@@ -84,6 +84,7 @@ extension LineupServer {
         addSupervisionPages(to: router)
         addPrivacyPages(to: router)
         addPublicPages(to: router)
+        addCasePages(to: router)
     }
 
     /// Registers a page of `WebPage.catalogue`: sends the unsigned to the sign-in page,

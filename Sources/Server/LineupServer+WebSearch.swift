@@ -44,16 +44,45 @@ extension LineupServer {
                 throw APIError(.notFound, .notFound, "no such candidate")
             }
             let principal = try web.signedIn
+            return try await blocking { try candidatePage(search: entry, face: faceID, principal: principal, web: web) }
+        }
+        page(router, .post, "/searches/{entry}/candidates/{face}/propose") { web in
+            guard let entry = Int64(try web.parameter("entry")), let faceID = Int64(try web.parameter("face")) else {
+                throw APIError(.notFound, .notFound, "no such candidate")
+            }
+            let principal = try web.signedIn
             return try await blocking {
-                let candidate = try governance.reviewCandidate(as: principal, search: entry, face: faceID)
-                var page = CandidatePage(candidate: CandidateCard(candidate, search: entry))
-                if let picture = try governance.gallery.reviewPicture(of: candidate) {
-                    page.picture = try WebImages.dataURL(picture, maxSide: 1280, boxes: [candidate.box])
-                    page.pictureSize = "\(picture.width) × \(picture.height)"
+                do {
+                    _ = try governance.proposeCandidate(as: principal, search: entry, face: faceID, reason: web.form["reason"] ?? "")
+                } catch let error where APIError.from(error).status.code < 500 {
+                    let refusal = APIError.from(error)
+                    return try candidatePage(
+                        search: entry, face: faceID, principal: principal, web: web, error: refusal.message, status: refusal.status)
                 }
-                return render("candidate", page, for: web)
+                return redirect(to: "/searches/\(entry)/candidates/\(faceID)")
             }
         }
+    }
+
+    /// One candidate opened by the investigator who searched: the probe face beside the
+    /// candidate's, the whole picture, its provenance and its two-person review.
+    func candidatePage(
+        search entry: Int64, face faceID: Int64, principal: Principal, web: WebRequest, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) throws -> Response {
+        let candidate = try governance.reviewCandidate(as: principal, search: entry, face: faceID)
+        var page = CandidatePage(candidate: CandidateCard(candidate, search: entry))
+        if let picture = try governance.gallery.reviewPicture(of: candidate) {
+            page.picture = try WebImages.dataURL(picture, maxSide: 1280, boxes: [candidate.box])
+            page.pictureSize = "\(picture.width) × \(picture.height)"
+            page.candidateFace = try WebImages.dataURL(try picture.cropped(to: candidate.box.expanded(by: 0.25)), maxSide: 240)
+        }
+        let standing = try governance.candidateStanding(as: principal, search: entry, face: faceID)
+        page.probeFace = try standing.probeFace.flatMap { try? Image(data: [UInt8]($0)) }.map { try WebImages.dataURL($0, maxSide: 240) }
+        page.review = standing.review.map(ReviewStanding.init)
+        page.canPropose = standing.review == nil
+        page.error = error
+        return render("candidate", page, for: web, status: status)
     }
 
     /// The candidates with their face crops, the probe with the face searched boxed;

@@ -97,9 +97,15 @@ enum SourceRegistration {
             throw APIError(.unprocessableContent, .invalid, "the root \(root) is not a folder on the server (give its absolute path)")
         }
         let licence = form["licence"].flatMap { $0.isEmpty ? nil : $0 }
+        let collection: Source.CollectionMethod
+        do {
+            collection = try Source.CollectionMethod.parse(form["collection"] ?? "")
+        } catch {
+            throw APIError(.badRequest, .invalid, "choose how the photos were collected: \(error.description)")
+        }
         return Source(
             name: name, kind: .folder, root: URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path,
             legalBasis: legalBasis, specialCategoryCondition: condition, jurisdiction: jurisdiction,
-            retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name)
+            retentionDays: retentionDays, licenceReference: licence, createdBy: principal.name, collectionMethod: collection)
     }
 }

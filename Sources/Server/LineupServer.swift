@@ -97,6 +97,7 @@ public struct LineupServer: Sendable {
         addUploadRoutes(to: api)
         addAccountRoutes(to: api)
         addRightsRoutes(to: api)
+        addCaseRoutes(to: api)
         addWebPages(to: router)
         return router
     }

@@ -223,6 +223,16 @@ enum OpenAPIDocument {
                             ],
                         ],
                     ] as [String: Any]
+                // A require-authorisation rule speaks of search only.
+                object["allOf"] = [
+                    [
+                        "if": [
+                            "required": ["effect"],
+                            "properties": ["effect": ["const": PolicyRule.Effect.requireAuthorisation.rawValue]],
+                        ],
+                        "then": ["properties": ["actions": ["const": [PolicyRule.Action.search.rawValue]]]],
+                    ] as [String: Any]
+                ]
             }
         }
         return object
@@ -382,6 +392,9 @@ enum OpenAPIDocument {
             Field("special_category_condition", .words(Source.SpecialCategoryCondition.self)), Field("jurisdiction", .string()),
             Field("retention_days", .integer()), .optional("licence_reference", .string()), Field("created_at", Schema.time),
             Field("created_by", .string()), .optional("organisation_id", .integer()),
+            .optional(
+                "collection_method", .words(Source.CollectionMethod.self),
+                "How the photos were collected (absent: a source registered before sources stated it; it takes no photos until stated)"),
         ]),
         "IngestSummary": .object([
             Field("run_id", .integer()), Field("source", .string()), Field("files_seen", .integer()), Field("files_ingested", .integer()),
@@ -438,6 +451,18 @@ enum OpenAPIDocument {
             Field("status", Schema.reviewStatus),
         ]),
         "RequestStatus": .object([Field("status", Schema.reviewStatus)]),
+        "AnnualReport": .object([
+            Field("year", .integer()), Field("model_card_url", .string()),
+            Field(
+                "organisations",
+                .array(
+                    .object(
+                        [Field("organisation", .string()), Field("jurisdiction", .string()), Field("type", .string())]
+                            + [
+                                "uses", "searches", "searches_refused", "verified_leads", "disputed_candidates",
+                                "authorisations_requested", "authorisations_granted", "authorisations_rejected", "erasures",
+                            ].map { Field($0, .integer(minimum: 0)) }))),
+        ]),
         "ErasureReceipt": .object([
             .optional("id", .integer()), Field("reference", .string()),
             Field("scope", .string(), "person, face, image, source, jurisdiction or retention"), Field("target", .string()),

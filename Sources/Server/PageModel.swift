@@ -40,6 +40,7 @@ struct PageChrome {
         var audit: Bool
         var policy: Bool
         var privacy: Bool
+        var verify: Bool
     }
 
     var user: SignedIn
@@ -55,7 +56,7 @@ struct PageChrome {
             accounts: principal.has(.admin) || principal.has(.supervisor),
             audit: principal.has(.auditor) || principal.has(.admin),
             policy: principal.has(.admin) || principal.has(.supervisor) || principal.has(.auditor),
-            privacy: principal.has(.privacyOfficer))
+            privacy: principal.has(.privacyOfficer), verify: principal.has(.verifier))
     }
 }
 

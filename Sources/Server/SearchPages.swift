@@ -123,6 +123,14 @@ struct CandidatePage: PageModel {
     var picture: String?
     /// `width × height` of the picture as held at the source.
     var pictureSize: String?
+    /// The face the search was made with, beside the candidate's (while the case keeps it).
+    var probeFace: String?
+    var candidateFace: String?
+    /// The candidate's two-person review, once proposed.
+    var review: ReviewStanding?
+    /// Whether the form to propose it as a possible match shows.
+    var canPropose = false
+    var error: String?
 }
 
 /// Where a face came from, and the band of its score, as every page shows them.

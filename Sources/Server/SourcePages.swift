@@ -59,6 +59,8 @@ struct RegistrationForm {
     var licence: String
     var legalBases: [Choice]
     var conditions: [Choice]
+    /// How the photos were collected: no default, the admin states it.
+    var collections: [Choice]
 
     /// An option of a `<select>`.
     struct Choice {
@@ -77,6 +79,8 @@ struct RegistrationForm {
         licence = typed("licence")
         legalBases = Source.LegalBasis.allCases.map { Choice(value: $0.rawValue, selected: $0.rawValue == basis) }
         conditions = Source.SpecialCategoryCondition.allCases.map { Choice(value: $0.rawValue, selected: $0.rawValue == condition) }
+        let collection = keep ? form["collection"] ?? "" : ""
+        collections = Source.CollectionMethod.allCases.map { Choice(value: $0.rawValue, selected: $0.rawValue == collection) }
     }
 }
 

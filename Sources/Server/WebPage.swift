@@ -27,7 +27,17 @@ public struct WebPage: Sendable {
         // Investigators
         WebPage(.get, "/search", .roles([.investigator]), "Search form: photo, faces found, justification"),
         WebPage(.post, "/search", .roles([.investigator]), "Candidates for human review"),
-        WebPage(.get, "/searches/{entry}/candidates/{face}", .roles([.investigator]), "One candidate: the whole picture and its provenance"),
+        WebPage(
+            .get, "/searches/{entry}/candidates/{face}", .roles([.investigator]),
+            "One candidate: the probe beside it, the whole picture, its provenance and review state"),
+        WebPage(.post, "/searches/{entry}/candidates/{face}/propose", .roles([.investigator]), "Propose a candidate as a possible match"),
+        // Verifiers and cases
+        WebPage(.get, "/verify", .roles([.verifier]), "The proposals awaiting your verification"),
+        WebPage(.get, "/verify/{review}", .roles([.verifier]), "A proposal: the probe beside the candidate, to confirm or reject"),
+        WebPage(.post, "/verify/{review}", .roles([.verifier]), "Confirm or reject a proposal"),
+        WebPage(.get, "/cases/{number}/log", .roles([.supervisor, .auditor, .admin]), "A case's log of use (JSON download)"),
+        WebPage(.get, "/model-card", .public, "The model card: models, licences, measured accuracy, bands"),
+        WebPage(.get, "/transparency", .public, "The annual transparency report, when the operator publishes it"),
         // Sources and ingest
         WebPage(.get, "/sources", .anyAccount, "Sources, registration and uploads"),
         WebPage(.post, "/sources", .roles([.admin]), "Register a source"),

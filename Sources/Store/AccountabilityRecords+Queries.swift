@@ -29,6 +29,31 @@ extension AccessToken {
 }
 
 extension PolicyRuleRecord {
+    /// The default rule that asks every case of an organisation based in an EU member
+    /// state for an authorisation (EU AI Act Art. 26(10)). Policy data like any other
+    /// rule: admins narrow, widen or remove it.
+    public static let authorisationRuleName = "eu-ai-act-authorisation"
+    public static let euMemberStates = [
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+        "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    ]
+    public static let authorisationRuleBody =
+        #"{"actions":["search"],"description":"EU AI Act Art. 26(10): post-remote biometric identification needs an "#
+        + #"authorisation by a judicial or binding administrative authority, requested at the latest 48 hours after "#
+        + #"the case's first search","effect":"require-authorisation","name":"eu-ai-act-authorisation","#
+        + #""organisation_jurisdictions":["# + euMemberStates.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+
+    /// Adds the default rule to a store already in use (one with an organisation) that
+    /// does not have it; `now` is the engine's expression for the present time.
+    public static func insertAuthorisationRuleIfInUse(now: String) -> String {
+        """
+        INSERT INTO policyRule (name, body, createdAt, createdBy)
+        SELECT '\(authorisationRuleName)', '\(authorisationRuleBody.replacingOccurrences(of: "'", with: "''"))', \(now), 'lineup'
+        WHERE EXISTS (SELECT 1 FROM organisation)
+          AND NOT EXISTS (SELECT 1 FROM policyRule WHERE name = '\(authorisationRuleName)')
+        """
+    }
+
     /// Deletes the rule named `name`; false when there was none.
     public static func delete(named name: String, in db: any MetadataTransaction) throws -> Bool {
         try db.execute("DELETE FROM policyRule WHERE name = ?", [.text(name)]) > 0

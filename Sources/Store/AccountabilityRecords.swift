@@ -11,6 +11,9 @@ public enum Role: String, Codable, Sendable, CaseIterable {
     case investigator, supervisor, auditor
     case privacyOfficer = "privacy-officer"
     case admin
+    /// Qualified to verify another investigator's proposed match (EU AI Act Art. 14(5)):
+    /// granted by an admin, never taken by oneself.
+    case verifier
 }
 
 /// An account's roles, in the order given. Kept in one text column as the role
@@ -191,7 +194,10 @@ public struct PolicyRuleRecord: Codable, Sendable, Equatable, StoredRecord {
 }
 
 /// What a search kept of its probe: the photo's hash, the sealed template, and the
-/// sealed photo itself only while the configured keeping time lasts.
+/// sealed photo itself only while the configured keeping time lasts. The face searched
+/// with, cut from the photo and sealed (`crop`), stays while its case is open, so the
+/// second person who verifies a candidate sees the probe beside it; closing the case
+/// drops it, and a rejected authorisation erases the whole record.
 public struct ProbeRecord: Codable, Sendable, Equatable, StoredRecord {
     public var id: Int64?
     public var photoSHA256: Data
@@ -200,16 +206,25 @@ public struct ProbeRecord: Codable, Sendable, Equatable, StoredRecord {
     public var keyID: String
     public var photoKeptUntil: Date?
     public var createdAt: Date
+    /// The case the search was made for (nil: a search older than cases).
+    public var caseID: Int64?
+    /// The probe face, JPEG, sealed.
+    public var crop: Data?
 
     public static let tableName = "probe"
 
-    public init(photoSHA256: Data, template: Data, photo: Data?, keyID: String, photoKeptUntil: Date?, createdAt: Date = Date()) {
+    public init(
+        photoSHA256: Data, template: Data, photo: Data?, keyID: String, photoKeptUntil: Date?, createdAt: Date = Date(),
+        caseID: Int64? = nil, crop: Data? = nil
+    ) {
         self.photoSHA256 = photoSHA256
         self.template = template
         self.photo = photo
         self.keyID = keyID
         self.photoKeptUntil = photoKeptUntil
         self.createdAt = createdAt
+        self.caseID = caseID
+        self.crop = crop
     }
 
 }

@@ -11,12 +11,23 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case accessReview = "access.review"
     case accountAdd = "account.add"
     case accountApprove = "account.approve"
+    case accountGrant = "account.grant"
     case accountSuspend = "account.suspend"
     case auditExport = "audit.export"
     case auditVerify = "audit.verify"
     case backupCreate = "backup.create"
     case backupRestore = "backup.restore"
     case bootstrap
+    case caseAuthorisationGrant = "case.authorisation-grant"
+    case caseAuthorisationReject = "case.authorisation-reject"
+    case caseAuthorisationRequest = "case.authorisation-request"
+    case caseClose = "case.close"
+    /// The verified leads of a case handed out (the only results that may be acted on).
+    case caseExport = "case.export"
+    case caseInitialIdentification = "case.initial-identification"
+    /// A case's log of use read (EU AI Act Art. 12(3)).
+    case caseLog = "case.log"
+    case caseOpen = "case.open"
     case erase
     case eraseIndexPending = "erase.index-pending"
     /// An erasure of the key vault's journal finished in a gallery that did not hold
@@ -44,6 +55,12 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case policyDefault = "policy.default"
     case policyRemove = "policy.remove"
     case policyReplace = "policy.replace"
+    case reportAnnual = "report.annual"
+    /// A verifier confirmed a proposed candidate: it is a verified lead.
+    case reviewConfirm = "review.confirm"
+    case reviewPropose = "review.propose"
+    /// A verifier rejected a proposed candidate: the disagreement stays on record.
+    case reviewReject = "review.reject"
     case retentionRun = "retention.run"
     case retemplate
     case search
@@ -51,12 +68,16 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case sessionEnd = "session.end"
     case sessionStart = "session.start"
     case settingProbeKeepHours = "setting.probe-keep-hours"
+    case settingTransparency = "setting.transparency"
     case sourceAdd = "source.add"
+    case sourceCollection = "source.collection"
     case sourceUpload = "source.upload"
     case tokenIssue = "token.issue"
     case tokenRevoke = "token.revoke"
     case viewCandidate = "view.candidate"
     case viewCrops = "view.crops"
+    /// A verifier opened a proposed candidate beside its probe.
+    case viewVerification = "view.verification"
 }
 
 extension AuditEntry {

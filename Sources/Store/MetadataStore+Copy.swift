@@ -35,6 +35,7 @@ extension MetadataStore {
             records(IngestRun.self), records(IngestError.self), records(SourceFile.self), records(GalleryImage.self),
             records(Publication.self),
             records(GalleryFace.self), records(AuditEntry.self), records(PolicyRuleRecord.self), rows("setting", ["key", "value"]),
+            records(InvestigationCase.self), records(CaseAuthorisation.self), records(CandidateReview.self),
             records(ProbeRecord.self), records(Suppression.self), rows("suppressedFace", ["suppressionID", "faceID"]),
             records(AccessRequest.self), records(AccessCandidate.self), records(ErasureReceipt.self),
         ]

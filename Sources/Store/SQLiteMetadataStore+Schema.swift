@@ -277,6 +277,64 @@ extension SQLiteMetadataStore {
             try db.alter(table: GalleryImage.tableName) { t in t.drop(column: "pageURL") }
             try db.alter(table: SourceFile.tableName) { t in t.add(column: "recordOffset", .integer) }
         }
+        // The EU AI Act's duties (see `InvestigationCase`): cases with their authorisations,
+        // the two-person review of candidates, each probe tied to its case with its face
+        // kept for the verifier, and how each source's photos were collected. A gallery
+        // already in use gets the default rule asking for authorisations in EU member
+        // states (a new one gets it at bootstrap; an empty store stays empty, so a copy
+        // can land in it).
+        migrator.registerMigration(caseMigration) { db in
+            try db.create(table: InvestigationCase.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("organisationID", .integer).notNull().references(Organisation.tableName)
+                t.column("number", .text).notNull()
+                t.column("openedAt", .datetime).notNull()
+                t.column("openedBy", .text).notNull()
+                t.column("firstSearchAt", .datetime)
+                t.column("closedAt", .datetime)
+                t.column("closedBy", .text)
+                t.column("initialIdentificationFacts", .text)
+                t.column("initialIdentificationBy", .text)
+                t.uniqueKey(["organisationID", "number"])
+            }
+            try db.create(table: CaseAuthorisation.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("caseID", .integer).notNull().indexed().references(InvestigationCase.tableName, onDelete: .cascade)
+                t.column("status", .text).notNull()
+                t.column("authorityKind", .text).notNull()
+                t.column("authority", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("scope", .text).notNull()
+                t.column("requestedAt", .datetime).notNull()
+                t.column("requestedBy", .text).notNull()
+                t.column("decidedOn", .text)
+                t.column("decidedAt", .datetime)
+                t.column("decidedBy", .text)
+                t.column("erasureReceipt", .text)
+            }
+            try db.create(table: CandidateReview.tableName) { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("caseID", .integer).notNull().indexed().references(InvestigationCase.tableName, onDelete: .cascade)
+                t.column("searchEntryID", .integer).notNull()
+                t.column("faceID", .integer).notNull()
+                t.column("score", .double).notNull()
+                t.column("proposedBy", .text).notNull()
+                t.column("proposedAt", .datetime).notNull()
+                t.column("proposalReason", .text).notNull()
+                t.column("verifiedBy", .text)
+                t.column("verifiedAt", .datetime)
+                t.column("verification", .text)
+                t.column("verificationReason", .text)
+                t.uniqueKey(["searchEntryID", "faceID"])
+            }
+            try db.alter(table: ProbeRecord.tableName) { t in
+                t.add(column: "caseID", .integer).references(InvestigationCase.tableName, onDelete: .setNull)
+                t.add(column: "crop", .blob)
+            }
+            try db.execute(sql: "CREATE INDEX index_probe_on_caseID ON probe(caseID)")
+            try db.alter(table: Source.tableName) { t in t.add(column: "collectionMethod", .text) }
+            try db.execute(sql: PolicyRuleRecord.insertAuthorisationRuleIfInUse(now: "strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+        }
         return migrator
     }
 
@@ -292,6 +350,8 @@ extension SQLiteMetadataStore {
     public static let movePageURLs = """
         INSERT INTO publication (imageID, pageURL, recordedFrom) SELECT id, pageURL, 'manifest' FROM image WHERE pageURL IS NOT NULL
         """
+
+    public static let caseMigration = "v10: cases, authorisations, two-person review, collection methods"
 
     /// The migrations applied, in order.
     public static var migrationNames: [String] { migrator.migrations }

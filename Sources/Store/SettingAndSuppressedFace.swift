@@ -22,6 +22,8 @@ public struct Setting: Sendable, Equatable {
         /// it is set the gallery is neither searched nor added to, because its faces
         /// carry templates of two models.
         case retemplateTarget = "templates.retemplating"
+        /// `on` when the annual report is published on the public transparency page.
+        case transparencyPage = "transparency.page"
     }
 
     public var key: Key

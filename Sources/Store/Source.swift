@@ -22,6 +22,9 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
     public var createdBy: String
     /// The organisation that registered the source and answers for it.
     public var organisationID: Int64?
+    /// How the photos were collected. Nil only for a source registered before sources
+    /// stated it; such a source takes no more photos until an admin states it.
+    public var collectionMethod: CollectionMethod?
 
     public static let tableName = "source"
 
@@ -40,6 +43,46 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
     public static func urlListRefusal(_ held: String) -> String {
         "sources of the removed kind url-list hold pictures: \(held). Lineup fetches nothing from the web and no longer "
             + "has that kind; erase those pictures with the version that stored them (lineup erase), then open the store again"
+    }
+
+    /// How a source's photos came to be held. Untargeted scraping of facial images from
+    /// the internet or from CCTV footage to build a face database is prohibited (EU AI Act
+    /// Art. 5(1)(e)) and is not one of them: Lineup takes no such source.
+    public enum CollectionMethod: String, Codable, Sendable, CaseIterable {
+        /// Records the operator made in its own work (custody photos, staff badges).
+        case ownRecords = "own-records"
+        /// Each person photographed agreed, and the agreement is on record.
+        case consent
+        /// Material obtained under a court order or warrant.
+        case courtOrder = "court-order"
+        /// A press or picture agency's archive, under its licence.
+        case pressArchive = "press-archive"
+        /// Web archives (WARC) the operator lawfully holds, made for a purpose of their own.
+        case webArchive = "web-archive"
+        /// Material licensed from its rights holder for this use.
+        case licensed
+
+        /// What people type for the prohibited ways, and why each is refused.
+        public static let prohibited: [String: String] = [
+            "scraping": "untargeted scraping of facial images",
+            "web-scraping": "untargeted scraping of facial images from the internet",
+            "internet-scraping": "untargeted scraping of facial images from the internet",
+            "social-media": "untargeted scraping of facial images from social networks",
+            "cctv": "untargeted scraping of facial images from CCTV footage",
+            "cctv-scraping": "untargeted scraping of facial images from CCTV footage",
+        ]
+
+        /// The method named `text`, or an error saying why it is not one.
+        public static func parse(_ text: String) throws(StoreError) -> CollectionMethod {
+            if let method = CollectionMethod(rawValue: text) { return method }
+            let choices = allCases.map(\.rawValue).joined(separator: ", ")
+            if let what = prohibited[text.lowercased()] {
+                throw .invalid(
+                    "\(what) to build a face database is prohibited (EU AI Act Art. 5(1)(e)); Lineup takes no such source. "
+                        + "A source's photos are collected as one of: \(choices)")
+            }
+            throw .invalid("'\(text)' is not a collection method; one of: \(choices)")
+        }
     }
 
     /// GDPR Art. 6(1) lawful bases.
@@ -68,8 +111,10 @@ public struct Source: Codable, Sendable, Equatable, StoredRecord {
     public init(
         name: String, kind: Kind, root: String?, legalBasis: LegalBasis,
         specialCategoryCondition: SpecialCategoryCondition, jurisdiction: String, retentionDays: Int,
-        licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String, organisationID: Int64? = nil
+        licenceReference: String? = nil, createdAt: Date = Date(), createdBy: String, organisationID: Int64? = nil,
+        collectionMethod: CollectionMethod? = nil
     ) {
+        self.collectionMethod = collectionMethod
         self.name = name
         self.kind = kind
         self.root = root

@@ -31,7 +31,7 @@ import Testing
         let added = try CLITests.lineup(
             "source", "add", "portraits", "--store", store, "--root", photos, "--basis", "public-task",
             "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-            "--retention-days", "30", "--token", tokens.admin)
+            "--retention-days", "30", "--collected", "own-records", "--token", tokens.admin)
         #expect(added.status == 0, "\(added.stderr)")
         let ingested = try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin)
         #expect(ingested.status == 0, "\(ingested.stderr)")

@@ -246,29 +246,29 @@ import Testing
         let badBasis = try Self.lineup(
             [
                 "source", "add", "s", "--root", Self.samples, "--basis", "because",
-                "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9",
+                "--condition", "made-public", "--jurisdiction", "FR", "--retention-days", "9", "--collected", "consent",
             ] + admin)
         #expect(badBasis.status == 64 && badBasis.stderr.contains("public-task"))
         let badPlace = try Self.lineup(
             [
                 "source", "add", "s", "--root", Self.samples, "--basis", "consent",
-                "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9",
+                "--condition", "explicit-consent", "--jurisdiction", "France", "--retention-days", "9", "--collected", "consent",
             ] + admin)
         #expect(badPlace.status != 0 && badPlace.stderr.contains("not an ISO 3166"))
         let noRoot = try Self.lineup(
             [
                 "source", "add", "s", "--root", folder + "/missing", "--basis", "consent",
-                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9",
+                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9", "--collected", "consent",
             ] + admin)
         #expect(noRoot.status == 64 && noRoot.stderr.contains("is not a folder"))
         let notAdmin = try Self.lineup(
             "source", "add", "s", "--store", store, "--token", tokens.investigator, "--root", Self.samples,
-            "--basis", "consent", "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9")
+            "--basis", "consent", "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9", "--collected", "consent")
         #expect(notAdmin.status != 0 && notAdmin.stderr.contains("needs the role admin"))
         let added = try Self.lineup(
             [
                 "source", "add", "s", "--root", Self.samples, "--basis", "consent",
-                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9",
+                "--condition", "explicit-consent", "--jurisdiction", "FR", "--retention-days", "9", "--collected", "consent",
             ] + admin)
         #expect(added.status == 0, "\(added.stderr)")
         let interval = try Self.lineup(["ingest", "--video-interval", "0", "s"] + admin)
@@ -298,7 +298,7 @@ import Testing
             try Self.lineup(
                 "source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
                 "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US-IL",
-                "--retention-days", "30"
+                "--retention-days", "30", "--collected", "own-records"
             ).status == 0)
         let ingest = try Self.lineup("ingest", "--json", "--store", store, "--token", tokens.admin, "samples")
         #expect(ingest.json["faces"] as? Int == 4, "\(ingest.stderr)")
@@ -334,7 +334,7 @@ import Testing
         _ = try Self.lineup(
             "source", "add", "samples", "--store", store, "--token", tokens.admin, "--root", Self.samples,
             "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-            "--retention-days", "30")
+            "--retention-days", "30", "--collected", "own-records")
         #expect(try Self.lineup("ingest", "--store", store, "--token", tokens.admin, "samples").status == 0)
         let name = try #require(try FileManager.default.contentsOfDirectory(atPath: store).first { $0.hasPrefix("index-") })
         let damaged = Data(repeating: 0x5A, count: 64)
@@ -363,7 +363,7 @@ import Testing
             _ = try run(
                 [
                     "source", "add", "samples", "--root", CLITests.samples, "--basis", "public-task", "--condition",
-                    "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+                    "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30", "--collected", "own-records",
                 ], as: tokens.admin)
             _ = try run(["ingest", "samples"], as: tokens.admin)
         }
@@ -529,7 +529,7 @@ struct CrashRecoveryTests {
             let run = try CLITests.lineup(
                 "source", "add", "lfw", "--store", store, "--token", tokens[store]!, "--root", root,
                 "--basis", "public-task", "--condition", "substantial-public-interest", "--jurisdiction", "US",
-                "--retention-days", "30")
+                "--retention-days", "30", "--collected", "own-records")
             #expect(run.status == 0, "\(run.stderr)")
         }
         func status(_ store: String) throws -> [String: Any] {

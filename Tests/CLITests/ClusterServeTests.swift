@@ -145,7 +145,7 @@ import Testing
             [
                 "source", "add", "portraits", "--store", folder + "/a", "--root", photos, "--basis", "public-task",
                 "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-                "--retention-days", "30", "--token", tokens.admin,
+                "--retention-days", "30", "--collected", "own-records", "--token", tokens.admin,
             ], environment: environment)
         #expect(added.status == 0, "\(added.stderr)")
 
@@ -222,7 +222,7 @@ import Testing
         #expect(
             try CLITests.lineup(
                 "source", "add", "samples", "--store", store, "--root", CLITests.samples, "--basis", "public-task",
-                "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30",
+                "--condition", "substantial-public-interest", "--jurisdiction", "GB", "--retention-days", "30", "--collected", "own-records",
                 "--token", tokens.admin
             ).status == 0)
         #expect(try CLITests.lineup("ingest", "samples", "--store", store, "--token", tokens.admin).status == 0)

@@ -28,7 +28,7 @@ final class ServedGallery {
             let added = try CLITests.lineup(
                 "source", "add", name, "--store", store, "--root", root, "--basis", "public-task",
                 "--condition", "substantial-public-interest", "--jurisdiction", "GB",
-                "--retention-days", "30", "--token", tokens.admin)
+                "--retention-days", "30", "--collected", "own-records", "--token", tokens.admin)
             #expect(added.status == 0, "\(added.stderr)")
         }
         if portraits { #expect(try CLITests.lineup("ingest", "portraits", "--store", store, "--token", tokens.admin).status == 0) }

@@ -140,7 +140,7 @@ final class GovernedWorld: @unchecked Sendable {
     func source(name: String, root: String, jurisdiction: String) -> Source {
         Source(
             name: name, kind: .folder, root: root, legalBasis: .publicTask, specialCategoryCondition: .substantialPublicInterest,
-            jurisdiction: jurisdiction, retentionDays: 30, createdBy: "")
+            jurisdiction: jurisdiction, retentionDays: 30, createdBy: "", collectionMethod: .ownRecords)
     }
 
     /// Every file the gallery folder holds, read whole.

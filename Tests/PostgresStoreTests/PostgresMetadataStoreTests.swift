@@ -237,8 +237,9 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(embedded, schema)
         XCTAssertEqual(SQLiteMetadataStore.migrationNames, PostgresMetadataStore.migrationNames)
         let recorded = try store.read { try $0.rows("SELECT name, appliedAt FROM lineupMigration ORDER BY name") }
-        XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames)
-        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 9)
+        // By name, as text: "v10: …" sorts before "v1: …".
+        XCTAssertEqual(try recorded.map { try $0["name"]?.string() }, PostgresMetadataStore.migrationNames.sorted())
+        XCTAssertEqual(PostgresMetadataStore.migrationNames.count, 10)
 
         let again = try PostgresMetadataStore(url: try Self.url(), schema: store.schema)
         again.close()
@@ -269,7 +270,8 @@ final class PostgresMetadataStoreTests: XCTestCase {
 
     static let expectedColumns: [String: String] = [
         "source":
-            "id name kind root legalbasis specialcategorycondition jurisdiction retentiondays licencereference createdat createdby organisationid",
+            "id name kind root legalbasis specialcategorycondition jurisdiction retentiondays licencereference createdat createdby organisationid "
+            + "collectionmethod",
         "ingestrun": "id sourceid startedat finishedat filesseen filesingested filesskipped faces errors heartbeatat interrupted",
         "ingesterror": "id runid path message",
         "sourcefile": "id sourceid sha256 path kind facecount ingestedat runid erasedat recordoffset",
@@ -282,12 +284,18 @@ final class PostgresMetadataStoreTests: XCTestCase {
         "auditentry": "id recordedat actor organisation action target casenumber purpose legalbasis details previoushash hash",
         "policyrule": "id name body createdat createdby",
         "setting": "key value",
-        "probe": "id photosha256 template photo keyid photokeptuntil createdat",
+        "probe": "id photosha256 template photo keyid photokeptuntil createdat caseid crop",
         "suppression": "id reference template keyid contact status createdat reviewedby reviewedat",
         "suppressedface": "suppressionid faceid",
         "accessrequest": "id reference contact template photo keyid status createdat releasedby releasedat",
         "accesscandidate": "id requestid faceid score decision decidedby decidedat",
         "erasurereceipt": "id reference scope target faces images files sources reason erasedat erasedby sha256 indexpurgedat",
+        "investigationcase":
+            "id organisationid number openedat openedby firstsearchat closedat closedby initialidentificationfacts initialidentificationby",
+        "caseauthorisation":
+            "id caseid status authoritykind authority reference scope requestedat requestedby decidedon decidedat decidedby erasurereceipt",
+        "candidatereview":
+            "id caseid searchentryid faceid score proposedby proposedat proposalreason verifiedby verifiedat verification verificationreason",
     ]
 
     /// As on SQLite (`URLListMigrationTests`): a store an earlier version made refuses to

@@ -107,7 +107,7 @@ import Testing
             Source(
                 name: "portraits", kind: .folder, root: world.folder + "/photos", legalBasis: .publicTask,
                 specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30,
-                createdBy: ""))
+                createdBy: "", collectionMethod: .ownRecords))
         try await world.test { client in
             let response = try await client.execute(
                 uri: "/api/v1/sources/portraits/ingest", method: .post,

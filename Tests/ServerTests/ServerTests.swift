@@ -30,14 +30,15 @@ struct ServerWorld {
 
     init(
         maxUploadBytes: Int = 20 << 20, requestTimeout: Duration = .seconds(120), ingest: Bool = false,
-        configuration: LineupServer.Configuration? = nil
+        configuration: LineupServer.Configuration? = nil, now: @escaping @Sendable () -> Date = Date.init
     ) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lineup-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder + "/photos", withIntermediateDirectories: true)
         for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
             try FileManager.default.copyItem(atPath: Self.samples + "/" + name, toPath: folder + "/photos/" + name)
         }
-        governance = try Governance(gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128))
+        governance = try Governance(
+            gallery: Gallery(directory: folder + "/store", modelID: Self.pipeline.modelID, dimension: 128), now: now)
         let g = governance
         let admin = try g.authenticate(
             token: g.bootstrap(
@@ -55,6 +56,7 @@ struct ServerWorld {
         _ = try g.approve(as: g.authenticate(token: supervisor), account: "inv")
         tokens[.privacyOfficer] = try g.addAccount(as: admin, name: "dpo", organisation: "Operations", roles: [.privacyOfficer]).1.token
         tokens[.auditor] = try g.addAccount(as: admin, name: "aud", organisation: "Operations", roles: [.auditor]).1.token
+        tokens[.verifier] = try g.addAccount(as: admin, name: "ver", organisation: "Met", roles: [.verifier]).1.token
         self.tokens = tokens
         if ingest {
             // Where one photo was published, as the archive's export says it.
@@ -65,7 +67,7 @@ struct ServerWorld {
                 Source(
                     name: "portraits", kind: .folder, root: folder + "/photos", legalBasis: .publicTask,
                     specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB",
-                    retentionDays: 30, createdBy: ""))
+                    retentionDays: 30, createdBy: "", collectionMethod: .ownRecords))
             _ = try g.ingest(as: admin, source: "portraits", paths: [], pipelines: [Self.pipeline])
         }
         server = LineupServer(

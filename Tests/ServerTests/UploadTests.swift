@@ -27,7 +27,8 @@ import ZIPFoundation
                 as: admin,
                 Source(
                     name: "desk", kind: .upload, root: root, legalBasis: .publicTask,
-                    specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
+                    specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: "",
+                    collectionMethod: .ownRecords))
         }
 
         var faces: Int { (try? world.governance.gallery.indexedFaces()) ?? 0 }
@@ -230,7 +231,8 @@ import ZIPFoundation
             as: admin,
             Source(
                 name: "crawl", kind: .webArchive, root: desk.root, legalBasis: .publicTask,
-                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: ""))
+                specialCategoryCondition: .substantialPublicInterest, jurisdiction: "GB", retentionDays: 30, createdBy: "",
+                collectionMethod: .ownRecords))
         try await desk.world.test { client in
             let refused = try await desk.upload(client, [("obama.jpg", try ServerWorld.photo("obama.jpg"))], source: "crawl")
             #expect(refused.status == .badRequest || refused.status == .unprocessableContent, "\(refused.status)")
@@ -366,7 +368,7 @@ import ZIPFoundation
             var fields = [
                 "name": "archive", "root": desk.world.folder + "/missing", "legal_basis": "public-task",
                 "special_category_condition": "substantial-public-interest", "jurisdiction": "GB",
-                "retention_days": "90", "licence": "contract 2026-3",
+                "retention_days": "90", "licence": "contract 2026-3", "collection": "press-archive",
             ]
             let missing = try await browser.post(client, "/sources", fields)
             #expect(missing.status == .unprocessableContent)

@@ -153,7 +153,7 @@ import Testing
             #expect(listed.contains(#"id="rule-met-pause""#) && listed.contains(#"id="remove-met-pause""#))
             #expect(listed.contains("&quot;law-enforcement&quot;"), "conditions shown as JSON")
             #expect(listed.contains("Saved rule met-pause"))
-            #expect(try world.governance.policy(as: admin).rules.map(\.name) == ["met-pause"])
+            #expect(try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName, "met-pause"])
 
             let editing = Self.text(try await browser.get(client, "/policy?edit=met-pause"))
             #expect(editing.contains("&quot;name&quot; : &quot;met-pause&quot;"), "Edit fills the editor with the rule")
@@ -168,12 +168,14 @@ import Testing
                 ["rule": #"{"name": "x", "effect": "deny", "actions": ["search"], "organisation_jurisdictions": ["Illinois"]}"#])
             #expect(invalid.status == .unprocessableContent)
             #expect(Self.text(invalid).contains("is not an ISO 3166 code"))
-            #expect(try world.governance.policy(as: admin).rules.map(\.name) == ["met-pause"], "refused rules change nothing")
+            #expect(
+                try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName, "met-pause"],
+                "refused rules change nothing")
 
             let removed = try await browser.post(client, "/policy/rules/met-pause/delete")
             #expect(removed.status == .seeOther)
             #expect(removed.headers[.location] == "/policy?removed=met-pause")
-            #expect(try world.governance.policy(as: admin).rules.isEmpty)
+            #expect(try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName])
             let gone = try await browser.post(client, "/policy/rules/met-pause/delete")
             #expect(gone.status == .notFound && Self.text(gone).contains("no policy rule named"))
 
@@ -202,7 +204,7 @@ import Testing
                 ["action": "search", "organisation": "Met", "rule": Self.denyMetRule])
             let draftedHTML = Self.text(drafted)
             #expect(draftedHTML.contains(#"id="decision-denied""#) && draftedHTML.contains("rule met-pause"))
-            #expect(try world.governance.policy(as: admin).rules.isEmpty, "a draft rule is not saved")
+            #expect(try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName], "a draft rule is not saved")
 
             try world.governance.putRule(as: admin, try PolicyRule.parse(Data(Self.denyMetRule.utf8)))
             let denied = try await browser.post(client, "/policy/test", ["action": "search", "organisation": "Met"])
@@ -227,7 +229,7 @@ import Testing
             let badAction = try await browser.post(client, "/policy/test", ["action": "erase", "organisation": "Met"])
             #expect(badAction.status == .badRequest && Self.text(badAction).contains("choose an action"))
         }
-        #expect(try world.governance.policy(as: admin).rules.map(\.name) == ["met-pause"])
+        #expect(try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName, "met-pause"])
     }
 
     @Test func rolesAndSessionsAreChecked() async throws {
@@ -256,7 +258,7 @@ import Testing
             #expect(unsignedPost.status == .unauthorized)
         }
         let admin = try world.governance.authenticate(token: world.tokens[.admin]!)
-        #expect(try world.governance.policy(as: admin).rules.isEmpty)
+        #expect(try world.governance.policy(as: admin).rules.map(\.name) == [PolicyRuleRecord.authorisationRuleName])
         #expect(try Self.account(world, named: "inv")?.status == .active)
     }
 }
