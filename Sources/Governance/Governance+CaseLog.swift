@@ -143,12 +143,15 @@ extension Governance {
         let log = try database.read { db -> CaseLog in
             let status = try status(of: found, organisation: owner, in: db)
             let searchEntries = try db.fetchAll(
-                AuditEntry.self, "WHERE action = ? AND caseNumber = ? AND organisation = ? ORDER BY id",
-                [.text(AuditAction.search.rawValue), .text(found.number), .text(owner.name)])
+                AuditEntry.self, "WHERE caseNumber = ? AND organisation = ? AND action = ? ORDER BY id",
+                [.text(found.number), .text(owner.name), .text(AuditAction.search.rawValue)])
             let searches = try searchEntries.map { entry in try loggedSearch(entry, in: db) }
             let reviews = try db.fetchAll(CandidateReview.self, "WHERE caseID = ? ORDER BY id", [.integer(found.id!)])
                 .map { ReviewRecord($0, caseNumber: found.number) }
-            let entries = try AuditEntry.ofCase(found.number, organisation: owner.name, searches: searchEntries.map { $0.id! }, in: db)
+            let entries = try AuditEntry.ofCase(
+                found.number, organisation: owner.name, searches: searchEntries.map { $0.id! },
+                // A second's margin: the log rounds its times to the millisecond.
+                since: found.firstSearchAt?.addingTimeInterval(-1), in: db)
             return CaseLog(
                 case: status, useStartedAt: found.firstSearchAt, useEndedAt: found.closedAt ?? entries.last?.recordedAt,
                 useOpen: found.closedAt == nil, searches: searches, reviews: reviews,

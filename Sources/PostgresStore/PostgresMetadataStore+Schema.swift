@@ -81,6 +81,7 @@ extension PostgresMetadataStore {
         "ALTER TABLE probe ADD COLUMN crop BYTEA",
         "CREATE INDEX index_probe_on_caseID ON probe(caseID)",
         "ALTER TABLE source ADD COLUMN collectionMethod TEXT",
+        "CREATE INDEX auditEntryByCase ON auditEntry(caseNumber, organisation)",
         PolicyRuleRecord.insertAuthorisationRuleIfInUse(now: "CURRENT_TIMESTAMP"),
     ]
 

@@ -24,21 +24,24 @@ extension AuditEntry {
             [.text(action.rawValue), .text(caseNumber), .text(organisation)])
     }
 
-    /// The entries a case's log rests on, oldest first: those that name the case, and
-    /// the views of its searches' results (which name the search, `search N`).
+    /// The entries a case's log rests on, oldest first: those that name the case (by
+    /// the case index), and the views of its searches' results, which name the search
+    /// (`search N`) and come after the case's first search (by the action-and-time index).
     public static func ofCase(
-        _ number: String, organisation: String, searches: [Int64], in db: any MetadataTransaction
+        _ number: String, organisation: String, searches: [Int64], since firstSearch: Date?, in db: any MetadataTransaction
     ) throws -> [AuditEntry] {
-        let named = try db.fetchAll(
+        var entries = try db.fetchAll(
             AuditEntry.self, "WHERE caseNumber = ? AND organisation = ? ORDER BY id", [.text(number), .text(organisation)])
-        guard !searches.isEmpty else { return named }
-        var entries = named
+        guard let firstSearch, !searches.isEmpty else { return entries }
+        let views: [AuditAction] = [.viewCrops, .viewCandidate]
         for chunk in stride(from: 0, to: searches.count, by: 500).map({ Array(searches[$0..<min($0 + 500, searches.count)]) }) {
             let targets = chunk.map { SQLValue.text("search \($0)") }
             entries += try db.fetchAll(
                 AuditEntry.self,
-                "WHERE organisation = ? AND action LIKE 'view.%' AND target IN (\(targets.map { _ in "?" }.joined(separator: ",")))",
-                [.text(organisation)] + targets)
+                """
+                WHERE action IN (?, ?) AND recordedAt >= ? AND organisation = ?
+                AND target IN (\(targets.map { _ in "?" }.joined(separator: ",")))
+                """, views.map { .text($0.rawValue) } + [.date(firstSearch), .text(organisation)] + targets)
         }
         return entries.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
     }

@@ -333,6 +333,9 @@ extension SQLiteMetadataStore {
             }
             try db.execute(sql: "CREATE INDEX index_probe_on_caseID ON probe(caseID)")
             try db.alter(table: Source.tableName) { t in t.add(column: "collectionMethod", .text) }
+            // A case's log reads its entries by case number: without this index every
+            // search and act of the organisation ever logged.
+            try db.execute(sql: "CREATE INDEX auditEntryByCase ON auditEntry(caseNumber, organisation)")
             try db.execute(sql: PolicyRuleRecord.insertAuthorisationRuleIfInUse(now: "strftime('%Y-%m-%d %H:%M:%f', 'now')"))
         }
         return migrator
