@@ -188,7 +188,13 @@ extension Gallery {
     /// The candidate's face cut from its original picture (with a margin), for review.
     /// Nil when the original is no longer where the source says it is.
     public func reviewCrop(of candidate: Candidate, limits: ImageLimits = .default) throws -> Image? {
-        try reviewPicture(of: candidate, limits: limits)?.cropped(to: candidate.box.expanded(by: 0.25))
+        try reviewPicture(of: candidate, limits: limits).map { try Self.faceCrop(candidate.box, in: $0) }
+    }
+
+    /// The face in `box` with a margin around it, as every review shows a face (a
+    /// candidate's, the probe's).
+    public static func faceCrop(_ box: Box, in picture: Image) throws -> Image {
+        try picture.cropped(to: box.expanded(by: 0.25))
     }
 
     /// The whole picture a candidate's face was found in (a photo, or the video frame

@@ -38,8 +38,10 @@ extension Governance {
 
     /// The sources a search ran over (those the policy and the opt-outs left in), the
     /// gallery's size and index, the model and the thresholds in force.
-    func referenceDatabase(searched result: Gallery.SearchResult, excluding exclusion: SearchExclusion) throws -> ReferenceDatabase {
-        let sources = try gallery.store.sources().filter { source in
+    func referenceDatabase(searched result: Gallery.SearchResult, among all: [Source], excluding exclusion: SearchExclusion)
+        -> ReferenceDatabase
+    {
+        let sources = all.filter { source in
             !exclusion.sources.contains(source.id!)
                 && (exclusion.organisations.map { $0.contains(source.organisationID ?? -1) } ?? true)
         }
@@ -171,33 +173,48 @@ extension Governance {
     }
 
     private func loggedSearch(_ entry: AuditEntry, in db: any MetadataTransaction) throws -> LoggedSearch {
-        struct Details: Decodable {
-            var faces: [Int64]
-            var scores: [Float]?
-            var probe: Int64?
-            var photoSHA256: String?
-            var templateSHA256: String?
-            var referenceDatabase: ReferenceDatabase?
-
-            enum CodingKeys: String, CodingKey {
-                case faces, scores, probe
-                case photoSHA256 = "photo_sha256"
-                case templateSHA256 = "template_sha256"
-                case referenceDatabase = "reference_database"
-            }
-        }
-        let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8))
-        let probe = try details?.probe.flatMap { try db.fetchOne(ProbeRecord.self, id: $0) }
-        let scores = details?.scores ?? []
+        let details = SearchDetails(of: entry)
+        let probe = try details.probe.flatMap { try db.fetchOne(ProbeRecord.self, id: $0) }
+        let scores = details.scores ?? []
         return LoggedSearch(
             auditEntry: entry.id!, at: entry.recordedAt, by: entry.actor, purpose: entry.purpose, legalBasis: entry.legalBasis,
-            referenceDatabase: details?.referenceDatabase, probePhotoSHA256: details?.photoSHA256,
-            probeTemplateSHA256: details?.templateSHA256, sealedTemplate: probe?.template.base64EncodedString(),
+            referenceDatabase: details.referenceDatabase, probePhotoSHA256: details.photoSHA256,
+            probeTemplateSHA256: details.templateSHA256, sealedTemplate: probe?.template.base64EncodedString(),
             sealedWith: probe?.keyID,
-            matches: (details?.faces ?? []).enumerated().map { index, face in
+            matches: details.faces.enumerated().map { index, face in
                 LoggedSearch.Match(face: face, score: index < scores.count ? scores[index] : .nan)
             },
             erased: probe == nil)
+    }
+
+    /// What a search's audit entry records (`search`'s details), as read back; every
+    /// field empty for an entry that does not parse.
+    struct SearchDetails: Decodable {
+        var faces: [Int64] = []
+        var scores: [Float]?
+        var probe: Int64?
+        var photoSHA256: String?
+        var templateSHA256: String?
+        var referenceDatabase: ReferenceDatabase?
+
+        enum CodingKeys: String, CodingKey {
+            case faces, scores, probe
+            case photoSHA256 = "photo_sha256"
+            case templateSHA256 = "template_sha256"
+            case referenceDatabase = "reference_database"
+        }
+
+        init(of entry: AuditEntry) {
+            self = (try? JSONDecoder().decode(Self.self, from: Data(entry.details.utf8))) ?? Self()
+        }
+
+        private init() {}
+
+        /// The faces returned, with their scores (NaN for an entry older than scores).
+        var returned: [Int64: Float] {
+            let scores = scores ?? Array(repeating: .nan, count: faces.count)
+            return Dictionary(zip(faces, scores), uniquingKeysWith: { first, _ in first })
+        }
     }
 
     /// A verified lead as it leaves Lineup: the review and the candidate's provenance.

@@ -80,7 +80,8 @@ extension Governance {
     /// A case of the principal's organisation (anyone of it who works on cases, its
     /// auditors, admins; the operator's auditors and admins for any organisation's).
     public func caseStatus(as principal: Principal, number rawNumber: String, organisation: String? = nil) throws -> CaseStatus {
-        let (found, owner) = try readableCase(as: principal, number: rawNumber, organisation: organisation)
+        let reader = try require(principal, roles: Role.allCases, for: "reading a case")
+        let (found, owner) = try readableCase(as: reader, number: rawNumber, organisation: organisation)
         return try database.read { db in try status(of: found, organisation: owner, in: db) }
     }
 
@@ -209,7 +210,12 @@ extension Governance {
     /// would not; `requiredBy` is the policy rule that asks for an authorisation.
     func caseRefusal(number: String, organisation: Organisation, requiredBy: String?, in db: any MetadataTransaction) throws -> CaseRefusal? {
         guard let found = try InvestigationCase.numbered(number, organisation: organisation.id!, in: db) else { return nil }
-        return caseRefusal(found, authorisations: try authorisations(of: found.id!, in: db), requiredBy: requiredBy)
+        return try caseRefusal(found, requiredBy: requiredBy, in: db)
+    }
+
+    /// `caseRefusal` for a case in hand, its authorisations read.
+    func caseRefusal(_ found: InvestigationCase, requiredBy: String?, in db: any MetadataTransaction) throws -> CaseRefusal? {
+        caseRefusal(found, authorisations: try authorisations(of: found.id!, in: db), requiredBy: requiredBy)
     }
 
     func caseRefusal(_ found: InvestigationCase, authorisations: [CaseAuthorisation], requiredBy: String?) -> CaseRefusal? {
@@ -261,9 +267,7 @@ extension Governance {
         var found =
             try InvestigationCase.numbered(number, organisation: investigator.organisation.id!, in: db)
             ?? openCase(number, by: investigator, in: db)
-        if let refusal = caseRefusal(found, authorisations: try authorisations(of: found.id!, in: db), requiredBy: requiredBy) {
-            throw refusal
-        }
+        if let refusal = try caseRefusal(found, requiredBy: requiredBy, in: db) { throw refusal }
         if found.firstSearchAt == nil {
             found.firstSearchAt = now()
             try db.update(found)
@@ -295,14 +299,14 @@ extension Governance {
             searchesAllowed: refusal == nil, refusal: refusal?.reason)
     }
 
-    /// The case `number` of the principal's organisation (or of `organisation`, for the
-    /// operator's auditors and admins), for reading.
-    func readableCase(as principal: Principal, number rawNumber: String, organisation rawOrganisation: String?) throws
+    /// The case `number` of the reader's organisation (or of `organisation`, for the
+    /// operator's auditors and admins), for reading; `reader` is a principal the caller
+    /// has just required (`require`), with the roles its act needs.
+    func readableCase(as reader: Principal, number rawNumber: String, organisation rawOrganisation: String?) throws
         -> (InvestigationCase, Organisation)
     {
         let number = try TextRule.caseNumber.check(rawNumber)
         let organisationName = try TextRule.organisationName.check(rawOrganisation)
-        let reader = try require(principal, roles: Role.allCases, for: "reading a case")
         return try database.read { db in
             var owner = reader.organisation
             if let organisationName, organisationName != owner.name {
@@ -343,9 +347,8 @@ extension Governance {
                 let found = try InvestigationCase.numbered(number, organisation: organisation.id!, in: db)
             else { continue }
             let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8))
-            let probes = try ProbeRecord.delete(ofCase: found.id!, in: db)
-            let reviews = try db.execute("DELETE FROM candidateReview WHERE caseID = ?", [.integer(found.id!)])
-            var changed = probes + reviews > 0
+            let erased = try eraseProbesAndReviews(ofCase: found.id!, in: db)
+            var changed = erased.probes + erased.reviews > 0
             if let details, var request = try authorisations(of: found.id!, in: db).first(where: { $0.reference == details.reference }),
                 request.status != .rejected
             {
@@ -362,6 +365,11 @@ extension Governance {
         return reapplied
     }
 
+    /// Deletes a case's probes (templates, photos, faces) and its candidates' reviews.
+    private func eraseProbesAndReviews(ofCase caseID: Int64, in db: any MetadataTransaction) throws -> (probes: Int, reviews: Int) {
+        (try ProbeRecord.delete(ofCase: caseID, in: db), try CandidateReview.delete(ofCase: caseID, in: db))
+    }
+
     /// Erases what a case's searches left, for a rejected authorisation: the probes
     /// (sealed templates, photos, faces) and the reviews of their candidates. The audit
     /// entries stay (the chain cannot lose one): they keep hashes, face ids and scores,
@@ -369,8 +377,7 @@ extension Governance {
     private func eraseSearchData(
         of found: InvestigationCase, rejected: CaseAuthorisation, by actor: Principal, in db: any MetadataTransaction
     ) throws -> ErasureReceipt {
-        let probes = try ProbeRecord.delete(ofCase: found.id!, in: db)
-        let reviews = try db.execute("DELETE FROM candidateReview WHERE caseID = ?", [.integer(found.id!)])
+        let (probes, reviews) = try eraseProbesAndReviews(ofCase: found.id!, in: db)
         let searches = try AuditEntry.count(of: .search, caseNumber: found.number, organisation: actor.organisation.name, in: db)
         var receipt = ErasureReceipt(
             reference: Self.newReference(prefix: "ER"), scope: "case", target: "case \(found.number) of \(actor.organisation.name)",

@@ -114,9 +114,10 @@ extension Governance {
     ) throws -> JustifiedSearch {
         let photo = photos[0]
         let optOuts = try optOutState()
+        // Read once: the sources the policy leaves out, and those the audit entry names as searched.
+        let sources = try gallery.store.sources()
         let exclusion = SearchExclusion(
-            sources: decision.excludedSources.isEmpty
-                ? [] : try database.read { db in try Source.ids(named: Set(decision.excludedSources.keys), in: db) },
+            sources: Set(sources.filter { decision.excludedSources[$0.name] != nil }.map { $0.id! }),
             faces: optOuts.faces,
             organisations: decision.ownOrganisationOnly == true ? [investigator.organisation.id!] : nil)
         var result = try gallery.search(probe: probe, top: top, minScore: minScore, calibration: calibration, excluding: exclusion)
@@ -141,9 +142,9 @@ extension Governance {
         let templateBytes = probe.template.vector.withUnsafeBytes { Data($0) }
         // The face searched with, for the second person who verifies a candidate.
         let crop = try probeImage.map { image in
-            try keyring.seal(Data(try image.cropped(to: probe.face.box.expanded(by: 0.25)).jpegData(quality: 90)))
+            try keyring.seal(Data(try Gallery.faceCrop(probe.face.box, in: image).jpegData(quality: 90)))
         }
-        let referenceDatabase = try referenceDatabase(searched: result, excluding: exclusion)
+        let referenceDatabase = referenceDatabase(searched: result, among: sources, excluding: exclusion)
         let entry: AuditEntry
         do {
             entry = try database.write { db -> AuditEntry in

@@ -125,12 +125,9 @@ extension Governance {
     public func verificationItem(as principal: Principal, review reviewID: Int64) throws -> VerificationItem {
         let verifier = try require(principal, .verifier, for: "verifying candidates")
         let (review, found, _) = try reviewForVerifier(reviewID, verifier: verifier)
-        let probe = try database.read { db in
-            try db.fetchOne(AuditEntry.self, id: review.searchEntryID).flatMap { entry in
-                try probeID(of: entry).flatMap { try db.fetchOne(ProbeRecord.self, id: $0) }
-            }
+        let face = try database.read { db in
+            try db.fetchOne(AuditEntry.self, id: review.searchEntryID).flatMap { entry in try probeFace(ofSearch: entry, in: db) }
         }
-        let face = try probe?.crop.map { try gallery.store.keyring.open($0, keyID: probe!.keyID) }
         let candidate = try heldCandidate(face: review.faceID, score: review.score)
         try audit(
             verifier, action: .viewVerification, target: "search \(review.searchEntryID)", caseNumber: found.number,
@@ -176,8 +173,8 @@ extension Governance {
     /// supervisors; auditors and admins). A verifier who has not decided a proposal does
     /// not see its reason.
     public func reviews(as principal: Principal, case rawNumber: String, organisation: String? = nil) throws -> [ReviewRecord] {
-        let (found, _) = try readableCase(as: principal, number: rawNumber, organisation: organisation)
         let reader = try require(principal, roles: Role.allCases, for: "reading a case's reviews")
+        let (found, _) = try readableCase(as: reader, number: rawNumber, organisation: organisation)
         return try database.read { db in
             try db.fetchAll(CandidateReview.self, "WHERE caseID = ? ORDER BY id", [.integer(found.id!)]).map { review in
                 let hidden = reader.has(.verifier) && review.verification == nil && review.proposedBy != reader.name
@@ -195,35 +192,28 @@ extension Governance {
         var reason: String
     }
 
-    /// The search entry (one of `searchedBy`'s) and the score it returned `face` with.
+    /// The search entry (one of `searchedBy`'s) and the score it returned `face` with,
+    /// while its probe is held (a rejected authorisation erases it with the results).
     func returnedCandidate(search entryID: Int64, face faceID: Int64, searchedBy: String) throws -> (AuditEntry, Float) {
-        let found = try database.read { db -> (AuditEntry, [Int64: Float])? in
+        let found = try database.read { db -> (AuditEntry, SearchDetails, probeHeld: Bool)? in
             guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.knownAction == .search, entry.actor == searchedBy
             else { return nil }
-            return (entry, try Self.returned(by: entry))
+            let details = SearchDetails(of: entry)
+            return (entry, details, try details.probe.flatMap { try db.fetchOne(ProbeRecord.self, id: $0) } != nil)
         }
-        guard let (entry, returned) = found else { throw GovernanceError.notFound("search \(entryID) is not one of your searches") }
-        guard let score = returned[faceID] else { throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)") }
-        guard try database.read({ db in try probeID(of: entry).flatMap { try db.fetchOne(ProbeRecord.self, id: $0) } }) != nil else {
+        guard let (entry, details, probeHeld) = found else { throw GovernanceError.notFound("search \(entryID) is not one of your searches") }
+        guard let score = details.returned[faceID] else { throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)") }
+        guard probeHeld else {
             throw GovernanceError.notFound("the results of search \(entryID) were erased (its case's authorisation was rejected)")
         }
         return (entry, score)
     }
 
-    /// The faces a search entry returned, with their scores.
-    static func returned(by entry: AuditEntry) throws -> [Int64: Float] {
-        struct Details: Decodable {
-            var faces: [Int64]
-            var scores: [Float]?
-        }
-        guard let details = try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)) else { return [:] }
-        let scores = details.scores ?? Array(repeating: .nan, count: details.faces.count)
-        return Dictionary(zip(details.faces, scores), uniquingKeysWith: { first, _ in first })
-    }
-
-    func probeID(of entry: AuditEntry) throws -> Int64? {
-        struct Details: Decodable { var probe: Int64? }
-        return (try? JSONDecoder().decode(Details.self, from: Data(entry.details.utf8)))?.probe
+    /// The probe face a search was made with, opened; nil once its case no longer keeps it.
+    func probeFace(ofSearch entry: AuditEntry, in db: any MetadataTransaction) throws -> Data? {
+        guard let id = SearchDetails(of: entry).probe, let probe = try db.fetchOne(ProbeRecord.self, id: id), let crop = probe.crop
+        else { return nil }
+        return try gallery.store.keyring.open(crop, keyID: probe.keyID)
     }
 
     /// Refuses a face that is erased or that an opt-out withholds: nothing may be
@@ -243,9 +233,7 @@ extension Governance {
     {
         guard let number = entry.caseNumber, let found = try InvestigationCase.numbered(number, organisation: organisation.id!, in: db)
         else { throw GovernanceError.notFound("search \(entry.id!) belongs to no case of \(organisation.name)") }
-        if let refusal = caseRefusal(found, authorisations: try authorisations(of: found.id!, in: db), requiredBy: nil) {
-            throw GovernanceError.forbidden(refusal.reason)
-        }
+        if let refusal = try caseRefusal(found, requiredBy: nil, in: db) { throw GovernanceError.forbidden(refusal.reason) }
         return found
     }
 
@@ -265,9 +253,7 @@ extension Governance {
                 throw GovernanceError.forbidden(
                     "\(verifier.name) proposed this candidate or ran its search: a second, different person verifies it")
             }
-            if let refusal = caseRefusal(found, authorisations: try authorisations(of: found.id!, in: db), requiredBy: nil) {
-                throw GovernanceError.forbidden(refusal.reason)
-            }
+            if let refusal = try caseRefusal(found, requiredBy: nil, in: db) { throw GovernanceError.forbidden(refusal.reason) }
             return (review, found, searcher)
         }
     }
@@ -286,9 +272,7 @@ extension Governance {
             let review = try db.fetchOne(
                 CandidateReview.self, "WHERE searchEntryID = ? AND faceID = ?", [.integer(entryID), .integer(faceID)])
             let caseNumber = try review.flatMap { try db.fetchOne(InvestigationCase.self, id: $0.caseID)?.number } ?? ""
-            let probe = try probeID(of: entry).flatMap { try db.fetchOne(ProbeRecord.self, id: $0) }
-            let face = try probe.flatMap { probe in try probe.crop.map { try gallery.store.keyring.open($0, keyID: probe.keyID) } }
-            return (review.map { ReviewRecord($0, caseNumber: caseNumber) }, face)
+            return (review.map { ReviewRecord($0, caseNumber: caseNumber) }, try probeFace(ofSearch: entry, in: db))
         }
     }
 }

@@ -1,4 +1,3 @@
-import FaceVision
 import Foundation
 import Gallery
 import Governance
@@ -68,7 +67,7 @@ extension LineupServer {
         var page = VerifyPage(
             review: item.review, caseNumber: item.caseNumber, proposedBy: item.proposedBy, decided: decided.map(ReviewStanding.init),
             error: error)
-        page.probeFace = try item.probeFace.flatMap { try? Image(data: [UInt8]($0)) }.map { try WebImages.dataURL($0, maxSide: 240) }
+        page.probeFace = try WebImages.dataURL(jpeg: item.probeFace, maxSide: 240)
         if let candidate = item.candidate {
             page.candidate = CandidateCard(candidate, search: item.search)
             if let face = try governance.gallery.reviewCrop(of: candidate) { page.candidateFace = try WebImages.dataURL(face, maxSide: 240) }

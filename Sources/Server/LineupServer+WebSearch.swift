@@ -75,10 +75,10 @@ extension LineupServer {
         if let picture = try governance.gallery.reviewPicture(of: candidate) {
             page.picture = try WebImages.dataURL(picture, maxSide: 1280, boxes: [candidate.box])
             page.pictureSize = "\(picture.width) × \(picture.height)"
-            page.candidateFace = try WebImages.dataURL(try picture.cropped(to: candidate.box.expanded(by: 0.25)), maxSide: 240)
+            page.candidateFace = try WebImages.dataURL(try Gallery.faceCrop(candidate.box, in: picture), maxSide: 240)
         }
         let standing = try governance.candidateStanding(as: principal, search: entry, face: faceID)
-        page.probeFace = try standing.probeFace.flatMap { try? Image(data: [UInt8]($0)) }.map { try WebImages.dataURL($0, maxSide: 240) }
+        page.probeFace = try WebImages.dataURL(jpeg: standing.probeFace, maxSide: 240)
         page.review = standing.review.map(ReviewStanding.init)
         page.canPropose = standing.review == nil
         page.error = error

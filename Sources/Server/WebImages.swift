@@ -7,6 +7,13 @@ import Foundation
 enum WebImages {
     /// A JPEG data URL of `image` fitted within `maxSide`, with `boxes` (in the
     /// image's own pixels) outlined.
+    /// A face kept as JPEG (a probe's), fitted the same way; nil when there is none or
+    /// it does not decode.
+    static func dataURL(jpeg: Data?, maxSide: Int) throws -> String? {
+        guard let jpeg, let image = try? Image(data: [UInt8](jpeg)) else { return nil }
+        return try dataURL(image, maxSide: maxSide)
+    }
+
     static func dataURL(_ image: Image, maxSide: Int, boxes: [Box] = []) throws -> String {
         let scale = min(1, Double(maxSide) / Double(max(image.width, image.height)))
         var fitted = image

@@ -12,15 +12,6 @@ extension Organisation {
     }
 }
 
-extension Source {
-    /// The ids of the sources with these names (names no source has are skipped).
-    public static func ids(named names: Set<String>, in db: any MetadataTransaction) throws -> Set<Int64> {
-        guard !names.isEmpty else { return [] }
-        let marks = names.map { _ in "?" }.joined(separator: ",")
-        return Set(try db.ids("SELECT id FROM source WHERE name IN (\(marks))", names.sorted().map(SQLValue.text)))
-    }
-}
-
 extension AccessToken {
     /// Revokes the token with this digest, if it is still in force.
     public static func revoke(sha256: Data, at date: Date, in db: any MetadataTransaction) throws {

@@ -83,6 +83,11 @@ extension AuditEntry {
 }
 
 extension CandidateReview {
+    /// Deletes a case's reviews; returns how many.
+    public static func delete(ofCase caseID: Int64, in db: any MetadataTransaction) throws -> Int {
+        try db.execute("DELETE FROM candidateReview WHERE caseID = ?", [.integer(caseID)])
+    }
+
     /// The proposals of an organisation's cases awaiting a verifier, oldest first,
     /// leaving out those `verifier` may not verify (their own proposals and searches).
     public static func awaitingVerification(
