@@ -153,7 +153,8 @@ extension BenchGalleryCommand {
                 var times: [Double] = [], recall: [String: (sum: Double, count: Int)] = [:]
                 for (((photo, probe), truth), group) in zip(zip(zip(allPhotos, allProbes), exact.best(ruled ? 1 : 0)), groupOf) {
                     let started = clock.now
-                    let result = try g.search(as: world.investigator, justification: justification, photo: photo, probe: probe, top: 10)
+                    let result = try g.search(
+                        as: world.investigator, justification: justification, photo: photo, probe: probe, .init(top: 10, belowThreshold: true))
                     times.append((clock.now - started).seconds * 1000)
                     let returned = Set(result.result.candidates.map(\.faceID)), expected = Set(truth)
                     let share = expected.isEmpty ? 1 : Double(returned.intersection(expected).count) / Double(expected.count)

@@ -9,7 +9,9 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             The verdict uses the calibrated threshold at the chosen false-match rate: the share of \
             pairs of different people that would score as high. It is a one-to-one verification \
-            aid for a human reviewer, not an identification.
+            aid for a human reviewer, not an identification. Its band is the one-to-one band: one \
+            comparison gives a stranger one chance, where a search of a gallery gives as many as it \
+            has faces, so the same score earns a weaker band in a search.
             """
     )
 
@@ -35,6 +37,10 @@ struct CompareCommand: ParsableCommand {
         var threshold: Float
         var falseMatchRate: Double
         var band: ConfidenceBand
+        /// The rule the band applies: one comparison.
+        var bandRule: String
+        /// Every band with its scores in one comparison.
+        var bands: [BandRule]
         var samePerson: Bool
         var verdict: String
         var warnings: [String]
@@ -64,14 +70,18 @@ struct CompareCommand: ParsableCommand {
         let report = Report(
             model: pipeline.modelID, score: score, threshold: threshold,
             falseMatchRate: scoreCalibration.falseMatchRate(atScore: score),
-            band: scoreCalibration.band(forScore: score), samePerson: same,
+            band: scoreCalibration.band(forScore: score), bandRule: "one-to-one comparison",
+            bands: scoreCalibration.bandRules(comparisons: 1), samePerson: same,
             verdict: same ? "likely the same person" : "likely different people", warnings: warnings)
         if outputOptions.json {
             try printJSON(report)
             return
         }
-        print("score \(format(Double(score), 4))  band \(report.band.rawValue)  threshold \(format(Double(threshold), 4)) at FMR \(fmr)")
+        print(
+            "score \(format(Double(score), 4))  band \(report.band.words) (one-to-one rule)  threshold \(format(Double(threshold), 4)) at FMR \(fmr)")
         print("verdict: \(report.verdict) (for human review)")
         for warning in warnings { print("warning: \(warning)") }
+        print("bands in one comparison (a search of a gallery sets them higher):")
+        for rule in report.bands { print("  " + bandLegendLine(rule)) }
     }
 }

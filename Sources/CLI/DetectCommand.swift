@@ -60,7 +60,7 @@ struct DetectCommand: ParsableCommand {
         for (index, face) in faces.enumerated() {
             let b = face.box, q = face.quality
             print(
-                "  [\(index)] box \(Int(b.x)),\(Int(b.y)) \(Int(b.width))×\(Int(b.height))  score \(format(face.score, 3))"
+                "  [\(index + 1)] box \(Int(b.x)),\(Int(b.y)) \(Int(b.width))×\(Int(b.height))  score \(format(face.score, 3))"
                     + "  eyes \(format(q.interEyeDistance, 1))px  sharpness \(format(q.sharpness, 0))"
                     + "  yaw \(format(q.yaw, 0))°  roll \(format(q.roll, 0))°")
             for warning in q.warnings { print("      warning: \(warning.explanation)") }

@@ -34,7 +34,7 @@ struct EmbedCommand: ParsableCommand {
         let pipeline = try pipelineOptions.pipeline()
         let photo = try pipeline.loadImage(image)
         let faces = try pipeline.detectProbe(in: photo)
-        let (chosen, template) = try pipeline.embed(in: photo, faces: faces, index: face)
+        let (chosen, template) = try pipeline.embed(in: photo, faces: faces, number: face)
         if let alignedOut {
             let aligned = try pipeline.embedder.alignedFace(chosen, in: photo)
             let bytes = alignedOut.lowercased().hasSuffix(".png") ? try aligned.encoded(as: .png) : try aligned.jpegData()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Console
+import FaceVision
 import Foundation
 import Governance
 import Store
@@ -131,9 +132,11 @@ struct KeysCommand: ParsableCommand {
     }
 }
 
+extension ConfidenceBand: ExpressibleByArgument {}
+
 struct SettingsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "settings", abstract: "Store-wide settings (admins).", subcommands: [KeepSearchPhotos.self])
+        commandName: "settings", abstract: "Store-wide settings (admins).", subcommands: [KeepSearchPhotos.self, CredibleBand.self])
 
     struct KeepSearchPhotos: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -148,6 +151,22 @@ struct SettingsCommand: ParsableCommand {
             try options.outputOptions.present(
                 Outcome("set", "keep-search-photos", figures: ["hours": hours]),
                 text: hours == 0 ? "search photos are not kept" : "search photos are kept \(hours) hours, sealed")
+        }
+    }
+
+    struct CredibleBand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "credible-band",
+            abstract: "The least band a search shows unless --below-threshold is asked for (default possible).")
+        @OptionGroup var options: GovernedOptions
+        @Argument(help: "strong, possible or weak.") var band: ConfidenceBand
+
+        func run() throws {
+            let (governance, principal) = try options.open()
+            try governance.setCredibleBand(as: principal, band)
+            try options.outputOptions.present(
+                Outcome("set", "credible-band \(band.rawValue)"),
+                text: "searches show candidates \(band.rawValue) or stronger unless lower ones are asked for")
         }
     }
 }

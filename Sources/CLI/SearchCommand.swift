@@ -11,15 +11,16 @@ struct SearchCommand: ParsableCommand {
         abstract: "Search the gallery with a photo: ranked candidates for human review, with where each came from.",
         discussion: """
             Each candidate has a score and a confidence band that accounts for the gallery size \
-            (a bigger gallery gives a stranger more chances to score high). Candidates are leads \
-            for a reviewer, never an identification. Only approved investigators search, and every \
+            (a bigger gallery gives a stranger more chances to score high). Only candidates at or \
+            above the operator's credible band are shown (default: possible, at most 1 chance in \
+            100 that an unrelated face scores as high in a search of this gallery); the rest are \
+            counted, and shown with --below-threshold, which the audit log records. Candidates are \
+            leads for a reviewer, never an identification. Only approved investigators search, and every \
             search states a case number, a purpose and a legal basis, which go into the audit log \
             with the faces returned. Faces of people who opted out, and of sources the policy rules \
             exclude for your organisation, are never candidates.
             """
     )
-
-    @OptionGroup var options: GovernedOptions
 
     @Option(name: .customLong("case"), help: "The case number the search is for.")
     var caseNumber: String
@@ -30,13 +31,16 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "The law or authority the search relies on.")
     var basis: String
 
-    @Option(help: "How many candidates.")
+    @Option(help: "The most candidates to look at (1 to 1000); only credible ones are shown unless --below-threshold.")
     var top = 10
+
+    @Flag(help: "Also show the candidates below the credible band (the audit log records that you asked).")
+    var belowThreshold = false
 
     @Option(help: "Leave out candidates scoring below this.")
     var minScore: Float?
 
-    @Option(help: "Which face of the photo, numbered as 'lineup detect' lists them (default: the most prominent).")
+    @Option(help: "Which face of the photo, from 1, as 'lineup detect' numbers them (default: the most prominent).")
     var face: Int?
 
     @Option(help: "Write each candidate's face, cut from its original, as JPEG into this folder.")
@@ -47,6 +51,9 @@ struct SearchCommand: ParsableCommand {
             "The probe photo, or several photos of the same person (up to 10).",
             discussion: "Several photos are searched as one: the mean of their most prominent faces' templates."))
     var photos: [String]
+
+    // After the search's own options, so `search --help` lists those first.
+    @OptionGroup var options: GovernedOptions
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -66,7 +73,7 @@ struct SearchCommand: ParsableCommand {
                 caseNumber: caseNumber, purpose: purpose,
                 legalBasis: basis),
             photos: photos.map { try readPhoto($0, limits: pipeline.limits) }, pipeline: pipeline,
-            faceInPhoto: face, top: top, minScore: minScore)
+            .init(faceNumber: face, top: top, minScore: minScore, belowThreshold: belowThreshold))
         let result = search.result
         if let crops {
             try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true)
@@ -80,10 +87,19 @@ struct SearchCommand: ParsableCommand {
             try printJSON(search)
             return
         }
+        let threshold = search.credibleThreshold
         print(
             "\(result.candidates.count) candidates for human review from \(result.galleryFaces) faces (\(result.modelID)"
                 + (result.probePhotos > 1 ? ", \(result.probePhotos) photos fused" : "") + "); "
                 + "audit entry \(search.auditEntry)")
+        print(
+            "shown: \(search.belowThresholdShown ? "every candidate, below the threshold too (as asked; logged)" : "candidates \(threshold.band.rawValue) or stronger")"
+                + " — the credible threshold is \(format(Double(threshold.score), 4)) in a search of \(threshold.galleryFaces) faces")
+        if result.candidates.isEmpty { print("no credible candidate: no face you may search scored at or above the threshold") }
+        if search.belowThresholdNotShown > 0 {
+            print("\(search.belowThresholdNotShown) lower-scoring faces not shown (search again with --below-threshold to see them; logged)")
+        }
+        if search.optedOutFacesWithheld > 0 { print("\(search.optedOutFacesWithheld) faces withheld: those people opted out") }
         for (source, rule) in search.excludedSources.sorted(by: { $0.key < $1.key }) {
             print("left out by policy rule '\(rule)': source \(source)")
         }
@@ -96,5 +112,7 @@ struct SearchCommand: ParsableCommand {
                     + "\(c.source): \(c.originURI)\(video)  [\(c.jurisdiction), \(c.legalBasis.rawValue)]\(captured)")
             for place in c.published { print("       published \(place.summary)") }
         }
+        print("bands in a search of \(result.galleryFaces) faces:")
+        for rule in search.bands { print("  " + bandLegendLine(rule)) }
     }
 }

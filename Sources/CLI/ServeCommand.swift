@@ -84,7 +84,6 @@ struct ServeCommand: AsyncParsableCommand {
             try pipelineOptions.pipeline(limits: limits)
         }
         let metrics = ServerMetrics()
-        metrics.bootstrapProcessMetrics()
         let server = LineupServer(
             governance: governance, pipelines: pipelines,
             configuration: .init(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceVision
 import Foundation
 import Synchronization
 
@@ -124,4 +125,17 @@ public final class ProgressBar: Sendable {
 
 extension String {
     public func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// One band of a legend for a terminal: `possible   0.5210–0.6012  at most 1 in 100 that …`.
+public func bandLegendLine(_ rule: BandRule) -> String {
+    let scores =
+        switch (rule.leastScore, rule.belowScore) {
+        case (let least?, let below?): "\(format(Double(least), 4))–\(format(Double(below), 4))"
+        case (let least?, nil): "≥ \(format(Double(least), 4))"
+        case (nil, let below?): "< \(format(Double(below), 4))"
+        case (nil, nil): "any"
+        }
+    return rule.band.words.padding(toLength: 16, withPad: " ", startingAt: 0)
+        + scores.padding(toLength: 15, withPad: " ", startingAt: 0) + rule.meaning
 }

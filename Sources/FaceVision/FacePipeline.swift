@@ -77,13 +77,15 @@ public final class FacePipeline: Sendable {
     /// How much a candidate's box must overlap a stored box to be the same face.
     public static let matchOverlap = 0.7
 
-    /// The template of face `index` (or of the most prominent face) with the face itself.
-    public func embed(in image: Image, faces: [DetectedFace], index: Int? = nil) throws(VisionError) -> (face: DetectedFace, template: FaceTemplate) {
+    /// The template of face `number` (numbered from 1 in the order `detect` lists them;
+    /// default: the most prominent face) with the face itself.
+    public func embed(in image: Image, faces: [DetectedFace], number: Int? = nil) throws(VisionError) -> (face: DetectedFace, template: FaceTemplate)
+    {
         guard !faces.isEmpty else { throw .noFace }
         let chosen: Int
-        if let index {
-            guard faces.indices.contains(index) else { throw .noSuchFaceInPhoto(index: index, count: faces.count) }
-            chosen = index
+        if let number {
+            guard (1...faces.count).contains(number) else { throw .noSuchFaceInPhoto(number: number, count: faces.count) }
+            chosen = number - 1
         } else {
             chosen = faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height)!
         }

@@ -121,6 +121,11 @@ public enum ConfidenceBand: String, Sendable, Codable, CaseIterable {
         case .belowThreshold: 1
         }
     }
+
+    /// Whether this band is `other` or a stronger one.
+    public func isAtLeast(_ other: ConfidenceBand) -> Bool {
+        maximumFalsePositiveRate <= other.maximumFalsePositiveRate
+    }
 }
 
 extension ScoreCalibration {
@@ -181,5 +186,63 @@ public struct IdentificationFigures: Sendable, Codable, Equatable {
             let data = try? Data(contentsOf: url)
         else { return nil }
         return try? JSONDecoder().decode(IdentificationFigures.self, from: data)
+    }
+}
+
+/// One band as a screen explains it: the scores that earn it under the rule the screen
+/// applies (a search of N faces, or one comparison), and what it says in words.
+public struct BandRule: Sendable, Codable, Equatable {
+    public var band: ConfidenceBand
+    /// The least score that earns the band (nil for below-threshold, which has none).
+    public var leastScore: Float?
+    /// The score from which the next band up begins (nil for the top band).
+    public var belowScore: Float?
+    /// What the band says, in words.
+    public var meaning: String
+}
+
+extension ConfidenceBand {
+    /// The bands a score can earn, strongest first (below-threshold is the lack of one).
+    public static let scored: [ConfidenceBand] = [.strong, .possible, .weak]
+
+    /// `below threshold` for below-threshold; the band's name otherwise.
+    public var words: String { self == .belowThreshold ? "below threshold" : rawValue }
+}
+
+extension ScoreCalibration {
+    /// The least score of `band` when a probe is compared with `comparisons` faces: the
+    /// score an unrelated face reaches in at least one of them with the band's chance,
+    /// 1 − (1 − FMR)^N = rate, so FMR = 1 − (1 − rate)^(1/N).
+    public func leastScore(of band: ConfidenceBand, comparisons: Int) -> Float {
+        let rate = -expm1(log1p(-band.maximumFalsePositiveRate) / Double(max(1, comparisons)))
+        return threshold(atFalseMatchRate: rate)
+    }
+
+    /// Every band with its scores and meaning when a probe is compared with
+    /// `comparisons` faces: the gallery size in a search, 1 in a one-to-one comparison.
+    public func bandRules(comparisons: Int) -> [BandRule] {
+        let scored = ConfidenceBand.scored.map { ($0, leastScore(of: $0, comparisons: comparisons)) }
+        var rules: [BandRule] = []
+        for (position, (band, least)) in scored.enumerated() {
+            let chance = Self.chanceInWords(band.maximumFalsePositiveRate)
+            let meaning =
+                comparisons > 1
+                ? "at most \(chance) that an unrelated face scores this high somewhere in a search of \(comparisons.formatted()) faces"
+                : "at most \(chance) that photos of two different people score this high"
+            rules.append(BandRule(band: band, leastScore: least, belowScore: position == 0 ? nil : scored[position - 1].1, meaning: meaning))
+        }
+        let weakest = Self.chanceInWords(ConfidenceBand.scored.last!.maximumFalsePositiveRate)
+        rules.append(
+            BandRule(
+                band: .belowThreshold, leastScore: nil, belowScore: scored.last?.1,
+                meaning: "more than \(weakest) that "
+                    + (comparisons > 1 ? "an unrelated face scores this high in such a search" : "different people score this high")
+                    + ": the score says nothing about identity"))
+        return rules
+    }
+
+    /// `1 in 100` for 0.01.
+    public static func chanceInWords(_ rate: Double) -> String {
+        "1 in \(Int((1 / rate).rounded()).formatted())"
     }
 }

@@ -5,7 +5,7 @@ public enum VisionError: Error, Equatable, Sendable, CustomStringConvertible {
     case inferenceFailed(model: String, reason: String)
     case opencv(String)
     case noFace
-    case noSuchFaceInPhoto(index: Int, count: Int)
+    case noSuchFaceInPhoto(number: Int, count: Int)
 
     public var description: String {
         switch self {
@@ -14,8 +14,8 @@ public enum VisionError: Error, Equatable, Sendable, CustomStringConvertible {
         case .inferenceFailed(let model, let reason): "\(model) failed: \(reason)"
         case .opencv(let reason): "OpenCV: \(reason)"
         case .noFace: "no face was found in the image"
-        case .noSuchFaceInPhoto(let index, let count):
-            "face \(index) requested, but the image has \(count) face\(count == 1 ? "" : "s") (numbered from 0)"
+        case .noSuchFaceInPhoto(let number, let count):
+            "face \(number) requested, but the image has \(count) face\(count == 1 ? "" : "s") (numbered from 1)"
         }
     }
 }

@@ -113,30 +113,30 @@ extension Gallery {
         }
     }
 
-    /// Detects the faces of the photo and templates face `faceInPhoto` (default: the
-    /// most prominent).
-    public func probe(image: Image, pipeline: FacePipeline, faceInPhoto: Int? = nil) throws -> Probe {
+    /// Detects the faces of the photo and templates face `faceNumber` (numbered from 1,
+    /// as every entry point numbers them; default: the most prominent).
+    public func probe(image: Image, pipeline: FacePipeline, faceNumber: Int? = nil) throws -> Probe {
         guard pipeline.modelID == modelID else { throw Self.modelMismatch(held: modelID, asked: pipeline.modelID) }
         let faces = try pipeline.detectProbe(in: image)
-        let (face, template) = try pipeline.embed(in: image, faces: faces, index: faceInPhoto)
+        let (face, template) = try pipeline.embed(in: image, faces: faces, number: faceNumber)
         var warnings = face.quality.warnings.map(\.explanation)
         if faces.count > 1 {
-            warnings.append("the photo has \(faces.count) faces; searched \(faceInPhoto.map { "face \($0)" } ?? "the most prominent")")
+            warnings.append("the photo has \(faces.count) faces; searched \(faceNumber.map { "face \($0)" } ?? "the most prominent")")
         }
         return Probe(face: face, template: template, facesInPhoto: faces.count, warnings: warnings)
     }
 
-    /// Searches the gallery with face `faceInPhoto` of the photo (default: the most
+    /// Searches the gallery with face `faceNumber` of the photo (from 1; default: the most
     /// prominent), returning at most `top` candidates scoring at least `minScore`.
     /// `excluding` names sources and faces no candidate may come from; `filter`,
     /// when given, keeps only the faces (by id) it returns true for.
     public func search(
-        image: Image, pipeline: FacePipeline, faceInPhoto: Int? = nil, top: Int = 10,
+        image: Image, pipeline: FacePipeline, faceNumber: Int? = nil, top: Int = 10,
         minScore: Float? = nil, calibration: ScoreCalibration? = nil, excluding: SearchExclusion = .init(),
         filter: (@Sendable (Int64) -> Bool)? = nil
     ) throws -> SearchResult {
         try search(
-            probe: probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto), top: top, minScore: minScore,
+            probe: probe(image: image, pipeline: pipeline, faceNumber: faceNumber), top: top, minScore: minScore,
             calibration: calibration, excluding: excluding, filter: filter)
     }
 
@@ -167,8 +167,9 @@ extension Gallery {
         let provenance = try store.provenance(faceIDs: hits.map(\.id))
         return hits.compactMap { hit -> Candidate? in
             guard let p = provenance[hit.id] else { return nil }
+            // A template scored against itself can come out a rounding above 1.
             return Candidate(
-                rank: 0, faceID: hit.id, score: hit.score,
+                rank: 0, faceID: hit.id, score: min(hit.score, 1),
                 band: calibration?.band(forScore: hit.score, comparisons: comparisons),
                 box: p.face.box, qualityWarnings: p.face.quality.warnings, originURI: p.image.originURI,
                 published: p.publications.map(Place.init),

@@ -154,6 +154,25 @@ extension Governance {
         try audit(principal, action: kind.action, target: "search \(auditEntry)", details: Self.json(["faces": faces]))
     }
 
+    /// How many searches and refused searches the log holds after entry `after`, and
+    /// the last entry read: what the service's metrics count, whichever entry point
+    /// (web, API, command line, another server of the cluster) searched. Read from
+    /// `after` on, so a scrape reads only the entries since the last one. Auditors and admins.
+    public func searchCounts(as principal: Principal, after: Int64) throws -> (searches: Int, refused: Int, last: Int64) {
+        try require(principal, .auditor, .admin, for: "reading the service's counts")
+        return try database.read { db in
+            // By number, not by the action index: only the entries since the last scrape are read.
+            let row = try db.row(
+                """
+                SELECT COALESCE(SUM(CASE WHEN action || '' = ? THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN action || '' = ? THEN 1 ELSE 0 END), 0), COALESCE(MAX(id), ?)
+                FROM auditEntry WHERE id > ?
+                """,
+                [.text(AuditAction.search.rawValue), .text(AuditAction.searchRefused.rawValue), .integer(after), .integer(after)])
+            return (Int(try row?[0].int64() ?? 0), Int(try row?[1].int64() ?? 0), try row?[2].int64() ?? after)
+        }
+    }
+
     /// Checks the chain (auditors and admins); the check itself is logged.
     public func verifyAudit(as principal: Principal) throws -> AuditLog.Verification {
         try require(principal, .auditor, .admin, for: "verifying the audit log")

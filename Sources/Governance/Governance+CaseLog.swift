@@ -53,12 +53,7 @@ extension Governance {
 
     /// The least score of each band (but below-threshold) for a search of `comparisons` faces.
     public func bandThresholds(comparisons: Int) -> [String: Float] {
-        var thresholds: [String: Float] = [:]
-        for band in ConfidenceBand.allCases where band != .belowThreshold {
-            let rate = -expm1(log1p(-band.maximumFalsePositiveRate) / Double(max(1, comparisons)))
-            thresholds[band.rawValue] = calibration.threshold(atFalseMatchRate: rate)
-        }
-        return thresholds
+        Dictionary(uniqueKeysWithValues: Self.credibleBands.map { ($0.rawValue, leastScore(of: $0, comparisons: comparisons)) })
     }
 
     /// One search of a case, as its log shows it.
@@ -196,12 +191,22 @@ extension Governance {
         var photoSHA256: String?
         var templateSHA256: String?
         var referenceDatabase: ReferenceDatabase?
+        var optedOutWithheld: Int?
+        var credibleBand: ConfidenceBand?
+        var credibleScore: Float?
+        var belowThresholdShown: Bool?
+        var belowThresholdNotShown: Int?
 
         enum CodingKeys: String, CodingKey {
             case faces, scores, probe
             case photoSHA256 = "photo_sha256"
             case templateSHA256 = "template_sha256"
             case referenceDatabase = "reference_database"
+            case optedOutWithheld = "opted_out_withheld"
+            case credibleBand = "credible_band"
+            case credibleScore = "credible_score"
+            case belowThresholdShown = "below_threshold_shown"
+            case belowThresholdNotShown = "below_threshold_not_shown"
         }
 
         init(of entry: AuditEntry) {

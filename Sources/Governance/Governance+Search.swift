@@ -16,6 +16,31 @@ extension Governance {
         public var excludedSources: [String: String]
         /// Candidates left out because the person opted out.
         public var optedOutFacesWithheld: Int
+        /// The least band shown unless the investigator asked for lower ones.
+        public var credibleThreshold: CredibleThreshold
+        /// Whether the investigator asked to see the candidates below it (logged).
+        public var belowThresholdShown: Bool
+        /// Candidates among the top asked for that scored below the credible threshold
+        /// and are not shown (0 when they were asked for).
+        public var belowThresholdNotShown: Int
+        /// Every band with its scores at this gallery size: the legend of the results.
+        public var bands: [BandRule]
+    }
+
+    /// How a search chooses and shows its candidates, beside its justification.
+    public struct SearchRequest: Sendable {
+        /// Which face of a single photo, numbered from 1 (default: the most prominent).
+        public var faceNumber: Int?
+        /// The most candidates looked at.
+        public var top: Int
+        /// Leave out candidates scoring below this, on top of the credible threshold.
+        public var minScore: Float?
+        /// Also show the candidates below the credible threshold (the audit entry says so).
+        public var belowThreshold: Bool
+
+        public init(faceNumber: Int? = nil, top: Int = 10, minScore: Float? = nil, belowThreshold: Bool = false) {
+            (self.faceNumber, self.top, self.minScore, self.belowThreshold) = (faceNumber, top, minScore, belowThreshold)
+        }
     }
 
     /// A search by an approved investigator, for a stated case, purpose and legal
@@ -25,11 +50,9 @@ extension Governance {
     /// configured keeping time (default: not at all).
     public func search(
         as principal: Principal, justification: Justification, photo: [UInt8], pipeline: FacePipeline,
-        faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
+        _ request: SearchRequest = .init()
     ) throws -> JustifiedSearch {
-        try search(
-            as: principal, justification: justification, photos: [photo], pipeline: pipeline, faceInPhoto: faceInPhoto,
-            top: top, minScore: minScore)
+        try search(as: principal, justification: justification, photos: [photo], pipeline: pipeline, request)
     }
 
     /// Most photos one fused search takes.
@@ -37,24 +60,24 @@ extension Governance {
 
     /// A search with several photos of the same person (`Gallery.Probe.fused`): the
     /// most prominent face of each, their templates averaged. Every photo's hash goes
-    /// into the audit entry. `faceInPhoto` picks a face only when there is one photo.
+    /// into the audit entry. A face number picks a face only when there is one photo.
     public func search(
         as principal: Principal, justification: Justification, photos: [[UInt8]], pipeline: FacePipeline,
-        faceInPhoto: Int? = nil, top: Int = 10, minScore: Float? = nil
+        _ request: SearchRequest = .init()
     ) throws -> JustifiedSearch {
         guard (1...Self.maxProbePhotos).contains(photos.count) else {
             throw GovernanceError.invalid("search with 1 to \(Self.maxProbePhotos) photos of the same person, not \(photos.count)")
         }
-        guard faceInPhoto == nil || photos.count == 1 else {
+        guard request.faceNumber == nil || photos.count == 1 else {
             throw GovernanceError.invalid(
                 "a face of a photo is picked only in a search with one photo; with several, each photo's most prominent face is used")
         }
-        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
+        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: request.top)
         let images = try photos.map { photo in try Image(data: photo, limits: pipeline.limits) }
-        let probes = try images.map { image in try gallery.probe(image: image, pipeline: pipeline, faceInPhoto: faceInPhoto) }
+        let probes = try images.map { image in try gallery.probe(image: image, pipeline: pipeline, faceNumber: request.faceNumber) }
         return try search(
             investigator, decision, justification: justification, photos: photos, probe: try Gallery.Probe.fused(probes),
-            probeImage: images[0], top: top, minScore: minScore)
+            probeImage: images[0], request)
     }
 
     /// The same search with the probe already made from `photo` by `Gallery.probe`:
@@ -63,12 +86,12 @@ extension Governance {
     /// and embedding; entry points take the photo.
     public func search(
         as principal: Principal, justification: Justification, photo: [UInt8], probe: Gallery.Probe,
-        top: Int = 10, minScore: Float? = nil
+        _ request: SearchRequest = .init()
     ) throws -> JustifiedSearch {
-        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: top)
+        let (investigator, decision) = try admitSearch(as: principal, justification: justification, top: request.top)
         return try search(
             investigator, decision, justification: justification, photos: [photo], probe: probe,
-            probeImage: try? Image(data: photo), top: top, minScore: minScore)
+            probeImage: try? Image(data: photo), request)
     }
 
     /// Who searches and what the policy leaves out, once the account, the
@@ -110,9 +133,10 @@ extension Governance {
 
     private func search(
         _ investigator: Principal, _ decision: PolicyDecision, justification: Justification, photos: [[UInt8]],
-        probe: Gallery.Probe, probeImage: Image?, top: Int, minScore: Float?
+        probe: Gallery.Probe, probeImage: Image?, _ request: SearchRequest
     ) throws -> JustifiedSearch {
         let photo = photos[0]
+        let (top, minScore) = (request.top, request.minScore)
         let optOuts = try optOutState()
         // Read once: the sources the policy leaves out, and those the audit entry names as searched.
         let sources = try gallery.store.sources()
@@ -130,12 +154,20 @@ extension Governance {
             guard let template = templates[candidate.faceID] else { return false }
             return suppressions.contains { dot($0, template) >= optOutThreshold }
         }
-        for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
         let withheld =
             before - result.candidates.count
             + optOuts.facesThatWouldRank(
                 probe: probe.template.vector, excludedSources: exclusion.sources,
                 floor: result.candidates.count >= top ? (result.candidates.last?.score ?? -.infinity) : (minScore ?? -.infinity))
+        // Strangers do not fill the screen: what scores below the credible band is
+        // counted, and shown only when asked for.
+        let threshold = try credibleThreshold(galleryFaces: result.galleryFaces)
+        let credible = result.candidates.filter { candidate in
+            candidate.band.map { $0.isAtLeast(threshold.band) } ?? true
+        }
+        let belowNotShown = request.belowThreshold ? 0 : result.candidates.count - credible.count
+        if !request.belowThreshold { result.candidates = credible }
+        for index in result.candidates.indices { result.candidates[index].rank = index + 1 }
 
         let keepHours = try database.read { db in Int(try Setting.value(.probeKeepHours, in: db) ?? "0") ?? 0 }
         let keyring = gallery.store.keyring
@@ -170,6 +202,11 @@ extension Governance {
                     var photosSHA256: [String]?
                     /// What was searched, as it stood (EU AI Act Art. 12(3)(b)).
                     var referenceDatabase: ReferenceDatabase
+                    /// The least band shown, and whether the investigator asked for lower ones.
+                    var credibleBand: String
+                    var credibleScore: Float
+                    var belowThresholdShown: Bool
+                    var belowThresholdNotShown: Int
 
                     // The audit entry's keys, as every entry already logged has them.
                     enum CodingKeys: String, CodingKey {
@@ -180,6 +217,10 @@ extension Governance {
                         case optedOutWithheld = "opted_out_withheld"
                         case photosSHA256 = "photos_sha256"
                         case referenceDatabase = "reference_database"
+                        case credibleBand = "credible_band"
+                        case credibleScore = "credible_score"
+                        case belowThresholdShown = "below_threshold_shown"
+                        case belowThresholdNotShown = "below_threshold_not_shown"
                     }
                 }
                 return try audit(
@@ -193,7 +234,9 @@ extension Governance {
                             excludedSources: decision.excludedSources,
                             optedOutWithheld: withheld, top: top,
                             photosSHA256: photos.count > 1 ? photos.map { AuditLog.hex(Data(SHA256.hash(data: $0))) } : nil,
-                            referenceDatabase: referenceDatabase)),
+                            referenceDatabase: referenceDatabase, credibleBand: threshold.band.rawValue,
+                            credibleScore: threshold.score, belowThresholdShown: request.belowThreshold,
+                            belowThresholdNotShown: belowNotShown)),
                     in: db)
             }
         } catch GovernanceError.rateLimited(let refusal) {
@@ -204,7 +247,8 @@ extension Governance {
         }
         return JustifiedSearch(
             result: result, auditEntry: entry.id!, excludedSources: decision.excludedSources,
-            optedOutFacesWithheld: withheld)
+            optedOutFacesWithheld: withheld, credibleThreshold: threshold, belowThresholdShown: request.belowThreshold,
+            belowThresholdNotShown: belowNotShown, bands: bandRules(comparisons: result.galleryFaces))
     }
 
     /// Sets how long search photos are kept (hours; 0 keeps none). Admins.

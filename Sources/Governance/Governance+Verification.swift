@@ -195,16 +195,9 @@ extension Governance {
     /// The search entry (one of `searchedBy`'s) and the score it returned `face` with,
     /// while its probe is held (a rejected authorisation erases it with the results).
     func returnedCandidate(search entryID: Int64, face faceID: Int64, searchedBy: String) throws -> (AuditEntry, Float) {
-        let found = try database.read { db -> (AuditEntry, SearchDetails, probeHeld: Bool)? in
-            guard let entry = try db.fetchOne(AuditEntry.self, id: entryID), entry.knownAction == .search, entry.actor == searchedBy
-            else { return nil }
-            let details = SearchDetails(of: entry)
-            return (entry, details, try details.probe.flatMap { try db.fetchOne(ProbeRecord.self, id: $0) } != nil)
-        }
-        guard let (entry, details, probeHeld) = found else { throw GovernanceError.notFound("search \(entryID) is not one of your searches") }
-        guard let score = details.returned[faceID] else { throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)") }
-        guard probeHeld else {
-            throw GovernanceError.notFound("the results of search \(entryID) were erased (its case's authorisation was rejected)")
+        let entry = try ownSearch(entryID, searchedBy: searchedBy)
+        guard let score = SearchDetails(of: entry).returned[faceID] else {
+            throw GovernanceError.notFound("search \(entryID) did not return face \(faceID)")
         }
         return (entry, score)
     }

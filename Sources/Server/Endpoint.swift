@@ -216,10 +216,15 @@ extension Endpoint {
                         "One to ten photos of the same person (JPEG, PNG, …), one part each; several are searched as one fused probe")
                 ]
                     + justification + [
-                        .optional("top", .integer(minimum: 1, maximum: 1000), "How many candidates, 1 to 1000 (default 10)"),
                         .optional(
-                            "face", .integer(minimum: 0),
-                            "Which face of the photo, as /detect numbers them (default: the most prominent); only with one photo"),
+                            "top", .integer(minimum: 1, maximum: 1000),
+                            "How many candidates to look at, 1 to 1000 (default 10); only the credible ones are returned unless below_threshold"),
+                        .optional(
+                            "face", .integer(minimum: 1),
+                            "Which face of the photo, numbered from 1 as /detect numbers them (default: the most prominent); only with one photo"),
+                        .optional(
+                            "below_threshold", .boolean,
+                            "true: also return the candidates below the credible band (the audit log records that you asked)"),
                     ]), answer: .named("JustifiedSearch"),
             "Search with a photo: candidates for human review, with provenance; logged with its justification"),
         Endpoint(

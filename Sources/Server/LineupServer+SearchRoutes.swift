@@ -29,7 +29,7 @@ extension LineupServer {
         var width: Int
         var height: Int
         var faces: [DetectedFace]
-        /// The face a search uses when none is chosen.
+        /// The face a search uses when none is chosen, numbered from 1 as `face` takes it.
         var mostProminent: Int?
     }
 
@@ -43,7 +43,7 @@ extension LineupServer {
                     let faces = try pipeline.detectProbe(in: image)
                     return Detection(
                         width: image.width, height: image.height, faces: faces,
-                        mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height))
+                        mostProminent: faces.mostProminentIndex(imageWidth: image.width, imageHeight: image.height).map { $0 + 1 })
                 })
         }
         route(api, .post, "search") { request, context in
@@ -60,12 +60,12 @@ extension LineupServer {
             let justification = Justification(
                 caseNumber: try form.needed("case_number"), purpose: try form.needed("purpose"),
                 legalBasis: try form.needed("legal_basis"))
-            let top = try form.integer("top") ?? 10, face = try form.integer("face")
+            let request = Governance.SearchRequest(
+                faceNumber: try form.integer("face"), top: try form.integer("top") ?? 10,
+                belowThreshold: try form.boolean("below_threshold"))
             let result = try await faceWork { pipeline in
-                try governance.search(
-                    as: principal, justification: justification, photos: photos, pipeline: pipeline, faceInPhoto: face, top: top)
+                try governance.search(as: principal, justification: justification, photos: photos, pipeline: pipeline, request)
             }
-            metrics?.searches.increment()
             return try json(result)
         }
         route(api, .get, "sources") { _, context in
@@ -98,7 +98,7 @@ extension LineupServer {
                     try governance.ingest(as: principal, source: name, paths: body.paths ?? [], pipelines: [pipeline])
                 }
             }
-            metrics?.ingestedFaces.increment(by: summary.faces)
+            metrics?.ingestedFaces.increment(by: Int64(summary.faces))
             return try json(summary)
         }
     }

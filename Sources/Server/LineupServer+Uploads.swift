@@ -71,7 +71,7 @@ extension LineupServer {
                         as: principal, source: name, paths: paths, pipelines: [pipeline],
                         options: .init(shouldStop: { jobs.isStopping }), progress: progress)
                 }
-                metrics?.ingestedFaces.increment(by: summary.faces)
+                metrics?.ingestedFaces.increment(by: Int64(summary.faces))
                 return summary
             },
             onFailure: { error in

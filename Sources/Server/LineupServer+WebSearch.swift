@@ -25,18 +25,52 @@ extension LineupServer {
             } catch let error as APIError {
                 return render("search", SearchFormPage(refilling: form, error: error.message), for: web, status: error.status)
             }
-            let top = Int(form["top"] ?? "") ?? 10
-            // A face is picked only in one photo; several are each searched by their most prominent.
-            let face = photos.count == 1 ? form["face"].flatMap { Int($0) } : nil
+            let request: Governance.SearchRequest
+            do {
+                // A face is picked only in one photo; several are each searched by their most prominent.
+                request = Governance.SearchRequest(
+                    faceNumber: photos.count == 1 ? try form.integer("face") : nil, top: try form.integer("top") ?? 10,
+                    belowThreshold: try form.boolean("below_threshold"))
+            } catch let error as APIError {
+                return render("search", SearchFormPage(refilling: form, error: error.message), for: web, status: error.status)
+            }
             return try await faceWork { pipeline in
                 let found = try governance.search(
-                    as: principal, justification: justification, photos: photos, pipeline: pipeline,
-                    faceInPhoto: face, top: top)
+                    as: principal, justification: justification, photos: photos, pipeline: pipeline, request)
                 return render(
                     "results",
                     try resultsPage(
                         found, justification: justification, photos: photos, principal: principal,
                         limits: pipeline.limits), for: web)
+            }
+        }
+        page(router, .get, "/searches") { web in
+            let principal = try web.signedIn
+            let before = web.query("before").flatMap { Int64($0) }
+            return try await blocking {
+                let searches = try governance.pastSearches(as: principal, limit: 50, before: before)
+                return render(
+                    "searches",
+                    PastSearchesPage(
+                        searches: searches.map(PastSearchRow.init), none: searches.isEmpty,
+                        older: searches.count == 50 ? searches.last?.auditEntry : nil), for: web)
+            }
+        }
+        page(router, .get, "/searches/{entry}") { web in
+            guard let entry = Int64(try web.parameter("entry")) else { throw APIError(.notFound, .notFound, "no such search") }
+            let principal = try web.signedIn
+            return try await blocking {
+                let past = try governance.pastResults(as: principal, search: entry)
+                var cards: [CandidateCard] = []
+                for candidate in past.candidates {
+                    let crop = try (try? governance.gallery.reviewCrop(of: candidate)).map { try WebImages.dataURL($0, maxSide: 240) }
+                    cards.append(CandidateCard(candidate, search: entry, crop: crop))
+                }
+                if !past.candidates.isEmpty {
+                    try governance.recordView(as: principal, search: entry, faces: past.candidates.map(\.faceID), kind: .crops)
+                }
+                let probe = try WebImages.dataURL(jpeg: past.probeFace, maxSide: 240)
+                return render("results", SearchResultsPage(past: past, probe: probe, candidates: cards), for: web)
             }
         }
         page(router, .get, "/searches/{entry}/candidates/{face}") { web in
@@ -82,6 +116,13 @@ extension LineupServer {
         page.review = standing.review.map(ReviewStanding.init)
         page.canPropose = standing.review == nil
         page.error = error
+        let faces = try governance.returnedFaces(as: principal, search: entry)
+        if let index = faces.firstIndex(of: faceID) {
+            page.position = index + 1
+            page.of = faces.count
+            page.previous = index > 0 ? faces[index - 1] : nil
+            page.next = index + 1 < faces.count ? faces[index + 1] : nil
+        }
         return render("candidate", page, for: web, status: status)
     }
 

@@ -83,7 +83,7 @@ public struct LineupServer: Sendable {
     public func router() -> Router<LineupRequestContext> {
         let router = Router(context: LineupRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.info, redactHeaders: [.authorization, .cookie]))
-        router.add(middleware: MetricsMiddleware())
+        if let metrics { router.add(middleware: RequestMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: APIErrorMiddleware(onError: countRefusal))
         router.add(middleware: MethodNotAllowedMiddleware())
         router.add(

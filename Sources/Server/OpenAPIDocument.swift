@@ -384,7 +384,22 @@ enum OpenAPIDocument {
                 ])),
             Field("audit_entry", .integer(), "The audit entry that records this search"),
             Field("excluded_sources", .map(.string()), "Sources left out by policy, each with the rule that left it out"),
-            Field("opted_out_faces_withheld", .integer()),
+            Field("opted_out_faces_withheld", .integer(), "Faces of the top asked for withheld because the person opted out"),
+            Field(
+                "credible_threshold",
+                .object([
+                    Field("band", .words(ConfidenceBand.self)), Field("score", .number), Field("gallery_faces", .integer()),
+                    Field("false_positive_rate", .number),
+                ]), "The least band returned unless below_threshold, and its score at this gallery size"),
+            Field("below_threshold_shown", .boolean, "Whether the candidates below the threshold were asked for (and logged)"),
+            Field("below_threshold_not_shown", .integer(), "Faces of the top asked for that scored below the threshold, not returned"),
+            Field(
+                "bands",
+                .array(
+                    .object([
+                        Field("band", .words(ConfidenceBand.self)), .optional("least_score", .number), .optional("below_score", .number),
+                        Field("meaning", .string()),
+                    ])), "Every band with its scores at this gallery size: the legend of the results"),
         ]),
         "Source": .object([
             .optional("id", .integer()), Field("name", .string()), Field("kind", .words(Source.Kind.self)), .optional("root", .string()),

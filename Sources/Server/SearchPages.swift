@@ -1,3 +1,4 @@
+import FaceVision
 import Foundation
 import Gallery
 import Governance
@@ -9,8 +10,10 @@ struct SearchFormPage: PageModel {
     var caseNumber = ""
     var purpose = ""
     var legalBasis = ""
-    /// How many candidates to show, as typed (ten unless changed).
+    /// How many candidates to look at, as typed (ten unless changed).
     var top = "10"
+    /// Whether candidates below the credible threshold are asked for too.
+    var belowThreshold = false
     /// Most photos one search takes.
     var maxPhotos = Governance.maxProbePhotos
 
@@ -22,36 +25,51 @@ struct SearchFormPage: PageModel {
         purpose = form["purpose"] ?? ""
         legalBasis = form["legal_basis"] ?? ""
         top = form["top"] ?? "10"
+        belowThreshold = (try? form.boolean("below_threshold")) ?? false
     }
 }
 
 /// A search's answer: the probe with the face searched outlined, the justification
-/// it was logged with, and the candidates for human review.
+/// it was logged with, the rule that chose what is shown, the candidates for human
+/// review, and the legend of every band. The same page shows a past search again
+/// (from the audit log), with the probe face kept for the case instead of the photo.
 struct SearchResultsPage: PageModel {
     /// The audit entry that records the search.
     var entry: Int64
     var caseNumber: String
     var purpose: String
     var legalBasis: String
-    /// The photo searched with, as a data URL.
-    var probe: String
+    /// The photo searched with (or, for a past search, the face kept), as a data URL.
+    var probe: String?
     /// The other photos of a fused probe, as data URLs (none for one photo).
-    var otherProbes: [String]
-    var fused: Bool
-    var probePhotos: Int
-    var facesInProbe: Int
-    var severalFaces: Bool
-    var warnings: [String]
+    var otherProbes: [String] = []
+    var fused = false
+    var probePhotos = 1
+    var facesInProbe = 1
+    var severalFaces = false
+    var warnings: [String] = []
     /// How many faces were compared, written with grouping separators.
     var galleryFaces: String
-    var model: String
+    var model: String?
     var candidates: [CandidateCard]
     var count: Int
     var none: Bool
-    var excluded: [ExcludedSource]
+    var excluded: [ExcludedSource] = []
     /// Candidates left out because the person opted out.
     var withheld: Int
     var anyWithheld: Bool
+    /// The rule that chose the candidates shown, in words.
+    var shownRule: String
+    /// Candidates among the top that scored below the credible threshold, not shown.
+    var belowNotShown: Int
+    var anyBelowNotShown: Bool
+    var belowShown: Bool
+    /// Every band with its scores at this gallery size.
+    var legend: [BandLegendRow]
+    /// A past search read back: when it was made, and faces gone since.
+    var when: String?
+    var gone = 0
+    var anyGone = false
 
     init(
         _ found: Governance.JustifiedSearch, justification: Justification, probe: String, otherProbes: [String] = [],
@@ -77,7 +95,89 @@ struct SearchResultsPage: PageModel {
         excluded = ExcludedSource.list(found.excludedSources)
         withheld = found.optedOutFacesWithheld
         anyWithheld = found.optedOutFacesWithheld > 0
+        shownRule = Self.rule(found.credibleThreshold.band, shownBelow: found.belowThresholdShown, faces: result.galleryFaces)
+        belowNotShown = found.belowThresholdNotShown
+        anyBelowNotShown = found.belowThresholdNotShown > 0
+        belowShown = found.belowThresholdShown
+        legend = found.bands.map(BandLegendRow.init)
     }
+
+    init(past: Governance.PastResults, probe: String?, candidates: [CandidateCard]) {
+        entry = past.search.auditEntry
+        caseNumber = past.search.caseNumber ?? "–"
+        purpose = past.search.purpose ?? "–"
+        legalBasis = past.legalBasis ?? "–"
+        self.probe = probe
+        galleryFaces = past.galleryFaces.formatted()
+        self.candidates = candidates
+        count = candidates.count
+        none = candidates.isEmpty
+        withheld = past.optedOutFacesWithheld
+        anyWithheld = past.optedOutFacesWithheld > 0
+        belowShown = past.search.belowThresholdShown
+        shownRule = Self.rule(past.credibleBand ?? .possible, shownBelow: belowShown, faces: past.galleryFaces)
+        belowNotShown = past.belowThresholdNotShown
+        anyBelowNotShown = past.belowThresholdNotShown > 0
+        legend = past.bands.map(BandLegendRow.init)
+        when = PageText.time(past.search.at)
+        gone = past.gone
+        anyGone = past.gone > 0
+    }
+
+    /// `Shown: candidates possible or stronger in a search of 5,467 faces.`
+    static func rule(_ band: ConfidenceBand, shownBelow: Bool, faces: Int) -> String {
+        shownBelow
+            ? "every candidate of the top asked for, below the threshold too, as you asked (the audit log records it)"
+            : "candidates \(band.words) or stronger in a search of \(faces.formatted()) faces (the threshold the operator set)"
+    }
+}
+
+/// One band of the results' legend: its name, its scores under the page's rule, its meaning.
+struct BandLegendRow {
+    var band: String
+    var words: String
+    var scores: String
+    var meaning: String
+
+    init(_ rule: BandRule) {
+        band = rule.band.rawValue
+        words = rule.band.words
+        scores =
+            switch (rule.leastScore, rule.belowScore) {
+            case (let least?, let below?): String(format: "%.3f to %.3f", least, below)
+            case (let least?, nil): String(format: "%.3f and above", least)
+            case (nil, let below?): String(format: "below %.3f", below)
+            case (nil, nil): "any"
+            }
+        meaning = rule.meaning
+    }
+}
+
+/// One of the investigator's past searches in their list.
+struct PastSearchRow {
+    var entry: Int64
+    var when: String
+    var caseNumber: String
+    var purpose: String
+    var candidates: Int
+    var belowShown: Bool
+
+    init(_ search: Governance.PastSearch) {
+        entry = search.auditEntry
+        when = PageText.time(search.at)
+        caseNumber = search.caseNumber ?? "–"
+        purpose = search.purpose ?? "–"
+        candidates = search.candidates
+        belowShown = search.belowThresholdShown
+    }
+}
+
+/// The investigator's own past searches, newest first.
+struct PastSearchesPage: PageModel {
+    var searches: [PastSearchRow]
+    var none: Bool
+    /// The entry to list from for the next page, when there may be more.
+    var older: Int64?
 }
 
 /// A source a policy rule left out of a search, with the rule.
@@ -109,7 +209,7 @@ struct CandidateCard {
         self.entry = entry
         rank = candidate.rank
         faceID = candidate.faceID
-        score = candidate.score.isNaN ? "–" : String(format: "%.3f", candidate.score)
+        score = candidate.score.isNaN ? "–" : String(format: "%.3f", min(candidate.score, 1))
         qualityWarnings = candidate.qualityWarnings.map(\.explanation)
         provenance = FaceProvenance(candidate)
         self.crop = crop
@@ -131,6 +231,11 @@ struct CandidatePage: PageModel {
     /// Whether the form to propose it as a possible match shows.
     var canPropose = false
     var error: String?
+    /// Its place among the search's candidates, and its neighbours' face ids.
+    var position: Int?
+    var of: Int?
+    var previous: Int64?
+    var next: Int64?
 }
 
 /// Where a face came from, and the band of its score, as every page shows them.
@@ -163,7 +268,7 @@ struct FaceProvenance {
         condition = candidate.specialCategoryCondition.rawValue
         jurisdiction = candidate.jurisdiction
         band = candidate.band?.rawValue
-        bandText = candidate.band.map { $0 == .belowThreshold ? "below threshold" : $0.rawValue }
+        bandText = candidate.band?.words
         published = candidate.published.map(PlaceText.init)
         firstPage = published.first { $0.page != nil }
         let others = candidate.published.filter { $0.pageURL != nil }.count - 1

@@ -39,6 +39,17 @@ struct WebForm: Sendable {
         return value
     }
 
+    /// A yes-or-no field (`true`/`false`, `1`/`0`, or a checkbox's `on`), false when
+    /// not given, or a 400 naming it.
+    func boolean(_ field: String) throws -> Bool {
+        guard let text = self[field]?.lowercased(), !text.isEmpty else { return false }
+        switch text {
+        case "true", "1", "on", "yes": return true
+        case "false", "0", "off", "no": return false
+        default: throw APIError(.badRequest, .invalid, "\(field) is '\(text.prefix(40))', not true or false")
+        }
+    }
+
     /// Every file of a field that must carry at least one, or a 400 naming it.
     func files(_ field: String, label: String) throws -> [[UInt8]] {
         let given = (files[field] ?? []).map(\.bytes).filter { !$0.isEmpty }

@@ -27,6 +27,8 @@ public struct WebPage: Sendable {
         // Investigators
         WebPage(.get, "/search", .roles([.investigator]), "Search form: photo, faces found, justification"),
         WebPage(.post, "/search", .roles([.investigator]), "Candidates for human review"),
+        WebPage(.get, "/searches", .roles([.investigator]), "Your own past searches, newest first"),
+        WebPage(.get, "/searches/{entry}", .roles([.investigator]), "One of your past searches: its candidates again"),
         WebPage(
             .get, "/searches/{entry}/candidates/{face}", .roles([.investigator]),
             "One candidate: the probe beside it, the whole picture, its provenance and review state"),

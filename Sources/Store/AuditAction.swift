@@ -67,6 +67,7 @@ public enum AuditAction: String, Codable, Sendable, CaseIterable {
     case searchRefused = "search.refused"
     case sessionEnd = "session.end"
     case sessionStart = "session.start"
+    case settingCredibleBand = "setting.credible-band"
     case settingProbeKeepHours = "setting.probe-keep-hours"
     case settingTransparency = "setting.transparency"
     case sourceAdd = "source.add"

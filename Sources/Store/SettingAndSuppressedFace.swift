@@ -24,6 +24,8 @@ public struct Setting: Sendable, Equatable {
         case retemplateTarget = "templates.retemplating"
         /// `on` when the annual report is published on the public transparency page.
         case transparencyPage = "transparency.page"
+        /// The least confidence band a search shows unless asked for more (default `possible`).
+        case searchCredibleBand = "search.credible-band"
     }
 
     public var key: Key

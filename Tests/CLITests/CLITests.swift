@@ -308,12 +308,21 @@ import Testing
                 Self.samples + "/obama2.jpg",
             ] + Self.justification)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
-        #expect(candidates.count == 4, "\(search.stderr)")
+        #expect(candidates.count == 3, "only the credible candidates: \(search.stderr)")
+        #expect(search.json["below_threshold_not_shown"] as? Int == 1, "the stranger is counted, not shown")
         #expect(candidates.first?["origin_uri"] as? String == "obama2.jpg")
         #expect((candidates[1]["origin_uri"] as? String)?.hasPrefix("obama") == true)
         #expect(candidates[1]["band"] as? String == "strong")
         #expect(candidates.first?["jurisdiction"] as? String == "US-IL")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 4)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder + "/crops").count == 3)
+        let everyone = try Self.lineup(
+            ["search", "--json", "--below-threshold", "--store", store, "--token", tokens.investigator, Self.samples + "/obama2.jpg"]
+                + Self.justification)
+        let all = (everyone.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
+        #expect(
+            all.count == 4 && !["strong", "possible"].contains(all.last?["band"] as? String ?? "strong"),
+            "asked for, the lower ones are shown: \(all.last ?? [:])")
+        #expect(everyone.json["below_threshold_shown"] as? Bool == true)
         let views = try Self.lineup("audit", "export", "--store", store, "--token", tokens.admin)
         #expect(views.stdout.contains(#""action":"view.crops""#), "writing crops is a view of results, and logged")
         let text = try Self.lineup(
@@ -430,9 +439,11 @@ import Testing
         let optOuts = try run(["optout", "list"], as: tokens.officer)
         #expect(optOuts.stdout.contains("\(optOut.json["reference"] as? String ?? "?")  pending"), "\(optOuts.stdout)")
         #expect(optOuts.stdout.split(separator: " ").last?.split(separator: ",").count == 3, "three stored faces withheld: \(optOuts.stdout)")
-        let search = try run(["search", "--json", Self.samples + "/obama.jpg"] + Self.justification, as: tokens.investigator)
+        let search = try run(
+            ["search", "--json", "--below-threshold", Self.samples + "/obama.jpg"] + Self.justification, as: tokens.investigator)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
         #expect(candidates.map { $0["origin_uri"] as? String } == ["biden.jpg"])
+        #expect(search.json["opted_out_faces_withheld"] as? Int == 3, "the withheld faces are counted: \(search.stdout)")
 
         let access = try Self.lineup(
             "access", "request", Self.samples + "/biden.jpg", "--contact", "j.biden@example.org",

@@ -165,6 +165,13 @@ struct PlainHTTP: Sendable {
     struct Answer {
         var status: Int
         var body: String
+        /// The status line and header fields, as received.
+        var head: String = ""
+        /// The `name=value` part of the answer's Set-Cookie field, if any.
+        var cookie: String? {
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }
+                .map { String($0.dropFirst("set-cookie:".count).split(separator: ";")[0]).trimmingCharacters(in: .whitespaces) }
+        }
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
     }
 
@@ -176,17 +183,20 @@ struct PlainHTTP: Sendable {
         throw POSIXError(.ETIMEDOUT)
     }
 
-    func request(_ method: String, _ path: String, token: String? = nil, contentType: String? = nil, body: Data = Data()) throws -> Answer {
+    func request(
+        _ method: String, _ path: String, token: String? = nil, cookie: String? = nil, contentType: String? = nil, body: Data = Data()
+    ) throws -> Answer {
         let connection = try RawConnection(port: port)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
+        if let cookie { head += "Cookie: \(cookie)\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         try connection.send(bytes: Array((head + "\r\n").utf8) + Array(body))
         guard connection.waitForClose(within: 300) else { throw POSIXError(.ETIMEDOUT) }
         let text = connection.received
         let status = Int(text.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? -1
         let answerBody = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return Answer(status: status, body: answerBody)
+        return Answer(status: status, body: answerBody, head: text.components(separatedBy: "\r\n\r\n").first ?? "")
     }
 
     static func multipart(_ fields: [String: String], files: [(String, String, Data)]) -> (String, Data) {

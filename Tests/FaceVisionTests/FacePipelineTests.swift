@@ -98,8 +98,11 @@ import Testing
     @Test func asksForAFaceThatIsNotThere() throws {
         let image = try Image(contentsOf: Fixtures.sample("obama.jpg"))
         let faces = try Fixtures.pipeline.detect(in: image)
-        #expect(throws: VisionError.noSuchFaceInPhoto(index: 3, count: 1)) {
-            try Fixtures.pipeline.embed(in: image, faces: faces, index: 3)
+        #expect(throws: VisionError.noSuchFaceInPhoto(number: 2, count: 1)) {
+            try Fixtures.pipeline.embed(in: image, faces: faces, number: 2)
+        }
+        #expect(throws: VisionError.noSuchFaceInPhoto(number: 0, count: 1), "faces are numbered from 1") {
+            try Fixtures.pipeline.embed(in: image, faces: faces, number: 0)
         }
         #expect(throws: VisionError.noFace) { try Fixtures.pipeline.embed(in: image, faces: []) }
     }

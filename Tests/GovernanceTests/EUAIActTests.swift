@@ -50,7 +50,7 @@ import Testing
     {
         try world.governance.search(
             as: who, justification: Justification(caseNumber: number, purpose: "identify a robbery suspect", legalBasis: "CPP art. 230-6"),
-            photo: GovernedWorld.photo(photo), pipeline: GovernedWorld.pipeline, top: 4)
+            photo: GovernedWorld.photo(photo), pipeline: GovernedWorld.pipeline, .init(top: 4, belowThreshold: true))
     }
 
     @Test func onlyTwoPeopleMakeAVerifiedLead() throws {

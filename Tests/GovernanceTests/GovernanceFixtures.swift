@@ -149,8 +149,12 @@ final class GovernedWorld: @unchecked Sendable {
         return try FileManager.default.contentsOfDirectory(atPath: base).map { ($0, try Data(contentsOf: URL(fileURLWithPath: base + "/" + $0))) }
     }
 
-    func search(_ principal: Principal, _ photo: String, top: Int = 4) throws -> Governance.JustifiedSearch {
-        try governance.search(as: principal, justification: Self.justification, photo: Self.photo(photo), pipeline: Self.pipeline, top: top)
+    /// A search that shows every candidate of the top asked for, credible or not, as
+    /// most tests look past the first; `belowThreshold: false` is the screens' default.
+    func search(_ principal: Principal, _ photo: String, top: Int = 4, belowThreshold: Bool = true) throws -> Governance.JustifiedSearch {
+        try governance.search(
+            as: principal, justification: Self.justification, photo: Self.photo(photo), pipeline: Self.pipeline,
+            .init(top: top, belowThreshold: belowThreshold))
     }
 }
 

@@ -26,7 +26,7 @@ import Testing
         try world.reopen(modelID: Self.ensemble.modelID)
         let found = try world.governance.search(
             as: cast.investigator, justification: GovernedWorld.justification, photo: GovernedWorld.photo("obama2.jpg"),
-            pipeline: Self.ensemble, top: 4)
+            pipeline: Self.ensemble, .init(top: 4, belowThreshold: true))
         #expect(found.result.candidates.count == 4 && found.result.candidates[0].originURI == "obama2.jpg")
         #expect(throws: (any Error).self) { try world.reopen() }
     }

@@ -115,7 +115,7 @@ import Testing
             #expect(detected.status == .ok)
             let faces = ServerWorld.json(detected)["faces"] as? [[String: Any]] ?? []
             #expect(faces.count == 1)
-            #expect(ServerWorld.json(detected)["most_prominent"] as? Int == 0)
+            #expect(ServerWorld.json(detected)["most_prominent"] as? Int == 1, "faces are numbered from 1, as on the page")
 
             let unjustified = try await session.postMultipart(
                 client, "/search", ["case_number": "2026/0415", "purpose": "identify"],
@@ -128,7 +128,7 @@ import Testing
                 client, "/search",
                 [
                     "case_number": "2026/0415", "purpose": "identify a suspect",
-                    "legal_basis": "PACE 1984 s.64A", "face": "0",
+                    "legal_basis": "PACE 1984 s.64A", "face": "1",
                 ],
                 files: [("photo", "obama2.jpg", photo)])
             #expect(found.status == .ok)
@@ -136,7 +136,9 @@ import Testing
             #expect(html.contains("Candidates for human review"))
             #expect(!html.lowercased().contains("match found"))
             #expect(html.contains("id=\"candidate-1\"") && html.contains("obama2.jpg"))
-            #expect(html.components(separatedBy: "data:image/jpeg;base64,").count - 1 == 5, "the probe and four crops")
+            #expect(html.components(separatedBy: "data:image/jpeg;base64,").count - 1 == 4, "the probe and the three credible crops")
+            #expect(html.contains("id=\"below-threshold-count\">1 lower-scoring"), "the stranger is counted, not shown")
+            #expect(html.contains("id=\"shown-rule\">") && html.contains("id=\"legend-below-threshold\""), "the rule and every band")
             guard let link = html.firstMatch(of: /href="(\/searches\/(\d+)\/candidates\/(\d+))" id="open-1"/) else {
                 Issue.record("no link to open the first candidate")
                 return
@@ -148,6 +150,15 @@ import Testing
             #expect(html.contains("Official portrait"), "the results say where the picture was published")
             #expect(page.contains("<a href=\"https://news.example/2009/portrait.html\"") && page.contains("Official portrait"))
             #expect(page.contains("White House"), "the credit")
+            #expect(page.contains("id=\"probe-face\"") && page.contains("id=\"candidate-face\""), "the probe beside the candidate")
+            #expect(page.contains("id=\"next-candidate\"") && !page.contains("id=\"previous-candidate\""), "the first of three")
+            #expect(page.contains("href=\"/searches/\(link.2)\" id=\"back-to-results\""))
+
+            let past = try await session.get(client, "/searches")
+            #expect(String(buffer: past.body).contains("href=\"/searches/\(link.2)\" id=\"search-\(link.2)\""))
+            let again = try await session.get(client, "/searches/\(link.2)")
+            #expect(again.status == .ok && String(buffer: again.body).contains("id=\"candidate-3\""), "the results again")
+            #expect(!String(buffer: again.body).contains("id=\"candidate-4\""))
 
             // Another investigator cannot open it, nor a face the search did not return.
             let other = try await session.get(client, "/searches/\(link.2)/candidates/999999")

@@ -67,10 +67,11 @@ function facePicker(form) {
       status.textContent = "No face found in this photo.";
       return;
     }
+    // Faces are numbered from 1 here as everywhere (the API's face field, lineup detect).
     const boxes = faces.map((face, index) => {
       const box = document.createElement("div");
       box.className = "box pickable";
-      box.id = "face-" + index;
+      box.id = "face-" + (index + 1);
       box.title = "Search with this face";
       box.style.left = (100 * face.box.x / answer.width) + "%";
       box.style.top = (100 * face.box.y / answer.height) + "%";
@@ -79,17 +80,17 @@ function facePicker(form) {
       const label = document.createElement("span");
       label.textContent = String(index + 1);
       box.appendChild(label);
-      box.addEventListener("click", () => pick(index));
+      box.addEventListener("click", () => pick(index + 1));
       preview.appendChild(box);
       return box;
     });
-    function pick(index) {
-      choice.value = String(index);
-      boxes.forEach((box, other) => box.classList.toggle("picked", other === index));
+    function pick(number) {
+      choice.value = String(number);
+      boxes.forEach((box, index) => box.classList.toggle("picked", index + 1 === number));
       status.textContent = faces.length === 1
         ? "One face found; it will be searched."
-        : faces.length + " faces found; face " + (index + 1) + " will be searched. Click another to change.";
+        : faces.length + " faces found; face " + number + " will be searched. Click another to change.";
     }
-    pick(answer.most_prominent ?? 0);
+    pick(answer.most_prominent ?? 1);
   });
 }
