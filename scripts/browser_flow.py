@@ -61,10 +61,10 @@ def main():
 
         current = "faces found in the photo"
         browser.find_element(By.ID, "photo").send_keys(os.path.abspath(args.probe))
-        wait.until(ready.presence_of_element_located((By.ID, "face-0")))
+        wait.until(ready.presence_of_element_located((By.ID, "face-1")))
         wait.until(lambda b: "face" in b.find_element(By.ID, "detect-status").text.lower()
                    and "looking" not in b.find_element(By.ID, "detect-status").text.lower())
-        assert browser.find_element(By.ID, "face-choice").get_attribute("value") == "0", "the most prominent face is chosen"
+        assert browser.find_element(By.ID, "face-choice").get_attribute("value") == "1", "the most prominent face is chosen, numbered from 1"
         step("faces-found")
 
         current = "search"
@@ -78,6 +78,10 @@ def main():
         assert "match found" not in browser.page_source.lower()
         first = text("#candidate-1")
         assert "#1" in first and "Source:" in first, f"first candidate reads {first!r}"
+        shown = text("#shown-rule")
+        assert "or stronger" in shown, f"the results state the rule they apply: {shown!r}"
+        legend = text("#band-legend")
+        assert "below threshold" in legend and "strong" in legend, f"the legend explains every band: {legend!r}"
         step("candidates")
 
         current = "open a candidate"
@@ -87,6 +91,9 @@ def main():
         assert "Origin" in provenance and "Legal basis" in provenance, f"provenance reads {provenance!r}"
         width = browser.execute_script("return document.getElementById('candidate-picture').naturalWidth")
         assert width and width > 0, "the picture loaded"
+        assert browser.find_element(By.ID, "probe-face").is_displayed(), "the probe beside the candidate"
+        assert browser.find_element(By.ID, "candidate-face").is_displayed()
+        assert browser.find_element(By.ID, "back-to-results").get_attribute("href").endswith("/searches/" + browser.current_url.split("/")[-3])
         step("candidate")
 
         current = "sign out"
