@@ -179,7 +179,10 @@ import Testing
             let found = try await server.call(
                 "POST", "/search", token: tokens.investigator,
                 form: (
-                    ["case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A"],
+                    [
+                        "case_number": "2026/0415", "purpose": "identify a suspect", "legal_basis": "PACE 1984 s.64A",
+                        "below_threshold": "true",  // every face counts here, the stranger too
+                    ],
                     ("photo", photo, try Self.photo(photo))
                 ))
             #expect(found.status == 200, "\(found.body)")
@@ -241,7 +244,7 @@ import Testing
         let cluster = ["--mode", "cluster", "--keyring", store + "/keyring.json"] + target
         let search = try CLITests.lineup(
             [
-                "search", "--json", "--store", folder + "/elsewhere", "--token", tokens.investigator,
+                "search", "--json", "--below-threshold", "--store", folder + "/elsewhere", "--token", tokens.investigator,
                 CLITests.samples + "/obama2.jpg",
             ] + CLITests.justification + cluster)
         let candidates = (search.json["result"] as? [String: Any])?["candidates"] as? [[String: Any]] ?? []
